@@ -1,0 +1,122 @@
+# mod_llmproxy — build, install, run and test.
+#
+#   make            build build/mod_llmproxy.so (flags from apxs)
+#   make install    install the module and conf/llmproxy.{load,conf} (DESTDIR honoured)
+#   make run        install missing Debian packages, build, start httpd on $(PORT)
+#   make test       unit tests, fuzz corpus replay, Apache::Test suite, SDK e2e
+#   make test-asan  the same suite with the module built with ASan/UBSan
+#   make bench      the benchmark (see README)
+
+APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo /usr/bin/apxs)
+HTTPD     ?= $(shell $(APXS) -q SBINDIR 2>/dev/null)/$(shell $(APXS) -q TARGET 2>/dev/null)
+LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR 2>/dev/null)
+PORT      ?= 8000
+CC        ?= gcc
+
+DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
+               libapache2-mod-perl2 libwww-perl python3 nodejs npm
+
+APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
+               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
+               $(shell apr-1-config --cppflags --includes 2>/dev/null) \
+               $(shell apu-1-config --includes 2>/dev/null)
+WARN      = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS_COMMON = -std=gnu99 -fPIC -g -O2 $(WARN) -Iinclude $(APXS_CFLAGS)
+LIBS      = -lcurl -lcjson
+CORE_LIBS = $(shell apr-1-config --link-ld 2>/dev/null) \
+            $(shell apu-1-config --link-ld 2>/dev/null) $(LIBS)
+
+CORE_SRC  = $(sort $(wildcard src/llmp_*.c))
+GLUE_SRC  = mod_llmproxy.c $(sort $(wildcard src/mod_llmproxy_*.c))
+HEADERS   = $(wildcard include/*.h)
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+
+# Variant: normal build in build/, sanitizer build in build/asan/
+B         ?= build
+SANFLAGS  ?=
+OBJS      = $(patsubst %.c,$(B)/obj/%.o,$(GLUE_SRC) $(CORE_SRC))
+CORE_OBJS = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
+UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+
+.PHONY: all build install uninstall run deps test test-unit test-httpd \
+        test-asan test-sdk fuzz fuzz-replay bench clean distclean
+.DEFAULT_GOAL := all
+
+all: $(B)/mod_llmproxy.so
+
+build: all
+
+$(B)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+
+$(B)/mod_llmproxy.so: $(OBJS)
+	$(CC) -shared $(SANFLAGS) -o $@ $(OBJS) $(LIBS)
+
+install: all
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mods-available
+	install -m 644 $(B)/mod_llmproxy.so $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so
+	install -m 644 conf/llmproxy.load $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load
+	install -m 644 conf/llmproxy.conf $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so \
+	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load \
+	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
+
+# Install the Debian packages that are missing (nothing when all are there).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@PORT=$(PORT) HTTPD=$(HTTPD) B=$(B) sh scripts/run.sh
+
+# ---- tests ----
+$(B)/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/llmp_test.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -Itests/unit -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+
+test-unit: $(UNIT_BINS)
+	@sh scripts/run-unit.sh $(UNIT_BINS)
+
+test-httpd: all
+	@B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh
+
+test: test-unit fuzz-replay test-httpd
+
+test-asan:
+	@$(MAKE) --no-print-directory B=build/asan \
+	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_CFLAGS=-O1 LLMP_ASAN=1 test
+
+# ---- fuzzing ----
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz-replay: $(patsubst tests/fuzz/%.c,$(B)/fuzz-replay/%,$(FUZZ_SRC))
+	@sh scripts/run-fuzz.sh replay $(B)/fuzz-replay $^
+
+$(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< tests/fuzz/replay_main.c $(CORE_OBJS) $(CORE_LIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/run-fuzz.sh libfuzzer build/fuzz $(FUZZ_SECONDS)
+
+bench: all
+	@B=$(B) HTTPD=$(HTTPD) sh bench/run.sh
+
+clean:
+	rm -rf build t/logs t/conf/httpd.conf t/conf/apache_test_config.pm \
+	       t/conf/extra.conf t/conf/modperl* t/htdocs/index.html
+
+distclean: clean
+	rm -rf node_modules

@@ -1,0 +1,48 @@
+/* The model list: parse, validate, index by id, render /v1/models (core). */
+#ifndef LLMP_MODELS_H
+#define LLMP_MODELS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_hash.h>
+#include "llmp_provider.h"
+#include "llmp_route.h"
+
+typedef struct llmp_model {
+    const char *id;            /* model_version */
+    const char *family;        /* model_family, may be "" */
+    const char *handle;        /* backend path, validated */
+    const char *owned_by;      /* first handle segment, else family */
+    double prompt_price_1k;
+    double completion_price_1k;
+    llmp_provider_e provider;  /* decided once, at load */
+} llmp_model_t;
+
+typedef struct llmp_models {
+    apr_pool_t *pool;
+    apr_array_header_t *list;      /* llmp_model_t *, in list order */
+    apr_hash_t *by_id;             /* id -> apr_array_header_t of llmp_model_t * */
+    apr_array_header_t *warnings;  /* const char *: skipped entries and why */
+    int skipped_unavailable;       /* entries with handle "unavailable" */
+    const char *models_json;       /* pre-rendered GET /v1/models body */
+    apr_size_t models_json_len;
+} llmp_models_t;
+
+/* Parse a gateway list {"models":[...]} into pool p. created is the "created"
+ * timestamp reported for every model. rules may be NULL. Returns NULL and
+ * sets *err when the document as a whole is unusable. */
+llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
+                                 apr_size_t len, apr_int64_t created,
+                                 const llmp_route_rules_t *rules,
+                                 const char **err);
+
+/* First entry for an id (NULL if unknown). O(1). */
+const llmp_model_t *llmp_models_find(const llmp_models_t *m, const char *id);
+/* All entries for an id (NULL if unknown). */
+const apr_array_header_t *llmp_models_find_all(const llmp_models_t *m,
+                                               const char *id);
+/* {"id","object":"model","created","owned_by"} for GET /v1/models/{id}. */
+char *llmp_model_json(apr_pool_t *p, const llmp_model_t *m,
+                      apr_int64_t created);
+
+#endif

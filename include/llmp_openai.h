@@ -1,0 +1,118 @@
+/* The one place that knows the OpenAI schema: errors, completions, chunks,
+ * usage, and helpers to read an OpenAI request. Core: no httpd header. */
+#ifndef LLMP_OPENAI_H
+#define LLMP_OPENAI_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <cjson/cJSON.h>
+
+/* An OpenAI-shaped error: {"error":{"message","type","param","code"}} */
+typedef struct llmp_error {
+    int status;              /* HTTP status to answer with */
+    const char *type;        /* invalid_request_error, api_error, ... */
+    const char *code;        /* model_not_found, ... or NULL */
+    const char *param;       /* offending parameter or NULL */
+    const char *message;     /* human readable, never contains secrets */
+} llmp_error_t;
+
+/* Build an error; type NULL picks the usual type for the status. */
+llmp_error_t *llmp_error_make(apr_pool_t *p, int status, const char *type,
+                              const char *code, const char *param,
+                              const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+const char *llmp_error_type_for_status(int status);
+/* Serialize as the OpenAI error body (no trailing newline). */
+char *llmp_error_json(apr_pool_t *p, const llmp_error_t *e);
+
+/* Serialize a cJSON tree into pool memory (unformatted); NULL on OOM. */
+char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
+/* Parse with length; NULL when not JSON. Caller owns result (cJSON_Delete),
+ * or use llmp_json_parse_pool which deletes it with the pool. */
+cJSON *llmp_json_parse_pool(apr_pool_t *p, const char *buf, apr_size_t len);
+/* Attach an existing tree's lifetime to a pool. */
+void llmp_json_pool_own(apr_pool_t *p, cJSON *j);
+
+/* The gateway wraps non-streaming answers as {"response": <native>}.
+ * Returns the inner object if root is such an envelope, else root. */
+cJSON *llmp_envelope_unwrap(cJSON *root);
+/* Same on raw bytes: if body is an envelope, returns a freshly printed inner
+ * body in *out (pool memory) and 1; else 0 and body must be used as is. */
+int llmp_envelope_unwrap_body(apr_pool_t *p, const char *body, apr_size_t len,
+                              char **out, apr_size_t *outlen);
+
+/* ---- reading an OpenAI request ---- */
+/* String member or NULL. */
+const char *llmp_json_str(const cJSON *obj, const char *name);
+/* Text of a message "content": a string, or the concatenation of its text
+ * parts (NULL if content is null/absent). */
+const char *llmp_content_text(apr_pool_t *p, const cJSON *content);
+/* "stop": string or array -> array of strings (possibly empty). */
+apr_array_header_t *llmp_stop_list(apr_pool_t *p, const cJSON *stop);
+/* data:[<mime>][;base64],<data> -> mime and base64 data. Returns 0 if not a
+ * base64 data URL. */
+int llmp_data_url_parse(apr_pool_t *p, const char *url, const char **mime,
+                        const char **b64);
+/* max_completion_tokens, else max_tokens, else -1. */
+int llmp_req_max_tokens(const cJSON *req);
+
+/* ---- writing OpenAI responses ---- */
+/* Unique id with the given prefix ("chatcmpl-"). */
+const char *llmp_make_id(apr_pool_t *p, const char *prefix);
+
+/* {"id","object":"chat.completion","created","model","choices":[],"usage"?} */
+cJSON *llmp_completion_new(const char *id, apr_int64_t created,
+                           const char *model);
+/* choices[index] = {"index","message":{"role":"assistant","content"},"finish_reason"}
+ * Returns the message object so tool_calls can be added. content may be NULL. */
+cJSON *llmp_completion_add_choice(cJSON *completion, int index,
+                                  const char *content,
+                                  const char *finish_reason);
+/* Append {"id","type":"function","function":{"name","arguments"}} to the
+ * message's tool_calls (created on first use). */
+void llmp_message_add_tool_call(cJSON *message, const char *id,
+                                const char *name, const char *arguments);
+/* {"prompt_tokens","completion_tokens","total_tokens"[,"prompt_tokens_details":{"cached_tokens"}]}
+ * cached < 0 omits the details. */
+cJSON *llmp_usage_new(long prompt, long completion, long cached);
+
+/* {"id","object":"chat.completion.chunk","created","model","choices":[]} */
+cJSON *llmp_chunk_new(const char *id, apr_int64_t created, const char *model);
+/* Adds a choice {"index","delta":{},"finish_reason":null|reason} and returns
+ * its delta object. */
+cJSON *llmp_chunk_add_choice(cJSON *chunk, int index,
+                             const char *finish_reason);
+/* Adds to delta.tool_calls an element {"index", ["id","type":"function"],
+ * "function":{["name"],["arguments"]}}; NULL members are omitted. */
+void llmp_delta_add_tool_call(cJSON *delta, int index, const char *id,
+                              const char *name, const char *arguments);
+
+/* ---- embeddings ---- */
+/* The request's "input" as a list of strings: a string, or an array of
+ * strings. Token arrays and empty input give NULL and *err (400). */
+apr_array_header_t *llmp_embeddings_input(apr_pool_t *p, const cJSON *req,
+                                          llmp_error_t **err);
+/* encoding_format: 1 for "base64", 0 for "float" or absent; -1 otherwise. */
+int llmp_embeddings_base64(const cJSON *req);
+/* {"object":"list","data":[],"model","usage":{"prompt_tokens","total_tokens"}} */
+cJSON *llmp_embeddings_new(const char *model, long prompt_tokens);
+/* Append {"object":"embedding","index","embedding"} from a native array of
+ * numbers; as little-endian float32 base64 when base64 is set, exactly as
+ * OpenAI does. Returns 0 if vector is not an array of numbers. */
+int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
+                        const cJSON *vector, int base64);
+
+/* ---- images ---- */
+/* {"created":<unix int>,"data":[]} */
+cJSON *llmp_images_new(apr_int64_t created);
+/* Append {"url"} or {"b64_json"} (+ "revised_prompt" when given). */
+void llmp_images_add(cJSON *resp, const char *url, const char *b64_json,
+                     const char *revised_prompt);
+
+/* Finish reasons as OpenAI spells them. */
+#define LLMP_FINISH_STOP           "stop"
+#define LLMP_FINISH_LENGTH         "length"
+#define LLMP_FINISH_TOOL_CALLS     "tool_calls"
+#define LLMP_FINISH_CONTENT_FILTER "content_filter"
+
+#endif

@@ -1,0 +1,119 @@
+/* Provider translators: one file per provider family (core, no httpd).
+ *
+ * The glue (mod_llmproxy_*.c) parses the client's OpenAI request, picks the
+ * model's provider, and calls these hooks. A provider leaves a hook NULL when
+ * it does not serve that endpoint; the glue answers a clear 400 then.
+ *
+ * Streaming: the glue feeds each native SSE event of the backend to
+ * chat_stream_event, one at a time, in order. The translator emits zero or
+ * more OpenAI chunks through llmp_xlate_emit() (the glue writes each as
+ * "data: ...\n\n" and flushes it at once). After the last event the glue
+ * calls chat_stream_end; if it returns NULL the glue writes "data: [DONE]".
+ * An error returned from either hook is sent to the client as a final
+ * "data: {"error":...}" event (the HTTP status is already 200 by then).
+ */
+#ifndef LLMP_PROVIDER_H
+#define LLMP_PROVIDER_H
+
+#include <apr_pools.h>
+#include <cjson/cJSON.h>
+#include "llmp_openai.h"
+
+typedef enum {
+    LLMP_PROV_OPENAI = 0,   /* OpenAI-compatible: bodies pass through */
+    LLMP_PROV_ANTHROPIC,    /* Anthropic Messages */
+    LLMP_PROV_GEMINI,       /* Google Gemini generateContent */
+    LLMP_PROV_COHERE,       /* Cohere v2 chat / embed */
+    LLMP_PROV_IDEOGRAM,     /* Ideogram image generation */
+    LLMP_PROV_RECRAFT,      /* Recraft image generation */
+    LLMP_PROV_COUNT
+} llmp_provider_e;
+
+/* Configuration the translators need, filled by the glue from directives. */
+typedef struct llmp_xlate_opts {
+    int default_max_tokens;        /* Anthropic requires max_tokens */
+    const char *embed_input_type;  /* Cohere embed input_type default */
+} llmp_xlate_opts_t;
+
+/* Emit one OpenAI SSE data payload (a JSON object, unformatted). */
+typedef apr_status_t llmp_emit_fn(void *baton, const char *data,
+                                  apr_size_t len);
+
+/* Per-request translation context. */
+typedef struct llmp_xlate {
+    apr_pool_t *pool;          /* request lifetime */
+    const char *model_id;      /* the list's model_version: "model" in answers */
+    const char *handle;        /* the backend path as listed */
+    const char *id;            /* "chatcmpl-..." generated for this request */
+    apr_int64_t created;       /* unix seconds */
+    int stream;                /* the client asked for "stream": true */
+    int include_usage;         /* stream_options.include_usage */
+    const llmp_xlate_opts_t *opts;
+    void *state;               /* the translator's own per-request state */
+    llmp_emit_fn *emit;        /* set by the glue for streams */
+    void *emit_baton;
+} llmp_xlate_t;
+
+/* Print the cJSON chunk and hand it to x->emit. */
+apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk);
+
+/* Native request produced by a request translator. */
+typedef struct llmp_native_req {
+    const char *path;          /* backend path (+query), e.g. the handle or
+                                  the handle rewritten for streaming */
+    char *body;
+    apr_size_t len;
+    int stream;                /* the backend will answer with SSE */
+} llmp_native_req_t;
+
+typedef struct llmp_provider_ops {
+    const char *name;          /* "anthropic", ... */
+
+    /* /v1/chat/completions */
+    llmp_error_t *(*chat_request)(llmp_xlate_t *x, const cJSON *req,
+                                  llmp_native_req_t *out);
+    llmp_error_t *(*chat_response)(llmp_xlate_t *x, const cJSON *native,
+                                   char **out, apr_size_t *outlen);
+    llmp_error_t *(*chat_stream_event)(llmp_xlate_t *x, const char *event,
+                                       const char *data, apr_size_t len);
+    llmp_error_t *(*chat_stream_end)(llmp_xlate_t *x, int upstream_complete);
+
+    /* /v1/embeddings */
+    llmp_error_t *(*embeddings_request)(llmp_xlate_t *x, const cJSON *req,
+                                        llmp_native_req_t *out);
+    llmp_error_t *(*embeddings_response)(llmp_xlate_t *x, const cJSON *native,
+                                         char **out, apr_size_t *outlen);
+
+    /* /v1/images/generations */
+    llmp_error_t *(*images_request)(llmp_xlate_t *x, const cJSON *req,
+                                    llmp_native_req_t *out);
+    llmp_error_t *(*images_response)(llmp_xlate_t *x, const cJSON *native,
+                                     char **out, apr_size_t *outlen);
+
+    /* A backend error (status >= 400) as an OpenAI error, keeping the
+     * provider's message and a faithful status. native may be NULL when the
+     * body was not JSON; body/len are the raw bytes. Never NULL. */
+    llmp_error_t *(*error)(llmp_xlate_t *x, int status, const cJSON *native,
+                           const char *body, apr_size_t len);
+} llmp_provider_ops_t;
+
+/* The table for a provider (never NULL for a valid enum value). */
+const llmp_provider_ops_t *llmp_provider_ops(llmp_provider_e prov);
+const char *llmp_provider_name(llmp_provider_e prov);
+/* "anthropic" -> LLMP_PROV_ANTHROPIC; -1 if unknown. */
+int llmp_provider_from_name(const char *name);
+
+/* Generic error mapping for providers whose errors look like
+ * {"error":{"message"...}} or {"message":...}: keeps status and message. */
+llmp_error_t *llmp_provider_generic_error(llmp_xlate_t *x, int status,
+                                          const cJSON *native,
+                                          const char *body, apr_size_t len);
+
+extern const llmp_provider_ops_t llmp_openai_ops;
+extern const llmp_provider_ops_t llmp_anthropic_ops;
+extern const llmp_provider_ops_t llmp_gemini_ops;
+extern const llmp_provider_ops_t llmp_cohere_ops;
+extern const llmp_provider_ops_t llmp_ideogram_ops;
+extern const llmp_provider_ops_t llmp_recraft_ops;
+
+#endif

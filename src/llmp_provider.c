@@ -1,0 +1,117 @@
+/* Provider registry and the shared pieces of error translation (core). */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "llmp_provider.h"
+
+static const llmp_provider_ops_t *const providers[LLMP_PROV_COUNT] = {
+    &llmp_openai_ops,
+    &llmp_anthropic_ops,
+    &llmp_gemini_ops,
+    &llmp_cohere_ops,
+    &llmp_ideogram_ops,
+    &llmp_recraft_ops,
+};
+
+const llmp_provider_ops_t *llmp_provider_ops(llmp_provider_e prov)
+{
+    if ((int)prov < 0 || prov >= LLMP_PROV_COUNT) return &llmp_openai_ops;
+    return providers[prov];
+}
+
+const char *llmp_provider_name(llmp_provider_e prov)
+{
+    return llmp_provider_ops(prov)->name;
+}
+
+int llmp_provider_from_name(const char *name)
+{
+    int i;
+
+    if (!name) return -1;
+    for (i = 0; i < LLMP_PROV_COUNT; i++) {
+        if (!strcasecmp(name, providers[i]->name)) return i;
+    }
+    if (!strcasecmp(name, "google")) return LLMP_PROV_GEMINI;
+    return -1;
+}
+
+apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
+{
+    apr_size_t len;
+    char *s = llmp_json_print(x->pool, chunk, &len);
+
+    if (!s) return APR_ENOMEM;
+    if (!x->emit) return APR_EINIT;
+    return x->emit(x->emit_baton, s, len);
+}
+
+/* A backend status that must not be passed to the client as is. */
+static int client_status(int status)
+{
+    if (status < 400 || status > 599) return 502;
+    if (status == 529) return 503;            /* "overloaded" */
+    if (status > 504 && status != 529) return 502;
+    return status;
+}
+
+llmp_error_t *llmp_provider_generic_error(llmp_xlate_t *x, int status,
+                                          const cJSON *native,
+                                          const char *body, apr_size_t len)
+{
+    const char *msg = NULL, *type = NULL, *code = NULL, *param = NULL;
+    const cJSON *err = NULL;
+    llmp_error_t *e;
+
+    if (cJSON_IsObject(native)) {
+        err = cJSON_GetObjectItemCaseSensitive(native, "error");
+        if (cJSON_IsObject(err)) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+            msg = llmp_json_str(err, "message");
+            type = llmp_json_str(err, "type");
+            if (!type) type = llmp_json_str(err, "status");   /* Google */
+            param = llmp_json_str(err, "param");
+            if (cJSON_IsString(c)) code = c->valuestring;
+            else if (cJSON_IsNumber(c))
+                code = apr_psprintf(x->pool, "%d", c->valueint);
+        }
+        else if (cJSON_IsString(err)) {
+            msg = err->valuestring;
+        }
+        if (!msg) msg = llmp_json_str(native, "message");
+        if (!msg) msg = llmp_json_str(native, "detail");
+    }
+    if (!msg) {
+        /* not JSON: keep a bounded, printable excerpt */
+        apr_size_t n = len > 200 ? 200 : len, i;
+        char *s = apr_pstrmemdup(x->pool, body ? body : "", body ? n : 0);
+        for (i = 0; s[i]; i++) {
+            if ((unsigned char)s[i] < 0x20) s[i] = ' ';
+        }
+        msg = *s ? apr_psprintf(x->pool, "backend returned HTTP %d: %s",
+                                status, s)
+                 : apr_psprintf(x->pool, "backend returned HTTP %d", status);
+    }
+    e = llmp_error_make(x->pool, client_status(status), NULL, code, param,
+                        "%s", msg);
+    if (type && strcmp(type, "error")) {
+        /* keep the provider's type when it is one of OpenAI's words */
+        static const char *const known[] = {
+            "invalid_request_error", "authentication_error",
+            "permission_error", "not_found_error", "rate_limit_error",
+            "api_error", "overloaded_error", "server_error", NULL };
+        int i;
+        for (i = 0; known[i]; i++) {
+            if (!strcmp(type, known[i])) { e->type = known[i]; break; }
+        }
+    }
+    return e;
+}
+
+const llmp_provider_ops_t llmp_openai_ops = {
+    "openai",
+    NULL, NULL, NULL, NULL,    /* chat: pass-through, done by the glue */
+    NULL, NULL,                /* embeddings: pass-through */
+    NULL, NULL,                /* images: pass-through */
+    llmp_provider_generic_error,
+};

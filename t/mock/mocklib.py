@@ -1,0 +1,65 @@
+"""Shared pieces of the mock upstream: the request and response types.
+
+A provider module in providers/ defines PREFIXES (path prefixes it serves)
+and handle(req) -> Response. upstream.py does the HTTP, checks the OAuth
+token, records every request and writes the response.
+"""
+import json
+
+
+class Request:
+    def __init__(self, method, path, query, headers, body):
+        self.method = method          # "POST"
+        self.path = path              # "/anthropic/v1/messages" (no query)
+        self.query = query            # dict: name -> [values]
+        self.headers = headers        # http.client.HTTPMessage (case-insensitive)
+        self.body = body              # bytes
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+
+class Response:
+    """status; body (bytes, str, dict or list: dicts/lists are sent as JSON);
+    headers (dict); events: for a stream, a list of (delay_seconds, bytes) sent
+    and flushed one by one with chunked encoding; drop_after: close the
+    connection abruptly after that many events (a backend reset)."""
+
+    def __init__(self, status=200, body=b"", headers=None, events=None,
+                 drop_after=None, delay=0.0):
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+        self.events = events
+        self.drop_after = drop_after
+        self.delay = delay            # seconds to wait before answering
+
+
+def json_response(obj, status=200, headers=None):
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    return Response(status, obj, h)
+
+
+def error_response(status, obj):
+    return json_response(obj, status)
+
+
+def sse_event(data, event=None):
+    """One SSE event as bytes; data is a dict (sent as JSON) or a str."""
+    if not isinstance(data, str):
+        data = json.dumps(data, separators=(",", ":"))
+    out = ""
+    if event:
+        out += "event: %s\n" % event
+    for line in data.split("\n"):
+        out += "data: %s\n" % line
+    return (out + "\n").encode()
+
+
+def sse_response(events, delay=0.0, drop_after=None, headers=None):
+    """events: list of bytes (from sse_event) sent delay seconds apart."""
+    h = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    h.update(headers or {})
+    return Response(200, b"", h, [(delay, e) for e in events], drop_after)

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Mock LLM gateway for the test suite (loopback only).
+
+Serves a model list and each provider's native API, strictly. Every request
+must carry "Authorization: OAuth <token>" (the token given with --token).
+Control endpoints (no auth):
+  GET  /__mock/requests        the recorded requests, as JSON
+  POST /__mock/reset           forget recorded requests, restore defaults
+  POST /__mock/models          replace the model list (body: the document)
+  POST /__mock/models-status   {"status": 503} makes /models fail
+  GET  /__mock/stats           {"list_fetches": N, "connections": N, ...}
+"""
+import argparse
+import importlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mocklib import Request, Response, json_response  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STATE = {}
+LOCK = threading.Lock()
+
+
+def default_models():
+    with open(os.path.join(HERE, "models.json"), "rb") as f:
+        return f.read()
+
+
+def reset():
+    with LOCK:
+        STATE.update(requests=[], models=default_models(), models_status=200,
+                     list_fetches=0, list_fetch_times=[], disconnects=0)
+
+
+def load_providers():
+    providers = []
+    pdir = os.path.join(HERE, "providers")
+    for name in sorted(os.listdir(pdir)):
+        if name.endswith(".py") and not name.startswith("_"):
+            mod = importlib.import_module("providers." + name[:-3])
+            for prefix in getattr(mod, "PREFIXES", []):
+                providers.append((prefix, mod))
+    # longest prefix first; "openai" serves everything else
+    providers.sort(key=lambda pm: -len(pm[0]))
+    return providers
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mock-gateway/1"
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("MOCK_VERBOSE"):
+            sys.stderr.write("mock: " + (fmt % args) + "\n")
+
+    def setup(self):
+        super().setup()
+        with LOCK:
+            STATE["connections"] = STATE.get("connections", 0) + 1
+
+    def _send(self, resp):
+        body = resp.body
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        if resp.delay:
+            time.sleep(resp.delay)
+        self.send_response(resp.status)
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        if resp.events is None:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for i, (delay, data) in enumerate(resp.events):
+                if resp.drop_after is not None and i >= resp.drop_after:
+                    # abrupt reset: no terminating chunk
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if delay:
+                    time.sleep(delay)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            with LOCK:
+                STATE["disconnects"] += 1
+            self.close_connection = True
+
+    def _handle(self):
+        u = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        req = Request(self.command, u.path, urllib.parse.parse_qs(u.query),
+                      self.headers, body)
+        if u.path.startswith("/__mock/"):
+            return self._send(self._control(req))
+        with LOCK:
+            STATE["requests"].append({
+                "method": self.command, "path": u.path, "query": u.query,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace"), "time": time.time()})
+        auth = self.headers.get("Authorization")
+        if auth != "OAuth " + self.server.token:
+            return self._send(json_response(
+                {"error": {"message": "missing or wrong OAuth token"}}, 401))
+        if u.path == self.server.models_path:
+            with LOCK:
+                STATE["list_fetches"] += 1
+                STATE["list_fetch_times"].append(time.time())
+                status, models = STATE["models_status"], STATE["models"]
+            if status != 200:
+                return self._send(json_response({"error": "list down"}, status))
+            return self._send(Response(200, models,
+                                       {"Content-Type": "application/json"}))
+        for prefix, mod in self.server.providers:
+            if u.path.startswith(prefix):
+                return self._send(mod.handle(req))
+        return self._send(json_response({"error": {"message": "no such path"}},
+                                        404))
+
+    def _control(self, req):
+        what = req.path[len("/__mock/"):]
+        if what == "requests":
+            with LOCK:
+                return json_response(STATE["requests"])
+        if what == "reset":
+            reset()
+            return json_response({"ok": True})
+        if what == "models":
+            with LOCK:
+                STATE["models"] = req.body
+            return json_response({"ok": True})
+        if what == "models-status":
+            with LOCK:
+                STATE["models_status"] = int(req.json["status"])
+            return json_response({"ok": True})
+        if what == "stats":
+            with LOCK:
+                return json_response({k: STATE.get(k) for k in (
+                    "list_fetches", "list_fetch_times", "connections",
+                    "disconnects")})
+        return json_response({"error": "unknown control"}, 404)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=18089)
+    ap.add_argument("--token", default="test-token")
+    ap.add_argument("--models-path", default="/models")
+    ap.add_argument("--pidfile")
+    args = ap.parse_args()
+    reset()
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    srv.token = args.token
+    srv.models_path = args.models_path
+    srv.providers = load_providers()
+    if args.pidfile:
+        with open(args.pidfile, "w") as f:
+            f.write(str(os.getpid()))
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+/* Unit tests: model list parsing and validation, routing, SSE, OpenAI
+ * schema helpers. */
+#include "llmp_test.h"
+#include "llmp_models.h"
+#include "llmp_route.h"
+#include "llmp_sse.h"
+#include "llmp_openai.h"
+
+static void t_handle_safety(apr_pool_t *p)
+{
+    CHECK(llmp_handle_is_safe("/openai/v1/chat/completions"));
+    CHECK(llmp_handle_is_safe("/google/v1beta/models/gemini-2.0-flash:generateContent"));
+    CHECK(llmp_handle_is_safe("/raw/anthropic/v1/messages?beta=true"));
+    CHECK(!llmp_handle_is_safe(NULL));
+    CHECK(!llmp_handle_is_safe(""));
+    CHECK(!llmp_handle_is_safe("openai/v1/chat"));
+    CHECK(!llmp_handle_is_safe("//evil.example/v1/chat"));
+    CHECK(!llmp_handle_is_safe("http://evil.example/v1/chat"));
+    CHECK(!llmp_handle_is_safe("/a/../b"));
+    CHECK(!llmp_handle_is_safe("/a/..%2fb"));
+    CHECK(!llmp_handle_is_safe("/a/%2e%2e/b"));
+    CHECK(!llmp_handle_is_safe("/a@evil.example/b"));
+    CHECK(!llmp_handle_is_safe("/a\r\nX-Injected: 1"));
+    CHECK(!llmp_handle_is_safe("/a b"));
+    CHECK(!llmp_handle_is_safe("/a\\b"));
+    CHECK(!llmp_handle_is_safe("/a//b"));
+    CHECK(!llmp_handle_is_safe("/a#frag"));
+}
+
+static void t_origin(apr_pool_t *p)
+{
+    const char *err = NULL;
+    CHECK_STR(llmp_url_origin(p, "https://api.example.com/models", &err),
+              "https://api.example.com");
+    CHECK_STR(llmp_url_origin(p, "http://127.0.0.1:8080/x/models?a=b", &err),
+              "http://127.0.0.1:8080");
+    CHECK_STR(llmp_url_origin(p, "http://user:pw@host.example:81/m", &err),
+              "http://host.example:81");
+    CHECK_STR(llmp_url_origin(p, "http://[::1]:9/m", &err), "http://[::1]:9");
+    CHECK(llmp_url_origin(p, "ftp://host/m", &err) == NULL);
+    CHECK(llmp_url_origin(p, "/relative", &err) == NULL);
+    CHECK(llmp_url_origin(p, "not a url", &err) == NULL);
+    CHECK_STR(llmp_backend_url(p, "https://h", "/openai/v1/chat/completions"),
+              "https://h/openai/v1/chat/completions");
+}
+
+static void t_provider(apr_pool_t *p)
+{
+    llmp_route_rules_t rules;
+    llmp_route_rule_t *r;
+
+    CHECK_INT(llmp_route_provider("/openai/v1/chat/completions", "gpt-4", NULL),
+              LLMP_PROV_OPENAI);
+    CHECK_INT(llmp_route_provider("/fireworks/chat/completions", "fireworks", NULL),
+              LLMP_PROV_OPENAI);
+    CHECK_INT(llmp_route_provider("/anthropic/v1/messages", "claude-3", NULL),
+              LLMP_PROV_ANTHROPIC);
+    CHECK_INT(llmp_route_provider("/raw/anthropic/v1/messages", "", NULL),
+              LLMP_PROV_ANTHROPIC);
+    CHECK_INT(llmp_route_provider("/google/v1beta/models/gemini-2.0-flash:generateContent",
+                                  "gemini", NULL), LLMP_PROV_GEMINI);
+    CHECK_INT(llmp_route_provider("/google/v1beta/models", "gemini", NULL),
+              LLMP_PROV_GEMINI);
+    CHECK_INT(llmp_route_provider("/google/v1beta/openai/chat/completions",
+                                  "gemini", NULL), LLMP_PROV_OPENAI);
+    CHECK_INT(llmp_route_provider("/cohere/v2/chat", "command-r", NULL),
+              LLMP_PROV_COHERE);
+    CHECK_INT(llmp_route_provider("/cohere/v2/embed", "embed", NULL),
+              LLMP_PROV_COHERE);
+    CHECK_INT(llmp_route_provider("/ideogram/generate", "ideogram", NULL),
+              LLMP_PROV_IDEOGRAM);
+    CHECK_INT(llmp_route_provider("/recraft/v1/images/generations", "recraft", NULL),
+              LLMP_PROV_RECRAFT);
+    CHECK_INT(llmp_route_provider("/gigachat/api/v1/chat/completions", "GigaChat", NULL),
+              LLMP_PROV_OPENAI);
+    /* rules: longest prefix wins */
+    rules.rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
+    r = apr_array_push(rules.rules);
+    r->prefix = "/custom/";
+    r->provider = LLMP_PROV_ANTHROPIC;
+    r = apr_array_push(rules.rules);
+    r->prefix = "/custom/oai/";
+    r->provider = LLMP_PROV_OPENAI;
+    CHECK_INT(llmp_route_provider("/custom/x/messages2", "", &rules),
+              LLMP_PROV_ANTHROPIC);
+    CHECK_INT(llmp_route_provider("/custom/oai/v1/messages", "", &rules),
+              LLMP_PROV_OPENAI);
+    CHECK_STR(llmp_route_owner(p, "/openai/v1/chat/completions", "gpt-4"), "openai");
+    CHECK_STR(llmp_route_owner(p, "/raw/anthropic/v1/messages", ""), "anthropic");
+    CHECK_STR(llmp_route_owner(p, "/", "fam"), "fam");
+    CHECK_STR(llmp_route_owner(p, "/", ""), "system");
+}
+
+static void t_models(apr_pool_t *p)
+{
+    const char *err = NULL;
+    const char *json =
+        "{\"models\":["
+        "{\"model_version\":\"gpt-4o\",\"model_family\":\"gpt-4\","
+        " \"handle\":\"/openai/v1/chat/completions\",\"prompt_price_1k\":0.0025,"
+        " \"completion_price_1k\":0.01},"
+        "{\"model_version\":\"accounts/fireworks/models/llama\",\"model_family\":\"fireworks\","
+        " \"handle\":\"/fireworks/chat/completions\"},"
+        "{\"model_version\":\"gpt-4o\",\"handle\":\"/openai2/v1/chat/completions\"},"
+        "{\"model_family\":\"nope\",\"handle\":\"/x\"},"
+        "{\"model_version\":\"evil\",\"handle\":\"//evil.example/x\"},"
+        "{\"model_version\":\"evil2\",\"handle\":\"https://evil.example/x\"},"
+        "{\"model_version\":\"off\",\"handle\":\"unavailable\"},"
+        "{\"model_version\":\"claude\",\"model_family\":\"claude-3\",\"handle\":\"/anthropic/v1/messages\"},"
+        "42]}";
+    llmp_models_t *m = llmp_models_parse(p, json, strlen(json), 1700000000,
+                                         NULL, &err);
+    const apr_array_header_t *all;
+    cJSON *root, *data;
+
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK_INT(m->list->nelts, 4);
+    CHECK_INT(m->warnings->nelts, 4);
+    CHECK_INT(m->skipped_unavailable, 1);
+    CHECK(llmp_models_find(m, "evil") == NULL);
+    CHECK(llmp_models_find(m, "off") == NULL);
+    CHECK(llmp_models_find(m, "nope") == NULL);
+    CHECK_STR(llmp_models_find(m, "accounts/fireworks/models/llama")->handle,
+              "/fireworks/chat/completions");
+    CHECK_STR(llmp_models_find(m, "gpt-4o")->handle, "/openai/v1/chat/completions");
+    CHECK(llmp_models_find(m, "gpt-4o")->prompt_price_1k == 0.0025);
+    all = llmp_models_find_all(m, "gpt-4o");
+    CHECK(all && all->nelts == 2);
+    CHECK_INT(llmp_models_find(m, "claude")->provider, LLMP_PROV_ANTHROPIC);
+
+    root = cJSON_Parse(m->models_json);
+    CHECK(root != NULL);
+    CHECK_STR(llmp_json_str(root, "object"), "list");
+    data = cJSON_GetObjectItem(root, "data");
+    CHECK_INT(cJSON_GetArraySize(data), 3);    /* duplicate id listed once */
+    CHECK_STR(llmp_json_str(cJSON_GetArrayItem(data, 0), "id"), "gpt-4o");
+    CHECK_STR(llmp_json_str(cJSON_GetArrayItem(data, 0), "owned_by"), "openai");
+    CHECK_STR(llmp_json_str(cJSON_GetArrayItem(data, 1), "owned_by"), "fireworks");
+    CHECK_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "created")->valuedouble,
+              1700000000);
+    cJSON_Delete(root);
+
+    CHECK(llmp_models_parse(p, "not json", 8, 0, NULL, &err) == NULL);
+    CHECK(llmp_models_parse(p, "{\"x\":1}", 7, 0, NULL, &err) == NULL);
+    m = llmp_models_parse(p, "{\"models\":[]}", 13, 0, NULL, &err);
+    CHECK(m && m->list->nelts == 0);
+    CHECK_STR(m->models_json, "{\"object\":\"list\",\"data\":[]}");
+}
+
+typedef struct { int n; char ev[8][32]; char data[8][256]; } sse_rec;
+
+static apr_status_t sse_cb(void *baton, const char *event, const char *data,
+                           apr_size_t len)
+{
+    sse_rec *r = baton;
+    if (r->n >= 8) return APR_EGENERAL;
+    apr_cpystrn(r->ev[r->n], event, sizeof(r->ev[0]));
+    apr_cpystrn(r->data[r->n], data, sizeof(r->data[0]));
+    CHECK_INT(strlen(data), len);
+    r->n++;
+    return APR_SUCCESS;
+}
+
+static void t_sse(apr_pool_t *p)
+{
+    const char *stream =
+        ": comment\r\n"
+        "event: message_start\r\n"
+        "data: {\"a\":1}\r\n\r\n"
+        "data: line1\n"
+        "data:line2\n"
+        "id: 7\n\n"
+        "event: ping\n\n"              /* no data: not dispatched */
+        "data: last\r\r"
+        "data: tail";
+    apr_size_t len = strlen(stream), split;
+
+    /* every split point gives the same events */
+    for (split = 0; split <= len; split++) {
+        sse_rec r;
+        llmp_sse_parser_t *sp;
+        memset(&r, 0, sizeof(r));
+        sp = llmp_sse_parser_create(p, 4096, sse_cb, &r);
+        CHECK_INT(llmp_sse_feed(sp, stream, split), APR_SUCCESS);
+        CHECK_INT(llmp_sse_feed(sp, stream + split, len - split), APR_SUCCESS);
+        CHECK_INT(llmp_sse_finish(sp), APR_SUCCESS);
+        CHECK_INT(r.n, 4);
+        CHECK_STR(r.ev[0], "message_start");
+        CHECK_STR(r.data[0], "{\"a\":1}");
+        CHECK_STR(r.ev[1], "");
+        CHECK_STR(r.data[1], "line1\nline2");
+        CHECK_STR(r.data[2], "last");
+        CHECK_STR(r.data[3], "tail");
+    }
+    /* byte by byte */
+    {
+        sse_rec r;
+        llmp_sse_parser_t *sp;
+        apr_size_t i;
+        memset(&r, 0, sizeof(r));
+        sp = llmp_sse_parser_create(p, 4096, sse_cb, &r);
+        for (i = 0; i < len; i++) llmp_sse_feed(sp, stream + i, 1);
+        llmp_sse_finish(sp);
+        CHECK_INT(r.n, 4);
+        CHECK_INT(llmp_sse_count(sp), 4);
+    }
+    /* oversized event refused */
+    {
+        sse_rec r;
+        llmp_sse_parser_t *sp;
+        char big[200];
+        memset(&r, 0, sizeof(r));
+        memset(big, 'x', sizeof(big));
+        sp = llmp_sse_parser_create(p, 64, sse_cb, &r);
+        CHECK(llmp_sse_feed(sp, "data: ", 6) == APR_SUCCESS);
+        CHECK(llmp_sse_feed(sp, big, sizeof(big)) == APR_ENOSPC);
+        CHECK(llmp_sse_feed(sp, "\n\n", 2) != APR_SUCCESS);
+    }
+    {
+        apr_size_t n;
+        char *s = llmp_sse_data(p, "{}", 2, &n);
+        CHECK_INT(n, 10);
+        CHECK(!memcmp(s, "data: {}\n\n", 10));
+    }
+}
+
+static void t_openai(apr_pool_t *p)
+{
+    llmp_error_t *e = llmp_error_make(p, 404, NULL, "model_not_found", "model",
+                                      "The model `%s` does not exist", "x");
+    const char *mime, *b64;
+    char *out;
+    apr_size_t outlen;
+    cJSON *j;
+    apr_array_header_t *stops;
+
+    CHECK_STR(llmp_error_json(p, e),
+              "{\"error\":{\"message\":\"The model `x` does not exist\","
+              "\"type\":\"invalid_request_error\",\"param\":\"model\","
+              "\"code\":\"model_not_found\"}}");
+    CHECK_STR(llmp_error_type_for_status(502), "api_error");
+    CHECK_STR(llmp_error_type_for_status(429), "rate_limit_error");
+
+    /* envelope */
+    {
+        const char *env = "{\"response\":{\"id\":\"x\",\"choices\":[]}}";
+        CHECK(llmp_envelope_unwrap_body(p, env, strlen(env), &out, &outlen));
+    }
+    CHECK_STR(out, "{\"id\":\"x\",\"choices\":[]}");
+    CHECK(!llmp_envelope_unwrap_body(p, "{\"id\":\"x\",\"response\":{}}", 24,
+                                     &out, &outlen));
+    CHECK(!llmp_envelope_unwrap_body(p, "{\"response\":\"text\"}", 19, &out,
+                                     &outlen));
+    CHECK(!llmp_envelope_unwrap_body(p, "[1]", 3, &out, &outlen));
+    CHECK(!llmp_envelope_unwrap_body(p, "{\"choices\":[]}", 14, &out, &outlen));
+
+    CHECK(llmp_data_url_parse(p, "data:image/png;base64,AAAA", &mime, &b64));
+    CHECK_STR(mime, "image/png");
+    CHECK_STR(b64, "AAAA");
+    CHECK(llmp_data_url_parse(p, "data:image/jpeg;name=x.jpg;base64,QQ==", &mime, &b64));
+    CHECK_STR(mime, "image/jpeg");
+    CHECK(!llmp_data_url_parse(p, "data:text/plain,hello", &mime, &b64));
+    CHECK(!llmp_data_url_parse(p, "https://x/y.png", &mime, &b64));
+
+    j = cJSON_Parse("{\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+                    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},"
+                    "{\"type\":\"text\",\"text\":\"b\"}],\"stop\":[\"x\",\"y\"],"
+                    "\"max_tokens\":5,\"max_completion_tokens\":7}");
+    CHECK_STR(llmp_content_text(p, cJSON_GetObjectItem(j, "content")), "ab");
+    stops = llmp_stop_list(p, cJSON_GetObjectItem(j, "stop"));
+    CHECK_INT(stops->nelts, 2);
+    CHECK_INT(llmp_req_max_tokens(j), 7);
+    cJSON_Delete(j);
+
+    {
+        const char *id = llmp_make_id(p, "chatcmpl-");
+        CHECK(strncmp(id, "chatcmpl-", 9) == 0 && strlen(id) == 9 + 24);
+        CHECK(strcmp(id, llmp_make_id(p, "chatcmpl-")) != 0);
+    }
+    {
+        cJSON *c = llmp_chunk_new("id1", 5, "m");
+        cJSON *d = llmp_chunk_add_choice(c, 0, NULL);
+        llmp_delta_add_tool_call(d, 0, "call_1", "f", "");
+        CHECK_STR(llmp_json_print(p, c, NULL),
+                  "{\"id\":\"id1\",\"object\":\"chat.completion.chunk\",\"created\":5,"
+                  "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":"
+                  "[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+                  "{\"name\":\"f\",\"arguments\":\"\"}}]},\"logprobs\":null,"
+                  "\"finish_reason\":null}]}");
+        cJSON_Delete(c);
+    }
+}
+
+static void t_embeddings(apr_pool_t *p)
+{
+    cJSON *req = cJSON_Parse("{\"input\":[\"a\",\"b\"],\"encoding_format\":\"base64\"}");
+    cJSON *vec = cJSON_Parse("[1.0, -2.5, 0.0]");
+    llmp_error_t *err = NULL;
+    apr_array_header_t *in = llmp_embeddings_input(p, req, &err);
+    cJSON *r = llmp_embeddings_new("m", 3);
+    cJSON *e;
+
+    CHECK(in && in->nelts == 2);
+    CHECK_INT(llmp_embeddings_base64(req), 1);
+    CHECK(llmp_embeddings_add(p, r, 0, vec, 1));
+    CHECK(llmp_embeddings_add(p, r, 1, vec, 0));
+    e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "data"), 0);
+    /* 1.0f = 00 00 80 3f, -2.5f = 00 00 20 c0, 0.0f = 0 */
+    CHECK_STR(llmp_json_str(e, "embedding"), "AACAPwAAIMAAAAAA");
+    e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "data"), 1);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(e, "embedding")), 3);
+    cJSON_Delete(r);
+    cJSON_Delete(req);
+    cJSON_Delete(vec);
+    req = cJSON_Parse("{\"input\":[[1,2]]}");
+    CHECK(llmp_embeddings_input(p, req, &err) == NULL && err && err->status == 400);
+    cJSON_Delete(req);
+    req = cJSON_Parse("{\"input\":\"x\",\"encoding_format\":\"int8\"}");
+    CHECK_INT(llmp_embeddings_base64(req), -1);
+    cJSON_Delete(req);
+}
+
+TEST_MAIN_BEGIN("core")
+    RUN(t_embeddings);
+    RUN(t_handle_safety);
+    RUN(t_origin);
+    RUN(t_provider);
+    RUN(t_models);
+    RUN(t_sse);
+    RUN(t_openai);
+TEST_MAIN_END
