@@ -14,8 +14,12 @@ SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR 2>/dev/null)
 PORT      ?= 8000
 CC        ?= gcc
 
+# Debian packages needed to build, run and test. A package named with
+# :command is skipped when that command is already on PATH (node and npm
+# may come from elsewhere than Debian).
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
-               libapache2-mod-perl2 libwww-perl python3 nodejs npm
+               libapache2-mod-perl2 libwww-perl python3:python3 \
+               nodejs:node npm:npm
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
@@ -67,7 +71,9 @@ uninstall:
 
 # Install the Debian packages that are missing (nothing when all are there).
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for spec in $(DEB_PACKAGES); do \
+	  p=$${spec%%:*}; c=$${spec#*:}; \
+	  if [ "$$c" != "$$spec" ] && command -v $$c >/dev/null 2>&1; then continue; fi; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

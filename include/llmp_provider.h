@@ -64,6 +64,7 @@ typedef struct llmp_native_req {
     char *body;
     apr_size_t len;
     int stream;                /* the backend will answer with SSE */
+    const char *content_type;  /* NULL: application/json */
 } llmp_native_req_t;
 
 typedef struct llmp_provider_ops {

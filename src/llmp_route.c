@@ -166,3 +166,48 @@ const char *llmp_route_owner(apr_pool_t *p, const char *handle,
     if (family && *family) return family;
     return "system";
 }
+
+llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider)
+{
+    const char *q = strchr(handle, '?');
+    size_t len = q ? (size_t)(q - handle) : strlen(handle);
+
+    switch (provider) {
+    case LLMP_PROV_IDEOGRAM:
+    case LLMP_PROV_RECRAFT:
+        return LLMP_KIND_IMAGES;
+    case LLMP_PROV_ANTHROPIC:
+        return LLMP_KIND_CHAT;
+    case LLMP_PROV_COHERE:
+        if (ends_with(handle, len, "/embed")) return LLMP_KIND_EMBEDDINGS;
+        if (ends_with(handle, len, "/chat")) return LLMP_KIND_CHAT;
+        return LLMP_KIND_ANY;
+    case LLMP_PROV_GEMINI:
+        if (has_word(handle, ":embedContent")
+            || has_word(handle, ":batchEmbedContents"))
+            return LLMP_KIND_EMBEDDINGS;
+        if (has_word(handle, "generateContent")
+            || has_word(handle, "GenerateContent"))
+            return LLMP_KIND_CHAT;
+        return LLMP_KIND_ANY;
+    default:
+        if (ends_with(handle, len, "/chat/completions")) return LLMP_KIND_CHAT;
+        if (ends_with(handle, len, "/embeddings")) return LLMP_KIND_EMBEDDINGS;
+        if (ends_with(handle, len, "/images/generations"))
+            return LLMP_KIND_IMAGES;
+        if (ends_with(handle, len, "/completions"))
+            return LLMP_KIND_COMPLETIONS;
+        return LLMP_KIND_ANY;
+    }
+}
+
+const char *llmp_kind_endpoint(llmp_kind_e kind)
+{
+    switch (kind) {
+    case LLMP_KIND_CHAT: return "/v1/chat/completions";
+    case LLMP_KIND_EMBEDDINGS: return "/v1/embeddings";
+    case LLMP_KIND_IMAGES: return "/v1/images/generations";
+    case LLMP_KIND_COMPLETIONS: return "/v1/completions";
+    default: return "any endpoint";
+    }
+}

@@ -1,0 +1,122 @@
+/* mod_llmproxy glue: what the httpd-facing files share. Only files named
+ * mod_llmproxy*.c include this (it pulls in httpd headers). */
+#ifndef MOD_LLMPROXY_H
+#define MOD_LLMPROXY_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_global_mutex.h>
+#include <apr_shm.h>
+#include <apr_thread_mutex.h>
+
+#include "llmp_models.h"
+#include "llmp_route.h"
+#include "llmp_http.h"
+#include "llmp_provider.h"
+
+#define LLMP_DEFAULT_LIST_URL   "https://api.eliza.yandex.net/models"
+#define LLMP_MUTEX_TYPE         "llmproxy-shm"
+#define LLMP_LOG_TAG            "mod_llmproxy: "
+
+extern module AP_MODULE_DECLARE_DATA llmproxy_module;
+
+typedef struct llmp_source llmp_source_t;
+
+/* Server (and virtual host) configuration. */
+typedef struct llmp_server_conf {
+    const char *list_url;
+    const char *token;             /* never logged or sent to a client */
+    int token_set;                 /* "LLMProxyAuthToken none" sets it NULL */
+    apr_interval_time_t refresh;   /* -1 unset; 0: at start-up only */
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t timeout;
+    const char *ca_file;
+    int verify;                    /* -1 unset */
+    apr_size_t max_list_size;      /* 0 unset */
+    apr_off_t max_body;            /* -1 unset */
+    int default_max_tokens;        /* -1 unset */
+    const char *embed_input_type;
+    apr_array_header_t *rules;     /* llmp_route_rule_t */
+    int forward_client_auth;       /* -1 unset */
+
+    /* resolved in post_config */
+    llmp_source_t *source;
+    const char *origin;            /* scheme://host[:port] of list_url */
+    llmp_route_rules_t route_rules;
+    llmp_xlate_opts_t xlate_opts;
+
+    /* main server only */
+    apr_array_header_t *sources;   /* llmp_source_t * */
+    apr_global_mutex_t *mutex;
+    llmp_http_pool_t *http;        /* per child, set in child_init */
+} llmp_server_conf_t;
+
+/* Per-directory configuration: where the handler is mounted. */
+typedef struct llmp_dir_conf {
+    const char *mount;             /* the <Location> path, or NULL */
+} llmp_dir_conf_t;
+
+/* mod_llmproxy_config.c */
+extern const command_rec llmp_cmds[];
+void *llmp_create_server_conf(apr_pool_t *p, server_rec *s);
+void *llmp_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *llmp_create_dir_conf(apr_pool_t *p, char *dir);
+void *llmp_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+/* Fill defaults (environment, built-in) and check every server. */
+int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+#define llmp_sconf(s) ((llmp_server_conf_t *)ap_get_module_config( \
+                           (s)->module_config, &llmproxy_module))
+
+/* mod_llmproxy_store.c: the model list in shared memory */
+typedef struct llmp_snapshot {
+    apr_pool_t *pool;
+    llmp_source_t *source;
+    llmp_models_t *models;
+    apr_time_t fetched_at;
+    apr_uint32_t generation;
+    int refs;
+} llmp_snapshot_t;
+
+typedef struct llmp_store_status {
+    int has_list;
+    int models;                    /* usable entries */
+    int skipped;                   /* invalid entries skipped */
+    apr_time_t fetched_at;         /* last successful fetch */
+    apr_time_t last_attempt;
+    apr_uint32_t fetches, failures;
+    char last_error[512];
+} llmp_store_status_t;
+
+int llmp_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                           server_rec *s);
+void llmp_store_child_init(apr_pool_t *pchild, server_rec *s);
+/* The current list for a request (NULL while none is loaded); the
+ * reference is dropped with pool p. */
+llmp_snapshot_t *llmp_store_acquire(llmp_source_t *src, apr_pool_t *p);
+void llmp_store_status(llmp_source_t *src, llmp_store_status_t *st);
+const char *llmp_source_url(const llmp_source_t *src);
+void llmp_store_register_hooks(apr_pool_t *p);
+
+/* mod_llmproxy_io.c: the backend call and what the client sees */
+int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
+                      apr_size_t *len, llmp_error_t **err);
+int llmp_io_send_json(request_rec *r, int status, const char *json,
+                      apr_size_t len);
+int llmp_io_send_error(request_rec *r, const llmp_error_t *e);
+
+typedef enum {
+    LLMP_EP_MODELS, LLMP_EP_MODEL, LLMP_EP_CHAT, LLMP_EP_EMBEDDINGS,
+    LLMP_EP_IMAGES, LLMP_EP_COMPLETIONS, LLMP_EP_HEALTH, LLMP_EP_UNKNOWN
+} llmp_endpoint_e;
+
+/* Forward a request to the backend and answer the client. native is the
+ * request to send (body, path, stream); x and ops are NULL for a
+ * pass-through. */
+int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
+                  llmp_endpoint_e ep, const llmp_model_t *model,
+                  const llmp_native_req_t *native,
+                  const llmp_provider_ops_t *ops, llmp_xlate_t *x);
+
+#endif

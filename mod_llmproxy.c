@@ -1,0 +1,364 @@
+/* mod_llmproxy: an OpenAI-compatible LLM gateway inside Apache httpd.
+ *
+ * This file is the module record, the hooks and the handler: it finds the
+ * endpoint, reads and checks the request, looks the model up in the shared
+ * list, and hands the call to the translator of the model's provider (or
+ * passes it through). The work lives in src/llmp_*.c (no httpd headers). */
+#include <apr_strings.h>
+#include <ap_mpm.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_mutex.h>
+
+#include "mod_llmproxy.h"
+
+
+static const char *const endpoint_names[] = {
+    "models", "model", "chat.completions", "embeddings",
+    "images.generations", "completions", "health", "unknown"
+};
+
+/* The endpoint, relative to where the handler is mounted. */
+static llmp_endpoint_e find_endpoint(request_rec *r, const char **model_id)
+{
+    llmp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                               &llmproxy_module);
+    const char *rest = r->uri;
+    apr_size_t n;
+
+    if (dc->mount && strcmp(dc->mount, "/")) {
+        n = strlen(dc->mount);
+        if (!strncmp(r->uri, dc->mount, n)
+            && (r->uri[n] == '/' || r->uri[n] == '\0'))
+            rest = r->uri + n;
+        if (!*rest) {
+            /* the mount point itself: <Location /health> */
+            const char *slash = strrchr(dc->mount, '/');
+            rest = slash ? slash : dc->mount;
+        }
+    }
+    if (!strncmp(rest, "/v1/", 4) && (!dc->mount || !strcmp(dc->mount, "/")))
+        rest += 3;
+    if (!strcmp(rest, "/health") || !strcmp(rest, "/health/"))
+        return LLMP_EP_HEALTH;
+    if (!strcmp(rest, "/models") || !strcmp(rest, "/models/"))
+        return LLMP_EP_MODELS;
+    if (!strncmp(rest, "/models/", 8)) {
+        *model_id = rest + 8;
+        return LLMP_EP_MODEL;
+    }
+    if (!strcmp(rest, "/chat/completions")) return LLMP_EP_CHAT;
+    if (!strcmp(rest, "/embeddings")) return LLMP_EP_EMBEDDINGS;
+    if (!strcmp(rest, "/images/generations")) return LLMP_EP_IMAGES;
+    if (!strcmp(rest, "/completions")) return LLMP_EP_COMPLETIONS;
+    return LLMP_EP_UNKNOWN;
+}
+
+static int method_not_allowed(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->err_headers_out, "Allow", allow);
+    return llmp_io_send_error(r, llmp_error_make(r->pool, 405, NULL,
+        "method_not_allowed", NULL, "%s is not allowed here; use %s",
+        r->method, allow));
+}
+
+static int list_unavailable(request_rec *r, llmp_server_conf_t *sc)
+{
+    llmp_store_status_t st;
+
+    llmp_store_status(sc->source, &st);
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    return llmp_io_send_error(r, llmp_error_make(r->pool, 503, "api_error",
+        "model_list_unavailable", NULL,
+        "the model list has not been loaded yet%s; try again shortly",
+        st.failures ? " (the gateway's list URL is failing)" : ""));
+}
+
+static int handle_health(request_rec *r, llmp_server_conf_t *sc)
+{
+    llmp_store_status_t st;
+    cJSON *j = cJSON_CreateObject();
+    apr_time_t now = apr_time_now();
+    char *out;
+    apr_size_t len;
+    int status;
+
+    if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
+    llmp_store_status(sc->source, &st);
+    cJSON_AddStringToObject(j, "status", !st.has_list ? "unavailable"
+                            : st.last_error[0] ? "degraded" : "ok");
+    cJSON_AddNumberToObject(j, "models", st.models);
+    cJSON_AddNumberToObject(j, "skipped_entries", st.skipped);
+    if (st.has_list) {
+        char date[APR_RFC822_DATE_LEN];
+        apr_rfc822_date(date, st.fetched_at);
+        cJSON_AddNumberToObject(j, "list_age_seconds",
+                                (double)apr_time_sec(now - st.fetched_at));
+        cJSON_AddStringToObject(j, "last_refresh", date);
+    }
+    else {
+        cJSON_AddNullToObject(j, "list_age_seconds");
+        cJSON_AddNullToObject(j, "last_refresh");
+    }
+    if (st.last_error[0]) cJSON_AddStringToObject(j, "last_error",
+                                                  st.last_error);
+    else cJSON_AddNullToObject(j, "last_error");
+    cJSON_AddNumberToObject(j, "fetches", st.fetches);
+    cJSON_AddNumberToObject(j, "failures", st.failures);
+    cJSON_AddNumberToObject(j, "refresh_interval_seconds",
+                            (double)apr_time_sec(sc->refresh));
+    out = llmp_json_print(r->pool, j, &len);
+    cJSON_Delete(j);
+    status = st.has_list ? 200 : 503;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    return llmp_io_send_json(r, status, out, len);
+}
+
+static int handle_models(request_rec *r, llmp_server_conf_t *sc,
+                         llmp_endpoint_e ep, const char *id)
+{
+    llmp_snapshot_t *snap;
+    const llmp_model_t *m;
+    char *json;
+
+    if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
+    snap = llmp_store_acquire(sc->source, r->pool);
+    if (!snap) return list_unavailable(r, sc);
+    if (ep == LLMP_EP_MODELS)
+        return llmp_io_send_json(r, 200, snap->models->models_json,
+                                 snap->models->models_json_len);
+    m = llmp_models_find(snap->models, id);
+    if (!m) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+            "model_not_found", "model", "The model '%s' does not exist", id));
+    }
+    json = llmp_model_json(r->pool, m, apr_time_sec(snap->fetched_at));
+    return llmp_io_send_json(r, 200, json, strlen(json));
+}
+
+static llmp_kind_e kind_of(llmp_endpoint_e ep)
+{
+    switch (ep) {
+    case LLMP_EP_CHAT: return LLMP_KIND_CHAT;
+    case LLMP_EP_EMBEDDINGS: return LLMP_KIND_EMBEDDINGS;
+    case LLMP_EP_IMAGES: return LLMP_KIND_IMAGES;
+    case LLMP_EP_COMPLETIONS: return LLMP_KIND_COMPLETIONS;
+    default: return LLMP_KIND_ANY;
+    }
+}
+
+static int handle_call(request_rec *r, llmp_server_conf_t *sc,
+                       llmp_endpoint_e ep)
+{
+    llmp_error_t *e = NULL;
+    llmp_snapshot_t *snap;
+    const llmp_model_t *m;
+    const llmp_provider_ops_t *ops;
+    llmp_native_req_t native;
+    llmp_xlate_t *x = NULL;
+    const cJSON *jmodel, *jstream;
+    cJSON *req;
+    llmp_kind_e kind;
+    char *body;
+    apr_size_t len;
+    int rc;
+
+    if (r->method_number != M_POST) return method_not_allowed(r, "POST");
+    rc = llmp_io_read_body(r, sc->max_body, &body, &len, &e);
+    if (rc != OK) {
+        if (rc == AP_FILTER_ERROR) return rc;
+        return llmp_io_send_error(r, e);
+    }
+    req = llmp_json_parse_pool(r->pool, body, len);
+    if (!cJSON_IsObject(req)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "invalid_json", NULL, "We could not parse the JSON body of your "
+            "request: it must be a JSON object"));
+    }
+    jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
+    if (!cJSON_IsString(jmodel) || !*jmodel->valuestring) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "missing_model", "model", "you must provide a model parameter"));
+    }
+    apr_table_setn(r->notes, "llmproxy-model",
+                   apr_pstrdup(r->pool, jmodel->valuestring));
+    snap = llmp_store_acquire(sc->source, r->pool);
+    if (!snap) return list_unavailable(r, sc);
+    m = llmp_models_find(snap->models, jmodel->valuestring);
+    if (!m) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+            "model_not_found", "model",
+            "The model '%s' does not exist or is not available",
+            jmodel->valuestring));
+    }
+    ops = llmp_provider_ops(m->provider);
+    apr_table_setn(r->notes, "llmproxy-provider", ops->name);
+    apr_table_setn(r->notes, "llmproxy-handle", m->handle);
+
+    kind = llmp_route_kind(m->handle, m->provider);
+    if (kind != LLMP_KIND_ANY && kind != kind_of(ep)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "wrong_endpoint", "model", "The model '%s' is served by %s, "
+            "not by %s", m->id, llmp_kind_endpoint(kind),
+            llmp_kind_endpoint(kind_of(ep))));
+    }
+    jstream = cJSON_GetObjectItemCaseSensitive(req, "stream");
+    if (jstream && !cJSON_IsBool(jstream) && !cJSON_IsNull(jstream)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "invalid_type", "stream", "'stream' must be a boolean"));
+    }
+    memset(&native, 0, sizeof(native));
+    if (m->provider == LLMP_PROV_OPENAI) {
+        /* pass-through: the client's bytes, unchanged */
+        native.path = m->handle;
+        native.body = body;
+        native.len = len;
+        native.stream = cJSON_IsTrue(jstream) && ep != LLMP_EP_EMBEDDINGS
+                        && ep != LLMP_EP_IMAGES;
+        return llmp_io_proxy(r, sc, ep, m, &native, NULL, NULL);
+    }
+
+    x = apr_pcalloc(r->pool, sizeof(*x));
+    x->pool = r->pool;
+    x->model_id = m->id;
+    x->handle = m->handle;
+    x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
+    x->created = apr_time_sec(r->request_time);
+    x->stream = cJSON_IsTrue(jstream);
+    x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(req, "stream_options"),
+        "include_usage"));
+    x->opts = &sc->xlate_opts;
+    switch (ep) {
+    case LLMP_EP_CHAT:
+        e = ops->chat_request ? ops->chat_request(x, req, &native) : NULL;
+        if (!ops->chat_request) goto unsupported;
+        break;
+    case LLMP_EP_EMBEDDINGS:
+        if (!ops->embeddings_request) goto unsupported;
+        x->stream = 0;
+        e = ops->embeddings_request(x, req, &native);
+        break;
+    case LLMP_EP_IMAGES:
+        if (!ops->images_request) goto unsupported;
+        x->stream = 0;
+        e = ops->images_request(x, req, &native);
+        break;
+    default:
+        goto unsupported;
+    }
+    if (e) return llmp_io_send_error(r, e);
+    if (!native.path) native.path = m->handle;
+    return llmp_io_proxy(r, sc, ep, m, &native, ops, x);
+
+unsupported:
+    return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+        "unsupported_endpoint", "model", "The model '%s' (%s) cannot be used "
+        "with /v1/%s", m->id, ops->name, ep == LLMP_EP_CHAT
+        ? "chat/completions" : ep == LLMP_EP_EMBEDDINGS ? "embeddings"
+        : ep == LLMP_EP_IMAGES ? "images/generations" : "completions"));
+}
+
+static int llmp_handler(request_rec *r)
+{
+    llmp_server_conf_t *sc;
+    llmp_endpoint_e ep;
+    const char *model_id = NULL;
+
+    if (!r->handler || strcmp(r->handler, "llmproxy")) return DECLINED;
+    sc = llmp_sconf(r->server);
+    if (!sc->source) return HTTP_INTERNAL_SERVER_ERROR;
+    ep = find_endpoint(r, &model_id);
+    apr_table_setn(r->notes, "llmproxy-endpoint", endpoint_names[ep]);
+    switch (ep) {
+    case LLMP_EP_HEALTH:
+        return handle_health(r, sc);
+    case LLMP_EP_MODELS:
+    case LLMP_EP_MODEL:
+        return handle_models(r, sc, ep, model_id);
+    case LLMP_EP_UNKNOWN:
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+            "unknown_url", NULL, "Unknown request URL: %s %s", r->method,
+            r->uri));
+    default:
+        return handle_call(r, sc, ep);
+    }
+}
+
+/* ---- hooks ---- */
+
+static apr_status_t http_cleanup(void *data)
+{
+    (void)data;
+    llmp_http_global_cleanup();
+    return APR_SUCCESS;
+}
+
+static int llmp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    return ap_mutex_register(pconf, LLMP_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
+                             0) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static int llmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err = NULL;
+    int rc;
+
+    rc = llmp_config_finish(pconf, ptemp, s);
+    if (rc != OK) return rc;
+    /* the first of the two start-up passes only checks the configuration */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    if (llmp_http_global_init(&err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, LLMP_LOG_TAG
+                     "libcurl initialisation failed: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, NULL, http_cleanup,
+                              apr_pool_cleanup_null);
+    rc = llmp_store_post_config(pconf, ptemp, s);
+    if (rc == OK)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, LLMP_LOG_TAG
+                     "ready (%s)", llmp_http_version());
+    return rc;
+}
+
+static void llmp_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    llmp_server_conf_t *mc = llmp_sconf(s);
+    int threads = 1;
+
+    if (!mc->sources) return;
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    if (threads < 1) threads = 1;
+    llmp_store_child_init(pchild, s);
+    /* an idle handle (and connection) per worker thread, plus the fetcher */
+    mc->http = llmp_http_pool_create(pchild, threads + 1);
+}
+
+static void llmp_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(llmp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(llmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_watchdog starts its threads in child_init */
+    ap_hook_child_init(llmp_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(llmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    llmp_store_register_hooks(p);
+}
+
+AP_DECLARE_MODULE(llmproxy) = {
+    STANDARD20_MODULE_STUFF,
+    llmp_create_dir_conf,
+    llmp_merge_dir_conf,
+    llmp_create_server_conf,
+    llmp_merge_server_conf,
+    llmp_cmds,
+    llmp_register_hooks
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    , AP_MODULE_FLAG_ALWAYS_MERGE
+#endif
+};

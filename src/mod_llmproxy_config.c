@@ -1,0 +1,318 @@
+/* mod_llmproxy: directives, create/merge of configuration, checks at
+ * start-up (glue). */
+#include <stdlib.h>
+#include <apr_strings.h>
+#include <http_core.h>
+
+#include "mod_llmproxy.h"
+
+APLOG_USE_MODULE(llmproxy);
+
+#define UNSET_TIME ((apr_interval_time_t)-1)
+
+void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    llmp_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->refresh = UNSET_TIME;
+    c->connect_timeout = UNSET_TIME;
+    c->timeout = UNSET_TIME;
+    c->verify = -1;
+    c->max_body = -1;
+    c->default_max_tokens = -1;
+    c->forward_client_auth = -1;
+    c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
+    return c;
+}
+
+#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
+#define MERGE_VAL(f, unset) c->f = (add->f != (unset)) ? add->f : base->f
+
+void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    llmp_server_conf_t *base = basev, *add = addv;
+    llmp_server_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    MERGE_PTR(list_url);
+    c->token_set = add->token_set || base->token_set;
+    c->token = add->token_set ? add->token : base->token;
+    MERGE_VAL(refresh, UNSET_TIME);
+    MERGE_VAL(connect_timeout, UNSET_TIME);
+    MERGE_VAL(timeout, UNSET_TIME);
+    MERGE_PTR(ca_file);
+    MERGE_VAL(verify, -1);
+    MERGE_VAL(max_list_size, 0);
+    MERGE_VAL(max_body, -1);
+    MERGE_VAL(default_max_tokens, -1);
+    MERGE_PTR(embed_input_type);
+    MERGE_VAL(forward_client_auth, -1);
+    c->rules = apr_array_append(p, base->rules, add->rules);
+    return c;
+}
+
+void *llmp_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    llmp_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    if (dir && *dir == '/') {
+        apr_size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        d->mount = apr_pstrmemdup(p, dir, n);
+    }
+    return d;
+}
+
+void *llmp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    llmp_dir_conf_t *base = basev, *add = addv;
+    llmp_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->mount = add->mount ? add->mount : base->mount;
+    return d;
+}
+
+static llmp_server_conf_t *conf_of(cmd_parms *cmd)
+{
+    return llmp_sconf(cmd->server);
+}
+
+static const char *set_list_url(cmd_parms *cmd, void *d, const char *v)
+{
+    const char *err = NULL;
+
+    if (!llmp_url_origin(cmd->pool, v, &err))
+        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, v,
+                            err);
+    conf_of(cmd)->list_url = v;
+    return NULL;
+}
+
+static const char *set_token(cmd_parms *cmd, void *d, const char *v)
+{
+    llmp_server_conf_t *c = conf_of(cmd);
+
+    if (strpbrk(v, "\r\n"))
+        return "LLMProxyAuthToken must not contain line breaks";
+    c->token_set = 1;
+    c->token = !strcasecmp(v, "none") ? NULL : v;
+    return NULL;
+}
+
+static const char *parse_seconds(cmd_parms *cmd, const char *v, int allow0,
+                                 apr_interval_time_t *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+
+    if (end == v || *end || d < 0 || (!allow0 && d == 0) || d > 86400.0 * 365)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid number of "
+                            "seconds%s", cmd->cmd->name, v,
+                            allow0 ? "" : " (must be > 0)");
+    *out = (apr_interval_time_t)(d * APR_USEC_PER_SEC);
+    return NULL;
+}
+
+static const char *set_refresh(cmd_parms *cmd, void *d, const char *v)
+{
+    return parse_seconds(cmd, v, 1, &conf_of(cmd)->refresh);
+}
+
+static const char *set_connect_timeout(cmd_parms *cmd, void *d, const char *v)
+{
+    return parse_seconds(cmd, v, 0, &conf_of(cmd)->connect_timeout);
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *d, const char *v)
+{
+    return parse_seconds(cmd, v, 0, &conf_of(cmd)->timeout);
+}
+
+static const char *set_ca_file(cmd_parms *cmd, void *d, const char *v)
+{
+    const char *path = ap_server_root_relative(cmd->pool, v);
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || fi.filetype != APR_REG)
+        return apr_psprintf(cmd->pool, "%s: cannot read file '%s'",
+                            cmd->cmd->name, v);
+    conf_of(cmd)->ca_file = path;
+    return NULL;
+}
+
+static const char *set_verify(cmd_parms *cmd, void *d, int flag)
+{
+    conf_of(cmd)->verify = flag;
+    return NULL;
+}
+
+static const char *set_forward_auth(cmd_parms *cmd, void *d, int flag)
+{
+    conf_of(cmd)->forward_client_auth = flag;
+    return NULL;
+}
+
+static const char *parse_size(cmd_parms *cmd, const char *v, apr_off_t min,
+                              apr_off_t *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(v, &end, 10);
+
+    if (end == v || n < 0) goto bad;
+    switch (*end) {
+    case 'k': case 'K': n *= 1024; end++; break;
+    case 'm': case 'M': n *= 1024 * 1024; end++; break;
+    case 'g': case 'G': n *= 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end || n < min) goto bad;
+    *out = (apr_off_t)n;
+    return NULL;
+bad:
+    return apr_psprintf(cmd->pool, "%s: '%s' is not a valid size (bytes, or "
+                        "a number with K, M or G; at least %" APR_OFF_T_FMT
+                        ")", cmd->cmd->name, v, min);
+}
+
+static const char *set_max_list(cmd_parms *cmd, void *d, const char *v)
+{
+    apr_off_t n;
+    const char *err = parse_size(cmd, v, 1024, &n);
+
+    if (!err) conf_of(cmd)->max_list_size = (apr_size_t)n;
+    return err;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *d, const char *v)
+{
+    return parse_size(cmd, v, 1, &conf_of(cmd)->max_body);
+}
+
+static const char *set_max_tokens(cmd_parms *cmd, void *d, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+
+    if (end == v || *end || n < 1 || n > 10000000)
+        return "LLMProxyDefaultMaxTokens must be a positive whole number";
+    conf_of(cmd)->default_max_tokens = (int)n;
+    return NULL;
+}
+
+static const char *set_embed_input_type(cmd_parms *cmd, void *d,
+                                        const char *v)
+{
+    conf_of(cmd)->embed_input_type = v;
+    return NULL;
+}
+
+static const char *add_rule(cmd_parms *cmd, void *d, const char *prefix,
+                            const char *prov)
+{
+    int pv = llmp_provider_from_name(prov);
+    llmp_route_rule_t *r;
+
+    if (*prefix != '/')
+        return "LLMProxyProviderRule: the handle prefix must start with '/'";
+    if (pv < 0)
+        return apr_psprintf(cmd->pool, "LLMProxyProviderRule: unknown "
+                            "provider '%s' (openai, anthropic, gemini, "
+                            "cohere, ideogram, recraft)", prov);
+    r = apr_array_push(conf_of(cmd)->rules);
+    r->prefix = prefix;
+    r->provider = (llmp_provider_e)pv;
+    return NULL;
+}
+
+const command_rec llmp_cmds[] = {
+    AP_INIT_TAKE1("LLMProxyModelListURL", set_list_url, NULL, RSRC_CONF,
+        "URL of the gateway's model list (default: $MODEL_LIST_URL, else "
+        LLMP_DEFAULT_LIST_URL ")"),
+    AP_INIT_TAKE1("LLMProxyAuthToken", set_token, NULL, RSRC_CONF,
+        "token sent as 'Authorization: OAuth <token>' to the list URL and the "
+        "backends (default: $MODEL_LIST_AUTH_TOKEN; 'none' for no header)"),
+    AP_INIT_TAKE1("LLMProxyRefreshInterval", set_refresh, NULL, RSRC_CONF,
+        "seconds between model list refreshes (default 300; 0: at start-up "
+        "only)"),
+    AP_INIT_TAKE1("LLMProxyConnectTimeout", set_connect_timeout, NULL,
+        RSRC_CONF, "seconds to connect to a backend (default 10)"),
+    AP_INIT_TAKE1("LLMProxyTimeout", set_timeout, NULL, RSRC_CONF,
+        "seconds for a whole backend call; for a stream, the longest silence "
+        "between events (default 300)"),
+    AP_INIT_TAKE1("LLMProxyCACertificateFile", set_ca_file, NULL, RSRC_CONF,
+        "PEM bundle of CAs to trust for the list URL and backends"),
+    AP_INIT_FLAG("LLMProxySSLVerify", set_verify, NULL, RSRC_CONF,
+        "verify the backends' TLS certificates (default on)"),
+    AP_INIT_TAKE1("LLMProxyModelListMaxSize", set_max_list, NULL, RSRC_CONF,
+        "largest model list accepted, in bytes (default 4M; shared memory "
+        "holds twice this)"),
+    AP_INIT_TAKE1("LLMProxyMaxRequestBody", set_max_body, NULL, RSRC_CONF,
+        "largest client request body (default 10M; LimitRequestBody applies "
+        "too)"),
+    AP_INIT_TAKE1("LLMProxyDefaultMaxTokens", set_max_tokens, NULL,
+        RSRC_CONF, "max_tokens sent to providers that require it when the "
+        "client gives none (default 4096)"),
+    AP_INIT_TAKE1("LLMProxyEmbedInputType", set_embed_input_type, NULL,
+        RSRC_CONF, "Cohere embed input_type when the client gives none "
+        "(default search_document)"),
+    AP_INIT_TAKE2("LLMProxyProviderRule", add_rule, NULL, RSRC_CONF,
+        "handle prefix and provider (openai, anthropic, gemini, cohere, "
+        "ideogram, recraft): overrides the built-in detection"),
+    AP_INIT_FLAG("LLMProxyForwardClientAuth", set_forward_auth, NULL,
+        RSRC_CONF, "forward the client's Authorization header to backends "
+        "when no token is configured (default off)"),
+    { NULL }
+};
+
+int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *v;
+
+    for (v = s; v; v = v->next) {
+        llmp_server_conf_t *c = llmp_sconf(v);
+        const char *err = NULL;
+
+        if (!c->list_url) {
+            const char *env = getenv("MODEL_LIST_URL");
+            c->list_url = (env && *env) ? apr_pstrdup(pconf, env)
+                                        : LLMP_DEFAULT_LIST_URL;
+        }
+        if (!c->token_set) {
+            const char *env = getenv("MODEL_LIST_AUTH_TOKEN");
+            c->token = (env && *env) ? apr_pstrdup(pconf, env) : NULL;
+        }
+        if (c->token && strpbrk(c->token, "\r\n")) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
+                         "the auth token (MODEL_LIST_AUTH_TOKEN) contains a "
+                         "line break");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        c->origin = llmp_url_origin(pconf, c->list_url, &err);
+        if (!c->origin) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
+                         "model list URL '%s' (from %s) is %s", c->list_url,
+                         getenv("MODEL_LIST_URL") ? "MODEL_LIST_URL"
+                         : "LLMProxyModelListURL", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (c->refresh == UNSET_TIME) c->refresh = apr_time_from_sec(300);
+        if (c->connect_timeout == UNSET_TIME)
+            c->connect_timeout = apr_time_from_sec(10);
+        if (c->timeout == UNSET_TIME) c->timeout = apr_time_from_sec(300);
+        if (c->verify < 0) c->verify = 1;
+        if (!c->max_list_size) c->max_list_size = 4 * 1024 * 1024;
+        if (c->max_body < 0) c->max_body = 10 * 1024 * 1024;
+        if (c->default_max_tokens < 0) c->default_max_tokens = 4096;
+        if (!c->embed_input_type) c->embed_input_type = "search_document";
+        if (c->forward_client_auth < 0) c->forward_client_auth = 0;
+        c->route_rules.rules = c->rules;
+        c->xlate_opts.default_max_tokens = c->default_max_tokens;
+        c->xlate_opts.embed_input_type = c->embed_input_type;
+        if (!c->verify)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, LLMP_LOG_TAG
+                         "LLMProxySSLVerify off: backend certificates are not "
+                         "checked");
+    }
+    return OK;
+}

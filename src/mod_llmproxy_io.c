@@ -1,0 +1,512 @@
+/* mod_llmproxy: the request body in, the backend call, and what the client
+ * sees: JSON answers, or an SSE stream written and flushed event by event
+ * (glue). A client that goes away stops the backend transfer. */
+#include <poll.h>
+#include <sys/socket.h>
+#include <apr_strings.h>
+#include <apr_portable.h>
+#include <http_core.h>
+#include <http_main.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "mod_llmproxy.h"
+#include "llmp_sse.h"
+
+APLOG_USE_MODULE(llmproxy);
+
+#define LLMP_MAX_RESPONSE  (64 * 1024 * 1024)   /* non-streamed bodies */
+#define LLMP_MAX_EVENT     (8 * 1024 * 1024)    /* one SSE event */
+
+int llmp_io_send_json(request_rec *r, int status, const char *json,
+                      apr_size_t len)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (r->header_only) return OK;
+    ap_rwrite(json, (int)len, r);
+    return OK;
+}
+
+int llmp_io_send_error(request_rec *r, const llmp_error_t *e)
+{
+    const char *json = llmp_error_json(r->pool, e);
+
+    apr_table_setn(r->notes, "llmproxy-error",
+                   e->code ? e->code : e->type);
+    if (e->status == HTTP_METHOD_NOT_ALLOWED && !apr_table_get(
+            r->err_headers_out, "Allow"))
+        apr_table_setn(r->err_headers_out, "Allow", "POST");
+    return llmp_io_send_json(r, e->status, json, strlen(json));
+}
+
+int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
+                      apr_size_t *len, llmp_error_t **err)
+{
+    apr_off_t core_limit = ap_get_limit_req_body(r);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    char *buf = NULL;
+    apr_size_t used = 0, cap = 0;
+    int seen_eos = 0;
+
+    if (core_limit > 0 && core_limit < limit) limit = core_limit;
+    if (cl) {
+        char *end;
+        apr_off_t n;
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+            *err = llmp_error_make(r->pool, 400, NULL, NULL, NULL,
+                                   "invalid Content-Length");
+            return 400;
+        }
+        if (n > limit) goto too_large;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb,
+                                         AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            int st = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            if (st == HTTP_REQUEST_ENTITY_TOO_LARGE) goto too_large;
+            *err = llmp_error_make(r->pool, st == AP_FILTER_ERROR ? 400 : st,
+                                   NULL, NULL, NULL,
+                                   "could not read the request body");
+            return st;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+            if (APR_BUCKET_IS_EOS(b)) { seen_eos = 1; break; }
+            if (APR_BUCKET_IS_METADATA(b)) continue;
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+                *err = llmp_error_make(r->pool, 400, NULL, NULL, NULL,
+                                       "could not read the request body");
+                return 400;
+            }
+            if ((apr_off_t)(used + n) > limit) goto too_large;
+            if (used + n + 1 > cap) {
+                apr_size_t ncap = cap ? cap * 2 : 8192;
+                char *nb;
+                while (ncap < used + n + 1) ncap *= 2;
+                nb = apr_palloc(r->pool, ncap);
+                if (used) memcpy(nb, buf, used);
+                buf = nb;
+                cap = ncap;
+            }
+            memcpy(buf + used, data, n);
+            used += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    *body = buf ? buf : apr_pstrdup(r->pool, "");
+    (*body)[used] = '\0';
+    *len = used;
+    return OK;
+
+too_large:
+    r->connection->keepalive = AP_CONN_CLOSE;
+    *err = llmp_error_make(r->pool, 413, NULL, "request_too_large", NULL,
+                           "request body larger than %" APR_OFF_T_FMT
+                           " bytes", limit);
+    return 413;
+}
+
+/* ---- the backend call ---- */
+
+typedef struct proxy_ctx {
+    request_rec *r;
+    apr_bucket_brigade *bb;
+    llmp_endpoint_e ep;
+    const llmp_provider_ops_t *ops;    /* NULL: pass-through */
+    llmp_xlate_t *x;
+    int want_stream;
+    long status;
+    const char *ctype;
+    int streaming;                     /* relaying an SSE stream */
+    int started;                       /* response headers are out */
+    char *buf;                         /* buffered body (not streaming) */
+    apr_size_t len, cap;
+    int too_big;
+    llmp_sse_parser_t *sse;
+    llmp_error_t *stream_err;          /* translator error mid-stream */
+    int client_gone;
+    char tail[2];                      /* last bytes relayed (pass-through) */
+    apr_size_t events;
+} proxy_ctx;
+
+/* Did the client go away? c->aborted is set only by a failed write, so
+ * also peek at the socket: an orderly close reads as EOF. */
+static int client_gone(conn_rec *c)
+{
+    apr_socket_t *sock;
+    apr_os_sock_t fd;
+    struct pollfd pfd;
+
+    if (c->aborted) return 1;
+    if (c->master) return 0;               /* HTTP/2 stream: no own socket */
+    sock = ap_get_conn_socket(c);
+    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) return 0;
+    pfd.fd = fd;
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) <= 0) return 0;
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) return 1;
+    if (pfd.revents & POLLIN) {
+        char ch;
+        ssize_t n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return 1;
+    }
+    return 0;
+}
+
+static void start_stream(proxy_ctx *ctx)
+{
+    request_rec *r = ctx->r;
+
+    if (ctx->started) return;
+    ctx->started = 1;
+    r->status = HTTP_OK;
+    ap_set_content_type(r, "text/event-stream; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    apr_table_setn(r->subprocess_env, "no-brotli", "1");
+    apr_table_unset(r->headers_out, "Content-Length");
+}
+
+/* Write bytes (copied) and optionally flush them to the client now. */
+static int client_write(proxy_ctx *ctx, const char *data, apr_size_t len,
+                        int flush)
+{
+    conn_rec *c = ctx->r->connection;
+    apr_status_t rv;
+
+    if (ctx->client_gone) return 1;
+    start_stream(ctx);
+    if (len) apr_brigade_write(ctx->bb, NULL, NULL, data, len);
+    if (flush) {
+        APR_BRIGADE_INSERT_TAIL(ctx->bb,
+                                apr_bucket_flush_create(c->bucket_alloc));
+        rv = ap_pass_brigade(ctx->r->output_filters, ctx->bb);
+        apr_brigade_cleanup(ctx->bb);
+        if (rv != APR_SUCCESS || c->aborted) {
+            ctx->client_gone = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static apr_status_t emit_chunk(void *baton, const char *data, apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+    apr_size_t n;
+    char *ev = llmp_sse_data(ctx->r->pool, data, len, &n);
+
+    return client_write(ctx, ev, n, 0) ? APR_ECONNABORTED : APR_SUCCESS;
+}
+
+static apr_status_t on_native_event(void *baton, const char *event,
+                                    const char *data, apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+    llmp_error_t *e;
+
+    ctx->events++;
+    e = ctx->ops->chat_stream_event(ctx->x, event, data, len);
+    if (e) {
+        ctx->stream_err = e;
+        return APR_EGENERAL;
+    }
+    /* each translated event reaches the client at once */
+    return client_write(ctx, NULL, 0, 1) ? APR_ECONNABORTED : APR_SUCCESS;
+}
+
+static int on_head(void *baton, long status, const char *ctype)
+{
+    proxy_ctx *ctx = baton;
+
+    ctx->status = status;
+    ctx->ctype = ctype;
+    apr_table_setn(ctx->r->notes, "llmproxy-backend-status",
+                   apr_ltoa(ctx->r->pool, status));
+    if (ctx->want_stream && status >= 200 && status < 300 && ctype
+        && !strncasecmp(ctype, "text/event-stream", 17)) {
+        ctx->streaming = 1;
+        if (ctx->ops)
+            ctx->sse = llmp_sse_parser_create(ctx->r->pool, LLMP_MAX_EVENT,
+                                              on_native_event, ctx);
+    }
+    return 0;
+}
+
+static int buffer_data(proxy_ctx *ctx, const char *data, apr_size_t len)
+{
+    if (ctx->len + len > LLMP_MAX_RESPONSE) {
+        ctx->too_big = 1;
+        return 1;
+    }
+    if (ctx->len + len + 1 > ctx->cap) {
+        apr_size_t ncap = ctx->cap ? ctx->cap * 2 : 16384;
+        char *nb;
+        while (ncap < ctx->len + len + 1) ncap *= 2;
+        nb = apr_palloc(ctx->r->pool, ncap);
+        if (ctx->len) memcpy(nb, ctx->buf, ctx->len);
+        ctx->buf = nb;
+        ctx->cap = ncap;
+    }
+    memcpy(ctx->buf + ctx->len, data, len);
+    ctx->len += len;
+    ctx->buf[ctx->len] = '\0';
+    return 0;
+}
+
+static int on_data(void *baton, const char *data, apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+
+    if (!ctx->streaming) return buffer_data(ctx, data, len);
+    if (!ctx->ops) {
+        /* pass-through stream: relay the bytes as they come */
+        if (len >= 2) memcpy(ctx->tail, data + len - 2, 2);
+        else if (len == 1) { ctx->tail[0] = ctx->tail[1]; ctx->tail[1] = *data; }
+        return client_write(ctx, data, len, 1);
+    }
+    return llmp_sse_feed(ctx->sse, data, len) != APR_SUCCESS;
+}
+
+static int on_tick(void *baton)
+{
+    proxy_ctx *ctx = baton;
+
+    if (!ctx->client_gone && client_gone(ctx->r->connection))
+        ctx->client_gone = 1;
+    return ctx->client_gone;
+}
+
+static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
+{
+    const char *json = llmp_error_json(ctx->r->pool, e);
+    apr_size_t n;
+    char *ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
+
+    /* end a half-written pass-through event first */
+    if (!ctx->ops && ctx->started
+        && !(ctx->tail[0] == '\n' && ctx->tail[1] == '\n'))
+        client_write(ctx, "\n\n", 2, 0);
+    apr_table_setn(ctx->r->notes, "llmproxy-error",
+                   e->code ? e->code : e->type);
+    client_write(ctx, ev, n, 1);
+}
+
+static llmp_error_t *transport_error(request_rec *r,
+                                     const llmp_http_result_t *res,
+                                     const llmp_model_t *model)
+{
+    switch (res->outcome) {
+    case LLMP_HTTP_CONNECT:
+        return llmp_error_make(r->pool, 502, "api_error",
+                               "backend_unreachable", NULL,
+                               "the backend for model '%s' is unreachable",
+                               model->id);
+    case LLMP_HTTP_TIMEOUT:
+        return llmp_error_make(r->pool, 504, "api_error", "backend_timeout",
+                               NULL, "the backend for model '%s' timed out",
+                               model->id);
+    default:
+        return llmp_error_make(r->pool, 502, "api_error", "backend_error",
+                               NULL, "the backend for model '%s' failed",
+                               model->id);
+    }
+}
+
+/* A translated non-streamed 2xx body: parse, unwrap, translate. */
+static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
+{
+    request_rec *r = ctx->r;
+    cJSON *native = llmp_json_parse_pool(r->pool, ctx->buf, ctx->len);
+    llmp_error_t *e = NULL;
+    char *out = NULL;
+    apr_size_t outlen = 0;
+
+    if (!native) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+            "api_error", "bad_backend_response", NULL,
+            "the backend for model '%s' returned a body that is not JSON",
+            model->id));
+    }
+    native = llmp_envelope_unwrap(native);
+    switch (ctx->ep) {
+    case LLMP_EP_CHAT:
+        e = ctx->ops->chat_response(ctx->x, native, &out, &outlen);
+        break;
+    case LLMP_EP_EMBEDDINGS:
+        e = ctx->ops->embeddings_response(ctx->x, native, &out, &outlen);
+        break;
+    case LLMP_EP_IMAGES:
+        e = ctx->ops->images_response(ctx->x, native, &out, &outlen);
+        break;
+    default:
+        e = llmp_error_make(r->pool, 500, NULL, NULL, NULL, "no translator");
+    }
+    if (e) return llmp_io_send_error(r, e);
+    return llmp_io_send_json(r, 200, out, outlen);
+}
+
+int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
+                  llmp_endpoint_e ep, const llmp_model_t *model,
+                  const llmp_native_req_t *native,
+                  const llmp_provider_ops_t *ops, llmp_xlate_t *x)
+{
+    llmp_http_req_t req;
+    llmp_http_result_t res;
+    proxy_ctx ctx;
+    const char *headers[5];
+    llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
+    apr_time_t t0 = apr_time_now();
+    int nh = 0;
+
+    if (!llmp_handle_is_safe(native->path)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "refusing backend path for model '%s'", model->id);
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+            "api_error", "bad_handle", NULL,
+            "the gateway's handle for model '%s' is not a plain path",
+            model->id));
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.r = r;
+    ctx.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    ctx.ep = ep;
+    ctx.ops = ops;
+    ctx.x = x;
+    ctx.want_stream = native->stream;
+    if (x) {
+        x->emit = emit_chunk;
+        x->emit_baton = &ctx;
+    }
+
+    if (sc->source && sc->token)
+        headers[nh++] = apr_pstrcat(r->pool, "Authorization: OAuth ",
+                                    sc->token, NULL);
+    else if (sc->forward_client_auth) {
+        const char *a = apr_table_get(r->headers_in, "Authorization");
+        if (a && !strpbrk(a, "\r\n"))
+            headers[nh++] = apr_pstrcat(r->pool, "Authorization: ", a, NULL);
+    }
+    headers[nh++] = apr_pstrcat(r->pool, "Content-Type: ",
+                                native->content_type ? native->content_type
+                                : "application/json", NULL);
+    headers[nh++] = native->stream ? "Accept: text/event-stream"
+                                   : "Accept: application/json";
+    headers[nh] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = llmp_backend_url(r->pool, sc->origin, native->path);
+    req.headers = headers;
+    req.body = native->body;
+    req.body_len = native->len;
+    req.opts.connect_timeout_ms = (long)apr_time_as_msec(sc->connect_timeout);
+    req.opts.timeout_ms = (long)apr_time_as_msec(sc->timeout);
+    req.opts.stream = native->stream;
+    req.opts.ca_file = sc->ca_file;
+    req.opts.verify = sc->verify;
+    req.on_head = on_head;
+    req.on_data = on_data;
+    req.on_tick = on_tick;
+    req.baton = &ctx;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMP_LOG_TAG
+                  "model '%s' -> %s%s (%s%s)", model->id, sc->origin,
+                  native->path, ops ? ops->name : "pass-through",
+                  native->stream ? ", stream" : "");
+    llmp_http_perform(mc->http, &req, &res, r->pool);
+    apr_table_setn(r->notes, "llmproxy-backend-time-ms",
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                apr_time_as_msec(apr_time_now() - t0)));
+
+    if (ctx.client_gone || r->connection->aborted) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
+                      "client went away; backend transfer for model '%s' "
+                      "stopped", model->id);
+        apr_table_setn(r->notes, "llmproxy-error", "client_gone");
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return OK;
+    }
+
+    if (ctx.streaming) {
+        llmp_error_t *e = ctx.stream_err;
+        int complete = res.outcome == LLMP_HTTP_OK;
+
+        if (!e && res.outcome != LLMP_HTTP_OK && res.outcome != LLMP_HTTP_ABORTED)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                          "stream from the backend for model '%s' ended "
+                          "early: %s", model->id, res.error);
+        if (ops) {
+            if (!e && complete && llmp_sse_finish(ctx.sse) != APR_SUCCESS)
+                e = ctx.stream_err;
+            if (!e) e = ops->chat_stream_end(x, complete);
+            if (!e && !complete) e = transport_error(r, &res, model);
+        }
+        else if (!complete) {
+            e = transport_error(r, &res, model);
+        }
+        if (e) stream_error_event(&ctx, e);
+        else if (ops) client_write(&ctx, "data: [DONE]\n\n", 14, 1);
+        else client_write(&ctx, NULL, 0, 1);
+        return OK;
+    }
+
+    if (res.outcome != LLMP_HTTP_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "backend call for model '%s' failed: %s", model->id,
+                      ctx.too_big ? "response too large"
+                      : res.error ? res.error : "error");
+        return llmp_io_send_error(r, transport_error(r, &res, model));
+    }
+    if (ctx.status >= 400 || ctx.status < 200) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
+                      "backend for model '%s' answered HTTP %ld", model->id,
+                      ctx.status);
+        if (!ops) {
+            /* pass the backend's own error through */
+            if (ctx.status < 400) {
+                return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+                    "api_error", "bad_backend_response", NULL,
+                    "the backend for model '%s' answered HTTP %ld",
+                    model->id, ctx.status));
+            }
+            r->status = (int)ctx.status;
+            ap_set_content_type(r, ctx.ctype ? apr_pstrdup(r->pool, ctx.ctype)
+                                             : "application/json");
+            ap_set_content_length(r, (apr_off_t)ctx.len);
+            if (ctx.len && !r->header_only) ap_rwrite(ctx.buf, (int)ctx.len, r);
+            return OK;
+        }
+        return llmp_io_send_error(r, ops->error(x, (int)ctx.status,
+            llmp_json_parse_pool(r->pool, ctx.buf, ctx.len), ctx.buf,
+            ctx.len));
+    }
+    if (ops) return finish_translated(&ctx, model);
+    {
+        char *out;
+        apr_size_t outlen;
+        if (llmp_envelope_unwrap_body(r->pool, ctx.buf, ctx.len, &out,
+                                      &outlen)) {
+            apr_table_setn(r->notes, "llmproxy-envelope", "1");
+            return llmp_io_send_json(r, (int)ctx.status, out, outlen);
+        }
+    }
+    r->status = (int)ctx.status;
+    ap_set_content_type(r, ctx.ctype ? apr_pstrdup(r->pool, ctx.ctype)
+                                     : "application/json");
+    ap_set_content_length(r, (apr_off_t)ctx.len);
+    if (ctx.len && !r->header_only) ap_rwrite(ctx.buf, (int)ctx.len, r);
+    return OK;
+}
