@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <apr_time.h>
 
 #include "llmp_http.h"
 
@@ -117,6 +118,9 @@ typedef struct {
     llmp_http_result_t *res;
     apr_pool_t *p;
     int aborted;
+    int stalled;
+    apr_time_t last_rx;        /* start, or when the last bytes came */
+    apr_interval_time_t stall; /* streams: longest silence allowed */
 } xfer_t;
 
 static int call_head(xfer_t *x)
@@ -142,6 +146,7 @@ static size_t on_write(char *buf, size_t size, size_t n, void *u)
     xfer_t *x = u;
     size_t len = size * n;
 
+    x->last_rx = apr_time_now();
     if (call_head(x)) return 0;
     if (len && x->req->on_data
         && x->req->on_data(x->req->baton, buf, (apr_size_t)len)) {
@@ -157,6 +162,12 @@ static int on_xferinfo(void *u, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     xfer_t *x = u;
 
     (void)dt; (void)dn; (void)ut; (void)un;
+    /* curl's low-speed check averages over seconds of history and misses
+     * a silence that follows a burst: time the silence ourselves */
+    if (x->stall > 0 && apr_time_now() - x->last_rx > x->stall) {
+        x->stalled = 1;
+        return 1;
+    }
     if (x->req->on_tick && x->req->on_tick(x->req->baton)) {
         x->aborted = 1;
         return 1;
@@ -209,10 +220,9 @@ apr_status_t llmp_http_perform(llmp_http_pool_t *hp, const llmp_http_req_t *req,
                      req->opts.connect_timeout_ms > 0
                      ? req->opts.connect_timeout_ms : 10000L);
     if (req->opts.stream) {
-        long secs = req->opts.timeout_ms > 0
-                    ? (req->opts.timeout_ms + 999) / 1000 : 300L;
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs);
+        x.stall = apr_time_from_msec(req->opts.timeout_ms > 0
+                                     ? req->opts.timeout_ms : 300000L);
+        x.last_rx = apr_time_now();
     }
     else if (req->opts.timeout_ms > 0) {
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->opts.timeout_ms);
@@ -262,13 +272,17 @@ apr_status_t llmp_http_perform(llmp_http_pool_t *hp, const llmp_http_req_t *req,
         break;
     case CURLE_WRITE_ERROR:
     case CURLE_ABORTED_BY_CALLBACK:
-        res->outcome = x.aborted ? LLMP_HTTP_ABORTED : LLMP_HTTP_FAILED;
+        res->outcome = x.stalled ? LLMP_HTTP_TIMEOUT
+                     : x.aborted ? LLMP_HTTP_ABORTED : LLMP_HTTP_FAILED;
         break;
     default:
         res->outcome = LLMP_HTTP_FAILED;
         break;
     }
-    if (rc != CURLE_OK)
+    if (x.stalled)
+        res->error = apr_psprintf(p, "no data for %" APR_TIME_T_FMT " ms",
+                                  apr_time_as_msec(x.stall));
+    else if (rc != CURLE_OK)
         res->error = apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_slist_free_all(hdrs);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Run the Apache::Test suite: start the mock gateway (two instances), run
+# t/TEST against a real httpd with the module, stop everything.
+set -u
+# (envvars below reads unset variables)
+B=${B:-build}
+APXS=${APXS:-apxs}
+HTTPD=${HTTPD:-/usr/sbin/apache2}
+top=$(pwd)
+export LLMP_SO="$top/$B/mod_llmproxy.so"
+export LLMP_TOKEN="tok-7f3a9-SECRET-do-not-log"
+# Ports: LLMP_TEST_PORT (httpd, virtual hosts on the next ones) and the
+# mock's; change them to run two suites side by side.
+export LLMP_MOCK_PORT=${LLMP_MOCK_PORT:-18431}
+export LLMP_MOCK2_PORT=${LLMP_MOCK2_PORT:-18432}
+LLMP_TEST_PORT=${LLMP_TEST_PORT:-8529}
+export LLMP_MOCK2_PIDFILE="$top/t/logs/mock2.pid"
+mkdir -p t/logs
+rm -f t/logs/error_log t/logs/llmproxy_log t/logs/asan.* t/logs/ubsan.*
+
+python3 t/mock/upstream.py --port "$LLMP_MOCK_PORT" --token "$LLMP_TOKEN" \
+  >t/logs/mock.log 2>&1 &
+mock1=$!
+python3 t/mock/upstream.py --port "$LLMP_MOCK2_PORT" --token "$LLMP_TOKEN" \
+  --pidfile "$LLMP_MOCK2_PIDFILE" >t/logs/mock2.log 2>&1 &
+mock2=$!
+cleanup() { kill "$mock1" "$mock2" 2>/dev/null; }
+trap cleanup EXIT INT TERM
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$LLMP_MOCK_PORT/__mock/stats"; do
+  i=$((i+1)); [ $i -lt 50 ] || { echo "mock gateway did not start"; cat t/logs/mock.log; exit 1; }
+  sleep 0.1
+done
+
+if [ -n "${LLMP_ASAN:-}" ]; then
+  libasan=$(${CC:-gcc} -print-file-name=libasan.so)
+  # httpd is not built with ASan: its runtime must be loaded first
+  export LD_PRELOAD="$libasan"
+  export ASAN_OPTIONS="detect_leaks=0:log_path=$top/t/logs/asan:abort_on_error=0"
+  export UBSAN_OPTIONS="print_stacktrace=1:log_path=$top/t/logs/ubsan"
+fi
+
+# Debian's apache2.conf needs the variables of /etc/apache2/envvars
+if [ -f /etc/apache2/envvars ]; then
+  set +u
+  # shellcheck disable=SC1091
+  . /etc/apache2/envvars
+  set -u
+  mkdir -p "${APACHE_RUN_DIR:-/var/run/apache2}" "${APACHE_LOCK_DIR:-/var/lock/apache2}"
+fi
+user_args=""
+if [ "$(id -u)" = 0 ]; then
+  user_args="-user ${APACHE_RUN_USER:-www-data} -group ${APACHE_RUN_GROUP:-www-data}"
+fi
+# shellcheck disable=SC2086
+perl t/TEST -apxs "$APXS" -httpd "$HTTPD" -httpd_conf /etc/apache2/apache2.conf \
+  -port "$LLMP_TEST_PORT" $user_args -maxclients 16 ${LLMP_TEST_ARGS:-} "$@"
+rc=$?
+exit $rc

@@ -1,0 +1,70 @@
+# Chat pass-through: body forwarded byte for byte, OAuth header, no client
+# credentials, backend status and body returned, envelope unwrapped, notes.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use LLMPTest;
+use Encode ();
+
+plan tests => 21;
+
+ok wait_list(), 'model list loaded';
+mock_reset();
+
+# An unusual but valid body: odd spacing, unicode, unknown fields, key order
+my $body = qq({ "messages":[{"role":"user","content":"h\\u00e9llo \x{e2}\x{9c}\x{93}"}],)
+         . qq(  "model" : "gpt-4o-mini", "x_custom": [1, 2.50, null] ,"temperature":0.7 });
+my $r = post_json('/v1/chat/completions', $body,
+                  headers => { Authorization => 'Bearer sk-client-secret',
+                               Cookie => 'session=abc' });
+is $r->{status}, 200, 'pass-through chat';
+is $r->{json}{object}, 'chat.completion';
+like $r->{json}{choices}[0]{message}{content}, qr/^echo: h/, 'backend answer';
+like $r->{headers}{'content-type'}, qr{^application/json}, 'content type';
+
+my $seen = last_request(qr{^/openai/v1/chat/completions$});
+ok $seen, 'backend called at origin + handle';
+is Encode::encode_utf8($seen->{body}), $body, 'body forwarded byte for byte';
+is $seen->{headers}{authorization}, 'OAuth ' . token(), 'OAuth token sent';
+ok !exists $seen->{headers}{cookie}, 'client cookie not forwarded';
+is $seen->{headers}{'content-type'}, 'application/json';
+
+# Model id with slashes
+$r = post_json('/v1/chat/completions',
+    { model => 'accounts/fireworks/models/llama-v3p1-405b-instruct',
+      messages => [{ role => 'user', content => 'hi' }] });
+is $r->{status}, 200, 'model id with slashes';
+ok last_request(qr{^/fireworks/chat/completions$}), 'fireworks handle';
+
+# The gateway's {"response": ...} envelope is unwrapped
+$r = post_json('/v1/chat/completions',
+    { model => 'mock-envelope', messages => [{ role => 'user', content => 'x' }] });
+is $r->{status}, 200;
+is $r->{json}{object}, 'chat.completion', 'envelope unwrapped';
+ok !exists $r->{json}{response};
+
+# A backend's own error status and body are passed through
+$r = post_json('/v1/chat/completions',
+    { model => 'mock-error', messages => [{ role => 'user', content => 'x' }] });
+is $r->{status}, 429, 'backend status passed through';
+is $r->{json}{error}{code}, 'rate_limit_exceeded', 'backend body passed through';
+
+# Non-JSON success bodies are passed through as they are
+$r = post_json('/v1/chat/completions',
+    { model => 'mock-garbage', messages => [{ role => 'user', content => 'x' }] });
+is $r->{content}, '<html>oops</html>', 'non-JSON body passed through';
+
+# Notes for LogFormat: %{llmproxy-model}n and %{llmproxy-backend-status}n
+sleep 1;
+open my $fh, '<', 't/logs/llmproxy_log' or die $!;
+my @log = <$fh>;
+close $fh;
+ok scalar(grep { /model=mock-error provider=openai backend=429/ } @log),
+   'log notes: model, provider, backend status';
+ok scalar(grep { /chat\.completions model=gpt-4o-mini .*backend=200/ } @log),
+   'log notes: endpoint';
+
+# Embeddings and legacy completions pass through for OpenAI handles
+$r = post_json('/v1/embeddings', { model => 'text-embedding-3-small',
+                                   input => ['a', 'b'] });
+is scalar @{ $r->{json}{data} || [] }, 2, 'embeddings pass-through';

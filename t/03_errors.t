@@ -1,0 +1,71 @@
+# OpenAI-shaped errors with the right status.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use LLMPTest;
+use HTTP::Tiny;
+
+plan tests => 37;
+
+ok wait_list(), 'model list loaded';
+
+sub err_ok {
+    my ($r, $status, $code, $name) = @_;
+    is $r->{status}, $status, "$name: status $status";
+    my $e = $r->{json} && $r->{json}{error};
+    ok $e && defined $e->{message} && defined $e->{type}
+       && exists $e->{param} && exists $e->{code}, "$name: OpenAI error shape";
+    is $e->{code}, $code, "$name: code" if defined $code;
+}
+
+err_ok(post_json('/v1/chat/completions', '{"model": "gpt-4o-mini", '),
+       400, 'invalid_json', 'invalid JSON');
+err_ok(post_json('/v1/chat/completions', '{"messages": []}'),
+       400, 'missing_model', 'missing model');
+err_ok(post_json('/v1/chat/completions', '{"model": 42}'),
+       400, 'missing_model', 'model not a string');
+err_ok(post_json('/v1/chat/completions', '{"model": "nope", "messages": []}'),
+       404, 'model_not_found', 'unknown model');
+err_ok(post_json('/v1/chat/completions', '{"model": "evil-host", "messages": []}'),
+       404, 'model_not_found', 'model with a foreign-host handle');
+
+my $r = post_json('/v1/chat/completions', '', method => 'GET');
+is $r->{status}, 405, 'GET on chat is 405';
+is $r->{headers}{allow}, 'POST', 'Allow: POST';
+
+# Body over the limit: LLMProxyMaxRequestBody 1K on llmp_root
+my $big = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'
+        . ('x' x 3000) . '"}]}';
+err_ok(post_json('/v1/chat/completions', $big, module => 'llmp_root'),
+       413, 'request_too_large', 'body over LLMProxyMaxRequestBody');
+# ... a chunked body over it too
+err_ok(post_json('/v1/chat/completions', $big, chunked => 1,
+                 module => 'llmp_root'),
+       413, 'request_too_large', 'chunked body over LLMProxyMaxRequestBody');
+# LimitRequestBody 2048 on /limited/v1: httpd refuses it itself (its own
+# error page), with a Content-Length or chunked
+is post_json('/limited/v1/chat/completions', $big)->{status}, 413,
+   'body over LimitRequestBody';
+is post_json('/limited/v1/chat/completions', $big, chunked => 1)->{status},
+   413, 'chunked body over LimitRequestBody';
+
+# List not loaded: the mock refuses the list without the token
+err_ok(post_json('/v1/chat/completions', '{"model":"gpt-4o-mini"}',
+                 module => 'llmp_notoken'),
+       503, 'model_list_unavailable', 'list not loaded');
+{
+    my $hp = hostport_of('llmp_notoken');
+    my $h = HTTP::Tiny->new->get("http://$hp/health");
+    is $h->{status}, 503, 'health is 503 without a list';
+    like json_decode($h->{content})->{last_error}, qr/HTTP 401/,
+         'health says why';
+}
+
+# Unknown endpoint
+$r = post_json('/v1/nothing-here', '{}');
+is $r->{status}, 404, 'unknown endpoint';
+
+# A model used on the wrong endpoint
+err_ok(post_json('/v1/chat/completions',
+                 '{"model":"text-embedding-3-small","messages":[]}'),
+       400, 'wrong_endpoint', 'embedding model on chat');
