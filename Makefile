@@ -43,7 +43,7 @@ OBJS      = $(patsubst %.c,$(B)/obj/%.o,$(GLUE_SRC) $(CORE_SRC))
 CORE_OBJS = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-.PHONY: all build install uninstall run deps test test-unit test-httpd \
+.PHONY: all build install uninstall run deps test test-unit test-httpd sdk-deps \
         test-asan test-sdk fuzz fuzz-replay bench clean distclean
 .DEFAULT_GOAL := all
 
@@ -94,8 +94,14 @@ $(B)/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/llmp_test.h $(HEADERS)
 test-unit: $(UNIT_BINS)
 	@sh scripts/run-unit.sh $(UNIT_BINS)
 
-test-httpd: all
+test-httpd: all sdk-deps
 	@B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh
+
+# The official OpenAI Node SDK for the end-to-end tests (t/07_sdk.t).
+sdk-deps: tests/sdk/node_modules/openai/package.json
+tests/sdk/node_modules/openai/package.json: tests/sdk/package.json tests/sdk/package-lock.json
+	cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 test: test-unit fuzz-replay test-httpd
 

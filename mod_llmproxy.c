@@ -128,6 +128,12 @@ static int handle_models(request_rec *r, llmp_server_conf_t *sc,
     if (ep == LLMP_EP_MODELS)
         return llmp_io_send_json(r, 200, snap->models->models_json,
                                  snap->models->models_json_len);
+    if (strchr(id, '%')) {
+        /* SDKs encode the slashes of ids like "accounts/x/models/y"
+         * (AllowEncodedSlashes NoDecode lets them reach us) */
+        char *dec = apr_pstrdup(r->pool, id);
+        if (ap_unescape_url_keep2f(dec, 1) == OK) id = dec;
+    }
     m = llmp_models_find(snap->models, id);
     if (!m) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,

@@ -7,7 +7,7 @@ use Apache::TestRequest;
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 24, need_lwp;
+plan tests => 25, need_lwp;
 
 ok wait_list(), 'model list loaded';
 
@@ -32,6 +32,9 @@ $r = GET '/v1/models/accounts/fireworks/models/llama-v3p1-405b-instruct';
 is($r->code, 200, 'model id with slashes');
 is(json_decode($r->content)->{id},
          'accounts/fireworks/models/llama-v3p1-405b-instruct');
+
+$r = GET '/v1/models/accounts%2Ffireworks%2Fmodels%2Fllama-v3p1-405b-instruct';
+is($r->code, 200, 'model id with encoded slashes (as the SDKs send it)');
 
 $r = GET '/v1/models/no-such-model';
 is($r->code, 404, 'unknown model id');

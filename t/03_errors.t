@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 37;
+plan tests => 35;
 
 ok wait_list(), 'model list loaded';
 
