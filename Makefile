@@ -5,6 +5,7 @@
 #   make run        install missing Debian packages, build, start httpd on $(PORT)
 #   make test       unit tests, fuzz corpus replay, Apache::Test suite, SDK e2e
 #   make test-asan  the same suite with the module built with ASan/UBSan
+#   make test-worker  the Apache::Test suite under the worker MPM
 #   make bench      the benchmark (see README)
 
 APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo /usr/bin/apxs)
@@ -44,7 +45,7 @@ CORE_OBJS = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
 .PHONY: all build install uninstall run deps test test-unit test-httpd sdk-deps \
-        test-asan test-sdk fuzz fuzz-replay bench clean distclean
+        test-asan test-worker fuzz fuzz-replay bench clean distclean
 .DEFAULT_GOAL := all
 
 all: $(B)/mod_llmproxy.so
@@ -104,6 +105,10 @@ tests/sdk/node_modules/openai/package.json: tests/sdk/package.json tests/sdk/pac
 	@touch $@
 
 test: test-unit fuzz-replay test-httpd
+
+# The Apache::Test suite again under the worker MPM (make test uses event).
+test-worker: all sdk-deps
+	@LLMP_MPM=worker B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh
 
 test-asan:
 	@$(MAKE) --no-print-directory B=build/asan \

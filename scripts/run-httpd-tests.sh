@@ -40,20 +40,20 @@ if [ -n "${LLMP_ASAN:-}" ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:log_path=$top/t/logs/ubsan"
 fi
 
-# Debian's apache2.conf needs the variables of /etc/apache2/envvars
-if [ -f /etc/apache2/envvars ]; then
-  set +u
-  # shellcheck disable=SC1091
-  . /etc/apache2/envvars
-  set -u
-  mkdir -p "${APACHE_RUN_DIR:-/var/run/apache2}" "${APACHE_LOCK_DIR:-/var/lock/apache2}"
-fi
+# The modules to load, with the MPM asked for (event by default, or worker)
+mpm=${LLMP_MPM:-event}
+moddir=$("$APXS" -q LIBEXECDIR)
+sed -e "s#@MPM@#$mpm#g" -e "s#@MODDIR@#$moddir#g" t/inherit.conf.tmpl \
+  > "$top/$B/inherit-$mpm.conf"
+echo "httpd tests: $mpm MPM${LLMP_ASAN:+, ASan/UBSan}"
 user_args=""
 if [ "$(id -u)" = 0 ]; then
-  user_args="-user ${APACHE_RUN_USER:-www-data} -group ${APACHE_RUN_GROUP:-www-data}"
+  user_args="-user www-data -group www-data"
 fi
+# a fresh configuration for every run (ports, MPM and module may change)
+perl t/TEST -clean >/dev/null 2>&1
 # shellcheck disable=SC2086
-perl t/TEST -apxs "$APXS" -httpd "$HTTPD" -httpd_conf /etc/apache2/apache2.conf \
+perl t/TEST -apxs "$APXS" -httpd "$HTTPD" -httpd_conf "$top/$B/inherit-$mpm.conf" \
   -port "$LLMP_TEST_PORT" $user_args -maxclients 16 ${LLMP_TEST_ARGS:-} "$@"
 rc=$?
 exit $rc
