@@ -154,6 +154,45 @@ static llmp_kind_e kind_of(llmp_endpoint_e ep)
     }
 }
 
+/* What every backend needs, checked before any call. */
+static llmp_error_t *check_required(request_rec *r, const cJSON *req,
+                                    llmp_endpoint_e ep)
+{
+    const cJSON *v;
+
+    switch (ep) {
+    case LLMP_EP_CHAT:
+        v = cJSON_GetObjectItemCaseSensitive(req, "messages");
+        if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
+            return llmp_error_make(r->pool, 400, NULL, "invalid_value",
+                                   "messages", "'messages' must be a "
+                                   "non-empty array");
+        break;
+    case LLMP_EP_EMBEDDINGS:
+        v = cJSON_GetObjectItemCaseSensitive(req, "input");
+        if (!(cJSON_IsString(v) && *v->valuestring)
+            && !(cJSON_IsArray(v) && cJSON_GetArraySize(v)))
+            return llmp_error_make(r->pool, 400, NULL, "invalid_value",
+                                   "input", "'input' must be a non-empty "
+                                   "string or array");
+        break;
+    case LLMP_EP_IMAGES:
+        v = cJSON_GetObjectItemCaseSensitive(req, "prompt");
+        if (!cJSON_IsString(v) || !*v->valuestring)
+            return llmp_error_make(r->pool, 400, NULL, "invalid_value",
+                                   "prompt", "'prompt' is required");
+        break;
+    case LLMP_EP_COMPLETIONS:
+        if (!cJSON_GetObjectItemCaseSensitive(req, "prompt"))
+            return llmp_error_make(r->pool, 400, NULL, "invalid_value",
+                                   "prompt", "'prompt' is required");
+        break;
+    default:
+        break;
+    }
+    return NULL;
+}
+
 static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                        llmp_endpoint_e ep)
 {
@@ -209,6 +248,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
             "not by %s", m->id, llmp_kind_endpoint(kind),
             llmp_kind_endpoint(kind_of(ep))));
     }
+    e = check_required(r, req, ep);
+    if (e) return llmp_io_send_error(r, e);
     jstream = cJSON_GetObjectItemCaseSensitive(req, "stream");
     if (jstream && !cJSON_IsBool(jstream) && !cJSON_IsNull(jstream)) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,

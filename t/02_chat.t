@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Encode ();
 
-plan tests => 21;
+plan tests => 23;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -68,3 +68,8 @@ ok scalar(grep { /chat\.completions model=gpt-4o-mini .*backend=200/ } @log),
 $r = post_json('/v1/embeddings', { model => 'text-embedding-3-small',
                                    input => ['a', 'b'] });
 is scalar @{ $r->{json}{data} || [] }, 2, 'embeddings pass-through';
+
+$r = post_json('/v1/completions', { model => 'gpt-3.5-turbo-instruct',
+                                    prompt => 'Say this is a test' });
+is $r->{status}, 200, 'legacy completions pass-through';
+is $r->{json}{object}, 'text_completion';

@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 35;
+plan tests => 54;
 
 ok wait_list(), 'model list loaded';
 
@@ -69,3 +69,21 @@ is $r->{status}, 404, 'unknown endpoint';
 err_ok(post_json('/v1/chat/completions',
                  '{"model":"text-embedding-3-small","messages":[]}'),
        400, 'wrong_endpoint', 'embedding model on chat');
+
+# Required fields, checked before any backend call
+err_ok(post_json('/v1/chat/completions', '{"model":"gpt-4o-mini"}'),
+       400, 'invalid_value', 'chat without messages');
+err_ok(post_json('/v1/embeddings', '{"model":"text-embedding-3-small"}'),
+       400, 'invalid_value', 'embeddings without input');
+err_ok(post_json('/v1/images/generations', '{"model":"dall-e-3"}'),
+       400, 'invalid_value', 'images without prompt');
+# An image model on chat, a chat model on images, legacy completions on a
+# translated model
+$r = post_json('/v1/chat/completions',
+               '{"model":"ideogram-v2","messages":[{"role":"user","content":"x"}]}');
+err_ok($r, 400, 'wrong_endpoint', 'image model on chat');
+like $r->{json}{error}{message}, qr{/v1/images/generations}, 'names the right endpoint';
+err_ok(post_json('/v1/images/generations', '{"model":"command-r-plus","prompt":"x"}'),
+       400, 'wrong_endpoint', 'chat model on images');
+err_ok(post_json('/v1/completions', '{"model":"claude-3-7-sonnet-20250219","prompt":"x"}'),
+       400, 'wrong_endpoint', 'legacy completions on Anthropic');
