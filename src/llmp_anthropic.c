@@ -1,10 +1,1194 @@
-/* Placeholder: translation for anthropic is being written (see issues). */
+/* Anthropic Messages (/v1/messages): chat, plain and streaming, with tools,
+ * translated from and to the OpenAI schema (core: no httpd header).
+ *
+ * Request mapping (OpenAI chat -> Anthropic Messages):
+ *   model = the list's model_version. system/developer messages (wherever
+ *     they are) -> top-level "system" text blocks. user/assistant/tool
+ *     messages -> alternating user/assistant turns: consecutive messages of
+ *     the same Anthropic role are merged; role "tool" -> a user turn of
+ *     tool_result blocks (tool_use_id = tool_call_id), placed before any
+ *     text of that turn as Anthropic requires. The first turn must be the
+ *     user's (400 otherwise: we do not invent a prompt).
+ *   Content parts: text; image_url (data: URL -> base64 source, http(s) ->
+ *     url source); file with a base64 PDF data URL -> document block.
+ *     Empty text is left out (Anthropic refuses empty text blocks).
+ *   assistant tool_calls -> tool_use blocks (id kept, arguments parsed:
+ *     they must be a JSON object, else 400).
+ *   max_completion_tokens|max_tokens, else the configured default;
+ *     temperature (OpenAI 0..2) clamped to 1; top_p; top_k (Anthropic's own,
+ *     passed when sent); stop -> stop_sequences (blank ones left out);
+ *     user|safety_identifier -> metadata.user_id; n > 1 -> 400.
+ *   response_format json_object/json_schema -> an instruction appended to
+ *     the system prompt (Anthropic has no JSON mode).
+ *   tools (function only) -> {name, description, input_schema}; tool_choice
+ *     auto/none/required(any)/named(tool); parallel_tool_calls:false ->
+ *     tool_choice.disable_parallel_tool_use. tool_choice without tools is
+ *     dropped (Anthropic refuses it).
+ *   Dropped: seed, logprobs, top_logprobs, frequency/presence_penalty,
+ *     logit_bias, stream_options, service_tier, store, metadata,
+ *     reasoning_effort, modalities, prediction, audio, ...
+ * Response: text blocks joined, tool_use -> tool_calls (arguments = the
+ *   printed input), thinking/redacted_thinking/server tool blocks skipped;
+ *   stop_reason end_turn/stop_sequence/pause_turn -> stop, max_tokens ->
+ *   length, tool_use -> tool_calls, refusal -> content_filter; usage:
+ *   prompt = input + cache_read + cache_creation, cached = cache_read.
+ * Stream: a per-request state machine; the event kind is the data's "type"
+ *   (the SSE event name is the fallback). tool_use blocks get OpenAI indexes
+ *   in order of appearance, kept per Anthropic block index.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
 #include "llmp_provider.h"
+
+#define ANTHROPIC_DEFAULT_MAX_TOKENS 4096
+
+/* ---- per-request state (streams) ---- */
+
+typedef struct {
+    int block;                     /* Anthropic content block index */
+    int oai;                       /* OpenAI tool_calls index */
+    int args_sent;                 /* a non-empty arguments piece was sent */
+    const char *initial;           /* printed non-empty start "input" */
+} anthropic_tool_t;
+
+typedef struct {
+    int started;                   /* role chunk sent */
+    int stopped;                   /* message_stop seen */
+    int failed;                    /* an error was returned */
+    const char *finish;            /* from message_delta.stop_reason */
+    apr_array_header_t *tools;     /* anthropic_tool_t */
+    long in_tokens, out_tokens, cache_read, cache_create;
+} anthropic_state_t;
+
+static anthropic_state_t *anthropic_state(llmp_xlate_t *x)
+{
+    anthropic_state_t *st = x->state;
+
+    if (!st) {
+        st = apr_pcalloc(x->pool, sizeof(*st));
+        st->tools = apr_array_make(x->pool, 4, sizeof(anthropic_tool_t));
+        x->state = st;
+    }
+    return st;
+}
+
+/* ---- small helpers ---- */
+
+static llmp_error_t *bad_request(llmp_xlate_t *x, const char *param,
+                                 const char *msg)
+{
+    return llmp_error_make(x->pool, 400, "invalid_request_error", NULL, param,
+                           "%s", msg);
+}
+
+static llmp_error_t *bad_upstream(llmp_xlate_t *x, const char *msg)
+{
+    return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
+                           "invalid response from Anthropic: %s", msg);
+}
+
+static const cJSON *jget(const cJSON *o, const char *name)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name)
+                             : NULL;
+}
+
+/* A member that is present and not null. */
+static const cJSON *jset(const cJSON *o, const char *name)
+{
+    const cJSON *v = jget(o, name);
+    return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
+static long jlong(const cJSON *o, const char *name)
+{
+    const cJSON *v = jget(o, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+        return 0;
+    return (long)v->valuedouble;
+}
+
+static int is_blank(const char *s)
+{
+    for (; *s; s++) {
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
+    }
+    return 1;
+}
+
+/* ---- request: content ---- */
+
+static cJSON *text_block(const char *text)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "text");
+    cJSON_AddStringToObject(b, "text", text);
+    return b;
+}
+
+/* One OpenAI image_url part -> an Anthropic image block. */
+static cJSON *image_block(llmp_xlate_t *x, const cJSON *part,
+                          const char *param, llmp_error_t **err)
+{
+    const cJSON *iu = jget(part, "image_url");
+    const char *url = cJSON_IsString(iu) ? iu->valuestring
+                                         : llmp_json_str(iu, "url");
+    const char *mime, *b64;
+    cJSON *b, *src;
+
+    if (!url || !*url) {
+        *err = bad_request(x, param, apr_psprintf(x->pool,
+                   "%s: an image_url part needs \"image_url\":{\"url\"}",
+                   param));
+        return NULL;
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "image");
+    src = cJSON_AddObjectToObject(b, "source");
+    if (llmp_data_url_parse(x->pool, url, &mime, &b64)) {
+        cJSON_AddStringToObject(src, "type", "base64");
+        cJSON_AddStringToObject(src, "media_type", mime);
+        cJSON_AddStringToObject(src, "data", b64);
+    }
+    else if (!strncasecmp(url, "https://", 8)
+             || !strncasecmp(url, "http://", 7)) {
+        cJSON_AddStringToObject(src, "type", "url");
+        cJSON_AddStringToObject(src, "url", url);
+    }
+    else {
+        cJSON_Delete(b);
+        *err = bad_request(x, param, apr_psprintf(x->pool,
+                   "%s: image_url.url must be an http(s) URL or a base64 "
+                   "data: URL", param));
+        return NULL;
+    }
+    return b;
+}
+
+/* An OpenAI file part with an inline PDF -> a document block. */
+static cJSON *file_block(llmp_xlate_t *x, const cJSON *part,
+                         const char *param, llmp_error_t **err)
+{
+    const cJSON *f = jget(part, "file");
+    const char *data = llmp_json_str(f, "file_data"), *mime, *b64;
+    cJSON *b, *src;
+
+    if (!data || !llmp_data_url_parse(x->pool, data, &mime, &b64)
+        || strcasecmp(mime, "application/pdf")) {
+        *err = bad_request(x, param, apr_psprintf(x->pool,
+                   "%s: Anthropic models take a file part only as a base64 "
+                   "PDF in \"file\":{\"file_data\":\"data:application/pdf;"
+                   "base64,...\"} (file ids are not supported)", param));
+        return NULL;
+    }
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "document");
+    src = cJSON_AddObjectToObject(b, "source");
+    cJSON_AddStringToObject(src, "type", "base64");
+    cJSON_AddStringToObject(src, "media_type", "application/pdf");
+    cJSON_AddStringToObject(src, "data", b64);
+    return b;
+}
+
+/* Append the blocks of an OpenAI "content" (string, parts, or null) to arr.
+ * media: images and files allowed (user turns). */
+static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
+                                 const cJSON *content, int media,
+                                 const char *param)
+{
+    const cJSON *part;
+    int pi = 0;
+
+    if (!content || cJSON_IsNull(content)) return NULL;
+    if (cJSON_IsString(content)) {
+        if (*content->valuestring)
+            cJSON_AddItemToArray(arr, text_block(content->valuestring));
+        return NULL;
+    }
+    if (!cJSON_IsArray(content))
+        return bad_request(x, param, apr_psprintf(x->pool,
+                   "%s must be a string or an array of content parts",
+                   param));
+    cJSON_ArrayForEach(part, content) {
+        const char *pparam = apr_psprintf(x->pool, "%s[%d]", param, pi++);
+        const char *type = llmp_json_str(part, "type");
+        llmp_error_t *err = NULL;
+        cJSON *b = NULL;
+
+        if (!type)
+            return bad_request(x, pparam, apr_psprintf(x->pool,
+                       "%s: a content part needs a \"type\"", pparam));
+        if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
+            const char *text = llmp_json_str(part, type);
+            if (!text)
+                return bad_request(x, pparam, apr_psprintf(x->pool,
+                           "%s: a %s part needs a string \"%s\"", pparam,
+                           type, type));
+            if (*text) b = text_block(text);
+        }
+        else if (media && !strcmp(type, "image_url")) {
+            b = image_block(x, part, pparam, &err);
+        }
+        else if (media && !strcmp(type, "file")) {
+            b = file_block(x, part, pparam, &err);
+        }
+        else {
+            return bad_request(x, pparam, apr_psprintf(x->pool,
+                       "%s: content parts of type \"%s\" are not supported "
+                       "here by Anthropic models", pparam, type));
+        }
+        if (err) return err;
+        if (b) cJSON_AddItemToArray(arr, b);
+    }
+    return NULL;
+}
+
+/* ---- request: turns ---- */
+
+/* The content array of a new or merged turn with the given role. */
+static cJSON *turn_content(cJSON *messages, const char *role)
+{
+    cJSON *last = cJSON_GetArrayItem(messages,
+                                     cJSON_GetArraySize(messages) - 1);
+    cJSON *m;
+
+    if (last && !strcmp(llmp_json_str(last, "role"), role))
+        return cJSON_GetObjectItemCaseSensitive(last, "content");
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddItemToArray(messages, m);
+    return cJSON_AddArrayToObject(m, "content");
+}
+
+/* Drop a trailing turn left without content. */
+static void drop_empty_turn(cJSON *messages)
+{
+    int n = cJSON_GetArraySize(messages);
+    cJSON *last = cJSON_GetArrayItem(messages, n - 1);
+
+    if (last && !cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                                        last, "content")))
+        cJSON_DeleteItemFromArray(messages, n - 1);
+}
+
+/* Number of tool_result blocks at the start of a user turn. */
+static int leading_results(const cJSON *content)
+{
+    const cJSON *b;
+    int n = 0;
+
+    cJSON_ArrayForEach(b, content) {
+        const char *t = llmp_json_str(b, "type");
+        if (!t || strcmp(t, "tool_result")) break;
+        n++;
+    }
+    return n;
+}
+
+/* Insert item at position pos of arr. (cJSON_InsertItemInArray of some
+ * cJSON 1.7.x releases refuses valid positions, losing the item.) */
+static void insert_at(cJSON *arr, int pos, cJSON *item)
+{
+    cJSON *tail = cJSON_CreateArray(), *it;
+
+    while (cJSON_GetArraySize(arr) > pos)
+        cJSON_AddItemToArray(tail, cJSON_DetachItemFromArray(arr, pos));
+    cJSON_AddItemToArray(arr, item);
+    while ((it = cJSON_DetachItemFromArray(tail, 0)))
+        cJSON_AddItemToArray(arr, it);
+    cJSON_Delete(tail);
+}
+
+static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
+                                    const cJSON *calls, int mi)
+{
+    const cJSON *call;
+    int ci = 0;
+
+    if (!calls || cJSON_IsNull(calls)) return NULL;
+    if (!cJSON_IsArray(calls))
+        return bad_request(x, apr_psprintf(x->pool, "messages[%d].tool_calls",
+                                           mi),
+                           "tool_calls must be an array");
+    cJSON_ArrayForEach(call, calls) {
+        const char *param = apr_psprintf(x->pool,
+                                         "messages[%d].tool_calls[%d]", mi,
+                                         ci++);
+        const char *id = llmp_json_str(call, "id");
+        const char *type = llmp_json_str(call, "type");
+        const cJSON *fn = jget(call, "function");
+        const char *name = llmp_json_str(fn, "name");
+        const cJSON *args = jget(fn, "arguments");
+        cJSON *input, *b;
+
+        if (type && strcmp(type, "function"))
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s: only function tool calls are supported", param));
+        if (!id || !*id || !name || !*name)
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s needs an \"id\" and a function \"name\"", param));
+        if (!args || cJSON_IsNull(args)
+            || (cJSON_IsString(args) && is_blank(args->valuestring))) {
+            input = cJSON_CreateObject();
+        }
+        else if (cJSON_IsString(args)) {
+            input = cJSON_Parse(args->valuestring);
+            if (!cJSON_IsObject(input)) {
+                cJSON_Delete(input);
+                return bad_request(x, apr_pstrcat(x->pool, param,
+                                                  ".function.arguments",
+                                                  NULL),
+                    apr_psprintf(x->pool, "%s.function.arguments must be a "
+                                 "JSON object encoded as a string", param));
+            }
+        }
+        else if (cJSON_IsObject(args)) {
+            input = cJSON_Duplicate(args, 1);
+        }
+        else {
+            return bad_request(x, apr_pstrcat(x->pool, param,
+                                              ".function.arguments", NULL),
+                apr_psprintf(x->pool, "%s.function.arguments must be a "
+                             "string", param));
+        }
+        b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "type", "tool_use");
+        cJSON_AddStringToObject(b, "id", id);
+        cJSON_AddStringToObject(b, "name", name);
+        cJSON_AddItemToObject(b, "input", input);
+        cJSON_AddItemToArray(content, b);
+    }
+    return NULL;
+}
+
+static llmp_error_t *add_tool_result(llmp_xlate_t *x, cJSON *messages,
+                                     const cJSON *m, int mi)
+{
+    const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
+    const char *id = llmp_json_str(m, "tool_call_id");
+    const cJSON *c = jget(m, "content");
+    cJSON *content, *b, *inner;
+    llmp_error_t *err;
+
+    if (!id || !*id)
+        return bad_request(x, apr_pstrcat(x->pool, param, ".tool_call_id",
+                                          NULL),
+            apr_psprintf(x->pool, "%s: a tool message needs a "
+                         "\"tool_call_id\"", param));
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "tool_result");
+    cJSON_AddStringToObject(b, "tool_use_id", id);
+    if (cJSON_IsString(c)) {
+        if (*c->valuestring)
+            cJSON_AddStringToObject(b, "content", c->valuestring);
+    }
+    else {
+        inner = cJSON_CreateArray();
+        err = add_content(x, inner, c, 0, apr_pstrcat(x->pool, param,
+                                                      ".content", NULL));
+        if (err) {
+            cJSON_Delete(inner);
+            cJSON_Delete(b);
+            return err;
+        }
+        if (cJSON_GetArraySize(inner)) cJSON_AddItemToObject(b, "content",
+                                                             inner);
+        else cJSON_Delete(inner);
+    }
+    content = turn_content(messages, "user");
+    /* tool results come first in a user turn */
+    insert_at(content, leading_results(content), b);
+    return NULL;
+}
+
+/* messages -> native "messages"; system text is collected in sys. */
+static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
+                                      cJSON *native, cJSON *sys)
+{
+    cJSON *out = cJSON_AddArrayToObject(native, "messages");
+    const cJSON *m, *first;
+    int mi = 0;
+
+    if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
+        return bad_request(x, "messages",
+                           "'messages' must be a non-empty array");
+    cJSON_ArrayForEach(m, msgs) {
+        const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
+        const char *role = llmp_json_str(m, "role");
+        const cJSON *c = jget(m, "content");
+        llmp_error_t *err;
+
+        if (!cJSON_IsObject(m) || !role)
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s must be an object with a \"role\"", param));
+        if (!strcmp(role, "system") || !strcmp(role, "developer")) {
+            err = add_content(x, sys, c, 0,
+                              apr_pstrcat(x->pool, param, ".content", NULL));
+        }
+        else if (!strcmp(role, "user")) {
+            cJSON *content = turn_content(out, "user");
+            err = add_content(x, content, c, 1,
+                              apr_pstrcat(x->pool, param, ".content", NULL));
+            drop_empty_turn(out);
+        }
+        else if (!strcmp(role, "assistant")) {
+            cJSON *content = turn_content(out, "assistant");
+            err = add_content(x, content, c, 0,
+                              apr_pstrcat(x->pool, param, ".content", NULL));
+            if (!err) err = add_tool_calls(x, content, jget(m, "tool_calls"),
+                                           mi);
+            drop_empty_turn(out);
+        }
+        else if (!strcmp(role, "tool")) {
+            err = add_tool_result(x, out, m, mi);
+        }
+        else {
+            err = bad_request(x, apr_pstrcat(x->pool, param, ".role", NULL),
+                              apr_psprintf(x->pool, "%s: role \"%s\" is not "
+                                           "supported by Anthropic models",
+                                           param, role));
+        }
+        if (err) return err;
+        mi++;
+    }
+    first = cJSON_GetArrayItem(out, 0);
+    if (!first)
+        return bad_request(x, "messages", "Anthropic models need at least "
+                           "one user message with content");
+    if (strcmp(llmp_json_str(first, "role"), "user"))
+        return bad_request(x, "messages", "Anthropic models need the "
+                           "conversation (after system messages) to start "
+                           "with a user message");
+    return NULL;
+}
+
+/* ---- request: tools ---- */
+
+static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
+                                   cJSON *native)
+{
+    const cJSON *tools = jset(req, "tools"), *t;
+    const cJSON *choice = jset(req, "tool_choice");
+    const cJSON *par = jget(req, "parallel_tool_calls");
+    cJSON *out, *tc = NULL;
+    int ti = 0;
+
+    if (!tools || (cJSON_IsArray(tools) && !cJSON_GetArraySize(tools)))
+        return NULL;                 /* tool_choice alone is dropped */
+    if (!cJSON_IsArray(tools))
+        return bad_request(x, "tools", "'tools' must be an array");
+    out = cJSON_AddArrayToObject(native, "tools");
+    cJSON_ArrayForEach(t, tools) {
+        const char *param = apr_psprintf(x->pool, "tools[%d]", ti++);
+        const char *type = llmp_json_str(t, "type");
+        const cJSON *fn = jget(t, "function");
+        const char *name = llmp_json_str(fn, "name");
+        const char *desc = llmp_json_str(fn, "description");
+        const cJSON *params = jset(fn, "parameters");
+        cJSON *nt, *schema;
+
+        if (!type || strcmp(type, "function") || !cJSON_IsObject(fn))
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s: Anthropic models take only function tools",
+                       param));
+        if (!name || !*name)
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s: a function needs a \"name\"", param));
+        if (params && !cJSON_IsObject(params))
+            return bad_request(x, param, apr_psprintf(x->pool,
+                       "%s: function.parameters must be a JSON Schema "
+                       "object", param));
+        nt = cJSON_CreateObject();
+        cJSON_AddItemToArray(out, nt);
+        cJSON_AddStringToObject(nt, "name", name);
+        if (desc && *desc) cJSON_AddStringToObject(nt, "description", desc);
+        if (params) {
+            schema = cJSON_Duplicate(params, 1);
+            if (!cJSON_GetObjectItemCaseSensitive(schema, "type"))
+                cJSON_AddStringToObject(schema, "type", "object");
+        }
+        else {
+            schema = cJSON_CreateObject();
+            cJSON_AddStringToObject(schema, "type", "object");
+            cJSON_AddObjectToObject(schema, "properties");
+        }
+        cJSON_AddItemToObject(nt, "input_schema", schema);
+    }
+
+    if (cJSON_IsString(choice)) {
+        const char *c = choice->valuestring;
+        if (!strcmp(c, "auto") || !strcmp(c, "none")
+            || !strcmp(c, "required")) {
+            tc = cJSON_CreateObject();
+            cJSON_AddStringToObject(tc, "type", !strcmp(c, "required")
+                                    ? "any" : c);
+        }
+        else {
+            return bad_request(x, "tool_choice", "tool_choice must be "
+                               "\"auto\", \"none\", \"required\" or a named "
+                               "function");
+        }
+    }
+    else if (choice) {
+        const char *type = llmp_json_str(choice, "type");
+        const char *name = llmp_json_str(jget(choice, "function"), "name");
+        if (!type || strcmp(type, "function") || !name || !*name)
+            return bad_request(x, "tool_choice", "tool_choice must be "
+                               "\"auto\", \"none\", \"required\" or "
+                               "{\"type\":\"function\",\"function\":"
+                               "{\"name\"}} for Anthropic models");
+        tc = cJSON_CreateObject();
+        cJSON_AddStringToObject(tc, "type", "tool");
+        cJSON_AddStringToObject(tc, "name", name);
+    }
+    if (cJSON_IsFalse(par)) {
+        if (!tc) {
+            tc = cJSON_CreateObject();
+            cJSON_AddStringToObject(tc, "type", "auto");
+        }
+        if (strcmp(llmp_json_str(tc, "type"), "none"))
+            cJSON_AddTrueToObject(tc, "disable_parallel_tool_use");
+    }
+    if (tc) cJSON_AddItemToObject(native, "tool_choice", tc);
+    return NULL;
+}
+
+/* response_format -> an instruction for the system prompt (or NULL). */
+static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
+                                    llmp_error_t **err)
+{
+    const char *type = llmp_json_str(rf, "type");
+    const cJSON *js, *schema;
+    char *printed;
+
+    if (!rf || cJSON_IsNull(rf)) return NULL;
+    if (!type) {
+        *err = bad_request(x, "response_format",
+                           "response_format needs a \"type\"");
+        return NULL;
+    }
+    if (!strcmp(type, "text")) return NULL;
+    if (!strcmp(type, "json_object"))
+        return "Respond only with a single valid JSON object, with no text "
+               "before or after it and no Markdown code fence.";
+    if (strcmp(type, "json_schema")) {
+        *err = bad_request(x, "response_format", apr_psprintf(x->pool,
+                   "response_format type \"%s\" is not supported", type));
+        return NULL;
+    }
+    js = jget(rf, "json_schema");
+    schema = jget(js, "schema");
+    if (!cJSON_IsObject(schema))
+        return "Respond only with a single valid JSON object, with no text "
+               "before or after it and no Markdown code fence.";
+    printed = cJSON_PrintUnformatted(schema);
+    if (!printed) {
+        *err = llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "out of memory");
+        return NULL;
+    }
+    {
+        const char *s = apr_pstrcat(x->pool,
+            "Respond only with a single valid JSON object that conforms to "
+            "this JSON Schema, with no text before or after it and no "
+            "Markdown code fence: ", printed, NULL);
+        cJSON_free(printed);
+        return s;
+    }
+}
+
+/* ---- request ---- */
+
+static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
+                                            const cJSON *req,
+                                            llmp_native_req_t *out)
+{
+    cJSON *native, *sys;
+    const cJSON *v;
+    const char *instr, *user;
+    llmp_error_t *err = NULL;
+    int max_tokens;
+    apr_array_header_t *stops;
+
+    if (!cJSON_IsObject(req))
+        return bad_request(x, NULL, "the request body must be a JSON object");
+    native = cJSON_CreateObject();
+    llmp_json_pool_own(x->pool, native);      /* freed with the request */
+    sys = cJSON_CreateArray();
+    cJSON_AddStringToObject(native, "model", x->model_id ? x->model_id : "");
+
+    /* n */
+    v = jset(req, "n");
+    if (v && (!cJSON_IsNumber(v) || v->valuedouble != 1)) {
+        cJSON_Delete(sys);
+        return bad_request(x, "n", "Anthropic models return one choice: "
+                           "'n' must be 1");
+    }
+
+    /* messages and system */
+    err = convert_messages(x, jget(req, "messages"), native, sys);
+    if (!err) {
+        instr = json_instruction(x, jget(req, "response_format"), &err);
+        if (instr) cJSON_AddItemToArray(sys, text_block(instr));
+    }
+    if (err) {
+        cJSON_Delete(sys);
+        return err;
+    }
+    if (cJSON_GetArraySize(sys)) cJSON_AddItemToObject(native, "system", sys);
+    else cJSON_Delete(sys);
+
+    /* max_tokens: Anthropic requires it */
+    max_tokens = llmp_req_max_tokens(req);
+    if (max_tokens < 0 && (jset(req, "max_completion_tokens")
+                           || jset(req, "max_tokens")))
+        return bad_request(x, jset(req, "max_completion_tokens")
+                           ? "max_completion_tokens" : "max_tokens",
+                           "max_tokens must be a positive integer");
+    if (max_tokens == 0)
+        return bad_request(x, jset(req, "max_completion_tokens")
+                           ? "max_completion_tokens" : "max_tokens",
+                           "max_tokens must be at least 1");
+    if (max_tokens < 0)
+        max_tokens = (x->opts && x->opts->default_max_tokens > 0)
+                     ? x->opts->default_max_tokens
+                     : ANTHROPIC_DEFAULT_MAX_TOKENS;
+    cJSON_AddNumberToObject(native, "max_tokens", max_tokens);
+
+    /* sampling */
+    if ((v = jset(req, "temperature"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)
+            return bad_request(x, "temperature",
+                               "temperature must be a number from 0 to 2");
+        cJSON_AddNumberToObject(native, "temperature",
+                                v->valuedouble > 1 ? 1 : v->valuedouble);
+    }
+    if ((v = jset(req, "top_p"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1)
+            return bad_request(x, "top_p",
+                               "top_p must be a number from 0 to 1");
+        cJSON_AddNumberToObject(native, "top_p", v->valuedouble);
+    }
+    if ((v = jset(req, "top_k"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9)
+            return bad_request(x, "top_k",
+                               "top_k must be a non-negative integer");
+        cJSON_AddNumberToObject(native, "top_k", (int)v->valuedouble);
+    }
+    if ((v = jset(req, "stop"))) {
+        int i;
+        if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+            return bad_request(x, "stop", "stop must be a string or an "
+                               "array of strings");
+        stops = llmp_stop_list(x->pool, v);
+        for (i = 0; i < stops->nelts; i++) {
+            const char *s = APR_ARRAY_IDX(stops, i, const char *);
+            cJSON *arr = cJSON_GetObjectItemCaseSensitive(native,
+                                                          "stop_sequences");
+            if (is_blank(s)) continue;   /* Anthropic refuses blank ones */
+            if (!arr) arr = cJSON_AddArrayToObject(native, "stop_sequences");
+            cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+        }
+    }
+
+    /* user -> metadata.user_id */
+    user = llmp_json_str(req, "user");
+    if (!user || !*user) user = llmp_json_str(req, "safety_identifier");
+    if (user && *user) {
+        cJSON *md = cJSON_AddObjectToObject(native, "metadata");
+        cJSON_AddStringToObject(md, "user_id", user);
+    }
+
+    /* tools */
+    err = convert_tools(x, req, native);
+    if (err) return err;
+
+    if (x->stream) cJSON_AddTrueToObject(native, "stream");
+
+    out->path = x->handle;
+    out->stream = x->stream ? 1 : 0;
+    out->content_type = NULL;
+    out->body = llmp_json_print(x->pool, native, &out->len);
+    if (!out->body)
+        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "out of memory");
+    return NULL;
+}
+
+/* ---- response ---- */
+
+static const char *finish_reason(const char *stop_reason)
+{
+    if (!stop_reason) return LLMP_FINISH_STOP;
+    if (!strcmp(stop_reason, "max_tokens")
+        || !strcmp(stop_reason, "model_context_window_exceeded"))
+        return LLMP_FINISH_LENGTH;
+    if (!strcmp(stop_reason, "tool_use")) return LLMP_FINISH_TOOL_CALLS;
+    if (!strcmp(stop_reason, "refusal")) return LLMP_FINISH_CONTENT_FILTER;
+    return LLMP_FINISH_STOP;       /* end_turn, stop_sequence, pause_turn */
+}
+
+static cJSON *usage_json(long in, long cache_read, long cache_create,
+                         long out)
+{
+    return llmp_usage_new(in + cache_read + cache_create, out, cache_read);
+}
+
+/* Anthropic error type -> HTTP status, for errors without one. */
+static int status_for_type(const char *type)
+{
+    static const struct { const char *type; int status; } map[] = {
+        { "invalid_request_error", 400 }, { "authentication_error", 401 },
+        { "billing_error", 402 }, { "permission_error", 403 },
+        { "not_found_error", 404 }, { "request_too_large", 413 },
+        { "rate_limit_error", 429 }, { "api_error", 500 },
+        { "timeout_error", 504 }, { "overloaded_error", 529 },
+        { NULL, 0 } };
+    int i;
+
+    for (i = 0; type && map[i].type; i++) {
+        if (!strcmp(type, map[i].type)) return map[i].status;
+    }
+    return 502;
+}
+
+/* The status the client sees for a backend status. */
+static int client_status(int status)
+{
+    if (status == 529) return 503;
+    if (status < 400 || status > 599) return 502;
+    if (status > 504) return 502;
+    return status;
+}
+
+/* An Anthropic error object {"type","message"} as an OpenAI error. */
+static llmp_error_t *map_error(llmp_xlate_t *x, int status, const char *type,
+                               const char *msg)
+{
+    const char *otype = NULL, *code = NULL;
+    llmp_error_t *e;
+
+    if (status <= 0) status = status_for_type(type);
+    if (type) {
+        if (!strcmp(type, "invalid_request_error")
+            || !strcmp(type, "authentication_error")
+            || !strcmp(type, "permission_error")
+            || !strcmp(type, "rate_limit_error")
+            || !strcmp(type, "api_error")
+            || !strcmp(type, "timeout_error")) {
+            otype = type;
+        }
+        else if (!strcmp(type, "overloaded_error")) {
+            otype = "overloaded_error";
+            code = "overloaded";
+        }
+        else if (!strcmp(type, "not_found_error")) {
+            otype = "invalid_request_error";
+            code = "not_found";
+        }
+        else if (!strcmp(type, "request_too_large")) {
+            otype = "invalid_request_error";
+            code = "request_too_large";
+        }
+        else if (!strcmp(type, "billing_error")) {
+            otype = "insufficient_quota";
+            code = "billing_error";
+        }
+    }
+    e = llmp_error_make(x->pool, client_status(status), otype, code, NULL,
+                        "%s", msg && *msg ? msg : (type ? type
+                                                   : "Anthropic error"));
+    return e;
+}
+
+static llmp_error_t *anthropic_error(llmp_xlate_t *x, int status,
+                                     const cJSON *native, const char *body,
+                                     apr_size_t len)
+{
+    const cJSON *n = native, *err;
+
+    if (cJSON_IsObject(n) && !jget(n, "error") && !jget(n, "type"))
+        n = llmp_envelope_unwrap((cJSON *)n);
+    err = jget(n, "error");
+    if (cJSON_IsObject(err) && (llmp_json_str(err, "message")
+                                || llmp_json_str(err, "type")))
+        return map_error(x, status, llmp_json_str(err, "type"),
+                         llmp_json_str(err, "message"));
+    return llmp_provider_generic_error(x, status, native, body, len);
+}
+
+static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
+                                             const cJSON *native,
+                                             char **out, apr_size_t *outlen)
+{
+    const cJSON *content, *b, *usage;
+    const char *type = llmp_json_str(native, "type");
+    const char *text = NULL;
+    cJSON *resp, *msg, *calls = NULL;
+    int ncalls = 0;
+
+    if (!cJSON_IsObject(native))
+        return bad_upstream(x, "the answer is not a JSON object");
+    if (type && !strcmp(type, "error"))
+        return anthropic_error(x, 0, native, NULL, 0);
+    content = jget(native, "content");
+    if (!cJSON_IsArray(content))
+        return bad_upstream(x, "no \"content\" array in the message");
+
+    /* tool calls are collected apart, then added after the text */
+    calls = cJSON_CreateArray();
+    cJSON_ArrayForEach(b, content) {
+        const char *bt = llmp_json_str(b, "type");
+        if (!bt) continue;
+        if (!strcmp(bt, "text")) {
+            const char *t = llmp_json_str(b, "text");
+            if (t) text = text ? apr_pstrcat(x->pool, text, t, NULL) : t;
+        }
+        else if (!strcmp(bt, "tool_use")) {
+            const char *id = llmp_json_str(b, "id");
+            const char *name = llmp_json_str(b, "name");
+            const cJSON *input = jget(b, "input");
+            cJSON *c;
+            char *args;
+
+            if (!id || !name) {
+                cJSON_Delete(calls);
+                return bad_upstream(x, "a tool_use block without id or name");
+            }
+            args = input ? cJSON_PrintUnformatted(input) : NULL;
+            c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "id", id);
+            cJSON_AddStringToObject(c, "name", name);
+            cJSON_AddStringToObject(c, "arguments", args ? args : "{}");
+            if (args) cJSON_free(args);
+            cJSON_AddItemToArray(calls, c);
+            ncalls++;
+        }
+        /* thinking, redacted_thinking, server tools: not for OpenAI */
+    }
+
+    resp = llmp_completion_new(x->id, x->created, x->model_id);
+    msg = llmp_completion_add_choice(resp, 0, text ? text
+                                     : (ncalls ? NULL : ""),
+                                     finish_reason(llmp_json_str(
+                                         native, "stop_reason")));
+    cJSON_ArrayForEach(b, calls) {
+        llmp_message_add_tool_call(msg, llmp_json_str(b, "id"),
+                                   llmp_json_str(b, "name"),
+                                   llmp_json_str(b, "arguments"));
+    }
+    cJSON_Delete(calls);
+    usage = jget(native, "usage");
+    cJSON_AddItemToObject(resp, "usage",
+                          usage_json(jlong(usage, "input_tokens"),
+                                     jlong(usage, "cache_read_input_tokens"),
+                                     jlong(usage,
+                                           "cache_creation_input_tokens"),
+                                     jlong(usage, "output_tokens")));
+    *out = llmp_json_print(x->pool, resp, outlen);
+    cJSON_Delete(resp);
+    if (!*out)
+        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "out of memory");
+    return NULL;
+}
+
+/* ---- stream ---- */
+
+static llmp_error_t *emit(llmp_xlate_t *x, cJSON *chunk)
+{
+    apr_status_t rv = llmp_xlate_emit(x, chunk);
+
+    cJSON_Delete(chunk);
+    if (rv != APR_SUCCESS)
+        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "could not write the stream");
+    return NULL;
+}
+
+/* A chunk with one choice; *delta receives the delta object. */
+static cJSON *new_chunk(llmp_xlate_t *x, const char *finish, cJSON **delta)
+{
+    cJSON *c = llmp_chunk_new(x->id, x->created, x->model_id);
+    cJSON *d = llmp_chunk_add_choice(c, 0, finish);
+
+    if (delta) *delta = d;
+    return c;
+}
+
+static llmp_error_t *ensure_started(llmp_xlate_t *x, anthropic_state_t *st)
+{
+    cJSON *c, *d;
+
+    if (st->started) return NULL;
+    st->started = 1;
+    c = new_chunk(x, NULL, &d);
+    cJSON_AddStringToObject(d, "role", "assistant");
+    cJSON_AddStringToObject(d, "content", "");
+    return emit(x, c);
+}
+
+static llmp_error_t *emit_text(llmp_xlate_t *x, const char *text)
+{
+    cJSON *c, *d;
+
+    if (!text || !*text) return NULL;
+    c = new_chunk(x, NULL, &d);
+    cJSON_AddStringToObject(d, "content", text);
+    return emit(x, c);
+}
+
+static llmp_error_t *emit_args(llmp_xlate_t *x, int oai, const char *args)
+{
+    cJSON *c, *d;
+
+    c = new_chunk(x, NULL, &d);
+    llmp_delta_add_tool_call(d, oai, NULL, NULL, args);
+    return emit(x, c);
+}
+
+static anthropic_tool_t *find_tool(anthropic_state_t *st, int block)
+{
+    int i;
+
+    for (i = 0; i < st->tools->nelts; i++) {
+        anthropic_tool_t *t = &APR_ARRAY_IDX(st->tools, i, anthropic_tool_t);
+        if (t->block == block) return t;
+    }
+    return NULL;
+}
+
+static void read_usage(anthropic_state_t *st, const cJSON *u)
+{
+    if (!cJSON_IsObject(u)) return;
+    if (cJSON_IsNumber(jget(u, "input_tokens")))
+        st->in_tokens = jlong(u, "input_tokens");
+    if (cJSON_IsNumber(jget(u, "output_tokens")))
+        st->out_tokens = jlong(u, "output_tokens");
+    if (cJSON_IsNumber(jget(u, "cache_read_input_tokens")))
+        st->cache_read = jlong(u, "cache_read_input_tokens");
+    if (cJSON_IsNumber(jget(u, "cache_creation_input_tokens")))
+        st->cache_create = jlong(u, "cache_creation_input_tokens");
+}
+
+static int block_index(const cJSON *ev)
+{
+    const cJSON *i = jget(ev, "index");
+    if (!cJSON_IsNumber(i) || i->valuedouble < 0 || i->valuedouble > 1e6)
+        return -1;
+    return (int)i->valuedouble;
+}
+
+static llmp_error_t *on_block_start(llmp_xlate_t *x, anthropic_state_t *st,
+                                    const cJSON *ev)
+{
+    const cJSON *cb = jget(ev, "content_block");
+    const char *type = llmp_json_str(cb, "type");
+    int idx = block_index(ev);
+
+    if (!type) return NULL;
+    if (!strcmp(type, "text"))
+        return emit_text(x, llmp_json_str(cb, "text"));
+    if (!strcmp(type, "tool_use")) {
+        const char *id = llmp_json_str(cb, "id");
+        const char *name = llmp_json_str(cb, "name");
+        const cJSON *input = jget(cb, "input");
+        anthropic_tool_t *t;
+        cJSON *c, *d;
+
+        if (idx < 0 || !id || !*id || !name || !*name)
+            return bad_upstream(x, "a tool_use block without index, id or "
+                                "name");
+        if (find_tool(st, idx))
+            return bad_upstream(x, "a content block index was reused");
+        t = apr_array_push(st->tools);
+        t->block = idx;
+        t->oai = st->tools->nelts - 1;
+        t->args_sent = 0;
+        t->initial = NULL;
+        if (cJSON_IsObject(input) && input->child) {
+            char *s = cJSON_PrintUnformatted(input);
+            if (s) {
+                t->initial = apr_pstrdup(x->pool, s);
+                cJSON_free(s);
+            }
+        }
+        c = new_chunk(x, NULL, &d);
+        llmp_delta_add_tool_call(d, t->oai, id, name, "");
+        return emit(x, c);
+    }
+    return NULL;                   /* thinking, server tools: skipped */
+}
+
+static llmp_error_t *on_block_delta(llmp_xlate_t *x, anthropic_state_t *st,
+                                    const cJSON *ev)
+{
+    const cJSON *delta = jget(ev, "delta");
+    const char *type = llmp_json_str(delta, "type");
+
+    if (!type) return NULL;
+    if (!strcmp(type, "text_delta"))
+        return emit_text(x, llmp_json_str(delta, "text"));
+    if (!strcmp(type, "input_json_delta")) {
+        const char *piece = llmp_json_str(delta, "partial_json");
+        anthropic_tool_t *t = find_tool(st, block_index(ev));
+
+        if (!t) {
+            /* input of a server tool block: not a client function call */
+            return NULL;
+        }
+        if (!piece || !*piece) return NULL;
+        t->args_sent = 1;
+        return emit_args(x, t->oai, piece);
+    }
+    return NULL;       /* thinking_delta, signature_delta, citations_delta */
+}
+
+static llmp_error_t *on_block_stop(llmp_xlate_t *x, anthropic_state_t *st,
+                                   const cJSON *ev)
+{
+    anthropic_tool_t *t = find_tool(st, block_index(ev));
+
+    if (!t || t->args_sent) return NULL;
+    /* no input streamed: send the start's input, or an empty object, so
+     * that the client always gets parseable arguments */
+    t->args_sent = 1;
+    return emit_args(x, t->oai, t->initial ? t->initial : "{}");
+}
+
+static llmp_error_t *on_message_stop(llmp_xlate_t *x, anthropic_state_t *st)
+{
+    llmp_error_t *err;
+    cJSON *c;
+
+    st->stopped = 1;
+    c = new_chunk(x, st->finish ? st->finish : LLMP_FINISH_STOP, NULL);
+    if ((err = emit(x, c))) return err;
+    if (x->include_usage) {
+        c = llmp_chunk_new(x->id, x->created, x->model_id);
+        cJSON_AddItemToObject(c, "usage",
+                              usage_json(st->in_tokens, st->cache_read,
+                                         st->cache_create, st->out_tokens));
+        if ((err = emit(x, c))) return err;
+    }
+    return NULL;
+}
+
+static int known_event(const char *name)
+{
+    static const char *const names[] = {
+        "message_start", "content_block_start", "content_block_delta",
+        "content_block_stop", "message_delta", "message_stop", "error",
+        NULL };
+    int i;
+
+    for (i = 0; names[i]; i++) {
+        if (!strcmp(name, names[i])) return 1;
+    }
+    return 0;
+}
+
+static llmp_error_t *handle_event(llmp_xlate_t *x, anthropic_state_t *st,
+                                  const char *type, const cJSON *ev)
+{
+    llmp_error_t *err;
+
+    if (!strcmp(type, "ping")) return NULL;
+    if (!strcmp(type, "error")) {
+        const cJSON *e = jget(ev, "error");
+        return map_error(x, 0, llmp_json_str(e, "type"),
+                         llmp_json_str(e, "message"));
+    }
+    if (!known_event(type)) return NULL;      /* new event types: skipped */
+    if ((err = ensure_started(x, st))) return err;
+    if (!strcmp(type, "message_start")) {
+        read_usage(st, jget(jget(ev, "message"), "usage"));
+        return NULL;
+    }
+    if (!strcmp(type, "content_block_start"))
+        return on_block_start(x, st, ev);
+    if (!strcmp(type, "content_block_delta"))
+        return on_block_delta(x, st, ev);
+    if (!strcmp(type, "content_block_stop"))
+        return on_block_stop(x, st, ev);
+    if (!strcmp(type, "message_delta")) {
+        const char *sr = llmp_json_str(jget(ev, "delta"), "stop_reason");
+        if (sr) st->finish = finish_reason(sr);
+        read_usage(st, jget(ev, "usage"));
+        return NULL;
+    }
+    if (!strcmp(type, "message_stop"))
+        return on_message_stop(x, st);
+    return NULL;
+}
+
+static llmp_error_t *anthropic_chat_stream_event(llmp_xlate_t *x,
+                                                 const char *event,
+                                                 const char *data,
+                                                 apr_size_t len)
+{
+    anthropic_state_t *st = anthropic_state(x);
+    const char *type;
+    llmp_error_t *err;
+    cJSON *ev;
+
+    if (st->stopped || st->failed) return NULL;   /* nothing after the end */
+    if (!event) event = "";
+    ev = (data && len) ? cJSON_ParseWithLength(data, len) : NULL;
+    if (!cJSON_IsObject(ev)) {
+        cJSON_Delete(ev);
+        if (!strcmp(event, "error")) {
+            apr_size_t n = len > 200 ? 200 : len, i;
+            char *s = apr_pstrmemdup(x->pool, data ? data : "",
+                                     data ? n : 0);
+            for (i = 0; s[i]; i++) {
+                if ((unsigned char)s[i] < 0x20) s[i] = ' ';
+            }
+            st->failed = 1;
+            return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
+                                   "Anthropic stream error: %s", s);
+        }
+        if (known_event(event)) {
+            st->failed = 1;
+            return bad_upstream(x, apr_psprintf(x->pool, "a \"%s\" event "
+                                                "without a JSON object",
+                                                event));
+        }
+        return NULL;
+    }
+    type = llmp_json_str(ev, "type");
+    if (!type) type = event;
+    err = handle_event(x, st, type, ev);
+    cJSON_Delete(ev);
+    if (err) st->failed = 1;
+    return err;
+}
+
+static llmp_error_t *anthropic_chat_stream_end(llmp_xlate_t *x,
+                                               int upstream_complete)
+{
+    anthropic_state_t *st = anthropic_state(x);
+
+    if (st->stopped || st->failed) return NULL;
+    st->failed = 1;
+    if (!upstream_complete)
+        return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
+                               "the connection to Anthropic was lost before "
+                               "the end of the answer");
+    return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
+                           "the Anthropic stream ended without "
+                           "message_stop: the answer is incomplete");
+}
 
 const llmp_provider_ops_t llmp_anthropic_ops = {
     "anthropic",
-    NULL, NULL, NULL, NULL,
-    NULL, NULL,
-    NULL, NULL,
-    llmp_provider_generic_error,
+    anthropic_chat_request,
+    anthropic_chat_response,
+    anthropic_chat_stream_event,
+    anthropic_chat_stream_end,
+    NULL, NULL,                /* embeddings: Anthropic has none */
+    NULL, NULL,                /* images: Anthropic has none */
+    anthropic_error,
 };

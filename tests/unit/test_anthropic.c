@@ -1,0 +1,841 @@
+/* Unit tests: Anthropic Messages translation (request, response, stream,
+ * errors), against the native fixtures in tests/fixtures/anthropic/. */
+#include "llmp_test.h"
+#include "llmp_provider.h"
+#include "llmp_sse.h"
+
+static const llmp_xlate_opts_t opts = { 1024, "search_document" };
+
+/* ---- helpers ---- */
+
+typedef struct {
+    apr_pool_t *p;
+    cJSON *chunks;                 /* array of the emitted chunks, parsed */
+    int fail_after;                /* emit fails after that many; -1 never */
+} sink_t;
+
+static apr_status_t sink_emit(void *baton, const char *data, apr_size_t len)
+{
+    sink_t *s = baton;
+    cJSON *j;
+
+    if (s->fail_after >= 0 && cJSON_GetArraySize(s->chunks) >= s->fail_after)
+        return APR_EGENERAL;
+    j = cJSON_ParseWithLength(data, len);
+    if (!j) j = cJSON_CreateString("<not json>");
+    cJSON_AddItemToArray(s->chunks, j);
+    return APR_SUCCESS;
+}
+
+static llmp_xlate_t *xlate(apr_pool_t *p, int stream, sink_t *sink)
+{
+    llmp_xlate_t *x = apr_pcalloc(p, sizeof(*x));
+
+    x->pool = p;
+    x->model_id = "claude-3-7-sonnet-20250219";
+    x->handle = "/anthropic/v1/messages";
+    x->id = "chatcmpl-test";
+    x->created = 1700000000;
+    x->stream = stream;
+    x->opts = &opts;
+    if (sink) {
+        sink->p = p;
+        sink->chunks = cJSON_CreateArray();
+        llmp_json_pool_own(p, sink->chunks);
+        sink->fail_after = -1;
+        x->emit = sink_emit;
+        x->emit_baton = sink;
+    }
+    return x;
+}
+
+/* Translate an OpenAI request; the native body parsed, or NULL and *err. */
+static cJSON *xreq(apr_pool_t *p, llmp_xlate_t *x, const char *json,
+                   llmp_native_req_t *out, llmp_error_t **err)
+{
+    cJSON *req = llmp_json_parse_pool(p, json, strlen(json));
+    llmp_native_req_t dummy;
+
+    if (!req) { fprintf(stderr, "bad test JSON: %s\n", json); return NULL; }
+    if (!out) out = &dummy;
+    memset(out, 0, sizeof(*out));
+    *err = llmp_anthropic_ops.chat_request(x, req, out);
+    if (*err) return NULL;
+    return llmp_json_parse_pool(p, out->body, out->len);
+}
+
+static cJSON *req_ok(apr_pool_t *p, const char *json)
+{
+    llmp_error_t *err = NULL;
+    cJSON *n = xreq(p, xlate(p, 0, NULL), json, NULL, &err);
+    if (err) fprintf(stderr, "unexpected error: %s\n", err->message);
+    return n;
+}
+
+static llmp_error_t *req_err(apr_pool_t *p, const char *json)
+{
+    llmp_error_t *err = NULL;
+    xreq(p, xlate(p, 0, NULL), json, NULL, &err);
+    return err;
+}
+
+static const cJSON *at(const cJSON *j, const char *path)
+{
+    /* "a.b.0.c": members and array indexes */
+    char buf[256], *tok, *save = NULL;
+
+    if (strlen(path) >= sizeof(buf)) return NULL;
+    strcpy(buf, path);
+    for (tok = strtok_r(buf, ".", &save); tok && j;
+         tok = strtok_r(NULL, ".", &save)) {
+        if (*tok >= '0' && *tok <= '9' && cJSON_IsArray(j))
+            j = cJSON_GetArrayItem(j, atoi(tok));
+        else
+            j = cJSON_GetObjectItemCaseSensitive(j, tok);
+    }
+    return j;
+}
+
+static const char *sat(const cJSON *j, const char *path)
+{
+    const cJSON *v = at(j, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double nat(const cJSON *j, const char *path)
+{
+    const cJSON *v = at(j, path);
+    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
+}
+
+static cJSON *pj(apr_pool_t *p, const char *s)
+{
+    return llmp_json_parse_pool(p, s, strlen(s));
+}
+
+static char *print(apr_pool_t *p, const cJSON *j)
+{
+    return j ? llmp_json_print(p, j, NULL) : "(null)";
+}
+
+/* Feed a fixture through the SSE parser into the translator. */
+typedef struct {
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+} feed_t;
+
+static apr_status_t feed_event(void *baton, const char *event,
+                               const char *data, apr_size_t len)
+{
+    feed_t *f = baton;
+    f->err = llmp_anthropic_ops.chat_stream_event(f->x, event, data, len);
+    return f->err ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static llmp_error_t *run_stream(apr_pool_t *p, llmp_xlate_t *x,
+                                const char *text, apr_size_t len,
+                                int complete, int *ended_with_error)
+{
+    feed_t f = { x, NULL };
+    llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 1 << 20, feed_event,
+                                                   &f);
+    apr_size_t i;
+
+    *ended_with_error = 0;
+    /* in small pieces, as the network delivers it */
+    for (i = 0; i < len && !f.err; i += 7)
+        llmp_sse_feed(sp, text + i, len - i < 7 ? len - i : 7);
+    if (!f.err) llmp_sse_finish(sp);
+    if (f.err) return f.err;
+    f.err = llmp_anthropic_ops.chat_stream_end(x, complete);
+    if (f.err) *ended_with_error = 1;
+    return f.err;
+}
+
+static llmp_error_t *stream_fixture(apr_pool_t *p, llmp_xlate_t *x,
+                                    const char *name, int complete,
+                                    int *ended_with_error)
+{
+    apr_size_t len;
+    char *text = llmp_fixture(p, name, &len);
+    return run_stream(p, x, text, len, complete, ended_with_error);
+}
+
+/* ---- request ---- */
+
+static void t_req_basic(apr_pool_t *p)
+{
+    llmp_native_req_t out;
+    llmp_error_t *err = NULL;
+    cJSON *n;
+    llmp_xlate_t *x = xlate(p, 0, NULL);
+
+    n = xreq(p, x,
+        "{\"model\":\"claude\",\"messages\":["
+        "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+        "{\"role\":\"developer\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"Use French.\"}]},"
+        "{\"role\":\"user\",\"content\":\"Hello\"}],"
+        "\"max_tokens\":50,\"temperature\":1.5,\"top_p\":0.9,"
+        "\"stop\":\"END\",\"user\":\"u-42\",\"seed\":7,\"n\":1,"
+        "\"logprobs\":true,\"frequency_penalty\":0.5,"
+        "\"presence_penalty\":0.1,\"logit_bias\":{\"1\":2},"
+        "\"stream_options\":{\"include_usage\":true},\"store\":true,"
+        "\"service_tier\":\"auto\",\"metadata\":{\"a\":\"b\"}}",
+        &out, &err);
+    CHECK(err == NULL);
+    CHECK(n != NULL);
+    if (!n) return;
+    CHECK_STR(out.path, "/anthropic/v1/messages");
+    CHECK_INT(out.stream, 0);
+    CHECK_STR(sat(n, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_STR(sat(n, "system.0.type"), "text");
+    CHECK_STR(sat(n, "system.0.text"), "Be brief.");
+    CHECK_STR(sat(n, "system.1.text"), "Use French.");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 1);
+    CHECK_STR(sat(n, "messages.0.role"), "user");
+    CHECK_STR(sat(n, "messages.0.content.0.text"), "Hello");
+    CHECK_INT(nat(n, "max_tokens"), 50);
+    CHECK(nat(n, "temperature") == 1.0);
+    CHECK(nat(n, "top_p") == 0.9);
+    CHECK_STR(sat(n, "stop_sequences.0"), "END");
+    CHECK_STR(sat(n, "metadata.user_id"), "u-42");
+    CHECK(!at(n, "stream"));
+    /* nothing OpenAI-only is forwarded */
+    {
+        static const char *const allowed[] = {
+            "model", "messages", "max_tokens", "system", "stop_sequences",
+            "stream", "temperature", "top_p", "top_k", "tools",
+            "tool_choice", "metadata", NULL };
+        const cJSON *m;
+        cJSON_ArrayForEach(m, n) {
+            int i, ok = 0;
+            for (i = 0; allowed[i]; i++) ok |= !strcmp(m->string, allowed[i]);
+            if (!ok) fprintf(stderr, "  forwarded: %s\n", m->string);
+            CHECK(ok);
+        }
+    }
+}
+
+static void t_req_defaults(apr_pool_t *p)
+{
+    llmp_native_req_t out;
+    llmp_error_t *err = NULL;
+    llmp_xlate_t *x = xlate(p, 1, NULL);
+    cJSON *n = xreq(p, x,
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+        "\"stream\":true,\"max_completion_tokens\":null,\"temperature\":0.2,"
+        "\"stop\":[\"a\",\" \",\"\",\"b\"]}", &out, &err);
+
+    CHECK(n != NULL);
+    if (!n) return;
+    CHECK_INT(nat(n, "max_tokens"), 1024);       /* the configured default */
+    CHECK(cJSON_IsTrue(at(n, "stream")));
+    CHECK_INT(out.stream, 1);
+    CHECK(nat(n, "temperature") == 0.2);
+    CHECK(!at(n, "system"));
+    CHECK_INT(cJSON_GetArraySize(at(n, "stop_sequences")), 2);
+    CHECK_STR(sat(n, "stop_sequences.1"), "b");
+    /* max_completion_tokens wins over max_tokens */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+               "\"max_tokens\":10,\"max_completion_tokens\":20}");
+    CHECK_INT(nat(n, "max_tokens"), 20);
+    /* no opts: the built-in default */
+    x = xlate(p, 0, NULL);
+    x->opts = NULL;
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+             NULL, &err);
+    CHECK_INT(nat(n, "max_tokens"), 4096);
+}
+
+static void t_req_merge(apr_pool_t *p)
+{
+    cJSON *n = req_ok(p,
+        "{\"messages\":["
+        "{\"role\":\"user\",\"content\":\"one\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"two\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"data:image/png;base64,iVBORw0KGgo=\"}},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"https://example.com/cat.jpg\",\"detail\":\"high\"}}]},"
+        "{\"role\":\"system\",\"content\":\"late system\"},"
+        "{\"role\":\"assistant\",\"content\":\"a1\"},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"a2\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"\"},"
+        "{\"role\":\"user\",\"content\":\"three\"},"
+        "{\"role\":\"user\",\"content\":\"\"}]}");
+
+    CHECK(n != NULL);
+    if (!n) return;
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);
+    CHECK_STR(sat(n, "messages.0.role"), "user");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.0.content")), 4);
+    CHECK_STR(sat(n, "messages.0.content.1.text"), "two");
+    CHECK_STR(sat(n, "messages.0.content.2.type"), "image");
+    CHECK_STR(sat(n, "messages.0.content.2.source.type"), "base64");
+    CHECK_STR(sat(n, "messages.0.content.2.source.media_type"), "image/png");
+    CHECK_STR(sat(n, "messages.0.content.2.source.data"), "iVBORw0KGgo=");
+    CHECK_STR(sat(n, "messages.0.content.3.source.type"), "url");
+    CHECK_STR(sat(n, "messages.0.content.3.source.url"),
+              "https://example.com/cat.jpg");
+    CHECK_STR(sat(n, "messages.1.role"), "assistant");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 2);
+    CHECK_STR(sat(n, "messages.2.content.0.text"), "three");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 1);
+    CHECK_STR(sat(n, "system.0.text"), "late system");
+}
+
+static void t_req_tools(apr_pool_t *p)
+{
+    cJSON *n = req_ok(p,
+        "{\"messages\":["
+        "{\"role\":\"user\",\"content\":\"weather?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+        "{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+        "{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}},"
+        "{\"id\":\"call_2\",\"type\":\"function\",\"function\":"
+        "{\"name\":\"get_time\",\"arguments\":\"\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18C\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":"
+        "[{\"type\":\"text\",\"text\":\"noon\"}]},"
+        "{\"role\":\"user\",\"content\":\"thanks\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_weather\",\"description\":\"Weather\",\"strict\":true,"
+        "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":"
+        "{\"type\":\"string\"}},\"required\":[\"city\"]}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}],"
+        "\"tool_choice\":\"required\",\"parallel_tool_calls\":false}");
+
+    CHECK(n != NULL);
+    if (!n) return;
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);
+    CHECK_STR(sat(n, "messages.1.role"), "assistant");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 2);
+    CHECK_STR(sat(n, "messages.1.content.0.type"), "tool_use");
+    CHECK_STR(sat(n, "messages.1.content.0.id"), "call_1");
+    CHECK_STR(sat(n, "messages.1.content.0.name"), "get_weather");
+    CHECK_STR(sat(n, "messages.1.content.0.input.city"), "Paris");
+    CHECK(cJSON_IsObject(at(n, "messages.1.content.1.input")));
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content.1.input")), 0);
+    /* both results and the text in one user turn, results first */
+    CHECK_STR(sat(n, "messages.2.role"), "user");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 3);
+    CHECK_STR(sat(n, "messages.2.content.0.type"), "tool_result");
+    CHECK_STR(sat(n, "messages.2.content.0.tool_use_id"), "call_1");
+    CHECK_STR(sat(n, "messages.2.content.0.content"), "18C");
+    CHECK_STR(sat(n, "messages.2.content.1.tool_use_id"), "call_2");
+    CHECK_STR(sat(n, "messages.2.content.1.content.0.text"), "noon");
+    CHECK_STR(sat(n, "messages.2.content.2.text"), "thanks");
+    /* tools */
+    CHECK_STR(sat(n, "tools.0.name"), "get_weather");
+    CHECK_STR(sat(n, "tools.0.description"), "Weather");
+    CHECK_STR(sat(n, "tools.0.input_schema.type"), "object");
+    CHECK_STR(sat(n, "tools.0.input_schema.required.0"), "city");
+    CHECK(!at(n, "tools.0.strict"));
+    CHECK(!at(n, "tools.1.description"));
+    CHECK_STR(sat(n, "tools.1.input_schema.type"), "object");
+    CHECK_STR(sat(n, "tool_choice.type"), "any");
+    CHECK(cJSON_IsTrue(at(n, "tool_choice.disable_parallel_tool_use")));
+
+    /* user text then a late tool result: the result goes first */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"user\",\"content\":\"more\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"r\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+        "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}}");
+    CHECK_STR(sat(n, "messages.2.content.0.type"), "tool_result");
+    CHECK_STR(sat(n, "messages.2.content.1.text"), "more");
+    CHECK_STR(sat(n, "tool_choice.type"), "tool");
+    CHECK_STR(sat(n, "tool_choice.name"), "f");
+
+    /* result, text, result: both results go before the text */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c1\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+        "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"r1\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"t1\"},"
+        "{\"type\":\"text\",\"text\":\"t2\"}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"r2\"}]}");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 4);
+    CHECK_STR(sat(n, "messages.2.content.0.tool_use_id"), "c1");
+    CHECK_STR(sat(n, "messages.2.content.1.tool_use_id"), "c2");
+    CHECK_STR(sat(n, "messages.2.content.2.text"), "t1");
+    CHECK_STR(sat(n, "messages.2.content.3.text"), "t2");
+
+    /* auto / none; tool_choice without tools is dropped */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+        "\"tool_choice\":\"none\",\"parallel_tool_calls\":false}");
+    CHECK_STR(sat(n, "tool_choice.type"), "none");
+    CHECK(!at(n, "tool_choice.disable_parallel_tool_use"));
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+        "\"parallel_tool_calls\":false}");
+    CHECK_STR(sat(n, "tool_choice.type"), "auto");
+    CHECK(cJSON_IsTrue(at(n, "tool_choice.disable_parallel_tool_use")));
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+        "\"tools\":[],\"tool_choice\":\"auto\"}");
+    CHECK(n && !at(n, "tools") && !at(n, "tool_choice"));
+}
+
+static void t_req_json_mode(apr_pool_t *p)
+{
+    cJSON *n = req_ok(p,
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"S\"},"
+        "{\"role\":\"user\",\"content\":\"q\"}],\"response_format\":"
+        "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":"
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}}}}");
+    const char *s;
+
+    CHECK_STR(sat(n, "system.0.text"), "S");
+    s = sat(n, "system.1.text");
+    CHECK(s && strstr(s, "JSON Schema") && strstr(s, "\"a\""));
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+               "\"response_format\":{\"type\":\"json_object\"}}");
+    s = sat(n, "system.0.text");
+    CHECK(s && strstr(s, "JSON object"));
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+               "\"response_format\":{\"type\":\"text\"}}");
+    CHECK(n && !at(n, "system"));
+    /* a PDF file part */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+               "\"file\",\"file\":{\"filename\":\"a.pdf\",\"file_data\":"
+               "\"data:application/pdf;base64,JVBERi0=\"}}]}]}");
+    CHECK_STR(sat(n, "messages.0.content.0.type"), "document");
+    CHECK_STR(sat(n, "messages.0.content.0.source.data"), "JVBERi0=");
+}
+
+static void t_req_errors(apr_pool_t *p)
+{
+    llmp_error_t *e;
+
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"n\":2}");
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL, "n");
+    e = req_err(p, "{\"messages\":[]}");
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL, "messages");
+    e = req_err(p, "{}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"assistant\",\"content\":\"hi\"},"
+                "{\"role\":\"user\",\"content\":\"x\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\","
+                "\"type\":\"function\",\"function\":{\"name\":\"f\","
+                "\"arguments\":\"{not json\"}}]}]}");
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL,
+              "messages[1].tool_calls[0].function.arguments");
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\","
+                "\"type\":\"function\",\"function\":{\"name\":\"f\","
+                "\"arguments\":\"[1,2]\"}}]}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                "{\"role\":\"assistant\",\"tool_calls\":[{\"type\":"
+                "\"function\",\"function\":{\"name\":\"f\"}}]}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"function\",\"name\":\"f\","
+                "\"content\":\"x\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":42}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":"
+                "[{\"type\":\"input_audio\",\"input_audio\":{}}]}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":"
+                "[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+                "\"ftp://x/y.png\"}}]}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"system\",\"content\":"
+                "[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+                "\"https://x/y.png\"}}]},{\"role\":\"user\",\"content\":\"x\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"temperature\":3}");
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL, "temperature");
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"max_tokens\":0}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"max_tokens\":\"ten\"}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"tools\":[{\"type\":\"web_search\"}]}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+                "\"f\"}}],\"tool_choice\":\"sometimes\"}");
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL, "tool_choice");
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"response_format\":{\"type\":\"yaml\"}}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"stop\":5}");
+    CHECK(e && e->status == 400);
+    e = req_err(p, "[1]");
+    CHECK(e && e->status == 400);
+}
+
+/* ---- response ---- */
+
+static cJSON *resp(apr_pool_t *p, const char *fixture, llmp_error_t **err)
+{
+    apr_size_t len;
+    char *body = llmp_fixture(p, fixture, &len), *out = NULL;
+    cJSON *native = llmp_json_parse_pool(p, body, len);
+    apr_size_t outlen = 0;
+    llmp_xlate_t *x = xlate(p, 0, NULL);
+
+    *err = llmp_anthropic_ops.chat_response(x, native, &out, &outlen);
+    return *err ? NULL : llmp_json_parse_pool(p, out, outlen);
+}
+
+static void t_response(apr_pool_t *p)
+{
+    llmp_error_t *err = NULL;
+    cJSON *r = resp(p, "anthropic/messages_response.json", &err);
+
+    CHECK(r != NULL);
+    if (!r) return;
+    CHECK_STR(sat(r, "id"), "chatcmpl-test");
+    CHECK_STR(sat(r, "object"), "chat.completion");
+    CHECK_STR(sat(r, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_INT(nat(r, "created"), 1700000000);
+    CHECK_STR(sat(r, "choices.0.message.role"), "assistant");
+    CHECK_STR(sat(r, "choices.0.message.content"),
+              "Hello! How can I help you today?");
+    CHECK_STR(sat(r, "choices.0.finish_reason"), "stop");
+    CHECK(!at(r, "choices.0.message.tool_calls"));
+    CHECK_INT(nat(r, "usage.prompt_tokens"), 12);
+    CHECK_INT(nat(r, "usage.completion_tokens"), 9);
+    CHECK_INT(nat(r, "usage.total_tokens"), 21);
+
+    r = resp(p, "anthropic/messages_response_tools.json", &err);
+    CHECK(r != NULL);
+    if (!r) return;
+    CHECK_STR(sat(r, "choices.0.message.content"),
+              "I'll check the weather in both cities.");
+    CHECK_STR(sat(r, "choices.0.finish_reason"), "tool_calls");
+    CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")), 2);
+    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.id"),
+              "toolu_01A09q90qw90lq917835lq9");
+    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.type"), "function");
+    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.function.name"),
+              "get_weather");
+    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.function.arguments"),
+              "{\"location\":\"San Francisco, CA\",\"unit\":\"celsius\"}");
+    CHECK_STR(sat(r, "choices.0.message.tool_calls.1.function.arguments"),
+              "{\"location\":\"Paris\"}");
+    CHECK_INT(nat(r, "usage.prompt_tokens"), 472 + 100 + 2048);
+    CHECK_INT(nat(r, "usage.completion_tokens"), 91);
+    CHECK_INT(nat(r, "usage.prompt_tokens_details.cached_tokens"), 2048);
+
+    r = resp(p, "anthropic/messages_response_max_tokens.json", &err);
+    CHECK_STR(sat(r, "choices.0.finish_reason"), "length");
+    r = resp(p, "anthropic/messages_response_refusal.json", &err);
+    CHECK_STR(sat(r, "choices.0.finish_reason"), "content_filter");
+    CHECK_STR(sat(r, "choices.0.message.content"), "");
+
+    /* broken answers -> 502 */
+    {
+        llmp_xlate_t *x = xlate(p, 0, NULL);
+        char *out;
+        apr_size_t len;
+        cJSON *bad = pj(p, "{\"type\":\"message\"}");
+        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        CHECK(err && err->status == 502);
+        bad = pj(p, "{\"content\":[{\"type\":\"tool_use\"}]}");
+        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        CHECK(err && err->status == 502);
+        bad = pj(p, "[]");
+        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        CHECK(err && err->status == 502);
+        bad = pj(p, "{\"type\":\"error\",\"error\":{\"type\":"
+                                   "\"overloaded_error\",\"message\":\"O\"}}");
+        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        CHECK(err && err->status == 503);
+    }
+}
+
+/* ---- errors ---- */
+
+static llmp_error_t *xerr(apr_pool_t *p, int status, const char *fixture)
+{
+    apr_size_t len;
+    char *body = llmp_fixture(p, fixture, &len);
+    cJSON *native = llmp_json_parse_pool(p, body, len);
+    return llmp_anthropic_ops.error(xlate(p, 0, NULL), status, native, body,
+                                    len);
+}
+
+static void t_errors(apr_pool_t *p)
+{
+    llmp_error_t *e = xerr(p, 400, "anthropic/error_400.json");
+    const char *body = "<html>Bad Gateway</html>";
+
+    CHECK_INT(e->status, 400);
+    CHECK_STR(e->type, "invalid_request_error");
+    CHECK(e->message && strstr(e->message, "roles must alternate"));
+    e = xerr(p, 529, "anthropic/error_529.json");
+    CHECK_INT(e->status, 503);
+    CHECK_STR(e->type, "overloaded_error");
+    CHECK_STR(e->message, "Overloaded");
+    e = xerr(p, 404, "anthropic/error_404.json");
+    CHECK_INT(e->status, 404);
+    CHECK_STR(e->type, "invalid_request_error");
+    CHECK_STR(e->message, "model: claude-nope");
+    {
+        char *j = llmp_error_json(p, e);
+        CHECK(strstr(j, "\"error\":{") != NULL);
+    }
+    e = llmp_anthropic_ops.error(xlate(p, 0, NULL), 502, NULL, body,
+                                 strlen(body));
+    CHECK_INT(e->status, 502);
+    CHECK(e->message && strstr(e->message, "Bad Gateway"));
+    e = llmp_anthropic_ops.error(xlate(p, 0, NULL), 429,
+        pj(p, "{\"response\":{\"type\":\"error\",\"error\":"
+                             "{\"type\":\"rate_limit_error\",\"message\":"
+                             "\"slow down\"}}}"), NULL, 0);
+    CHECK_INT(e->status, 429);
+    CHECK_STR(e->type, "rate_limit_error");
+    CHECK_STR(e->message, "slow down");
+    e = llmp_anthropic_ops.error(xlate(p, 0, NULL), 500,
+        pj(p, "{\"type\":\"error\",\"error\":{\"type\":"
+                             "\"api_error\",\"message\":\"Internal\"}}"),
+        NULL, 0);
+    CHECK_INT(e->status, 500);
+    CHECK_STR(e->type, "api_error");
+    e = llmp_anthropic_ops.error(xlate(p, 0, NULL), 200, NULL, NULL, 0);
+    CHECK_INT(e->status, 502);
+}
+
+/* ---- stream ---- */
+
+static void t_stream_text(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = xlate(p, 1, &s);
+    int ended = 0;
+    llmp_error_t *err;
+    const cJSON *c;
+
+    x->include_usage = 1;
+    err = stream_fixture(p, x, "anthropic/stream_text.sse", 1, &ended);
+    CHECK(err == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 5);
+    c = cJSON_GetArrayItem(s.chunks, 0);
+    CHECK_STR(sat(c, "object"), "chat.completion.chunk");
+    CHECK_STR(sat(c, "id"), "chatcmpl-test");
+    CHECK_STR(sat(c, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_STR(sat(c, "choices.0.delta.role"), "assistant");
+    CHECK_STR(sat(c, "choices.0.delta.content"), "");
+    CHECK(cJSON_IsNull(at(c, "choices.0.finish_reason")));
+    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 1), "choices.0.delta.content"),
+              "Hello");
+    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 2), "choices.0.delta.content"),
+              "!");
+    c = cJSON_GetArrayItem(s.chunks, 3);
+    CHECK_STR(sat(c, "choices.0.finish_reason"), "stop");
+    CHECK_INT(cJSON_GetArraySize(at(c, "choices.0.delta")), 0);
+    CHECK(!at(c, "usage"));
+    c = cJSON_GetArrayItem(s.chunks, 4);
+    CHECK_INT(cJSON_GetArraySize(at(c, "choices")), 0);
+    CHECK_INT(nat(c, "usage.prompt_tokens"), 30);
+    CHECK_INT(nat(c, "usage.completion_tokens"), 15);
+    CHECK_INT(nat(c, "usage.total_tokens"), 45);
+    CHECK_INT(nat(c, "usage.prompt_tokens_details.cached_tokens"), 5);
+
+    /* without include_usage: no usage chunk */
+    x = xlate(p, 1, &s);
+    err = stream_fixture(p, x, "anthropic/stream_text.sse", 1, &ended);
+    CHECK(err == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 4);
+}
+
+static void t_stream_tools(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = xlate(p, 1, &s);
+    int ended = 0, i, n;
+    llmp_error_t *err;
+    const cJSON *c;
+    const char *args0 = "", *args1 = "";
+
+    x->include_usage = 1;
+    err = stream_fixture(p, x, "anthropic/stream_tools.sse", 1, &ended);
+    CHECK(err == NULL);
+    n = cJSON_GetArraySize(s.chunks);
+    /* role, text, call 0 start, 2 pieces, call 1 start, "{}", final, usage */
+    CHECK_INT(n, 9);
+    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 1), "choices.0.delta.content"),
+              "Okay, let's check the weather.");
+    c = cJSON_GetArrayItem(s.chunks, 2);
+    CHECK_INT(nat(c, "choices.0.delta.tool_calls.0.index"), 0);
+    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.id"),
+              "toolu_01T1x1fJ34qAmk2tNTrN7Up6");
+    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.type"), "function");
+    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.function.name"),
+              "get_weather");
+    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.function.arguments"), "");
+    c = cJSON_GetArrayItem(s.chunks, 3);
+    CHECK(!at(c, "choices.0.delta.tool_calls.0.id"));
+    CHECK(!at(c, "choices.0.delta.tool_calls.0.function.name"));
+    c = cJSON_GetArrayItem(s.chunks, 5);
+    CHECK_INT(nat(c, "choices.0.delta.tool_calls.0.index"), 1);
+    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.id"),
+              "toolu_02U2y2gK45rBnl3uOUsO8Vq7");
+    for (i = 0; i < n; i++) {
+        const cJSON *tc = at(cJSON_GetArrayItem(s.chunks, i),
+                             "choices.0.delta.tool_calls.0");
+        const char *a = sat(tc, "function.arguments");
+        if (!a) continue;
+        if (nat(tc, "index") == 0) args0 = apr_pstrcat(p, args0, a, NULL);
+        else args1 = apr_pstrcat(p, args1, a, NULL);
+    }
+    CHECK_STR(args0, "{\"location\": \"San Francisco, CA\"}");
+    CHECK_STR(args1, "{}");
+    c = cJSON_GetArrayItem(s.chunks, 7);
+    CHECK_STR(sat(c, "choices.0.finish_reason"), "tool_calls");
+    c = cJSON_GetArrayItem(s.chunks, 8);
+    CHECK_INT(nat(c, "usage.prompt_tokens"), 472);
+    CHECK_INT(nat(c, "usage.completion_tokens"), 89);
+    /* thinking never reaches the client */
+    for (i = 0; i < n; i++) {
+        char *j = print(p, cJSON_GetArrayItem(s.chunks, i));
+        CHECK(!strstr(j, "I need the weather") && !strstr(j, "EqQB"));
+    }
+}
+
+static void t_stream_errors(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = xlate(p, 1, &s);
+    int ended = 0;
+    llmp_error_t *err;
+    static const char ev[] = "{\"type\":\"content_block_delta\",\"index\":0,"
+                             "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}";
+
+    /* an error event mid-stream */
+    err = stream_fixture(p, x, "anthropic/stream_error.sse", 1, &ended);
+    CHECK(err != NULL);
+    CHECK_INT(ended, 0);
+    CHECK_INT(err ? err->status : 0, 503);
+    CHECK_STR(err ? err->type : NULL, "overloaded_error");
+    CHECK_STR(err ? err->message : NULL, "Overloaded");
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 2);      /* role, "Partial" */
+    /* nothing more after it; end does not add a second error */
+    CHECK(llmp_anthropic_ops.chat_stream_event(x, "content_block_delta", ev,
+                                               strlen(ev)) == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 2);
+    CHECK(llmp_anthropic_ops.chat_stream_end(x, 1) == NULL);
+
+    /* the stream ends without message_stop */
+    x = xlate(p, 1, &s);
+    err = stream_fixture(p, x, "anthropic/stream_truncated.sse", 1, &ended);
+    CHECK(err && ended && err->status == 502);
+    CHECK(err && strstr(err->message, "message_stop"));
+    x = xlate(p, 1, &s);
+    err = stream_fixture(p, x, "anthropic/stream_truncated.sse", 0, &ended);
+    CHECK(err && ended && err->status == 502);
+    /* an empty stream */
+    x = xlate(p, 1, &s);
+    CHECK(llmp_anthropic_ops.chat_stream_end(x, 1) != NULL);
+
+    /* unknown events and non-JSON noise are skipped; a known event with a
+     * broken payload is an error */
+    x = xlate(p, 1, &s);
+    CHECK(llmp_anthropic_ops.chat_stream_event(x, "brand_new",
+          "{\"type\":\"brand_new\"}", 20) == NULL);
+    CHECK(llmp_anthropic_ops.chat_stream_event(x, "", "hello", 5) == NULL);
+    CHECK(llmp_anthropic_ops.chat_stream_event(x, "ping", "", 0) == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 0);
+    err = llmp_anthropic_ops.chat_stream_event(x, "content_block_delta",
+                                               "{oops", 5);
+    CHECK(err && err->status == 502);
+    /* a non-JSON error event */
+    x = xlate(p, 1, &s);
+    err = llmp_anthropic_ops.chat_stream_event(x, "error", "boom\n!", 6);
+    CHECK(err && err->status == 502 && strstr(err->message, "boom"));
+    /* a tool_use block without an id: no placeholder, an error */
+    x = xlate(p, 1, &s);
+    {
+        static const char noid[] = "{\"type\":\"content_block_start\","
+            "\"index\":0,\"content_block\":{\"type\":\"tool_use\","
+            "\"name\":\"f\",\"input\":{}}}";
+        err = llmp_anthropic_ops.chat_stream_event(x, "content_block_start",
+                                                   noid, strlen(noid));
+    }
+    CHECK(err && err->status == 502);
+    /* the client went away: emit fails */
+    x = xlate(p, 1, &s);
+    s.fail_after = 0;
+    err = stream_fixture(p, x, "anthropic/stream_text.sse", 1, &ended);
+    CHECK(err != NULL);
+}
+
+static void t_stream_misc(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = xlate(p, 1, &s);
+    int ended = 0;
+    llmp_error_t *err;
+    /* event names missing (type only), tool input given at start only,
+     * max_tokens, a server tool's input deltas skipped */
+    static const char sse[] =
+        "data: {\"type\":\"message_start\",\"message\":{\"usage\":"
+        "{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+        "data: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\","
+        "\"name\":\"web_search\",\"input\":{}}}\n\n"
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+        "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"q\\\":1}\"}}\n\n"
+        "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "data: {\"type\":\"content_block_start\",\"index\":1,"
+        "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_9\","
+        "\"name\":\"f\",\"input\":{\"a\":1}}}\n\n"
+        "data: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"max_tokens\"},\"usage\":{\"output_tokens\":7}}\n\n"
+        "data: {\"type\":\"message_stop\"}\n\n"
+        "data: {\"type\":\"message_stop\"}\n\n";
+
+    err = run_stream(p, x, sse, strlen(sse), 1, &ended);
+    CHECK(err == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 4);
+    CHECK_INT(nat(cJSON_GetArrayItem(s.chunks, 1),
+                  "choices.0.delta.tool_calls.0.index"), 0);
+    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 2),
+                  "choices.0.delta.tool_calls.0.function.arguments"),
+              "{\"a\":1}");
+    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 3), "choices.0.finish_reason"),
+              "length");
+}
+
+TEST_MAIN_BEGIN("anthropic")
+    RUN(t_req_basic);
+    RUN(t_req_defaults);
+    RUN(t_req_merge);
+    RUN(t_req_tools);
+    RUN(t_req_json_mode);
+    RUN(t_req_errors);
+    RUN(t_response);
+    RUN(t_errors);
+    RUN(t_stream_text);
+    RUN(t_stream_tools);
+    RUN(t_stream_errors);
+    RUN(t_stream_misc);
+TEST_MAIN_END
