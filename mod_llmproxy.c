@@ -349,14 +349,20 @@ static int llmp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                              0) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Defaults from the environment and checks: runs for `apachectl configtest`
+ * too, so that a bad MODEL_LIST_URL is reported there. */
+static int llmp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    return llmp_config_finish(pconf, ptemp, s);
+}
+
 static int llmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     const char *err = NULL;
     int rc;
 
-    rc = llmp_config_finish(pconf, ptemp, s);
-    if (rc != OK) return rc;
     /* the first of the two start-up passes only checks the configuration */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
@@ -390,6 +396,7 @@ static void llmp_child_init(apr_pool_t *pchild, server_rec *s)
 static void llmp_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(llmp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(llmp_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(llmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog starts its threads in child_init */
     ap_hook_child_init(llmp_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);

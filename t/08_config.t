@@ -1,0 +1,65 @@
+# Configuration mistakes are reported by `apachectl configtest` (httpd -t)
+# with a clear message, before any request.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use Apache::TestConfig ();
+use File::Temp qw(tempdir);
+
+my $cfg = Apache::Test::config();
+my $httpd = $cfg->{vars}{httpd};
+my $moddir = `$cfg->{vars}{apxs} -q LIBEXECDIR`;
+chomp $moddir;
+my $dir = tempdir(CLEANUP => 1);
+
+# Run httpd -t on a configuration with these lines; returns (exit, output).
+sub configtest {
+    my ($lines, %env) = @_;
+    open my $fh, '>', "$dir/httpd.conf" or die $!;
+    print $fh <<"EOC";
+ServerRoot "$dir"
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/error_log"
+Listen 127.0.0.1:1
+LoadModule mpm_event_module "$moddir/mod_mpm_event.so"
+LoadModule authz_core_module "$moddir/mod_authz_core.so"
+LoadModule llmproxy_module "$ENV{LLMP_SO}"
+$lines
+EOC
+    close $fh;
+    local @ENV{keys %env} = values %env;
+    delete $ENV{MODEL_LIST_URL} unless exists $env{MODEL_LIST_URL};
+    my $out = `$httpd -t -f $dir/httpd.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my ($rc, $out) = configtest("LLMProxyModelListURL https://gw.example/models\n"
+                            . "<Location /v1>\nSetHandler llmproxy\n</Location>");
+is $rc, 0, 'a good configuration passes' or diag $out;
+
+($rc, $out) = configtest('LLMProxyModelListURL ftp://gw.example/models');
+isnt $rc, 0, 'a non-http list URL fails';
+like $out, qr/LLMProxyModelListURL: 'ftp:\/\/gw\.example\/models' is only http and https/,
+     'and says why';
+
+($rc, $out) = configtest('', MODEL_LIST_URL => 'not a url');
+isnt $rc, 0, 'a bad MODEL_LIST_URL fails configtest';
+like $out, qr/MODEL_LIST_URL/, 'and names the variable';
+
+($rc, $out) = configtest('LLMProxyProviderRule /x/ bogus');
+like $out, qr/unknown provider 'bogus'/, 'unknown provider in a rule';
+
+($rc, $out) = configtest('LLMProxyTimeout soon');
+like $out, qr/LLMProxyTimeout: 'soon' is not a valid number of seconds/,
+     'bad timeout';
+
+($rc, $out) = configtest('LLMProxyCACertificateFile /nonexistent/ca.pem');
+like $out, qr/cannot read file/, 'missing CA file';
+
+($rc, $out) = configtest('LLMProxyModelListMaxSize 12Q');
+like $out, qr/not a valid size/, 'bad size';
+
+($rc, $out) = configtest("LLMProxyAuthToken secret-xyz\nLLMProxyRefreshInterval -1");
+unlike $out, qr/secret-xyz/, 'the token is not echoed in errors';
+
+done_testing();
