@@ -470,7 +470,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                       : res.error ? res.error : "error");
         return llmp_io_send_error(r, transport_error(r, &res, model));
     }
-    if (ctx.status >= 400 || ctx.status < 200) {
+    if (ctx.status < 200 || ctx.status >= 300) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
                       "backend for model '%s' answered HTTP %ld", model->id,
                       ctx.status);

@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 54;
+plan tests => 57;
 
 ok wait_list(), 'model list loaded';
 
@@ -87,3 +87,8 @@ err_ok(post_json('/v1/images/generations', '{"model":"command-r-plus","prompt":"
        400, 'wrong_endpoint', 'chat model on images');
 err_ok(post_json('/v1/completions', '{"model":"claude-3-7-sonnet-20250219","prompt":"x"}'),
        400, 'wrong_endpoint', 'legacy completions on Anthropic');
+
+# A redirect from the backend is never followed, nor passed on
+err_ok(post_json('/v1/chat/completions',
+                 '{"model":"mock-redirect","messages":[{"role":"user","content":"x"}]}'),
+       502, 'bad_backend_response', 'backend redirect');

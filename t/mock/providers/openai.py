@@ -10,6 +10,7 @@ Behaviour is chosen by the request's "model":
   mock-reset-stream  2 events, then a connection reset
   mock-envelope      the gateway's {"response": ...} envelope
   mock-garbage       200 with a non-JSON body
+  mock-redirect      302 to another host (never followed)
 anything else: an echo of the last user message.
 """
 import time
@@ -85,6 +86,8 @@ def handle(req):
         return json_response({"error": {"message": "Rate limit reached",
                                         "type": "rate_limit_error",
                                         "code": "rate_limit_exceeded"}}, 429)
+    if model == "mock-redirect":
+        return Response(302, b"", {"Location": "http://evil.example/steal"})
     if model == "mock-garbage":
         return Response(200, b"<html>oops</html>", {"Content-Type": "text/html"})
     if model == "mock-stall":
