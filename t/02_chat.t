@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Encode ();
 
-plan tests => 23;
+plan tests => 26;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -73,3 +73,12 @@ $r = post_json('/v1/completions', { model => 'gpt-3.5-turbo-instruct',
                                     prompt => 'Say this is a test' });
 is $r->{status}, 200, 'legacy completions pass-through';
 is $r->{json}{object}, 'text_completion';
+
+# LLMProxyProviderRule: this handle ends in /messages (Anthropic's by the
+# built-in rules) but the rule says OpenAI-compatible: passed through as is
+my $cbody = '{"model":"custom-oai","messages":[{"role":"user","content":"hi"}]}';
+$r = post_json('/v1/chat/completions', $cbody);
+is $r->{status}, 200, 'provider rule: answered';
+is $r->{json}{object}, 'chat.completion', 'provider rule: answer passed through';
+my $native = last_request(qr{^/custom-oai/});
+is $native && $native->{body}, $cbody, 'provider rule: body not translated';
