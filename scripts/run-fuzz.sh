@@ -27,8 +27,15 @@ libfuzzer)
     # shellcheck disable=SC2086
     clang $CFLAGS -o "$dir/$name" "$src" src/llmp_*.c $LIBS || exit 1
     mkdir -p "$dir/corpus-$short"
-    if "$dir/$name" -max_total_time="$seconds" -max_len=65536 "$dir/corpus-$short" "tests/fuzz/corpus/$short"; then
-      passed=$((passed+1)); else failed=$((failed+1)); fi
+    if "$dir/$name" -max_total_time="$seconds" -max_len=65536 \
+         "$dir/corpus-$short" "tests/fuzz/corpus/$short" >"$dir/$name.log" 2>&1; then
+      passed=$((passed+1))
+      echo "fuzz $short: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$dir/$name.log" | tail -n 1), no crash"
+    else
+      failed=$((failed+1))
+      echo "fuzz $short: FAILED (new inputs in $dir/corpus-$short, crash file in .)"
+      tail -n 60 "$dir/$name.log"
+    fi
   done
   echo "fuzz: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
