@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Encode ();
 
-plan tests => 26;
+plan tests => 30;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -82,3 +82,15 @@ is $r->{status}, 200, 'provider rule: answered';
 is $r->{json}{object}, 'chat.completion', 'provider rule: answer passed through';
 my $native = last_request(qr{^/custom-oai/});
 is $native && $native->{body}, $cbody, 'provider rule: body not translated';
+
+# LLMProxyForwardClientAuth on (and no token): the client's credentials go
+# to the backend, and nothing else does
+ok wait_list('llmp_fwd'), 'llmp_fwd list loaded';
+my $fwd = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}';
+$r = post_json('/v1/chat/completions', $fwd, module => 'llmp_fwd',
+               headers => { Authorization => 'OAuth ' . token() });
+is $r->{status}, 200, 'client credentials forwarded when configured';
+$r = post_json('/v1/chat/completions', $fwd, module => 'llmp_fwd');
+is $r->{status}, 401, 'no credentials: the backend refuses';
+ok !exists last_request(qr{^/openai/})->{headers}{authorization},
+   'no Authorization header invented';

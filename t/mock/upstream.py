@@ -9,6 +9,7 @@ Control endpoints (no auth):
   POST /__mock/models          replace the model list (body: the document)
   POST /__mock/models-status   {"status": 503} makes /models fail
   GET  /__mock/stats           {"list_fetches": N, "connections": N, ...}
+  GET  /open/models            the model list without authentication
 """
 import argparse
 import importlib
@@ -120,6 +121,12 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"), "time": time.time()})
         auth = self.headers.get("Authorization")
+        if u.path == "/open/models":
+            # a list published without authentication (LLMProxyAuthToken none)
+            with LOCK:
+                models = STATE["models"]
+            return self._send(Response(200, models,
+                                       {"Content-Type": "application/json"}))
         if auth != "OAuth " + self.server.token:
             return self._send(json_response(
                 {"error": {"message": "missing or wrong OAuth token"}}, 401))
