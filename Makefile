@@ -120,7 +120,7 @@ FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 fuzz-replay: $(patsubst tests/fuzz/%.c,$(B)/fuzz-replay/%,$(FUZZ_SRC))
 	@sh scripts/run-fuzz.sh replay $(B)/fuzz-replay $^
 
-$(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(CORE_OBJS)
+$(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< tests/fuzz/replay_main.c $(CORE_OBJS) $(CORE_LIBS)
 

@@ -24,6 +24,13 @@ llmp_error_t *llmp_error_make(apr_pool_t *p, int status, const char *type,
 const char *llmp_error_type_for_status(int status);
 /* Serialize as the OpenAI error body (no trailing newline). */
 char *llmp_error_json(apr_pool_t *p, const llmp_error_t *e);
+/* 400 invalid_request_error about param (NULL: none), message msg as is. */
+llmp_error_t *llmp_bad_request(apr_pool_t *p, const char *param,
+                               const char *msg);
+/* 502 api_error "invalid response from <provider>: <msg>", for a backend
+ * answer a translator cannot read. */
+llmp_error_t *llmp_bad_upstream(apr_pool_t *p, const char *provider,
+                                const char *msg);
 
 /* Serialize a cJSON tree into pool memory (unformatted); NULL on OOM. */
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
@@ -42,8 +49,15 @@ int llmp_envelope_unwrap_body(apr_pool_t *p, const char *body, apr_size_t len,
                               char **out, apr_size_t *outlen);
 
 /* ---- reading an OpenAI request ---- */
+/* Member of an object; NULL when obj is not an object or has no such
+ * member. */
+const cJSON *llmp_json_get(const cJSON *obj, const char *name);
 /* String member or NULL. */
 const char *llmp_json_str(const cJSON *obj, const char *name);
+/* Optional string member: *out is NULL when absent or null; a 400 (param
+ * name) "'<name>' must be a string" when of another type. */
+llmp_error_t *llmp_req_opt_str(apr_pool_t *p, const cJSON *req,
+                               const char *name, const char **out);
 /* Text of a message "content": a string, or the concatenation of its text
  * parts (NULL if content is null/absent). */
 const char *llmp_content_text(apr_pool_t *p, const cJSON *content);
@@ -103,6 +117,18 @@ int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
                         const cJSON *vector, int base64);
 
 /* ---- images ---- */
+/* "prompt": a required non-empty string (else 400 param "prompt"). */
+llmp_error_t *llmp_images_prompt(apr_pool_t *p, const cJSON *req,
+                                 const char **prompt);
+/* "n": absent or null leaves *n as it is; else an integer from 1 to max
+ * (else 400 param "n"). */
+llmp_error_t *llmp_images_n(apr_pool_t *p, const cJSON *req, int max,
+                            long *n);
+/* "size": *size is NULL when absent, null or "auto"; else "WxH" (or "W:H",
+ * "X" too; each side 1 to 5 digits, above 0) into *w and *h (else 400
+ * param "size"). */
+llmp_error_t *llmp_images_size(apr_pool_t *p, const cJSON *req,
+                               const char **size, long *w, long *h);
 /* {"created":<unix int>,"data":[]} */
 cJSON *llmp_images_new(apr_int64_t created);
 /* Append {"url"} or {"b64_json"} (+ "revised_prompt" when given). */

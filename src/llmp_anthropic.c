@@ -76,35 +76,16 @@ static anthropic_state_t *anthropic_state(llmp_xlate_t *x)
 
 /* ---- small helpers ---- */
 
-static llmp_error_t *bad_request(llmp_xlate_t *x, const char *param,
-                                 const char *msg)
-{
-    return llmp_error_make(x->pool, 400, "invalid_request_error", NULL, param,
-                           "%s", msg);
-}
-
-static llmp_error_t *bad_upstream(llmp_xlate_t *x, const char *msg)
-{
-    return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
-                           "invalid response from Anthropic: %s", msg);
-}
-
-static const cJSON *jget(const cJSON *o, const char *name)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name)
-                             : NULL;
-}
-
 /* A member that is present and not null. */
 static const cJSON *jset(const cJSON *o, const char *name)
 {
-    const cJSON *v = jget(o, name);
+    const cJSON *v = llmp_json_get(o, name);
     return (v && !cJSON_IsNull(v)) ? v : NULL;
 }
 
 static long jlong(const cJSON *o, const char *name)
 {
-    const cJSON *v = jget(o, name);
+    const cJSON *v = llmp_json_get(o, name);
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
         return 0;
     return (long)v->valuedouble;
@@ -132,14 +113,14 @@ static cJSON *text_block(const char *text)
 static cJSON *image_block(llmp_xlate_t *x, const cJSON *part,
                           const char *param, llmp_error_t **err)
 {
-    const cJSON *iu = jget(part, "image_url");
+    const cJSON *iu = llmp_json_get(part, "image_url");
     const char *url = cJSON_IsString(iu) ? iu->valuestring
                                          : llmp_json_str(iu, "url");
     const char *mime, *b64;
     cJSON *b, *src;
 
     if (!url || !*url) {
-        *err = bad_request(x, param, apr_psprintf(x->pool,
+        *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                    "%s: an image_url part needs \"image_url\":{\"url\"}",
                    param));
         return NULL;
@@ -159,7 +140,7 @@ static cJSON *image_block(llmp_xlate_t *x, const cJSON *part,
     }
     else {
         cJSON_Delete(b);
-        *err = bad_request(x, param, apr_psprintf(x->pool,
+        *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                    "%s: image_url.url must be an http(s) URL or a base64 "
                    "data: URL", param));
         return NULL;
@@ -171,13 +152,13 @@ static cJSON *image_block(llmp_xlate_t *x, const cJSON *part,
 static cJSON *file_block(llmp_xlate_t *x, const cJSON *part,
                          const char *param, llmp_error_t **err)
 {
-    const cJSON *f = jget(part, "file");
+    const cJSON *f = llmp_json_get(part, "file");
     const char *data = llmp_json_str(f, "file_data"), *mime, *b64;
     cJSON *b, *src;
 
     if (!data || !llmp_data_url_parse(x->pool, data, &mime, &b64)
         || strcasecmp(mime, "application/pdf")) {
-        *err = bad_request(x, param, apr_psprintf(x->pool,
+        *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                    "%s: Anthropic models take a file part only as a base64 "
                    "PDF in \"file\":{\"file_data\":\"data:application/pdf;"
                    "base64,...\"} (file ids are not supported)", param));
@@ -208,7 +189,7 @@ static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
         return NULL;
     }
     if (!cJSON_IsArray(content))
-        return bad_request(x, param, apr_psprintf(x->pool,
+        return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                    "%s must be a string or an array of content parts",
                    param));
     cJSON_ArrayForEach(part, content) {
@@ -218,12 +199,12 @@ static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
         cJSON *b = NULL;
 
         if (!type)
-            return bad_request(x, pparam, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, pparam, apr_psprintf(x->pool,
                        "%s: a content part needs a \"type\"", pparam));
         if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
             const char *text = llmp_json_str(part, type);
             if (!text)
-                return bad_request(x, pparam, apr_psprintf(x->pool,
+                return llmp_bad_request(x->pool, pparam, apr_psprintf(x->pool,
                            "%s: a %s part needs a string \"%s\"", pparam,
                            type, type));
             if (*text) b = text_block(text);
@@ -235,7 +216,7 @@ static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
             b = file_block(x, part, pparam, &err);
         }
         else {
-            return bad_request(x, pparam, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, pparam, apr_psprintf(x->pool,
                        "%s: content parts of type \"%s\" are not supported "
                        "here by Anthropic models", pparam, type));
         }
@@ -309,25 +290,26 @@ static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
 
     if (!calls || cJSON_IsNull(calls)) return NULL;
     if (!cJSON_IsArray(calls))
-        return bad_request(x, apr_psprintf(x->pool, "messages[%d].tool_calls",
-                                           mi),
-                           "tool_calls must be an array");
+        return llmp_bad_request(x->pool,
+                                apr_psprintf(x->pool,
+                                             "messages[%d].tool_calls", mi),
+                                "tool_calls must be an array");
     cJSON_ArrayForEach(call, calls) {
         const char *param = apr_psprintf(x->pool,
                                          "messages[%d].tool_calls[%d]", mi,
                                          ci++);
         const char *id = llmp_json_str(call, "id");
         const char *type = llmp_json_str(call, "type");
-        const cJSON *fn = jget(call, "function");
+        const cJSON *fn = llmp_json_get(call, "function");
         const char *name = llmp_json_str(fn, "name");
-        const cJSON *args = jget(fn, "arguments");
+        const cJSON *args = llmp_json_get(fn, "arguments");
         cJSON *input, *b;
 
         if (type && strcmp(type, "function"))
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s: only function tool calls are supported", param));
         if (!id || !*id || !name || !*name)
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s needs an \"id\" and a function \"name\"", param));
         if (!args || cJSON_IsNull(args)
             || (cJSON_IsString(args) && is_blank(args->valuestring))) {
@@ -337,21 +319,26 @@ static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
             input = cJSON_Parse(args->valuestring);
             if (!cJSON_IsObject(input)) {
                 cJSON_Delete(input);
-                return bad_request(x, apr_pstrcat(x->pool, param,
-                                                  ".function.arguments",
-                                                  NULL),
-                    apr_psprintf(x->pool, "%s.function.arguments must be a "
-                                 "JSON object encoded as a string", param));
+                return llmp_bad_request(
+                    x->pool,
+                    apr_pstrcat(x->pool, param, ".function.arguments", NULL),
+                    apr_psprintf(x->pool,
+                                 "%s.function.arguments must be a "
+                                 "JSON object encoded as a string",
+                                 param));
             }
         }
         else if (cJSON_IsObject(args)) {
             input = cJSON_Duplicate(args, 1);
         }
         else {
-            return bad_request(x, apr_pstrcat(x->pool, param,
-                                              ".function.arguments", NULL),
-                apr_psprintf(x->pool, "%s.function.arguments must be a "
-                             "string", param));
+            return llmp_bad_request(
+                x->pool,
+                apr_pstrcat(x->pool, param, ".function.arguments", NULL),
+                apr_psprintf(x->pool,
+                             "%s.function.arguments must be a "
+                             "string",
+                             param));
         }
         b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "type", "tool_use");
@@ -368,15 +355,18 @@ static llmp_error_t *add_tool_result(llmp_xlate_t *x, cJSON *messages,
 {
     const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
     const char *id = llmp_json_str(m, "tool_call_id");
-    const cJSON *c = jget(m, "content");
+    const cJSON *c = llmp_json_get(m, "content");
     cJSON *content, *b, *inner;
     llmp_error_t *err;
 
     if (!id || !*id)
-        return bad_request(x, apr_pstrcat(x->pool, param, ".tool_call_id",
-                                          NULL),
-            apr_psprintf(x->pool, "%s: a tool message needs a "
-                         "\"tool_call_id\"", param));
+        return llmp_bad_request(x->pool,
+                                apr_pstrcat(x->pool, param, ".tool_call_id",
+                                            NULL),
+                                apr_psprintf(x->pool,
+                                             "%s: a tool message needs a "
+                                             "\"tool_call_id\"",
+                                             param));
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "type", "tool_result");
     cJSON_AddStringToObject(b, "tool_use_id", id);
@@ -412,16 +402,16 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
     int mi = 0;
 
     if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
-        return bad_request(x, "messages",
-                           "'messages' must be a non-empty array");
+        return llmp_bad_request(x->pool, "messages",
+                                "'messages' must be a non-empty array");
     cJSON_ArrayForEach(m, msgs) {
         const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
         const char *role = llmp_json_str(m, "role");
-        const cJSON *c = jget(m, "content");
+        const cJSON *c = llmp_json_get(m, "content");
         llmp_error_t *err;
 
         if (!cJSON_IsObject(m) || !role)
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s must be an object with a \"role\"", param));
         if (!strcmp(role, "system") || !strcmp(role, "developer")) {
             err = add_content(x, sys, c, 0,
@@ -437,30 +427,37 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             cJSON *content = turn_content(out, "assistant");
             err = add_content(x, content, c, 0,
                               apr_pstrcat(x->pool, param, ".content", NULL));
-            if (!err) err = add_tool_calls(x, content, jget(m, "tool_calls"),
-                                           mi);
+            if (!err)
+                err = add_tool_calls(x, content,
+                                     llmp_json_get(m, "tool_calls"), mi);
             drop_empty_turn(out);
         }
         else if (!strcmp(role, "tool")) {
             err = add_tool_result(x, out, m, mi);
         }
         else {
-            err = bad_request(x, apr_pstrcat(x->pool, param, ".role", NULL),
-                              apr_psprintf(x->pool, "%s: role \"%s\" is not "
-                                           "supported by Anthropic models",
-                                           param, role));
+            err =
+                llmp_bad_request(x->pool,
+                                 apr_pstrcat(x->pool, param, ".role", NULL),
+                                 apr_psprintf(x->pool,
+                                              "%s: role \"%s\" is not "
+                                              "supported by Anthropic models",
+                                              param, role));
         }
         if (err) return err;
         mi++;
     }
     first = cJSON_GetArrayItem(out, 0);
     if (!first)
-        return bad_request(x, "messages", "Anthropic models need at least "
-                           "one user message with content");
+        return llmp_bad_request(x->pool, "messages",
+                                "Anthropic models need at least "
+                                "one user message with content");
     if (strcmp(llmp_json_str(first, "role"), "user"))
-        return bad_request(x, "messages", "Anthropic models need the "
-                           "conversation (after system messages) to start "
-                           "with a user message");
+        return llmp_bad_request(
+            x->pool, "messages",
+            "Anthropic models need the "
+            "conversation (after system messages) to start "
+            "with a user message");
     return NULL;
 }
 
@@ -471,33 +468,33 @@ static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
 {
     const cJSON *tools = jset(req, "tools"), *t;
     const cJSON *choice = jset(req, "tool_choice");
-    const cJSON *par = jget(req, "parallel_tool_calls");
+    const cJSON *par = llmp_json_get(req, "parallel_tool_calls");
     cJSON *out, *tc = NULL;
     int ti = 0;
 
     if (!tools || (cJSON_IsArray(tools) && !cJSON_GetArraySize(tools)))
         return NULL;                 /* tool_choice alone is dropped */
     if (!cJSON_IsArray(tools))
-        return bad_request(x, "tools", "'tools' must be an array");
+        return llmp_bad_request(x->pool, "tools", "'tools' must be an array");
     out = cJSON_AddArrayToObject(native, "tools");
     cJSON_ArrayForEach(t, tools) {
         const char *param = apr_psprintf(x->pool, "tools[%d]", ti++);
         const char *type = llmp_json_str(t, "type");
-        const cJSON *fn = jget(t, "function");
+        const cJSON *fn = llmp_json_get(t, "function");
         const char *name = llmp_json_str(fn, "name");
         const char *desc = llmp_json_str(fn, "description");
         const cJSON *params = jset(fn, "parameters");
         cJSON *nt, *schema;
 
         if (!type || strcmp(type, "function") || !cJSON_IsObject(fn))
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s: Anthropic models take only function tools",
                        param));
         if (!name || !*name)
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s: a function needs a \"name\"", param));
         if (params && !cJSON_IsObject(params))
-            return bad_request(x, param, apr_psprintf(x->pool,
+            return llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "%s: function.parameters must be a JSON Schema "
                        "object", param));
         nt = cJSON_CreateObject();
@@ -526,19 +523,23 @@ static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
                                     ? "any" : c);
         }
         else {
-            return bad_request(x, "tool_choice", "tool_choice must be "
-                               "\"auto\", \"none\", \"required\" or a named "
-                               "function");
+            return llmp_bad_request(
+                x->pool, "tool_choice",
+                "tool_choice must be "
+                "\"auto\", \"none\", \"required\" or a named "
+                "function");
         }
     }
     else if (choice) {
         const char *type = llmp_json_str(choice, "type");
-        const char *name = llmp_json_str(jget(choice, "function"), "name");
+        const char *name =
+            llmp_json_str(llmp_json_get(choice, "function"), "name");
         if (!type || strcmp(type, "function") || !name || !*name)
-            return bad_request(x, "tool_choice", "tool_choice must be "
-                               "\"auto\", \"none\", \"required\" or "
-                               "{\"type\":\"function\",\"function\":"
-                               "{\"name\"}} for Anthropic models");
+            return llmp_bad_request(x->pool, "tool_choice",
+                                    "tool_choice must be "
+                                    "\"auto\", \"none\", \"required\" or "
+                                    "{\"type\":\"function\",\"function\":"
+                                    "{\"name\"}} for Anthropic models");
         tc = cJSON_CreateObject();
         cJSON_AddStringToObject(tc, "type", "tool");
         cJSON_AddStringToObject(tc, "name", name);
@@ -565,8 +566,8 @@ static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
 
     if (!rf || cJSON_IsNull(rf)) return NULL;
     if (!type) {
-        *err = bad_request(x, "response_format",
-                           "response_format needs a \"type\"");
+        *err = llmp_bad_request(x->pool, "response_format",
+                                "response_format needs a \"type\"");
         return NULL;
     }
     if (!strcmp(type, "text")) return NULL;
@@ -574,12 +575,15 @@ static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
         return "Respond only with a single valid JSON object, with no text "
                "before or after it and no Markdown code fence.";
     if (strcmp(type, "json_schema")) {
-        *err = bad_request(x, "response_format", apr_psprintf(x->pool,
-                   "response_format type \"%s\" is not supported", type));
+        *err = llmp_bad_request(
+            x->pool, "response_format",
+            apr_psprintf(x->pool,
+                         "response_format type \"%s\" is not supported",
+                         type));
         return NULL;
     }
-    js = jget(rf, "json_schema");
-    schema = jget(js, "schema");
+    js = llmp_json_get(rf, "json_schema");
+    schema = llmp_json_get(js, "schema");
     if (!cJSON_IsObject(schema))
         return "Respond only with a single valid JSON object, with no text "
                "before or after it and no Markdown code fence.";
@@ -613,7 +617,8 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     apr_array_header_t *stops;
 
     if (!cJSON_IsObject(req))
-        return bad_request(x, NULL, "the request body must be a JSON object");
+        return llmp_bad_request(x->pool, NULL,
+                                "the request body must be a JSON object");
     native = cJSON_CreateObject();
     llmp_json_pool_own(x->pool, native);      /* freed with the request */
     sys = cJSON_CreateArray();
@@ -623,14 +628,16 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     v = jset(req, "n");
     if (v && (!cJSON_IsNumber(v) || v->valuedouble != 1)) {
         cJSON_Delete(sys);
-        return bad_request(x, "n", "Anthropic models return one choice: "
-                           "'n' must be 1");
+        return llmp_bad_request(x->pool, "n",
+                                "Anthropic models return one choice: "
+                                "'n' must be 1");
     }
 
     /* messages and system */
-    err = convert_messages(x, jget(req, "messages"), native, sys);
+    err = convert_messages(x, llmp_json_get(req, "messages"), native, sys);
     if (!err) {
-        instr = json_instruction(x, jget(req, "response_format"), &err);
+        instr =
+            json_instruction(x, llmp_json_get(req, "response_format"), &err);
         if (instr) cJSON_AddItemToArray(sys, text_block(instr));
     }
     if (err) {
@@ -644,13 +651,13 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     max_tokens = llmp_req_max_tokens(req);
     if (max_tokens < 0 && (jset(req, "max_completion_tokens")
                            || jset(req, "max_tokens")))
-        return bad_request(x, jset(req, "max_completion_tokens")
-                           ? "max_completion_tokens" : "max_tokens",
-                           "max_tokens must be a positive integer");
+        return llmp_bad_request(x->pool, jset(req, "max_completion_tokens")
+                                ? "max_completion_tokens" : "max_tokens",
+                                "max_tokens must be a positive integer");
     if (max_tokens == 0)
-        return bad_request(x, jset(req, "max_completion_tokens")
-                           ? "max_completion_tokens" : "max_tokens",
-                           "max_tokens must be at least 1");
+        return llmp_bad_request(x->pool, jset(req, "max_completion_tokens")
+                                ? "max_completion_tokens" : "max_tokens",
+                                "max_tokens must be at least 1");
     if (max_tokens < 0)
         max_tokens = (x->opts && x->opts->default_max_tokens > 0)
                      ? x->opts->default_max_tokens
@@ -660,28 +667,30 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     /* sampling */
     if ((v = jset(req, "temperature"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)
-            return bad_request(x, "temperature",
-                               "temperature must be a number from 0 to 2");
+            return llmp_bad_request(
+                x->pool, "temperature",
+                "temperature must be a number from 0 to 2");
         cJSON_AddNumberToObject(native, "temperature",
                                 v->valuedouble > 1 ? 1 : v->valuedouble);
     }
     if ((v = jset(req, "top_p"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1)
-            return bad_request(x, "top_p",
-                               "top_p must be a number from 0 to 1");
+            return llmp_bad_request(x->pool, "top_p",
+                                    "top_p must be a number from 0 to 1");
         cJSON_AddNumberToObject(native, "top_p", v->valuedouble);
     }
     if ((v = jset(req, "top_k"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9)
-            return bad_request(x, "top_k",
-                               "top_k must be a non-negative integer");
+            return llmp_bad_request(x->pool, "top_k",
+                                    "top_k must be a non-negative integer");
         cJSON_AddNumberToObject(native, "top_k", (int)v->valuedouble);
     }
     if ((v = jset(req, "stop"))) {
         int i;
         if (!cJSON_IsString(v) && !cJSON_IsArray(v))
-            return bad_request(x, "stop", "stop must be a string or an "
-                               "array of strings");
+            return llmp_bad_request(x->pool, "stop",
+                                    "stop must be a string or an "
+                                    "array of strings");
         stops = llmp_stop_list(x->pool, v);
         for (i = 0; i < stops->nelts; i++) {
             const char *s = APR_ARRAY_IDX(stops, i, const char *);
@@ -809,9 +818,10 @@ static llmp_error_t *anthropic_error(llmp_xlate_t *x, int status,
 {
     const cJSON *n = native, *err;
 
-    if (cJSON_IsObject(n) && !jget(n, "error") && !jget(n, "type"))
+    if (cJSON_IsObject(n) && !llmp_json_get(n, "error")
+        && !llmp_json_get(n, "type"))
         n = llmp_envelope_unwrap((cJSON *)n);
-    err = jget(n, "error");
+    err = llmp_json_get(n, "error");
     if (cJSON_IsObject(err) && (llmp_json_str(err, "message")
                                 || llmp_json_str(err, "type")))
         return map_error(x, status, llmp_json_str(err, "type"),
@@ -830,12 +840,14 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
     int ncalls = 0;
 
     if (!cJSON_IsObject(native))
-        return bad_upstream(x, "the answer is not a JSON object");
+        return llmp_bad_upstream(x->pool, "Anthropic",
+                                 "the answer is not a JSON object");
     if (type && !strcmp(type, "error"))
         return anthropic_error(x, 0, native, NULL, 0);
-    content = jget(native, "content");
+    content = llmp_json_get(native, "content");
     if (!cJSON_IsArray(content))
-        return bad_upstream(x, "no \"content\" array in the message");
+        return llmp_bad_upstream(x->pool, "Anthropic",
+                                 "no \"content\" array in the message");
 
     /* tool calls are collected apart, then added after the text */
     calls = cJSON_CreateArray();
@@ -849,13 +861,15 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
         else if (!strcmp(bt, "tool_use")) {
             const char *id = llmp_json_str(b, "id");
             const char *name = llmp_json_str(b, "name");
-            const cJSON *input = jget(b, "input");
+            const cJSON *input = llmp_json_get(b, "input");
             cJSON *c;
             char *args;
 
             if (!id || !name) {
                 cJSON_Delete(calls);
-                return bad_upstream(x, "a tool_use block without id or name");
+                return llmp_bad_upstream(
+                    x->pool, "Anthropic",
+                    "a tool_use block without id or name");
             }
             args = input ? cJSON_PrintUnformatted(input) : NULL;
             c = cJSON_CreateObject();
@@ -880,7 +894,7 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
                                    llmp_json_str(b, "arguments"));
     }
     cJSON_Delete(calls);
-    usage = jget(native, "usage");
+    usage = llmp_json_get(native, "usage");
     cJSON_AddItemToObject(resp, "usage",
                           usage_json(jlong(usage, "input_tokens"),
                                      jlong(usage, "cache_read_input_tokens"),
@@ -963,19 +977,19 @@ static anthropic_tool_t *find_tool(anthropic_state_t *st, int block)
 static void read_usage(anthropic_state_t *st, const cJSON *u)
 {
     if (!cJSON_IsObject(u)) return;
-    if (cJSON_IsNumber(jget(u, "input_tokens")))
+    if (cJSON_IsNumber(llmp_json_get(u, "input_tokens")))
         st->in_tokens = jlong(u, "input_tokens");
-    if (cJSON_IsNumber(jget(u, "output_tokens")))
+    if (cJSON_IsNumber(llmp_json_get(u, "output_tokens")))
         st->out_tokens = jlong(u, "output_tokens");
-    if (cJSON_IsNumber(jget(u, "cache_read_input_tokens")))
+    if (cJSON_IsNumber(llmp_json_get(u, "cache_read_input_tokens")))
         st->cache_read = jlong(u, "cache_read_input_tokens");
-    if (cJSON_IsNumber(jget(u, "cache_creation_input_tokens")))
+    if (cJSON_IsNumber(llmp_json_get(u, "cache_creation_input_tokens")))
         st->cache_create = jlong(u, "cache_creation_input_tokens");
 }
 
 static int block_index(const cJSON *ev)
 {
-    const cJSON *i = jget(ev, "index");
+    const cJSON *i = llmp_json_get(ev, "index");
     if (!cJSON_IsNumber(i) || i->valuedouble < 0 || i->valuedouble > 1e6)
         return -1;
     return (int)i->valuedouble;
@@ -984,7 +998,7 @@ static int block_index(const cJSON *ev)
 static llmp_error_t *on_block_start(llmp_xlate_t *x, anthropic_state_t *st,
                                     const cJSON *ev)
 {
-    const cJSON *cb = jget(ev, "content_block");
+    const cJSON *cb = llmp_json_get(ev, "content_block");
     const char *type = llmp_json_str(cb, "type");
     int idx = block_index(ev);
 
@@ -994,15 +1008,17 @@ static llmp_error_t *on_block_start(llmp_xlate_t *x, anthropic_state_t *st,
     if (!strcmp(type, "tool_use")) {
         const char *id = llmp_json_str(cb, "id");
         const char *name = llmp_json_str(cb, "name");
-        const cJSON *input = jget(cb, "input");
+        const cJSON *input = llmp_json_get(cb, "input");
         anthropic_tool_t *t;
         cJSON *c, *d;
 
         if (idx < 0 || !id || !*id || !name || !*name)
-            return bad_upstream(x, "a tool_use block without index, id or "
-                                "name");
+            return llmp_bad_upstream(x->pool, "Anthropic",
+                                     "a tool_use block without index, id or "
+                                     "name");
         if (find_tool(st, idx))
-            return bad_upstream(x, "a content block index was reused");
+            return llmp_bad_upstream(x->pool, "Anthropic",
+                                     "a content block index was reused");
         t = apr_array_push(st->tools);
         t->block = idx;
         t->oai = st->tools->nelts - 1;
@@ -1025,7 +1041,7 @@ static llmp_error_t *on_block_start(llmp_xlate_t *x, anthropic_state_t *st,
 static llmp_error_t *on_block_delta(llmp_xlate_t *x, anthropic_state_t *st,
                                     const cJSON *ev)
 {
-    const cJSON *delta = jget(ev, "delta");
+    const cJSON *delta = llmp_json_get(ev, "delta");
     const char *type = llmp_json_str(delta, "type");
 
     if (!type) return NULL;
@@ -1097,14 +1113,14 @@ static llmp_error_t *handle_event(llmp_xlate_t *x, anthropic_state_t *st,
 
     if (!strcmp(type, "ping")) return NULL;
     if (!strcmp(type, "error")) {
-        const cJSON *e = jget(ev, "error");
+        const cJSON *e = llmp_json_get(ev, "error");
         return map_error(x, 0, llmp_json_str(e, "type"),
                          llmp_json_str(e, "message"));
     }
     if (!known_event(type)) return NULL;      /* new event types: skipped */
     if ((err = ensure_started(x, st))) return err;
     if (!strcmp(type, "message_start")) {
-        read_usage(st, jget(jget(ev, "message"), "usage"));
+        read_usage(st, llmp_json_get(llmp_json_get(ev, "message"), "usage"));
         return NULL;
     }
     if (!strcmp(type, "content_block_start"))
@@ -1114,9 +1130,10 @@ static llmp_error_t *handle_event(llmp_xlate_t *x, anthropic_state_t *st,
     if (!strcmp(type, "content_block_stop"))
         return on_block_stop(x, st, ev);
     if (!strcmp(type, "message_delta")) {
-        const char *sr = llmp_json_str(jget(ev, "delta"), "stop_reason");
+        const char *sr =
+            llmp_json_str(llmp_json_get(ev, "delta"), "stop_reason");
         if (sr) st->finish = finish_reason(sr);
-        read_usage(st, jget(ev, "usage"));
+        read_usage(st, llmp_json_get(ev, "usage"));
         return NULL;
     }
     if (!strcmp(type, "message_stop"))
@@ -1152,9 +1169,11 @@ static llmp_error_t *anthropic_chat_stream_event(llmp_xlate_t *x,
         }
         if (known_event(event)) {
             st->failed = 1;
-            return bad_upstream(x, apr_psprintf(x->pool, "a \"%s\" event "
-                                                "without a JSON object",
-                                                event));
+            return llmp_bad_upstream(x->pool, "Anthropic",
+                                     apr_psprintf(x->pool,
+                                                  "a \"%s\" event "
+                                                  "without a JSON object",
+                                                  event));
         }
         return NULL;
     }

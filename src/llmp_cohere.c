@@ -68,25 +68,6 @@ static cohere_state_t *cohere_state(llmp_xlate_t *x)
     return st;
 }
 
-static llmp_error_t *bad_request(llmp_xlate_t *x, const char *param,
-                                 const char *msg)
-{
-    return llmp_error_make(x->pool, 400, "invalid_request_error", NULL, param,
-                           "%s", msg);
-}
-
-static llmp_error_t *bad_upstream(llmp_xlate_t *x, const char *msg)
-{
-    return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
-                           "invalid response from Cohere: %s", msg);
-}
-
-static const cJSON *jget(const cJSON *o, const char *name)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name)
-                             : NULL;
-}
-
 /* ---- request: messages ---- */
 
 /* OpenAI content (string or parts) -> Cohere content. kind: 'u' user (text
@@ -101,7 +82,7 @@ static cJSON *convert_content(llmp_xlate_t *x, const cJSON *content, int kind,
     if (cJSON_IsString(content))
         return cJSON_CreateString(content->valuestring);
     if (!cJSON_IsArray(content)) {
-        *err = bad_request(x, param, apr_psprintf(x->pool,
+        *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                    "messages[%d].content must be a string or an array of "
                    "content parts", mi));
         return NULL;
@@ -114,7 +95,7 @@ static cJSON *convert_content(llmp_xlate_t *x, const cJSON *content, int kind,
         if (type && !strcmp(type, "text")) {
             const char *text = llmp_json_str(part, "text");
             if (!text) {
-                *err = bad_request(x, param, apr_psprintf(x->pool,
+                *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                            "messages[%d]: a text part needs a string "
                            "\"text\"", mi));
                 cJSON_Delete(arr);
@@ -126,14 +107,14 @@ static cJSON *convert_content(llmp_xlate_t *x, const cJSON *content, int kind,
             cJSON_AddItemToArray(arr, c);
         }
         else if (type && !strcmp(type, "image_url") && kind == 'u') {
-            const cJSON *iu = jget(part, "image_url");
+            const cJSON *iu = llmp_json_get(part, "image_url");
             const char *url = cJSON_IsString(iu) ? iu->valuestring
                                                  : llmp_json_str(iu, "url");
             const char *detail = llmp_json_str(iu, "detail");
             cJSON *img;
 
             if (!url || !*url) {
-                *err = bad_request(x, param, apr_psprintf(x->pool,
+                *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                            "messages[%d]: an image_url part needs "
                            "image_url.url", mi));
                 cJSON_Delete(arr);
@@ -147,7 +128,7 @@ static cJSON *convert_content(llmp_xlate_t *x, const cJSON *content, int kind,
             cJSON_AddItemToArray(arr, c);
         }
         else {
-            *err = bad_request(x, param, apr_psprintf(x->pool,
+            *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "messages[%d]: content part type '%s' is not "
                        "supported by Cohere models%s", mi,
                        type ? type : "(none)",
@@ -168,19 +149,20 @@ static cJSON *convert_tool_calls(llmp_xlate_t *x, const cJSON *calls, int mi,
     cJSON *arr;
 
     if (!cJSON_IsArray(calls)) {
-        *err = bad_request(x, param, "tool_calls must be an array");
+        *err = llmp_bad_request(x->pool, param, "tool_calls must be an array");
         return NULL;
     }
     arr = cJSON_CreateArray();
     cJSON_ArrayForEach(tc, calls) {
-        const cJSON *fn = jget(tc, "function"), *args = jget(fn, "arguments");
+        const cJSON *fn = llmp_json_get(tc, "function"),
+                    *args = llmp_json_get(fn, "arguments");
         const char *id = llmp_json_str(tc, "id");
         const char *name = llmp_json_str(fn, "name");
         const char *type = llmp_json_str(tc, "type");
         cJSON *c, *f;
 
         if (!id || !name || (type && strcmp(type, "function"))) {
-            *err = bad_request(x, param, apr_psprintf(x->pool,
+            *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
                        "messages[%d]: each tool call needs an \"id\" and a "
                        "function with a \"name\"", mi));
             cJSON_Delete(arr);
@@ -214,18 +196,21 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
     int mi = 0;
 
     if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
-        return bad_request(x, "messages",
-                           "'messages' must be a non-empty array");
+        return llmp_bad_request(x->pool, "messages",
+                                "'messages' must be a non-empty array");
     cJSON_ArrayForEach(m, msgs) {
         const char *role = llmp_json_str(m, "role");
-        const cJSON *content = jget(m, "content");
+        const cJSON *content = llmp_json_get(m, "content");
         cJSON *nm, *c;
 
         if (!role) {
-            return bad_request(x, apr_psprintf(x->pool, "messages[%d].role",
-                                               mi),
-                               apr_psprintf(x->pool, "messages[%d] needs a "
-                                            "string \"role\"", mi));
+            return llmp_bad_request(x->pool,
+                                    apr_psprintf(x->pool, "messages[%d].role",
+                                                 mi),
+                                    apr_psprintf(x->pool,
+                                                 "messages[%d] needs a "
+                                                 "string \"role\"",
+                                                 mi));
         }
         nm = cJSON_CreateObject();
         cJSON_AddItemToArray(out, nm);
@@ -240,12 +225,12 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             cJSON_AddItemToObject(nm, "content", c);
         }
         else if (!strcmp(role, "assistant")) {
-            const cJSON *calls = jget(m, "tool_calls");
+            const cJSON *calls = llmp_json_get(m, "tool_calls");
             const char *text = NULL;
 
             if (content && !cJSON_IsNull(content)) {
                 if (!cJSON_IsString(content) && !cJSON_IsArray(content))
-                    return bad_request(x, apr_psprintf(x->pool,
+                    return llmp_bad_request(x->pool, apr_psprintf(x->pool,
                                "messages[%d].content", mi),
                                "assistant content must be a string, an "
                                "array of text parts or null");
@@ -259,7 +244,7 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
                 cJSON_AddItemToObject(nm, "tool_calls", c);
             }
             else if (calls && !cJSON_IsNull(calls) && !cJSON_IsArray(calls)) {
-                return bad_request(x, apr_psprintf(x->pool,
+                return llmp_bad_request(x->pool, apr_psprintf(x->pool,
                            "messages[%d].tool_calls", mi),
                            "tool_calls must be an array");
             }
@@ -271,7 +256,7 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             const char *id = llmp_json_str(m, "tool_call_id");
 
             if (!id)
-                return bad_request(x, apr_psprintf(x->pool,
+                return llmp_bad_request(x->pool, apr_psprintf(x->pool,
                            "messages[%d].tool_call_id", mi),
                            apr_psprintf(x->pool, "messages[%d]: a tool "
                                         "message needs \"tool_call_id\"", mi));
@@ -281,11 +266,14 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             cJSON_AddItemToObject(nm, "content", c);
         }
         else {
-            return bad_request(x, apr_psprintf(x->pool, "messages[%d].role",
-                                               mi),
-                               apr_psprintf(x->pool, "messages[%d]: role '%s' "
-                                            "is not supported by Cohere "
-                                            "models", mi, role));
+            return llmp_bad_request(x->pool,
+                                    apr_psprintf(x->pool, "messages[%d].role",
+                                                 mi),
+                                    apr_psprintf(x->pool,
+                                                 "messages[%d]: role '%s' "
+                                                 "is not supported by Cohere "
+                                                 "models",
+                                                 mi, role));
         }
         mi++;
     }
@@ -297,57 +285,61 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
 static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
                                   cJSON *root)
 {
-    const cJSON *tools = jget(req, "tools"), *choice = jget(req, "tool_choice");
+    const cJSON *tools = llmp_json_get(req, "tools"),
+                *choice = llmp_json_get(req, "tool_choice");
     const cJSON *t;
     const char *only = NULL, *mode = NULL;
     cJSON *arr;
     int strict = 0, found = 0, ti = 0;
 
     if (tools && !cJSON_IsNull(tools) && !cJSON_IsArray(tools))
-        return bad_request(x, "tools", "'tools' must be an array");
+        return llmp_bad_request(x->pool, "tools", "'tools' must be an array");
     if (cJSON_IsString(choice)) {
         if (!strcmp(choice->valuestring, "none")) mode = "NONE";
         else if (!strcmp(choice->valuestring, "required")) mode = "REQUIRED";
         else if (strcmp(choice->valuestring, "auto"))
-            return bad_request(x, "tool_choice", apr_psprintf(x->pool,
-                       "tool_choice '%s' is not supported",
-                       choice->valuestring));
+            return llmp_bad_request(
+                x->pool, "tool_choice",
+                apr_psprintf(x->pool, "tool_choice '%s' is not supported",
+                             choice->valuestring));
     }
     else if (cJSON_IsObject(choice)) {
-        only = llmp_json_str(jget(choice, "function"), "name");
+        only = llmp_json_str(llmp_json_get(choice, "function"), "name");
         if (!only)
-            return bad_request(x, "tool_choice",
-                               "tool_choice must name a function: "
-                               "{\"type\":\"function\",\"function\":"
-                               "{\"name\":...}}");
+            return llmp_bad_request(x->pool, "tool_choice",
+                                    "tool_choice must name a function: "
+                                    "{\"type\":\"function\",\"function\":"
+                                    "{\"name\":...}}");
         mode = "REQUIRED";
     }
     else if (choice && !cJSON_IsNull(choice)) {
-        return bad_request(x, "tool_choice", "invalid tool_choice");
+        return llmp_bad_request(x->pool, "tool_choice", "invalid tool_choice");
     }
     if (!cJSON_IsArray(tools) || !cJSON_GetArraySize(tools)) {
         if (mode && strcmp(mode, "NONE"))
-            return bad_request(x, "tool_choice",
-                               "tool_choice requires 'tools'");
+            return llmp_bad_request(x->pool, "tool_choice",
+                                    "tool_choice requires 'tools'");
         return NULL;
     }
     arr = cJSON_AddArrayToObject(root, "tools");
     cJSON_ArrayForEach(t, tools) {
-        const cJSON *fn = jget(t, "function"), *params = jget(fn, "parameters");
+        const cJSON *fn = llmp_json_get(t, "function"),
+                    *params = llmp_json_get(fn, "parameters");
         const char *type = llmp_json_str(t, "type");
         const char *name = llmp_json_str(fn, "name");
         const char *desc = llmp_json_str(fn, "description");
         cJSON *c, *f;
 
         if (!type || strcmp(type, "function") || !name) {
-            return bad_request(x, apr_psprintf(x->pool, "tools[%d]", ti),
-                               "only tools of type 'function' with a name "
-                               "are supported by Cohere models");
+            return llmp_bad_request(
+                x->pool, apr_psprintf(x->pool, "tools[%d]", ti),
+                "only tools of type 'function' with a name "
+                "are supported by Cohere models");
         }
         ti++;
         if (only && strcmp(only, name)) continue;
         found = 1;
-        if (cJSON_IsTrue(jget(fn, "strict"))) strict = 1;
+        if (cJSON_IsTrue(llmp_json_get(fn, "strict"))) strict = 1;
         c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "type", "function");
         f = cJSON_AddObjectToObject(c, "function");
@@ -364,7 +356,7 @@ static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
         cJSON_AddItemToArray(arr, c);
     }
     if (only && !found)
-        return bad_request(x, "tool_choice", apr_psprintf(x->pool,
+        return llmp_bad_request(x->pool, "tool_choice", apr_psprintf(x->pool,
                    "tool_choice names function '%s', which is not in 'tools'",
                    only));
     if (strict) cJSON_AddTrueToObject(root, "strict_tools");
@@ -375,15 +367,15 @@ static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
 static llmp_error_t *convert_response_format(llmp_xlate_t *x,
                                              const cJSON *req, cJSON *root)
 {
-    const cJSON *rf = jget(req, "response_format");
+    const cJSON *rf = llmp_json_get(req, "response_format");
     const char *type;
     cJSON *o;
 
     if (!rf || cJSON_IsNull(rf)) return NULL;
     type = llmp_json_str(rf, "type");
     if (!type)
-        return bad_request(x, "response_format",
-                           "response_format needs a \"type\"");
+        return llmp_bad_request(x->pool, "response_format",
+                                "response_format needs a \"type\"");
     if (!strcmp(type, "text")) return NULL;
     if (!strcmp(type, "json_object")) {
         o = cJSON_AddObjectToObject(root, "response_format");
@@ -391,17 +383,18 @@ static llmp_error_t *convert_response_format(llmp_xlate_t *x,
         return NULL;
     }
     if (!strcmp(type, "json_schema")) {
-        const cJSON *schema = jget(jget(rf, "json_schema"), "schema");
+        const cJSON *schema =
+            llmp_json_get(llmp_json_get(rf, "json_schema"), "schema");
         if (!cJSON_IsObject(schema))
-            return bad_request(x, "response_format",
-                               "response_format json_schema needs "
-                               "json_schema.schema (an object)");
+            return llmp_bad_request(x->pool, "response_format",
+                                    "response_format json_schema needs "
+                                    "json_schema.schema (an object)");
         o = cJSON_AddObjectToObject(root, "response_format");
         cJSON_AddStringToObject(o, "type", "json_object");
         cJSON_AddItemToObject(o, "json_schema", cJSON_Duplicate(schema, 1));
         return NULL;
     }
-    return bad_request(x, "response_format", apr_psprintf(x->pool,
+    return llmp_bad_request(x->pool, "response_format", apr_psprintf(x->pool,
                "response_format type '%s' is not supported", type));
 }
 
@@ -411,12 +404,12 @@ static llmp_error_t *copy_number(llmp_xlate_t *x, const cJSON *req,
                                  const char *from, cJSON *root,
                                  const char *to)
 {
-    const cJSON *v = jget(req, from);
+    const cJSON *v = llmp_json_get(req, from);
 
     if (!v || cJSON_IsNull(v)) return NULL;
     if (!cJSON_IsNumber(v))
-        return bad_request(x, from, apr_psprintf(x->pool,
-                           "'%s' must be a number", from));
+        return llmp_bad_request(x->pool, from, apr_psprintf(x->pool,
+                                "'%s' must be a number", from));
     cJSON_AddNumberToObject(root, to, v->valuedouble);
     return NULL;
 }
@@ -432,47 +425,52 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
     int max_tokens, i;
 
     if (!cJSON_IsObject(req))
-        return bad_request(x, NULL, "the request body must be a JSON object");
-    v = jget(req, "n");
+        return llmp_bad_request(x->pool, NULL,
+                                "the request body must be a JSON object");
+    v = llmp_json_get(req, "n");
     if (cJSON_IsNumber(v) && v->valuedouble != 1)
-        return bad_request(x, "n", "Cohere models return one choice: 'n' "
-                           "must be 1");
+        return llmp_bad_request(x->pool, "n",
+                                "Cohere models return one choice: 'n' "
+                                "must be 1");
     root = cJSON_CreateObject();
     llmp_json_pool_own(x->pool, root);
     cJSON_AddStringToObject(root, "model", x->model_id);
     msgs = cJSON_AddArrayToObject(root, "messages");
-    if ((err = convert_messages(x, jget(req, "messages"), msgs))) return err;
+    if ((err = convert_messages(x, llmp_json_get(req, "messages"), msgs)))
+        return err;
     if ((err = convert_tools(x, req, root))) return err;
     if ((err = convert_response_format(x, req, root))) return err;
 
-    v = jget(req, "max_completion_tokens");
-    if (!v || cJSON_IsNull(v)) v = jget(req, "max_tokens");
+    v = llmp_json_get(req, "max_completion_tokens");
+    if (!v || cJSON_IsNull(v)) v = llmp_json_get(req, "max_tokens");
     if (v && !cJSON_IsNull(v)) {
         max_tokens = llmp_req_max_tokens(req);
         if (max_tokens < 1)
-            return bad_request(x, "max_tokens",
-                               "'max_tokens' must be a positive integer");
+            return llmp_bad_request(x->pool, "max_tokens",
+                                    "'max_tokens' must be a positive integer");
         cJSON_AddNumberToObject(root, "max_tokens", max_tokens);
     }
     if ((err = copy_number(x, req, "temperature", root, "temperature")))
         return err;
-    v = jget(req, "top_p");
+    v = llmp_json_get(req, "top_p");
     if (v && !cJSON_IsNull(v)) {
         double p;
         if (!cJSON_IsNumber(v))
-            return bad_request(x, "top_p", "'top_p' must be a number");
+            return llmp_bad_request(x->pool, "top_p",
+                                    "'top_p' must be a number");
         p = v->valuedouble;
         /* Cohere accepts 0.01..0.99; OpenAI's default 1 means "no cut" */
         if (p > 0.99) p = 0.99;
         if (p < 0.01) p = 0.01;
         cJSON_AddNumberToObject(root, "p", p);
     }
-    v = jget(req, "seed");
+    v = llmp_json_get(req, "seed");
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsNumber(v) || v->valuedouble < -9e18
             || v->valuedouble > 9e18
             || v->valuedouble != (double)(long long)v->valuedouble)
-            return bad_request(x, "seed", "'seed' must be an integer");
+            return llmp_bad_request(x->pool, "seed",
+                                    "'seed' must be an integer");
         cJSON_AddNumberToObject(root, "seed", v->valuedouble);
     }
     if ((err = copy_number(x, req, "frequency_penalty", root,
@@ -481,11 +479,12 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
     if ((err = copy_number(x, req, "presence_penalty", root,
                            "presence_penalty")))
         return err;
-    v = jget(req, "stop");
+    v = llmp_json_get(req, "stop");
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v) && !cJSON_IsArray(v))
-            return bad_request(x, "stop", "'stop' must be a string or an "
-                               "array of strings");
+            return llmp_bad_request(x->pool, "stop",
+                                    "'stop' must be a string or an "
+                                    "array of strings");
         stop = llmp_stop_list(x->pool, v);
         if (stop->nelts) {
             cJSON *a = cJSON_AddArrayToObject(root, "stop_sequences");
@@ -532,7 +531,7 @@ static const char *map_finish(const char *r, int *status)
 
 static long num_member(const cJSON *o, const char *name)
 {
-    const cJSON *v = jget(o, name);
+    const cJSON *v = llmp_json_get(o, name);
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
         return -1;
     return (long)v->valuedouble;
@@ -541,7 +540,8 @@ static long num_member(const cJSON *o, const char *name)
 /* usage.tokens, else usage.billed_units; returns 0 if neither has numbers */
 static int read_usage(const cJSON *usage, long *in, long *outp)
 {
-    const cJSON *t = jget(usage, "tokens"), *b = jget(usage, "billed_units");
+    const cJSON *t = llmp_json_get(usage, "tokens"),
+                *b = llmp_json_get(usage, "billed_units");
     long i = num_member(t, "input_tokens"), o = num_member(t, "output_tokens");
 
     if (i < 0 && o < 0) {
@@ -568,18 +568,20 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
                                                char **out,
                                                apr_size_t *outlen)
 {
-    const cJSON *msg = jget(native, "message"), *content, *calls, *part;
+    const cJSON *msg = llmp_json_get(native, "message"), *content, *calls,
+                *part;
     const char *text = NULL, *reason, *finish;
     cJSON *resp, *m;
     long in = 0, o = 0;
     int status;
 
-    if (!cJSON_IsObject(msg)) return bad_upstream(x, "no \"message\"");
+    if (!cJSON_IsObject(msg))
+        return llmp_bad_upstream(x->pool, "Cohere", "no \"message\"");
     reason = llmp_json_str(native, "finish_reason");
     finish = map_finish(reason, &status);
     if (!finish)
         return finish_error(x, status, reason, llmp_json_str(native, "error"));
-    content = jget(msg, "content");
+    content = llmp_json_get(msg, "content");
     if (cJSON_IsArray(content)) {
         cJSON_ArrayForEach(part, content) {
             const char *type = llmp_json_str(part, "type");
@@ -591,7 +593,7 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
     else if (cJSON_IsString(content)) {
         text = content->valuestring;
     }
-    calls = jget(msg, "tool_calls");
+    calls = llmp_json_get(msg, "tool_calls");
     if (cJSON_IsArray(calls) && cJSON_GetArraySize(calls)
         && !strcmp(finish, LLMP_FINISH_STOP))
         finish = LLMP_FINISH_TOOL_CALLS;
@@ -601,20 +603,22 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
     if (cJSON_IsArray(calls)) {
         const cJSON *tc;
         cJSON_ArrayForEach(tc, calls) {
-            const cJSON *fn = jget(tc, "function"), *args = jget(fn, "arguments");
+            const cJSON *fn = llmp_json_get(tc, "function"),
+                        *args = llmp_json_get(fn, "arguments");
             const char *id = llmp_json_str(tc, "id");
             const char *name = llmp_json_str(fn, "name");
             const char *a = NULL;
 
             if (!id || !name)
-                return bad_upstream(x, "a tool call without id or name");
+                return llmp_bad_upstream(x->pool, "Cohere",
+                                         "a tool call without id or name");
             if (cJSON_IsString(args)) a = args->valuestring;
             else if (cJSON_IsObject(args)) a = llmp_json_print(x->pool, args,
                                                                NULL);
             llmp_message_add_tool_call(m, id, name, a && *a ? a : "{}");
         }
     }
-    read_usage(jget(native, "usage"), &in, &o);
+    read_usage(llmp_json_get(native, "usage"), &in, &o);
     cJSON_AddItemToObject(resp, "usage", llmp_usage_new(in, o, -1));
     *out = llmp_json_print(x->pool, resp, outlen);
     if (!*out)
@@ -680,14 +684,16 @@ static llmp_error_t *emit_tool(llmp_xlate_t *x, cohere_state_t *st, int index,
  * first element if a list). */
 static const cJSON *event_tool_call(const cJSON *ev)
 {
-    const cJSON *tc = jget(jget(jget(ev, "delta"), "message"), "tool_calls");
+    const cJSON *tc =
+        llmp_json_get(llmp_json_get(llmp_json_get(ev, "delta"), "message"),
+                      "tool_calls");
     if (cJSON_IsArray(tc)) tc = cJSON_GetArrayItem(tc, 0);
     return cJSON_IsObject(tc) ? tc : NULL;
 }
 
 static int event_index(const cJSON *ev)
 {
-    const cJSON *v = jget(ev, "index");
+    const cJSON *v = llmp_json_get(ev, "index");
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e6)
         return -1;
     return (int)v->valuedouble;
@@ -696,15 +702,17 @@ static int event_index(const cJSON *ev)
 static llmp_error_t *on_tool_start(llmp_xlate_t *x, cohere_state_t *st,
                                    const cJSON *ev)
 {
-    const cJSON *tc = event_tool_call(ev), *fn = jget(tc, "function");
+    const cJSON *tc = event_tool_call(ev), *fn = llmp_json_get(tc, "function");
     const char *id = llmp_json_str(tc, "id"), *name = llmp_json_str(fn, "name");
     const char *args = llmp_json_str(fn, "arguments");
     cohere_tool_t *t;
     llmp_error_t *err;
 
     if (!id || !*id || !name || !*name)
-        return bad_upstream(x, "tool-call-start without id or name");
-    if (st->ntools >= 1024) return bad_upstream(x, "too many tool calls");
+        return llmp_bad_upstream(x->pool, "Cohere",
+                                 "tool-call-start without id or name");
+    if (st->ntools >= 1024)
+        return llmp_bad_upstream(x->pool, "Cohere", "too many tool calls");
     t = apr_array_push(st->tools);
     t->native_index = event_index(ev);
     t->oai_index = st->ntools++;
@@ -719,7 +727,8 @@ static llmp_error_t *on_tool_delta(llmp_xlate_t *x, cohere_state_t *st,
                                    const cJSON *ev)
 {
     const cJSON *tc = event_tool_call(ev);
-    const char *args = llmp_json_str(jget(tc, "function"), "arguments");
+    const char *args =
+        llmp_json_str(llmp_json_get(tc, "function"), "arguments");
     int idx = event_index(ev), oai = -1, i;
 
     if (!args || !*args) return NULL;
@@ -730,15 +739,17 @@ static llmp_error_t *on_tool_delta(llmp_xlate_t *x, cohere_state_t *st,
         }
     }
     if (oai < 0) oai = st->cur_tool;
-    if (oai < 0) return bad_upstream(x, "tool-call-delta before "
-                                     "tool-call-start");
+    if (oai < 0)
+        return llmp_bad_upstream(x->pool, "Cohere",
+                                 "tool-call-delta before "
+                                 "tool-call-start");
     return emit_tool(x, st, oai, NULL, NULL, args);
 }
 
 static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
                                     const cJSON *ev)
 {
-    const cJSON *delta = jget(ev, "delta");
+    const cJSON *delta = llmp_json_get(ev, "delta");
     const char *reason = llmp_json_str(delta, "finish_reason");
     const char *finish;
     llmp_error_t *err;
@@ -746,7 +757,8 @@ static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
     int status;
 
     st->ended = 1;
-    if (read_usage(jget(delta, "usage"), &st->in_tokens, &st->out_tokens))
+    if (read_usage(llmp_json_get(delta, "usage"), &st->in_tokens,
+                   &st->out_tokens))
         st->have_usage = 1;
     finish = map_finish(reason, &status);
     if (!finish)
@@ -776,7 +788,9 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
         return ensure_started(x, st);
     }
     if (!strcmp(type, "content-start")) {
-        content = jget(jget(jget(ev, "delta"), "message"), "content");
+        content =
+            llmp_json_get(llmp_json_get(llmp_json_get(ev, "delta"), "message"),
+                          "content");
         st->thinking = 0;
         if (llmp_json_str(content, "type")
             && !strcmp(llmp_json_str(content, "type"), "thinking")) {
@@ -786,7 +800,9 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
         return emit_text(x, st, llmp_json_str(content, "text"));
     }
     if (!strcmp(type, "content-delta")) {
-        content = jget(jget(jget(ev, "delta"), "message"), "content");
+        content =
+            llmp_json_get(llmp_json_get(llmp_json_get(ev, "delta"), "message"),
+                          "content");
         if (st->thinking) return NULL;
         return emit_text(x, st, llmp_json_str(content, "text"));
     }
@@ -803,7 +819,7 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
     if (!strcmp(type, "message-end")) return on_message_end(x, st, ev);
     if (!strcmp(type, "error")) {
         const char *m = llmp_json_str(ev, "message");
-        if (!m) m = llmp_json_str(jget(ev, "delta"), "error");
+        if (!m) m = llmp_json_str(llmp_json_get(ev, "delta"), "error");
         return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
                                "Cohere stream error: %s",
                                m ? m : "unknown error");
@@ -875,21 +891,22 @@ static llmp_error_t *llmp_cohere_embeddings_request(llmp_xlate_t *x,
     int b64, i;
 
     if (!cJSON_IsObject(req))
-        return bad_request(x, NULL, "the request body must be a JSON object");
+        return llmp_bad_request(x->pool, NULL,
+                                "the request body must be a JSON object");
     if (!(in = llmp_embeddings_input(x->pool, req, &err))) return err;
     b64 = llmp_embeddings_base64(req);
     if (b64 < 0)
-        return bad_request(x, "encoding_format",
-                           "'encoding_format' must be \"float\" or "
-                           "\"base64\"");
+        return llmp_bad_request(x->pool, "encoding_format",
+                                "'encoding_format' must be \"float\" or "
+                                "\"base64\"");
     st->base64 = b64;
-    dim = jget(req, "dimensions");
+    dim = llmp_json_get(req, "dimensions");
     if (dim && !cJSON_IsNull(dim)
         && (!cJSON_IsNumber(dim) || dim->valuedouble < 1
             || dim->valuedouble > 65536
             || dim->valuedouble != (double)(int)dim->valuedouble))
-        return bad_request(x, "dimensions",
-                           "'dimensions' must be a positive integer");
+        return llmp_bad_request(x->pool, "dimensions",
+                                "'dimensions' must be a positive integer");
     root = cJSON_CreateObject();
     llmp_json_pool_own(x->pool, root);
     cJSON_AddStringToObject(root, "model", x->model_id);
@@ -916,23 +933,26 @@ static llmp_error_t *llmp_cohere_embeddings_response(llmp_xlate_t *x,
                                                      char **out,
                                                      apr_size_t *outlen)
 {
-    const cJSON *emb = jget(native, "embeddings"), *vecs, *v;
-    const cJSON *meta = jget(native, "meta");
+    const cJSON *emb = llmp_json_get(native, "embeddings"), *vecs, *v;
+    const cJSON *meta = llmp_json_get(native, "meta");
     cohere_state_t *st = cohere_state(x);
-    long tokens = num_member(jget(meta, "billed_units"), "input_tokens");
+    long tokens =
+        num_member(llmp_json_get(meta, "billed_units"), "input_tokens");
     cJSON *resp;
     int i = 0;
 
     /* embeddings_by_type: {"float":[[...]]}; embeddings_floats: [[...]] */
-    vecs = cJSON_IsObject(emb) ? jget(emb, "float") : emb;
+    vecs = cJSON_IsObject(emb) ? llmp_json_get(emb, "float") : emb;
     if (!cJSON_IsArray(vecs))
-        return bad_upstream(x, "no float embeddings");
-    if (tokens < 0) tokens = num_member(jget(meta, "tokens"), "input_tokens");
+        return llmp_bad_upstream(x->pool, "Cohere", "no float embeddings");
+    if (tokens < 0)
+        tokens = num_member(llmp_json_get(meta, "tokens"), "input_tokens");
     resp = llmp_embeddings_new(x->model_id, tokens < 0 ? 0 : tokens);
     llmp_json_pool_own(x->pool, resp);
     cJSON_ArrayForEach(v, vecs) {
         if (!llmp_embeddings_add(x->pool, resp, i, v, st->base64))
-            return bad_upstream(x, "an embedding is not an array of numbers");
+            return llmp_bad_upstream(
+                x->pool, "Cohere", "an embedding is not an array of numbers");
         i++;
     }
     *out = llmp_json_print(x->pool, resp, outlen);

@@ -146,12 +146,6 @@ static llmp_error_t *gemini_error(llmp_xlate_t *x, int status,
                                        body, len);
 }
 
-static llmp_error_t *gm_bad(apr_pool_t *p, const char *param,
-                            const char *msg)
-{
-    return llmp_error_make(p, 400, NULL, NULL, param, "%s", msg);
-}
-
 static llmp_error_t *gm_backend(apr_pool_t *p, const char *msg)
 {
     return llmp_error_make(p, 502, "api_error", NULL, NULL, "%s", msg);
@@ -459,7 +453,7 @@ static llmp_error_t *gm_add_media(apr_pool_t *p, cJSON *parts,
     const char *mime, *b64;
 
     if (!url || !*url)
-        return gm_bad(p, param, "an image or file part needs a URL");
+        return llmp_bad_request(p, param, "an image or file part needs a URL");
     if (llmp_data_url_parse(p, url, &mime, &b64)) {
         gm_add_inline(parts, mime, b64);
         return NULL;
@@ -474,8 +468,9 @@ static llmp_error_t *gm_add_media(apr_pool_t *p, cJSON *parts,
         cJSON_AddStringToObject(d, "fileUri", url);
         return NULL;
     }
-    return gm_bad(p, param, "only base64 data: URLs and http(s) URLs are "
-                  "supported for Gemini models");
+    return llmp_bad_request(p, param,
+                            "only base64 data: URLs and http(s) URLs are "
+                            "supported for Gemini models");
 }
 
 /* content (string, array of parts, or null) -> Gemini parts. Empty texts
@@ -493,22 +488,29 @@ static llmp_error_t *gm_content_parts(apr_pool_t *p, cJSON *parts,
         return NULL;
     }
     if (!cJSON_IsArray(content))
-        return gm_bad(p, param, "content must be a string or an array of "
-                      "content parts");
+        return llmp_bad_request(p, param,
+                                "content must be a string or an array of "
+                                "content parts");
     cJSON_ArrayForEach(part, content) {
         const char *type = llmp_json_str(part, "type");
-        if (!type) return gm_bad(p, param, "content part without a type");
+        if (!type)
+            return llmp_bad_request(p, param, "content part without a type");
         if (!strcmp(type, "text") || !strcmp(type, "input_text")
             || !strcmp(type, "refusal")) {
             const char *t = llmp_json_str(part, "text");
             if (!t) t = llmp_json_str(part, "refusal");
-            if (!t) return gm_bad(p, param, "text part without text");
+            if (!t)
+                return llmp_bad_request(p, param, "text part without text");
             if (*t) gm_add_text(parts, t);
             continue;
         }
         if (!media_ok)
-            return gm_bad(p, param, apr_psprintf(p, "content parts of type "
-                          "'%s' are only allowed in user messages", type));
+            return llmp_bad_request(
+                p, param,
+                apr_psprintf(p,
+                             "content parts of type "
+                             "'%s' are only allowed in user messages",
+                             type));
         if (!strcmp(type, "image_url")) {
             const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part,
                                                                "image_url");
@@ -523,7 +525,8 @@ static llmp_error_t *gm_content_parts(apr_pool_t *p, cJSON *parts,
             const char *data = llmp_json_str(a, "data");
             const char *fmt = llmp_json_str(a, "format");
             if (!data || !fmt)
-                return gm_bad(p, param, "input_audio needs data and format");
+                return llmp_bad_request(p, param,
+                                        "input_audio needs data and format");
             gm_add_inline(parts, apr_pstrcat(p, "audio/", fmt, NULL), data);
         }
         else if (!strcmp(type, "file")) {
@@ -532,8 +535,10 @@ static llmp_error_t *gm_content_parts(apr_pool_t *p, cJSON *parts,
             const char *name = llmp_json_str(f, "filename");
             const char *mime, *b64;
             if (!data)
-                return gm_bad(p, param, "file parts need file_data for "
-                              "Gemini models (file_id is not supported)");
+                return llmp_bad_request(
+                    p, param,
+                    "file parts need file_data for "
+                    "Gemini models (file_id is not supported)");
             if (llmp_data_url_parse(p, data, &mime, &b64))
                 gm_add_inline(parts, mime, b64);
             else
@@ -542,8 +547,12 @@ static llmp_error_t *gm_content_parts(apr_pool_t *p, cJSON *parts,
                               data);
         }
         else {
-            return gm_bad(p, param, apr_psprintf(p, "content parts of type "
-                          "'%s' are not supported for Gemini models", type));
+            return llmp_bad_request(
+                p, param,
+                apr_psprintf(p,
+                             "content parts of type "
+                             "'%s' are not supported for Gemini models",
+                             type));
         }
     }
     return NULL;
@@ -572,7 +581,7 @@ static llmp_error_t *gm_add_tool_calls(apr_pool_t *p, cJSON *parts,
     const cJSON *c;
 
     if (!cJSON_IsArray(calls))
-        return gm_bad(p, param, "tool_calls must be an array");
+        return llmp_bad_request(p, param, "tool_calls must be an array");
     cJSON_ArrayForEach(c, calls) {
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(c, "function");
         const char *id = llmp_json_str(c, "id");
@@ -582,12 +591,14 @@ static llmp_error_t *gm_add_tool_calls(apr_pool_t *p, cJSON *parts,
         cJSON *part, *fc, *a;
 
         if (!name || !*name)
-            return gm_bad(p, param, "a tool call needs function.name");
+            return llmp_bad_request(p, param,
+                                    "a tool call needs function.name");
         a = (args && *args) ? cJSON_Parse(args) : cJSON_CreateObject();
         if (!cJSON_IsObject(a)) {
             cJSON_Delete(a);
-            return gm_bad(p, param, "tool call arguments must be a JSON "
-                          "object");
+            return llmp_bad_request(p, param,
+                                    "tool call arguments must be a JSON "
+                                    "object");
         }
         part = cJSON_CreateObject();
         cJSON_AddItemToArray(parts, part);
@@ -609,7 +620,7 @@ static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools)
 
     if (!tools || cJSON_IsNull(tools)) return NULL;
     if (!cJSON_IsArray(tools))
-        return gm_bad(p, "tools", "tools must be an array");
+        return llmp_bad_request(p, "tools", "tools must be an array");
     cJSON_ArrayForEach(t, tools) {
         const char *type = llmp_json_str(t, "type");
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
@@ -618,10 +629,15 @@ static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools)
         cJSON *d;
 
         if (type && strcmp(type, "function"))
-            return gm_bad(p, "tools", apr_psprintf(p, "tools of type '%s' "
-                          "are not supported for Gemini models", type));
+            return llmp_bad_request(
+                p, "tools",
+                apr_psprintf(p,
+                             "tools of type '%s' "
+                             "are not supported for Gemini models",
+                             type));
         if (!name || !*name)
-            return gm_bad(p, "tools", "each tool needs function.name");
+            return llmp_bad_request(p, "tools",
+                                    "each tool needs function.name");
         if (!decls) {
             cJSON *arr = cJSON_AddArrayToObject(root, "tools");
             cJSON *tool = cJSON_CreateObject();
@@ -634,8 +650,12 @@ static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools)
         if (desc) cJSON_AddStringToObject(d, "description", desc);
         if (!gm_add_parameters(d, cJSON_GetObjectItemCaseSensitive(
                                    fn, "parameters")))
-            return gm_bad(p, "tools", apr_psprintf(p, "the parameters schema "
-                          "of '%s' is too large or recursive", name));
+            return llmp_bad_request(
+                p, "tools",
+                apr_psprintf(p,
+                             "the parameters schema "
+                             "of '%s' is too large or recursive",
+                             name));
     }
     return NULL;
 }
@@ -658,12 +678,15 @@ static llmp_error_t *gm_tool_choice(apr_pool_t *p, cJSON *root,
         if (only && *only) mode = "ANY";
     }
     if (!mode)
-        return gm_bad(p, "tool_choice", "tool_choice must be auto, none, "
-                      "required or {\"type\":\"function\",\"function\":"
-                      "{\"name\":...}}");
+        return llmp_bad_request(
+            p, "tool_choice",
+            "tool_choice must be auto, none, "
+            "required or {\"type\":\"function\",\"function\":"
+            "{\"name\":...}}");
     if (!cJSON_GetObjectItemCaseSensitive(root, "tools")) {
         if (only || !strcmp(mode, "ANY"))
-            return gm_bad(p, "tool_choice", "tool_choice needs tools");
+            return llmp_bad_request(p, "tool_choice",
+                                    "tool_choice needs tools");
         return NULL;
     }
     cfg = cJSON_AddObjectToObject(root, "toolConfig");
@@ -702,7 +725,7 @@ static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
     v = cJSON_GetObjectItemCaseSensitive(req, "n");
     if (cJSON_IsNumber(v)) {
         if (v->valuedouble < 1 || v->valuedouble > GM_MAX_CHOICES)
-            return gm_bad(p, "n", "n must be between 1 and 128");
+            return llmp_bad_request(p, "n", "n must be between 1 and 128");
         if (v->valueint != 1)
             cJSON_AddNumberToObject(gc, "candidateCount", v->valueint);
     }
@@ -725,15 +748,17 @@ static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
             int too_big;
             cJSON *s = gm_schema_top(schema, &too_big);
             if (too_big)
-                return gm_bad(p, "response_format", "the json_schema is too "
-                              "large or recursive");
+                return llmp_bad_request(p, "response_format",
+                                        "the json_schema is too "
+                                        "large or recursive");
             cJSON_AddStringToObject(gc, "responseMimeType",
                                     "application/json");
             if (s) cJSON_AddItemToObject(gc, "responseSchema", s);
         }
         else if (!type || strcmp(type, "text")) {
-            return gm_bad(p, "response_format", "response_format.type must "
-                          "be text, json_object or json_schema");
+            return llmp_bad_request(p, "response_format",
+                                    "response_format.type must "
+                                    "be text, json_object or json_schema");
         }
     }
     return NULL;
@@ -752,7 +777,8 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
     int i = 0;
 
     if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
-        return gm_bad(p, "messages", "'messages' must be a non-empty array");
+        return llmp_bad_request(p, "messages",
+                                "'messages' must be a non-empty array");
     root = cJSON_CreateObject();
     llmp_json_pool_own(p, root);
     conv.contents = cJSON_AddArrayToObject(root, "contents");
@@ -763,7 +789,7 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
         const char *param = apr_psprintf(p, "messages[%d]", i++);
 
         if (!role)
-            return gm_bad(p, param, "each message needs a role");
+            return llmp_bad_request(p, param, "each message needs a role");
         if (!strcmp(role, "system") || !strcmp(role, "developer")) {
             if (!sys_parts) {
                 cJSON *si = cJSON_AddObjectToObject(root,
@@ -810,9 +836,13 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
             cJSON *part, *fr;
             if (!name) name = llmp_json_str(m, "name");
             if (!name || !*name)
-                return gm_bad(p, param, apr_psprintf(p, "tool message with "
-                              "tool_call_id '%s' matches no earlier tool call",
-                              id ? id : ""));
+                return llmp_bad_request(
+                    p, param,
+                    apr_psprintf(
+                        p,
+                        "tool message with "
+                        "tool_call_id '%s' matches no earlier tool call",
+                        id ? id : ""));
             part = cJSON_CreateObject();
             cJSON_AddItemToArray(gm_parts(&conv, "user"), part);
             fr = cJSON_AddObjectToObject(part, "functionResponse");
@@ -821,13 +851,17 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
                                                                    content));
         }
         else {
-            return gm_bad(p, param, apr_psprintf(p, "unsupported message "
-                          "role '%s'", role));
+            return llmp_bad_request(p, param,
+                                    apr_psprintf(p,
+                                                 "unsupported message "
+                                                 "role '%s'",
+                                                 role));
         }
     }
     if (!cJSON_GetArraySize(conv.contents))
-        return gm_bad(p, "messages", "Gemini models need at least one user "
-                      "or assistant message with content");
+        return llmp_bad_request(p, "messages",
+                                "Gemini models need at least one user "
+                                "or assistant message with content");
     if (sys_parts && !cJSON_GetArraySize(sys_parts))
         cJSON_DeleteItemFromObjectCaseSensitive(root, "systemInstruction");
 
@@ -1214,13 +1248,15 @@ static llmp_error_t *gemini_embeddings_request(llmp_xlate_t *x,
 
     if (!in) return e;
     if (llmp_embeddings_base64(req) < 0)
-        return gm_bad(p, "encoding_format", "encoding_format must be "
-                      "'float' or 'base64'");
+        return llmp_bad_request(p, "encoding_format",
+                                "encoding_format must be "
+                                "'float' or 'base64'");
     if (dims && !cJSON_IsNull(dims)
         && (!cJSON_IsNumber(dims) || dims->valuedouble < 1
             || dims->valuedouble > 65536))
-        return gm_bad(p, "dimensions", "dimensions must be a positive "
-                      "integer");
+        return llmp_bad_request(p, "dimensions",
+                                "dimensions must be a positive "
+                                "integer");
     model = strncmp(x->model_id, "models/", 7)
             ? apr_pstrcat(p, "models/", x->model_id, NULL) : x->model_id;
     root = cJSON_CreateObject();

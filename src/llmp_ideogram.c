@@ -138,21 +138,6 @@ static const char *ideo_in_list(const char *const *list, const char *v)
     return NULL;
 }
 
-/* "1024x1792" or "16:9" -> w, h. Returns 0 for anything else. */
-static int ideo_parse_size(const char *s, long *w, long *h)
-{
-    char *end;
-
-    if (!apr_isdigit((unsigned char)*s)) return 0;
-    *w = strtol(s, &end, 10);
-    if ((*end != 'x' && *end != 'X' && *end != ':') || end - s > 5) return 0;
-    s = end + 1;
-    if (!apr_isdigit((unsigned char)*s)) return 0;
-    *h = strtol(s, &end, 10);
-    if (*end || end - s > 5) return 0;
-    return *w > 0 && *h > 0;
-}
-
 /* Nearest ratio by |log(w/h) - log(rw/rh)|, computed without libm. */
 static const ideo_ratio_t *ideo_nearest(const ideo_ratio_t *tab, long w,
                                         long h)
@@ -202,43 +187,22 @@ static void ideo_add(apr_array_header_t *f, const char *name,
     e->is_number = is_number;
 }
 
-/* Optional string member: *out NULL when absent/null; 400 when of another
- * type. */
-static llmp_error_t *ideo_opt_str(llmp_xlate_t *x, const cJSON *req,
-                                  const char *name, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
-
-    *out = NULL;
-    if (!v || cJSON_IsNull(v)) return NULL;
-    if (!cJSON_IsString(v) || !v->valuestring) {
-        return llmp_error_make(x->pool, 400, NULL, NULL, name,
-                               "'%s' must be a string", name);
-    }
-    *out = v->valuestring;
-    return NULL;
-}
-
 static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
                                   llmp_native_req_t *out)
 {
     apr_pool_t *p = x->pool;
     int v3 = ideo_is_v3(x->handle), styles_ok = 1, i;
     apr_array_header_t *f = apr_array_make(p, 10, sizeof(ideo_field_t));
-    const cJSON *jn, *jseed;
+    const cJSON *jseed;
     const char *prompt, *size, *style, *quality, *fmt, *magic, *neg, *model;
-    long n = 1;
+    long n = 1, w, h;
     llmp_error_t *e;
 
     if (!cJSON_IsObject(req)) {
         return llmp_error_make(p, 400, NULL, NULL, NULL,
                                "request body must be a JSON object");
     }
-    if ((e = ideo_opt_str(x, req, "prompt", &prompt))) return e;
-    if (!prompt || !*prompt) {
-        return llmp_error_make(p, 400, NULL, NULL, "prompt",
-                               "'prompt' is required and must not be empty");
-    }
+    if ((e = llmp_images_prompt(p, req, &prompt))) return e;
     ideo_add(f, "prompt", prompt, 0);
 
     if (!v3) {
@@ -246,7 +210,7 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
         if (model) ideo_add(f, "model", model, 0);
     }
 
-    if ((e = ideo_opt_str(x, req, "response_format", &fmt))) return e;
+    if ((e = llmp_req_opt_str(p, req, "response_format", &fmt))) return e;
     if (fmt && !strcmp(fmt, "b64_json")) {
         return llmp_error_make(p, 400, NULL, NULL, "response_format",
                                "response_format b64_json is not supported "
@@ -258,14 +222,8 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
                                fmt);
     }
 
-    if ((e = ideo_opt_str(x, req, "size", &size))) return e;
-    if (size && strcmp(size, "auto")) {
-        long w, h;
-        if (!ideo_parse_size(size, &w, &h)) {
-            return llmp_error_make(p, 400, NULL, NULL, "size",
-                                   "Invalid size '%s': expected WIDTHxHEIGHT "
-                                   "or 'auto'", size);
-        }
+    if ((e = llmp_images_size(p, req, &size, &w, &h))) return e;
+    if (size) {
         if (v3) {
             const char *res = apr_psprintf(p, "%ldx%ld", w, h);
             if (strchr(size, ':') == NULL
@@ -284,20 +242,10 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
         }
     }
 
-    jn = cJSON_GetObjectItemCaseSensitive(req, "n");
-    if (jn && !cJSON_IsNull(jn)) {
-        if (!cJSON_IsNumber(jn) || jn->valuedouble < 1
-            || jn->valuedouble > IDEO_MAX_IMAGES
-            || jn->valuedouble != (double)(long)jn->valuedouble) {
-            return llmp_error_make(p, 400, NULL, NULL, "n",
-                                   "'n' must be an integer from 1 to %d",
-                                   IDEO_MAX_IMAGES);
-        }
-        n = (long)jn->valuedouble;
-    }
+    if ((e = llmp_images_n(p, req, IDEO_MAX_IMAGES, &n))) return e;
     ideo_add(f, "num_images", apr_ltoa(p, n), 1);
 
-    if ((e = ideo_opt_str(x, req, "quality", &quality))) return e;
+    if ((e = llmp_req_opt_str(p, req, "quality", &quality))) return e;
     if (v3 && quality && strcmp(quality, "auto")) {
         const char *speed = NULL;
         if (!strcmp(quality, "low")) speed = "TURBO";
@@ -318,7 +266,7 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
         ideo_add(f, "rendering_speed", speed, 0);
     }
 
-    if ((e = ideo_opt_str(x, req, "style", &style))) return e;
+    if ((e = llmp_req_opt_str(p, req, "style", &style))) return e;
     if (style) {
         const char *st;
         if (!strcmp(style, "natural")) st = "REALISTIC";
@@ -334,8 +282,9 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
     }
 
     /* Ideogram's own options, accepted under either spelling */
-    if ((e = ideo_opt_str(x, req, "magic_prompt", &magic))) return e;
-    if (!magic && (e = ideo_opt_str(x, req, "magic_prompt_option", &magic)))
+    if ((e = llmp_req_opt_str(p, req, "magic_prompt", &magic))) return e;
+    if (!magic && (e = llmp_req_opt_str(p, req, "magic_prompt_option",
+                                        &magic)))
         return e;
     if (magic) {
         static const char *const mp[] = { "AUTO", "ON", "OFF", NULL };
@@ -347,7 +296,7 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
         }
         ideo_add(f, v3 ? "magic_prompt" : "magic_prompt_option", m, 0);
     }
-    if ((e = ideo_opt_str(x, req, "negative_prompt", &neg))) return e;
+    if ((e = llmp_req_opt_str(p, req, "negative_prompt", &neg))) return e;
     if (neg && *neg) ideo_add(f, "negative_prompt", neg, 0);
     jseed = cJSON_GetObjectItemCaseSensitive(req, "seed");
     if (jseed && !cJSON_IsNull(jseed)) {

@@ -1,7 +1,9 @@
 /* The OpenAI schema: errors, completion and chunk objects, usage, and
  * helpers that read an OpenAI request. Core: no httpd header. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_random.h>
@@ -74,6 +76,20 @@ char *llmp_error_json(apr_pool_t *p, const llmp_error_t *e)
     return s ? s : apr_pstrdup(p, "{\"error\":{\"message\":\"out of memory\","
                                "\"type\":\"api_error\",\"param\":null,"
                                "\"code\":null}}");
+}
+
+llmp_error_t *llmp_bad_request(apr_pool_t *p, const char *param,
+                               const char *msg)
+{
+    return llmp_error_make(p, 400, "invalid_request_error", NULL, param,
+                           "%s", msg);
+}
+
+llmp_error_t *llmp_bad_upstream(apr_pool_t *p, const char *provider,
+                                const char *msg)
+{
+    return llmp_error_make(p, 502, "api_error", NULL, NULL,
+                           "invalid response from %s: %s", provider, msg);
 }
 
 static apr_status_t json_cleanup(void *data)
@@ -154,10 +170,31 @@ int llmp_envelope_unwrap_body(apr_pool_t *p, const char *body, apr_size_t len,
     return *out != NULL;
 }
 
+const cJSON *llmp_json_get(const cJSON *obj, const char *name)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name)
+                               : NULL;
+}
+
 const char *llmp_json_str(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+llmp_error_t *llmp_req_opt_str(apr_pool_t *p, const cJSON *req,
+                               const char *name, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) return NULL;
+    if (!cJSON_IsString(v) || !v->valuestring) {
+        return llmp_error_make(p, 400, NULL, NULL, name,
+                               "'%s' must be a string", name);
+    }
+    *out = v->valuestring;
+    return NULL;
 }
 
 const char *llmp_content_text(apr_pool_t *p, const cJSON *content)
@@ -450,6 +487,64 @@ int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
     cJSON_AddItemToObject(e, "embedding", v);
     cJSON_AddItemToArray(data, e);
     return 1;
+}
+
+llmp_error_t *llmp_images_prompt(apr_pool_t *p, const cJSON *req,
+                                 const char **prompt)
+{
+    llmp_error_t *e = llmp_req_opt_str(p, req, "prompt", prompt);
+
+    if (e) return e;
+    if (!*prompt || !**prompt) {
+        return llmp_error_make(p, 400, NULL, NULL, "prompt",
+                               "'prompt' is required and must not be empty");
+    }
+    return NULL;
+}
+
+llmp_error_t *llmp_images_n(apr_pool_t *p, const cJSON *req, int max,
+                            long *n)
+{
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(req, "n");
+
+    if (!jn || cJSON_IsNull(jn)) return NULL;
+    if (!cJSON_IsNumber(jn) || jn->valuedouble < 1 || jn->valuedouble > max
+        || jn->valuedouble != (double)(long)jn->valuedouble) {
+        return llmp_error_make(p, 400, NULL, NULL, "n",
+                               "'n' must be an integer from 1 to %d", max);
+    }
+    *n = (long)jn->valuedouble;
+    return NULL;
+}
+
+/* "1024x1792" or "16:9" -> w, h. Returns 0 for anything else. */
+static int images_parse_size(const char *s, long *w, long *h)
+{
+    char *end;
+
+    if (!apr_isdigit((unsigned char)*s)) return 0;
+    *w = strtol(s, &end, 10);
+    if ((*end != 'x' && *end != 'X' && *end != ':') || end - s > 5) return 0;
+    s = end + 1;
+    if (!apr_isdigit((unsigned char)*s)) return 0;
+    *h = strtol(s, &end, 10);
+    if (*end || end - s > 5) return 0;
+    return *w > 0 && *h > 0;
+}
+
+llmp_error_t *llmp_images_size(apr_pool_t *p, const cJSON *req,
+                               const char **size, long *w, long *h)
+{
+    llmp_error_t *e = llmp_req_opt_str(p, req, "size", size);
+
+    if (e) return e;
+    if (*size && !strcmp(*size, "auto")) *size = NULL;
+    if (*size && !images_parse_size(*size, w, h)) {
+        return llmp_error_make(p, 400, NULL, NULL, "size",
+                               "Invalid size '%s': expected WIDTHxHEIGHT "
+                               "or 'auto'", *size);
+    }
+    return NULL;
 }
 
 cJSON *llmp_images_new(apr_int64_t created)

@@ -35,7 +35,6 @@
  * "revised_prompt"?}]}. Errors {"code","message"} keep message, code and
  * status.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -78,20 +77,6 @@ static const char *const recraft_styles[] = {
     "any", "realistic_image", "digital_illustration", "vector_illustration",
     "icon", "logo_raster", NULL
 };
-
-static int recraft_parse_size(const char *s, long *w, long *h)
-{
-    char *end;
-
-    if (!apr_isdigit((unsigned char)*s)) return 0;
-    *w = strtol(s, &end, 10);
-    if ((*end != 'x' && *end != 'X' && *end != ':') || end - s > 5) return 0;
-    s = end + 1;
-    if (!apr_isdigit((unsigned char)*s)) return 0;
-    *h = strtol(s, &end, 10);
-    if (*end || end - s > 5) return 0;
-    return *w > 0 && *h > 0;
-}
 
 static const recraft_size_t *recraft_nearest(const recraft_size_t *tab,
                                              long w, long h)
@@ -139,70 +124,37 @@ static int recraft_is_v3(const char *model)
            || !strncmp(model, "recraftv3", 9);
 }
 
-static llmp_error_t *recraft_opt_str(llmp_xlate_t *x, const cJSON *req,
-                                     const char *name, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
-
-    *out = NULL;
-    if (!v || cJSON_IsNull(v)) return NULL;
-    if (!cJSON_IsString(v) || !v->valuestring) {
-        return llmp_error_make(x->pool, 400, NULL, NULL, name,
-                               "'%s' must be a string", name);
-    }
-    *out = v->valuestring;
-    return NULL;
-}
-
 static llmp_error_t *recraft_request(llmp_xlate_t *x, const cJSON *req,
                                      llmp_native_req_t *out)
 {
     apr_pool_t *p = x->pool;
     const char *prompt, *size, *style, *substyle, *style_id, *neg, *fmt;
     const char *model;
-    const cJSON *jn, *ctl, *tl;
+    const cJSON *ctl, *tl;
     cJSON *root;
     llmp_error_t *e;
     apr_size_t len;
+    long n = 0, w, h;
     int v3;
 
     if (!cJSON_IsObject(req)) {
         return llmp_error_make(p, 400, NULL, NULL, NULL,
                                "request body must be a JSON object");
     }
-    if ((e = recraft_opt_str(x, req, "prompt", &prompt))) return e;
-    if (!prompt || !*prompt) {
-        return llmp_error_make(p, 400, NULL, NULL, "prompt",
-                               "'prompt' is required and must not be empty");
-    }
+    if ((e = llmp_images_prompt(p, req, &prompt))) return e;
     model = recraft_model(p, x->model_id);
     v3 = recraft_is_v3(model);
 
-    if ((e = recraft_opt_str(x, req, "response_format", &fmt))) return e;
+    if ((e = llmp_req_opt_str(p, req, "response_format", &fmt))) return e;
     if (fmt && strcmp(fmt, "url") && strcmp(fmt, "b64_json")) {
         return llmp_error_make(p, 400, NULL, NULL, "response_format",
                                "Invalid response_format '%s': expected 'url' "
                                "or 'b64_json'", fmt);
     }
-    jn = cJSON_GetObjectItemCaseSensitive(req, "n");
-    if (jn && !cJSON_IsNull(jn)
-        && (!cJSON_IsNumber(jn) || jn->valuedouble < 1
-            || jn->valuedouble > RECRAFT_MAX_IMAGES
-            || jn->valuedouble != (double)(long)jn->valuedouble)) {
-        return llmp_error_make(p, 400, NULL, NULL, "n",
-                               "'n' must be an integer from 1 to %d",
-                               RECRAFT_MAX_IMAGES);
-    }
-    if ((e = recraft_opt_str(x, req, "size", &size))) return e;
-    if (size && !strcmp(size, "auto")) size = NULL;
+    if ((e = llmp_images_n(p, req, RECRAFT_MAX_IMAGES, &n))) return e;
+    if ((e = llmp_images_size(p, req, &size, &w, &h))) return e;
     if (size) {
-        long w, h;
         int i;
-        if (!recraft_parse_size(size, &w, &h)) {
-            return llmp_error_make(p, 400, NULL, NULL, "size",
-                                   "Invalid size '%s': expected WIDTHxHEIGHT "
-                                   "or 'auto'", size);
-        }
         if (v3) {
             const recraft_size_t *best = NULL;
             for (i = 0; v3_sizes[i].aspect; i++) {
@@ -218,8 +170,8 @@ static llmp_error_t *recraft_request(llmp_xlate_t *x, const cJSON *req,
             size = recraft_nearest(v4_aspects, w, h)->aspect;
         }
     }
-    if ((e = recraft_opt_str(x, req, "style_id", &style_id))) return e;
-    if ((e = recraft_opt_str(x, req, "style", &style))) return e;
+    if ((e = llmp_req_opt_str(p, req, "style_id", &style_id))) return e;
+    if ((e = llmp_req_opt_str(p, req, "style", &style))) return e;
     if (style) {
         if (!strcmp(style, "natural") || !strcmp(style, "vivid")) {
             if (!v3 || style_id) style = NULL;
@@ -243,8 +195,8 @@ static llmp_error_t *recraft_request(llmp_xlate_t *x, const cJSON *req,
             }
         }
     }
-    if ((e = recraft_opt_str(x, req, "substyle", &substyle))) return e;
-    if ((e = recraft_opt_str(x, req, "negative_prompt", &neg))) return e;
+    if ((e = llmp_req_opt_str(p, req, "substyle", &substyle))) return e;
+    if ((e = llmp_req_opt_str(p, req, "negative_prompt", &neg))) return e;
     ctl = cJSON_GetObjectItemCaseSensitive(req, "controls");
     if (ctl && !cJSON_IsNull(ctl) && !cJSON_IsObject(ctl)) {
         return llmp_error_make(p, 400, NULL, NULL, "controls",
@@ -259,8 +211,7 @@ static llmp_error_t *recraft_request(llmp_xlate_t *x, const cJSON *req,
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "prompt", prompt);
     if (model) cJSON_AddStringToObject(root, "model", model);
-    if (jn && cJSON_IsNumber(jn))
-        cJSON_AddNumberToObject(root, "n", (double)(long)jn->valuedouble);
+    if (n) cJSON_AddNumberToObject(root, "n", (double)n);
     if (size) cJSON_AddStringToObject(root, "size", size);
     if (style) cJSON_AddStringToObject(root, "style", style);
     if (substyle && *substyle)

@@ -9,23 +9,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include <apr_pools.h>
-#include "llmp_provider.h"
-#include "llmp_sse.h"
-
-static apr_status_t on_chunk(void *baton, const char *data, apr_size_t len)
-{
-    size_t *total = baton;
-    *total += len;
-    return APR_SUCCESS;
-}
-
-static apr_status_t on_event(void *baton, const char *event,
-                             const char *data, apr_size_t len)
-{
-    llmp_xlate_t *x = baton;
-    return llmp_anthropic_ops.chat_stream_event(x, event, data, len)
-           ? APR_EGENERAL : APR_SUCCESS;
-}
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const llmp_xlate_opts_t opts = { 256, "search_document" };
     apr_pool_t *p;
     llmp_xlate_t x;
+    fuzz_feed_t feed = { &llmp_anthropic_ops, &x };
     size_t total = 0;
     const char *body;
     size_t len;
@@ -51,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x.id = "chatcmpl-fuzz";
     x.created = 1700000000;
     x.opts = &opts;
-    x.emit = on_chunk;
+    x.emit = fuzz_count_emit;
     x.emit_baton = &total;
 
     switch (mode % 4) {
@@ -72,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 2: {
-        llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 65536, on_event,
-                                                       &x);
+        llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 65536,
+                                                       fuzz_on_event, &feed);
         x.stream = 1;
         x.include_usage = (mode & 4) != 0;
         if (llmp_sse_feed(sp, body, len) == APR_SUCCESS)

@@ -7,31 +7,16 @@
 #include <string.h>
 #include <apr_general.h>
 #include <apr_pools.h>
-#include "llmp_provider.h"
-#include "llmp_sse.h"
+#include "fuzz_common.h"
 
 static const llmp_xlate_opts_t opts = { 4096, "search_document" };
-
-static apr_status_t emit(void *baton, const char *data, apr_size_t len)
-{
-    size_t *total = baton;
-    *total += len;
-    return APR_SUCCESS;
-}
-
-static apr_status_t on_event(void *baton, const char *event,
-                             const char *data, apr_size_t len)
-{
-    llmp_xlate_t *x = baton;
-    return llmp_cohere_ops.chat_stream_event(x, event, data, len)
-           ? APR_EGENERAL : APR_SUCCESS;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int init;
     apr_pool_t *p;
     llmp_xlate_t x;
+    fuzz_feed_t feed = { &llmp_cohere_ops, &x };
     llmp_native_req_t nr;
     size_t total = 0;
     const char *body = (const char *)data + 1;
@@ -53,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x.stream = data[0] & 0x10 ? 1 : 0;
     x.include_usage = data[0] & 0x20 ? 1 : 0;
     x.opts = &opts;
-    x.emit = emit;
+    x.emit = fuzz_count_emit;
     x.emit_baton = &total;
 
     switch (data[0] & 0x0f) {
@@ -78,18 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         llmp_cohere_ops.error(&x, 400 + (int)(blen % 200), j, body, blen);
         break;
     default: {
-        llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 65536, on_event, &x);
-        size_t off = 0, step = (size_t)(data[0] % 13) + 1;
-        int broken = 0;
-        while (off < blen) {
-            size_t n = blen - off < step ? blen - off : step;
-            if (llmp_sse_feed(sp, body + off, n) != APR_SUCCESS) {
-                broken = 1;
-                break;
-            }
-            off += n;
-        }
-        if (!broken && llmp_sse_finish(sp) == APR_SUCCESS)
+        llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 65536,
+                                                       fuzz_on_event, &feed);
+        size_t step = (size_t)(data[0] % 13) + 1;
+        if (fuzz_feed_steps(sp, body, blen, step) == APR_SUCCESS
+            && llmp_sse_finish(sp) == APR_SUCCESS)
             llmp_cohere_ops.chat_stream_end(&x, data[0] & 0x40 ? 0 : 1);
         break;
     }

@@ -6,15 +6,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include <apr_pools.h>
-#include "llmp_provider.h"
-#include "llmp_sse.h"
-
-static apr_status_t emit(void *baton, const char *data, apr_size_t len)
-{
-    size_t *total = baton;
-    *total += len;
-    return APR_SUCCESS;
-}
+#include "fuzz_common.h"
 
 static const llmp_xlate_opts_t opts = { 4096, "search_document" };
 
@@ -30,21 +22,9 @@ static llmp_xlate_t *mkx(apr_pool_t *p, int stream, size_t *total)
     x->stream = stream & 1;
     x->include_usage = 1;
     x->opts = &opts;
-    x->emit = emit;
+    x->emit = fuzz_count_emit;
     x->emit_baton = total;
     return x;
-}
-
-typedef struct {
-    llmp_xlate_t *x;
-} feed_t;
-
-static apr_status_t on_event(void *baton, const char *event,
-                             const char *data, apr_size_t len)
-{
-    feed_t *f = baton;
-    return llmp_gemini_ops.chat_stream_event(f->x, event, data, len)
-           ? APR_EGENERAL : APR_SUCCESS;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -83,10 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     {
         /* as an SSE stream */
-        feed_t f;
+        fuzz_feed_t f;
         llmp_sse_parser_t *sp;
+        f.ops = &llmp_gemini_ops;
         f.x = mkx(p, 1, &total);
-        sp = llmp_sse_parser_create(p, 65536, on_event, &f);
+        sp = llmp_sse_parser_create(p, 65536, fuzz_on_event, &f);
         if (llmp_sse_feed(sp, s, size) == APR_SUCCESS)
             llmp_sse_finish(sp);
         llmp_gemini_ops.chat_stream_end(f.x, size & 1);

@@ -5,6 +5,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include "llmp_sse.h"
+#include "fuzz_common.h"
 
 static apr_status_t on_event(void *baton, const char *event,
                              const char *data, apr_size_t len)
@@ -19,18 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int init;
     apr_pool_t *p;
     llmp_sse_parser_t *sp;
-    size_t total = 0, off = 0, step;
+    size_t total = 0, step;
 
     if (!init) { apr_initialize(); init = 1; }
     apr_pool_create(&p, NULL);
     sp = llmp_sse_parser_create(p, 4096, on_event, &total);
     step = size ? (size_t)(data[0] % 17) + 1 : 1;
-    while (off < size) {
-        size_t n = size - off < step ? size - off : step;
-        if (llmp_sse_feed(sp, (const char *)data + off, n) != APR_SUCCESS)
-            break;
-        off += n;
-    }
+    fuzz_feed_steps(sp, (const char *)data, size, step);
     llmp_sse_finish(sp);
     apr_pool_destroy(p);
     return 0;

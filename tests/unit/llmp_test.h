@@ -11,6 +11,9 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <cjson/cJSON.h>
+#include "llmp_provider.h"
+#include "llmp_sse.h"
 
 static int llmp_t_passed, llmp_t_failed;
 static const char *llmp_t_current = "";
@@ -90,6 +93,83 @@ static inline char *llmp_fixture(apr_pool_t *p, const char *rel,
     apr_file_close(f);
     if (len) *len = n;
     return buf;
+}
+
+/* A fixture parsed as JSON (pool-owned), or NULL when it is not JSON. */
+static inline cJSON *llmp_fixture_json(apr_pool_t *p, const char *rel)
+{
+    apr_size_t len;
+    char *buf = llmp_fixture(p, rel, &len);
+    return llmp_json_parse_pool(p, buf, len);
+}
+
+/* Dotted path lookup: "a.b.0.c" (a number indexes an array). */
+static inline const cJSON *at(const cJSON *j, const char *path)
+{
+    char buf[256], *tok, *save = NULL;
+
+    if (strlen(path) >= sizeof(buf)) return NULL;
+    strcpy(buf, path);
+    for (tok = strtok_r(buf, ".", &save); tok && j;
+         tok = strtok_r(NULL, ".", &save)) {
+        if (cJSON_IsArray(j) && tok[0] >= '0' && tok[0] <= '9')
+            j = cJSON_GetArrayItem(j, atoi(tok));
+        else
+            j = cJSON_GetObjectItemCaseSensitive(j, tok);
+    }
+    return j;
+}
+
+/* The string at path, or NULL. */
+static inline const char *at_str(const cJSON *j, const char *path)
+{
+    const cJSON *v = at(j, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The number at path, or -12345 when there is none. */
+static inline double at_num(const cJSON *j, const char *path)
+{
+    const cJSON *v = at(j, path);
+    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
+}
+
+/* Feeding native SSE through the real parser into a translator. */
+typedef struct {
+    const llmp_provider_ops_t *ops;
+    llmp_xlate_t *x;
+    llmp_error_t *err;     /* the first error of chat_stream_event */
+} llmp_feed_t;
+
+static inline apr_status_t llmp_feed_event(void *baton, const char *event,
+                                           const char *data, apr_size_t len)
+{
+    llmp_feed_t *f = baton;
+    f->err = f->ops->chat_stream_event(f->x, event, data, len);
+    return f->err ? APR_EGENERAL : APR_SUCCESS;
+}
+
+/* Feeds buf to ops->chat_stream_event through an SSE parser (events up to
+ * max_event bytes), in pieces of step bytes (0: all at once), then ends the
+ * parse unless it failed. Returns the error of a stream event, or NULL;
+ * chat_stream_end is left to the caller. */
+static inline llmp_error_t *llmp_feed_sse(apr_pool_t *p,
+                                          const llmp_provider_ops_t *ops,
+                                          llmp_xlate_t *x, const char *buf,
+                                          apr_size_t len, apr_size_t step,
+                                          apr_size_t max_event)
+{
+    llmp_feed_t f = { ops, x, NULL };
+    llmp_sse_parser_t *sp = llmp_sse_parser_create(p, max_event,
+                                                   llmp_feed_event, &f);
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t off;
+
+    if (!step) step = len;
+    for (off = 0; off < len && rv == APR_SUCCESS; off += step)
+        rv = llmp_sse_feed(sp, buf + off, len - off < step ? len - off : step);
+    if (rv == APR_SUCCESS) llmp_sse_finish(sp);
+    return f.err;
 }
 
 #endif

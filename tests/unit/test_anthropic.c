@@ -79,35 +79,6 @@ static llmp_error_t *req_err(apr_pool_t *p, const char *json)
     return err;
 }
 
-static const cJSON *at(const cJSON *j, const char *path)
-{
-    /* "a.b.0.c": members and array indexes */
-    char buf[256], *tok, *save = NULL;
-
-    if (strlen(path) >= sizeof(buf)) return NULL;
-    strcpy(buf, path);
-    for (tok = strtok_r(buf, ".", &save); tok && j;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (*tok >= '0' && *tok <= '9' && cJSON_IsArray(j))
-            j = cJSON_GetArrayItem(j, atoi(tok));
-        else
-            j = cJSON_GetObjectItemCaseSensitive(j, tok);
-    }
-    return j;
-}
-
-static const char *sat(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double nat(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
-}
-
 static cJSON *pj(apr_pool_t *p, const char *s)
 {
     return llmp_json_parse_pool(p, s, strlen(s));
@@ -119,37 +90,19 @@ static char *print(apr_pool_t *p, const cJSON *j)
 }
 
 /* Feed a fixture through the SSE parser into the translator. */
-typedef struct {
-    llmp_xlate_t *x;
-    llmp_error_t *err;
-} feed_t;
-
-static apr_status_t feed_event(void *baton, const char *event,
-                               const char *data, apr_size_t len)
-{
-    feed_t *f = baton;
-    f->err = llmp_anthropic_ops.chat_stream_event(f->x, event, data, len);
-    return f->err ? APR_EGENERAL : APR_SUCCESS;
-}
-
 static llmp_error_t *run_stream(apr_pool_t *p, llmp_xlate_t *x,
                                 const char *text, apr_size_t len,
                                 int complete, int *ended_with_error)
 {
-    feed_t f = { x, NULL };
-    llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 1 << 20, feed_event,
-                                                   &f);
-    apr_size_t i;
+    llmp_error_t *err;
 
     *ended_with_error = 0;
     /* in small pieces, as the network delivers it */
-    for (i = 0; i < len && !f.err; i += 7)
-        llmp_sse_feed(sp, text + i, len - i < 7 ? len - i : 7);
-    if (!f.err) llmp_sse_finish(sp);
-    if (f.err) return f.err;
-    f.err = llmp_anthropic_ops.chat_stream_end(x, complete);
-    if (f.err) *ended_with_error = 1;
-    return f.err;
+    err = llmp_feed_sse(p, &llmp_anthropic_ops, x, text, len, 7, 1 << 20);
+    if (err) return err;
+    err = llmp_anthropic_ops.chat_stream_end(x, complete);
+    if (err) *ended_with_error = 1;
+    return err;
 }
 
 static llmp_error_t *stream_fixture(apr_pool_t *p, llmp_xlate_t *x,
@@ -188,18 +141,18 @@ static void t_req_basic(apr_pool_t *p)
     if (!n) return;
     CHECK_STR(out.path, "/anthropic/v1/messages");
     CHECK_INT(out.stream, 0);
-    CHECK_STR(sat(n, "model"), "claude-3-7-sonnet-20250219");
-    CHECK_STR(sat(n, "system.0.type"), "text");
-    CHECK_STR(sat(n, "system.0.text"), "Be brief.");
-    CHECK_STR(sat(n, "system.1.text"), "Use French.");
+    CHECK_STR(at_str(n, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_STR(at_str(n, "system.0.type"), "text");
+    CHECK_STR(at_str(n, "system.0.text"), "Be brief.");
+    CHECK_STR(at_str(n, "system.1.text"), "Use French.");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 1);
-    CHECK_STR(sat(n, "messages.0.role"), "user");
-    CHECK_STR(sat(n, "messages.0.content.0.text"), "Hello");
-    CHECK_INT(nat(n, "max_tokens"), 50);
-    CHECK(nat(n, "temperature") == 1.0);
-    CHECK(nat(n, "top_p") == 0.9);
-    CHECK_STR(sat(n, "stop_sequences.0"), "END");
-    CHECK_STR(sat(n, "metadata.user_id"), "u-42");
+    CHECK_STR(at_str(n, "messages.0.role"), "user");
+    CHECK_STR(at_str(n, "messages.0.content.0.text"), "Hello");
+    CHECK_INT(at_num(n, "max_tokens"), 50);
+    CHECK(at_num(n, "temperature") == 1.0);
+    CHECK(at_num(n, "top_p") == 0.9);
+    CHECK_STR(at_str(n, "stop_sequences.0"), "END");
+    CHECK_STR(at_str(n, "metadata.user_id"), "u-42");
     CHECK(!at(n, "stream"));
     /* nothing OpenAI-only is forwarded */
     {
@@ -229,23 +182,23 @@ static void t_req_defaults(apr_pool_t *p)
 
     CHECK(n != NULL);
     if (!n) return;
-    CHECK_INT(nat(n, "max_tokens"), 1024);       /* the configured default */
+    CHECK_INT(at_num(n, "max_tokens"), 1024);   /* the configured default */
     CHECK(cJSON_IsTrue(at(n, "stream")));
     CHECK_INT(out.stream, 1);
-    CHECK(nat(n, "temperature") == 0.2);
+    CHECK(at_num(n, "temperature") == 0.2);
     CHECK(!at(n, "system"));
     CHECK_INT(cJSON_GetArraySize(at(n, "stop_sequences")), 2);
-    CHECK_STR(sat(n, "stop_sequences.1"), "b");
+    CHECK_STR(at_str(n, "stop_sequences.1"), "b");
     /* max_completion_tokens wins over max_tokens */
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                "\"max_tokens\":10,\"max_completion_tokens\":20}");
-    CHECK_INT(nat(n, "max_tokens"), 20);
+    CHECK_INT(at_num(n, "max_tokens"), 20);
     /* no opts: the built-in default */
     x = xlate(p, 0, NULL);
     x->opts = NULL;
     n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
              NULL, &err);
-    CHECK_INT(nat(n, "max_tokens"), 4096);
+    CHECK_INT(at_num(n, "max_tokens"), 4096);
 }
 
 static void t_req_merge(apr_pool_t *p)
@@ -269,21 +222,22 @@ static void t_req_merge(apr_pool_t *p)
     CHECK(n != NULL);
     if (!n) return;
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);
-    CHECK_STR(sat(n, "messages.0.role"), "user");
+    CHECK_STR(at_str(n, "messages.0.role"), "user");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.0.content")), 4);
-    CHECK_STR(sat(n, "messages.0.content.1.text"), "two");
-    CHECK_STR(sat(n, "messages.0.content.2.type"), "image");
-    CHECK_STR(sat(n, "messages.0.content.2.source.type"), "base64");
-    CHECK_STR(sat(n, "messages.0.content.2.source.media_type"), "image/png");
-    CHECK_STR(sat(n, "messages.0.content.2.source.data"), "iVBORw0KGgo=");
-    CHECK_STR(sat(n, "messages.0.content.3.source.type"), "url");
-    CHECK_STR(sat(n, "messages.0.content.3.source.url"),
+    CHECK_STR(at_str(n, "messages.0.content.1.text"), "two");
+    CHECK_STR(at_str(n, "messages.0.content.2.type"), "image");
+    CHECK_STR(at_str(n, "messages.0.content.2.source.type"), "base64");
+    CHECK_STR(at_str(n, "messages.0.content.2.source.media_type"),
+              "image/png");
+    CHECK_STR(at_str(n, "messages.0.content.2.source.data"), "iVBORw0KGgo=");
+    CHECK_STR(at_str(n, "messages.0.content.3.source.type"), "url");
+    CHECK_STR(at_str(n, "messages.0.content.3.source.url"),
               "https://example.com/cat.jpg");
-    CHECK_STR(sat(n, "messages.1.role"), "assistant");
+    CHECK_STR(at_str(n, "messages.1.role"), "assistant");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 2);
-    CHECK_STR(sat(n, "messages.2.content.0.text"), "three");
+    CHECK_STR(at_str(n, "messages.2.content.0.text"), "three");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 1);
-    CHECK_STR(sat(n, "system.0.text"), "late system");
+    CHECK_STR(at_str(n, "system.0.text"), "late system");
 }
 
 static void t_req_tools(apr_pool_t *p)
@@ -310,32 +264,32 @@ static void t_req_tools(apr_pool_t *p)
     CHECK(n != NULL);
     if (!n) return;
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);
-    CHECK_STR(sat(n, "messages.1.role"), "assistant");
+    CHECK_STR(at_str(n, "messages.1.role"), "assistant");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 2);
-    CHECK_STR(sat(n, "messages.1.content.0.type"), "tool_use");
-    CHECK_STR(sat(n, "messages.1.content.0.id"), "call_1");
-    CHECK_STR(sat(n, "messages.1.content.0.name"), "get_weather");
-    CHECK_STR(sat(n, "messages.1.content.0.input.city"), "Paris");
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "tool_use");
+    CHECK_STR(at_str(n, "messages.1.content.0.id"), "call_1");
+    CHECK_STR(at_str(n, "messages.1.content.0.name"), "get_weather");
+    CHECK_STR(at_str(n, "messages.1.content.0.input.city"), "Paris");
     CHECK(cJSON_IsObject(at(n, "messages.1.content.1.input")));
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content.1.input")), 0);
     /* both results and the text in one user turn, results first */
-    CHECK_STR(sat(n, "messages.2.role"), "user");
+    CHECK_STR(at_str(n, "messages.2.role"), "user");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 3);
-    CHECK_STR(sat(n, "messages.2.content.0.type"), "tool_result");
-    CHECK_STR(sat(n, "messages.2.content.0.tool_use_id"), "call_1");
-    CHECK_STR(sat(n, "messages.2.content.0.content"), "18C");
-    CHECK_STR(sat(n, "messages.2.content.1.tool_use_id"), "call_2");
-    CHECK_STR(sat(n, "messages.2.content.1.content.0.text"), "noon");
-    CHECK_STR(sat(n, "messages.2.content.2.text"), "thanks");
+    CHECK_STR(at_str(n, "messages.2.content.0.type"), "tool_result");
+    CHECK_STR(at_str(n, "messages.2.content.0.tool_use_id"), "call_1");
+    CHECK_STR(at_str(n, "messages.2.content.0.content"), "18C");
+    CHECK_STR(at_str(n, "messages.2.content.1.tool_use_id"), "call_2");
+    CHECK_STR(at_str(n, "messages.2.content.1.content.0.text"), "noon");
+    CHECK_STR(at_str(n, "messages.2.content.2.text"), "thanks");
     /* tools */
-    CHECK_STR(sat(n, "tools.0.name"), "get_weather");
-    CHECK_STR(sat(n, "tools.0.description"), "Weather");
-    CHECK_STR(sat(n, "tools.0.input_schema.type"), "object");
-    CHECK_STR(sat(n, "tools.0.input_schema.required.0"), "city");
+    CHECK_STR(at_str(n, "tools.0.name"), "get_weather");
+    CHECK_STR(at_str(n, "tools.0.description"), "Weather");
+    CHECK_STR(at_str(n, "tools.0.input_schema.type"), "object");
+    CHECK_STR(at_str(n, "tools.0.input_schema.required.0"), "city");
     CHECK(!at(n, "tools.0.strict"));
     CHECK(!at(n, "tools.1.description"));
-    CHECK_STR(sat(n, "tools.1.input_schema.type"), "object");
-    CHECK_STR(sat(n, "tool_choice.type"), "any");
+    CHECK_STR(at_str(n, "tools.1.input_schema.type"), "object");
+    CHECK_STR(at_str(n, "tool_choice.type"), "any");
     CHECK(cJSON_IsTrue(at(n, "tool_choice.disable_parallel_tool_use")));
 
     /* user text then a late tool result: the result goes first */
@@ -346,10 +300,10 @@ static void t_req_tools(apr_pool_t *p)
         "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"r\"}],"
         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
         "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}}");
-    CHECK_STR(sat(n, "messages.2.content.0.type"), "tool_result");
-    CHECK_STR(sat(n, "messages.2.content.1.text"), "more");
-    CHECK_STR(sat(n, "tool_choice.type"), "tool");
-    CHECK_STR(sat(n, "tool_choice.name"), "f");
+    CHECK_STR(at_str(n, "messages.2.content.0.type"), "tool_result");
+    CHECK_STR(at_str(n, "messages.2.content.1.text"), "more");
+    CHECK_STR(at_str(n, "tool_choice.type"), "tool");
+    CHECK_STR(at_str(n, "tool_choice.name"), "f");
 
     /* result, text, result: both results go before the text */
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
@@ -362,21 +316,21 @@ static void t_req_tools(apr_pool_t *p)
         "{\"type\":\"text\",\"text\":\"t2\"}]},"
         "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"r2\"}]}");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 4);
-    CHECK_STR(sat(n, "messages.2.content.0.tool_use_id"), "c1");
-    CHECK_STR(sat(n, "messages.2.content.1.tool_use_id"), "c2");
-    CHECK_STR(sat(n, "messages.2.content.2.text"), "t1");
-    CHECK_STR(sat(n, "messages.2.content.3.text"), "t2");
+    CHECK_STR(at_str(n, "messages.2.content.0.tool_use_id"), "c1");
+    CHECK_STR(at_str(n, "messages.2.content.1.tool_use_id"), "c2");
+    CHECK_STR(at_str(n, "messages.2.content.2.text"), "t1");
+    CHECK_STR(at_str(n, "messages.2.content.3.text"), "t2");
 
     /* auto / none; tool_choice without tools is dropped */
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
         "\"tool_choice\":\"none\",\"parallel_tool_calls\":false}");
-    CHECK_STR(sat(n, "tool_choice.type"), "none");
+    CHECK_STR(at_str(n, "tool_choice.type"), "none");
     CHECK(!at(n, "tool_choice.disable_parallel_tool_use"));
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
         "\"parallel_tool_calls\":false}");
-    CHECK_STR(sat(n, "tool_choice.type"), "auto");
+    CHECK_STR(at_str(n, "tool_choice.type"), "auto");
     CHECK(cJSON_IsTrue(at(n, "tool_choice.disable_parallel_tool_use")));
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
         "\"tools\":[],\"tool_choice\":\"auto\"}");
@@ -392,12 +346,12 @@ static void t_req_json_mode(apr_pool_t *p)
         "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}}}}");
     const char *s;
 
-    CHECK_STR(sat(n, "system.0.text"), "S");
-    s = sat(n, "system.1.text");
+    CHECK_STR(at_str(n, "system.0.text"), "S");
+    s = at_str(n, "system.1.text");
     CHECK(s && strstr(s, "JSON Schema") && strstr(s, "\"a\""));
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
                "\"response_format\":{\"type\":\"json_object\"}}");
-    s = sat(n, "system.0.text");
+    s = at_str(n, "system.0.text");
     CHECK(s && strstr(s, "JSON object"));
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
                "\"response_format\":{\"type\":\"text\"}}");
@@ -406,8 +360,8 @@ static void t_req_json_mode(apr_pool_t *p)
     n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
                "\"file\",\"file\":{\"filename\":\"a.pdf\",\"file_data\":"
                "\"data:application/pdf;base64,JVBERi0=\"}}]}]}");
-    CHECK_STR(sat(n, "messages.0.content.0.type"), "document");
-    CHECK_STR(sat(n, "messages.0.content.0.source.data"), "JVBERi0=");
+    CHECK_STR(at_str(n, "messages.0.content.0.type"), "document");
+    CHECK_STR(at_str(n, "messages.0.content.0.source.data"), "JVBERi0=");
 }
 
 static void t_req_errors(apr_pool_t *p)
@@ -494,9 +448,8 @@ static void t_req_errors(apr_pool_t *p)
 
 static cJSON *resp(apr_pool_t *p, const char *fixture, llmp_error_t **err)
 {
-    apr_size_t len;
-    char *body = llmp_fixture(p, fixture, &len), *out = NULL;
-    cJSON *native = llmp_json_parse_pool(p, body, len);
+    char *out = NULL;
+    cJSON *native = llmp_fixture_json(p, fixture);
     apr_size_t outlen = 0;
     llmp_xlate_t *x = xlate(p, 0, NULL);
 
@@ -511,44 +464,44 @@ static void t_response(apr_pool_t *p)
 
     CHECK(r != NULL);
     if (!r) return;
-    CHECK_STR(sat(r, "id"), "chatcmpl-test");
-    CHECK_STR(sat(r, "object"), "chat.completion");
-    CHECK_STR(sat(r, "model"), "claude-3-7-sonnet-20250219");
-    CHECK_INT(nat(r, "created"), 1700000000);
-    CHECK_STR(sat(r, "choices.0.message.role"), "assistant");
-    CHECK_STR(sat(r, "choices.0.message.content"),
+    CHECK_STR(at_str(r, "id"), "chatcmpl-test");
+    CHECK_STR(at_str(r, "object"), "chat.completion");
+    CHECK_STR(at_str(r, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_INT(at_num(r, "created"), 1700000000);
+    CHECK_STR(at_str(r, "choices.0.message.role"), "assistant");
+    CHECK_STR(at_str(r, "choices.0.message.content"),
               "Hello! How can I help you today?");
-    CHECK_STR(sat(r, "choices.0.finish_reason"), "stop");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "stop");
     CHECK(!at(r, "choices.0.message.tool_calls"));
-    CHECK_INT(nat(r, "usage.prompt_tokens"), 12);
-    CHECK_INT(nat(r, "usage.completion_tokens"), 9);
-    CHECK_INT(nat(r, "usage.total_tokens"), 21);
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 12);
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 9);
+    CHECK_INT(at_num(r, "usage.total_tokens"), 21);
 
     r = resp(p, "anthropic/messages_response_tools.json", &err);
     CHECK(r != NULL);
     if (!r) return;
-    CHECK_STR(sat(r, "choices.0.message.content"),
+    CHECK_STR(at_str(r, "choices.0.message.content"),
               "I'll check the weather in both cities.");
-    CHECK_STR(sat(r, "choices.0.finish_reason"), "tool_calls");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "tool_calls");
     CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")), 2);
-    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.id"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.id"),
               "toolu_01A09q90qw90lq917835lq9");
-    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.type"), "function");
-    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.function.name"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.type"), "function");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.name"),
               "get_weather");
-    CHECK_STR(sat(r, "choices.0.message.tool_calls.0.function.arguments"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.arguments"),
               "{\"location\":\"San Francisco, CA\",\"unit\":\"celsius\"}");
-    CHECK_STR(sat(r, "choices.0.message.tool_calls.1.function.arguments"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.function.arguments"),
               "{\"location\":\"Paris\"}");
-    CHECK_INT(nat(r, "usage.prompt_tokens"), 472 + 100 + 2048);
-    CHECK_INT(nat(r, "usage.completion_tokens"), 91);
-    CHECK_INT(nat(r, "usage.prompt_tokens_details.cached_tokens"), 2048);
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 472 + 100 + 2048);
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 91);
+    CHECK_INT(at_num(r, "usage.prompt_tokens_details.cached_tokens"), 2048);
 
     r = resp(p, "anthropic/messages_response_max_tokens.json", &err);
-    CHECK_STR(sat(r, "choices.0.finish_reason"), "length");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "length");
     r = resp(p, "anthropic/messages_response_refusal.json", &err);
-    CHECK_STR(sat(r, "choices.0.finish_reason"), "content_filter");
-    CHECK_STR(sat(r, "choices.0.message.content"), "");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "content_filter");
+    CHECK_STR(at_str(r, "choices.0.message.content"), "");
 
     /* broken answers -> 502 */
     {
@@ -638,26 +591,28 @@ static void t_stream_text(apr_pool_t *p)
     CHECK(err == NULL);
     CHECK_INT(cJSON_GetArraySize(s.chunks), 5);
     c = cJSON_GetArrayItem(s.chunks, 0);
-    CHECK_STR(sat(c, "object"), "chat.completion.chunk");
-    CHECK_STR(sat(c, "id"), "chatcmpl-test");
-    CHECK_STR(sat(c, "model"), "claude-3-7-sonnet-20250219");
-    CHECK_STR(sat(c, "choices.0.delta.role"), "assistant");
-    CHECK_STR(sat(c, "choices.0.delta.content"), "");
+    CHECK_STR(at_str(c, "object"), "chat.completion.chunk");
+    CHECK_STR(at_str(c, "id"), "chatcmpl-test");
+    CHECK_STR(at_str(c, "model"), "claude-3-7-sonnet-20250219");
+    CHECK_STR(at_str(c, "choices.0.delta.role"), "assistant");
+    CHECK_STR(at_str(c, "choices.0.delta.content"), "");
     CHECK(cJSON_IsNull(at(c, "choices.0.finish_reason")));
-    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 1), "choices.0.delta.content"),
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 1),
+                     "choices.0.delta.content"),
               "Hello");
-    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 2), "choices.0.delta.content"),
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 2),
+                     "choices.0.delta.content"),
               "!");
     c = cJSON_GetArrayItem(s.chunks, 3);
-    CHECK_STR(sat(c, "choices.0.finish_reason"), "stop");
+    CHECK_STR(at_str(c, "choices.0.finish_reason"), "stop");
     CHECK_INT(cJSON_GetArraySize(at(c, "choices.0.delta")), 0);
     CHECK(!at(c, "usage"));
     c = cJSON_GetArrayItem(s.chunks, 4);
     CHECK_INT(cJSON_GetArraySize(at(c, "choices")), 0);
-    CHECK_INT(nat(c, "usage.prompt_tokens"), 30);
-    CHECK_INT(nat(c, "usage.completion_tokens"), 15);
-    CHECK_INT(nat(c, "usage.total_tokens"), 45);
-    CHECK_INT(nat(c, "usage.prompt_tokens_details.cached_tokens"), 5);
+    CHECK_INT(at_num(c, "usage.prompt_tokens"), 30);
+    CHECK_INT(at_num(c, "usage.completion_tokens"), 15);
+    CHECK_INT(at_num(c, "usage.total_tokens"), 45);
+    CHECK_INT(at_num(c, "usage.prompt_tokens_details.cached_tokens"), 5);
 
     /* without include_usage: no usage chunk */
     x = xlate(p, 1, &s);
@@ -681,38 +636,40 @@ static void t_stream_tools(apr_pool_t *p)
     n = cJSON_GetArraySize(s.chunks);
     /* role, text, call 0 start, 2 pieces, call 1 start, "{}", final, usage */
     CHECK_INT(n, 9);
-    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 1), "choices.0.delta.content"),
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 1),
+                     "choices.0.delta.content"),
               "Okay, let's check the weather.");
     c = cJSON_GetArrayItem(s.chunks, 2);
-    CHECK_INT(nat(c, "choices.0.delta.tool_calls.0.index"), 0);
-    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.id"),
+    CHECK_INT(at_num(c, "choices.0.delta.tool_calls.0.index"), 0);
+    CHECK_STR(at_str(c, "choices.0.delta.tool_calls.0.id"),
               "toolu_01T1x1fJ34qAmk2tNTrN7Up6");
-    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.type"), "function");
-    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.function.name"),
+    CHECK_STR(at_str(c, "choices.0.delta.tool_calls.0.type"), "function");
+    CHECK_STR(at_str(c, "choices.0.delta.tool_calls.0.function.name"),
               "get_weather");
-    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.function.arguments"), "");
+    CHECK_STR(at_str(c, "choices.0.delta.tool_calls.0.function.arguments"),
+              "");
     c = cJSON_GetArrayItem(s.chunks, 3);
     CHECK(!at(c, "choices.0.delta.tool_calls.0.id"));
     CHECK(!at(c, "choices.0.delta.tool_calls.0.function.name"));
     c = cJSON_GetArrayItem(s.chunks, 5);
-    CHECK_INT(nat(c, "choices.0.delta.tool_calls.0.index"), 1);
-    CHECK_STR(sat(c, "choices.0.delta.tool_calls.0.id"),
+    CHECK_INT(at_num(c, "choices.0.delta.tool_calls.0.index"), 1);
+    CHECK_STR(at_str(c, "choices.0.delta.tool_calls.0.id"),
               "toolu_02U2y2gK45rBnl3uOUsO8Vq7");
     for (i = 0; i < n; i++) {
         const cJSON *tc = at(cJSON_GetArrayItem(s.chunks, i),
                              "choices.0.delta.tool_calls.0");
-        const char *a = sat(tc, "function.arguments");
+        const char *a = at_str(tc, "function.arguments");
         if (!a) continue;
-        if (nat(tc, "index") == 0) args0 = apr_pstrcat(p, args0, a, NULL);
+        if (at_num(tc, "index") == 0) args0 = apr_pstrcat(p, args0, a, NULL);
         else args1 = apr_pstrcat(p, args1, a, NULL);
     }
     CHECK_STR(args0, "{\"location\": \"San Francisco, CA\"}");
     CHECK_STR(args1, "{}");
     c = cJSON_GetArrayItem(s.chunks, 7);
-    CHECK_STR(sat(c, "choices.0.finish_reason"), "tool_calls");
+    CHECK_STR(at_str(c, "choices.0.finish_reason"), "tool_calls");
     c = cJSON_GetArrayItem(s.chunks, 8);
-    CHECK_INT(nat(c, "usage.prompt_tokens"), 472);
-    CHECK_INT(nat(c, "usage.completion_tokens"), 89);
+    CHECK_INT(at_num(c, "usage.prompt_tokens"), 472);
+    CHECK_INT(at_num(c, "usage.completion_tokens"), 89);
     /* thinking never reaches the client */
     for (i = 0; i < n; i++) {
         char *j = print(p, cJSON_GetArrayItem(s.chunks, i));
@@ -816,12 +773,13 @@ static void t_stream_misc(apr_pool_t *p)
     err = run_stream(p, x, sse, strlen(sse), 1, &ended);
     CHECK(err == NULL);
     CHECK_INT(cJSON_GetArraySize(s.chunks), 4);
-    CHECK_INT(nat(cJSON_GetArrayItem(s.chunks, 1),
+    CHECK_INT(at_num(cJSON_GetArrayItem(s.chunks, 1),
                   "choices.0.delta.tool_calls.0.index"), 0);
-    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 2),
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 2),
                   "choices.0.delta.tool_calls.0.function.arguments"),
               "{\"a\":1}");
-    CHECK_STR(sat(cJSON_GetArrayItem(s.chunks, 3), "choices.0.finish_reason"),
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 3),
+                     "choices.0.finish_reason"),
               "length");
 }
 

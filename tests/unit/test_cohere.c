@@ -49,33 +49,6 @@ static cJSON *parse(apr_pool_t *p, const char *s)
     return j;
 }
 
-/* Path lookup like "messages.0.content" (numbers index arrays). */
-static const cJSON *at(const cJSON *j, const char *path)
-{
-    char buf[256], *tok, *save = NULL;
-
-    if (strlen(path) >= sizeof(buf)) return NULL;
-    strcpy(buf, path);
-    for (tok = strtok_r(buf, ".", &save); tok && j;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (cJSON_IsArray(j)) j = cJSON_GetArrayItem(j, atoi(tok));
-        else j = cJSON_GetObjectItemCaseSensitive(j, tok);
-    }
-    return j;
-}
-
-static const char *at_str(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double at_num(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
-}
-
 static const llmp_provider_ops_t *ops(void)
 {
     return llmp_provider_ops(LLMP_PROV_COHERE);
@@ -310,9 +283,8 @@ static cJSON *xresp(apr_pool_t *p, const char *fixture, llmp_error_t **err)
     llmp_xlate_t *x = new_x(p, 0, NULL);
     char *out = NULL;
     apr_size_t len = 0;
-    const char *body = llmp_fixture(p, fixture, NULL);
 
-    *err = ops()->chat_response(x, parse(p, body), &out, &len);
+    *err = ops()->chat_response(x, llmp_fixture_json(p, fixture), &out, &len);
     if (*err) return NULL;
     return llmp_json_parse_pool(p, out, len);
 }
@@ -403,33 +375,16 @@ static void t_response_odd(apr_pool_t *p)
 }
 
 /* Feed an SSE fixture through the real parser into the stream hooks. */
-typedef struct {
-    llmp_xlate_t *x;
-    llmp_error_t *err;
-} feed_t;
-
-static apr_status_t on_sse(void *baton, const char *event, const char *data,
-                           apr_size_t len)
-{
-    feed_t *f = baton;
-    f->err = ops()->chat_stream_event(f->x, event, data, len);
-    return f->err ? APR_EGENERAL : APR_SUCCESS;
-}
-
 static llmp_error_t *run_stream(apr_pool_t *p, llmp_xlate_t *x,
                                 const char *fixture, int complete)
 {
     apr_size_t len;
     const char *body = llmp_fixture(p, fixture, &len);
-    feed_t f = { x, NULL };
-    llmp_sse_parser_t *sp = llmp_sse_parser_create(p, 65536, on_sse, &f);
-    apr_size_t off;
+    llmp_error_t *err;
 
     /* feed in small pieces to exercise splitting */
-    for (off = 0; off < len && !f.err; off += 7)
-        llmp_sse_feed(sp, body + off, len - off < 7 ? len - off : 7);
-    if (!f.err) llmp_sse_finish(sp);
-    if (f.err) return f.err;
+    err = llmp_feed_sse(p, ops(), x, body, len, 7, 65536);
+    if (err) return err;
     return ops()->chat_stream_end(x, complete);
 }
 
@@ -607,8 +562,8 @@ static void t_embeddings(apr_pool_t *p)
     CHECK(at(n, "user") == NULL);
     CHECK(at(n, "input") == NULL);
 
-    err = ops()->embeddings_response(x, parse(p, llmp_fixture(p,
-        "cohere/embed_response.json", NULL)), &out, &len);
+    err = ops()->embeddings_response(x, llmp_fixture_json(p,
+        "cohere/embed_response.json"), &out, &len);
     CHECK(err == NULL);
     r = llmp_json_parse_pool(p, out, len);
     CHECK_STR(at_str(r, "object"), "list");

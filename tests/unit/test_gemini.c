@@ -53,38 +53,7 @@ static cJSON *parse(apr_pool_t *p, const char *s)
 
 static cJSON *fixture_json(apr_pool_t *p, const char *name)
 {
-    apr_size_t len;
-    char *buf = llmp_fixture(p, apr_pstrcat(p, "gemini/", name, NULL), &len);
-    return llmp_json_parse_pool(p, buf, len);
-}
-
-/* Dotted path lookup: "a.b.0.c" (numbers index arrays). */
-static const cJSON *at(const cJSON *j, const char *path)
-{
-    char buf[256], *tok, *save = NULL;
-
-    if (strlen(path) >= sizeof(buf)) return NULL;
-    strcpy(buf, path);
-    for (tok = strtok_r(buf, ".", &save); tok && j;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (cJSON_IsArray(j) && tok[0] >= '0' && tok[0] <= '9')
-            j = cJSON_GetArrayItem(j, atoi(tok));
-        else
-            j = cJSON_GetObjectItemCaseSensitive(j, tok);
-    }
-    return j;
-}
-
-static const char *str_at(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num_at(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
+    return llmp_fixture_json(p, apr_pstrcat(p, "gemini/", name, NULL));
 }
 
 /* ---- request ---- */
@@ -153,67 +122,67 @@ static void t_request_full(apr_pool_t *p)
               || !strcmp(c->string, "tools")
               || !strcmp(c->string, "toolConfig"));
     }
-    CHECK_STR(str_at(n, "systemInstruction.parts.0.text"), "You are terse.");
-    CHECK_STR(str_at(n, "systemInstruction.parts.1.text"),
+    CHECK_STR(at_str(n, "systemInstruction.parts.0.text"), "You are terse.");
+    CHECK_STR(at_str(n, "systemInstruction.parts.1.text"),
               "Answer in English.");
     /* user, user merged */
     CHECK_INT(cJSON_GetArraySize(at(n, "contents")), 5);
-    CHECK_STR(str_at(n, "contents.0.role"), "user");
-    CHECK_STR(str_at(n, "contents.0.parts.0.text"),
+    CHECK_STR(at_str(n, "contents.0.role"), "user");
+    CHECK_STR(at_str(n, "contents.0.parts.0.text"),
               "What is the weather in Paris?");
-    CHECK_STR(str_at(n, "contents.0.parts.1.text"), "Also look at these.");
-    CHECK_STR(str_at(n, "contents.0.parts.2.inlineData.mimeType"),
+    CHECK_STR(at_str(n, "contents.0.parts.1.text"), "Also look at these.");
+    CHECK_STR(at_str(n, "contents.0.parts.2.inlineData.mimeType"),
               "image/png");
-    CHECK_STR(str_at(n, "contents.0.parts.2.inlineData.data"),
+    CHECK_STR(at_str(n, "contents.0.parts.2.inlineData.data"),
               "iVBORw0KGgo=");
-    CHECK_STR(str_at(n, "contents.0.parts.3.fileData.mimeType"),
+    CHECK_STR(at_str(n, "contents.0.parts.3.fileData.mimeType"),
               "image/webp");
-    CHECK_STR(str_at(n, "contents.0.parts.3.fileData.fileUri"),
+    CHECK_STR(at_str(n, "contents.0.parts.3.fileData.fileUri"),
               "https://example.com/pics/cat.webp?size=2");
-    CHECK_STR(str_at(n, "contents.0.parts.4.fileData.mimeType"),
+    CHECK_STR(at_str(n, "contents.0.parts.4.fileData.mimeType"),
               "image/jpeg");
     /* assistant tool calls */
-    CHECK_STR(str_at(n, "contents.1.role"), "model");
-    CHECK_STR(str_at(n, "contents.1.parts.0.functionCall.name"),
+    CHECK_STR(at_str(n, "contents.1.role"), "model");
+    CHECK_STR(at_str(n, "contents.1.parts.0.functionCall.name"),
               "get_weather");
-    CHECK_STR(str_at(n, "contents.1.parts.0.functionCall.args.location"),
+    CHECK_STR(at_str(n, "contents.1.parts.0.functionCall.args.location"),
               "Paris");
-    CHECK_STR(str_at(n, "contents.1.parts.0.thoughtSignature"), "c2ln");
-    CHECK_STR(str_at(n, "contents.1.parts.1.functionCall.name"), "get_time");
+    CHECK_STR(at_str(n, "contents.1.parts.0.thoughtSignature"), "c2ln");
+    CHECK_STR(at_str(n, "contents.1.parts.1.functionCall.name"), "get_time");
     CHECK(cJSON_IsObject(at(n, "contents.1.parts.1.functionCall.args")));
     CHECK(at(n, "contents.1.parts.1.thoughtSignature") == NULL);
     /* tool results, names found from the ids */
-    CHECK_STR(str_at(n, "contents.2.role"), "user");
-    CHECK_STR(str_at(n, "contents.2.parts.0.functionResponse.name"),
+    CHECK_STR(at_str(n, "contents.2.role"), "user");
+    CHECK_STR(at_str(n, "contents.2.parts.0.functionResponse.name"),
               "get_weather");
-    CHECK_INT(num_at(n, "contents.2.parts.0.functionResponse.response.temp"),
+    CHECK_INT(at_num(n, "contents.2.parts.0.functionResponse.response.temp"),
               21);
-    CHECK_STR(str_at(n, "contents.2.parts.1.functionResponse.name"),
+    CHECK_STR(at_str(n, "contents.2.parts.1.functionResponse.name"),
               "get_time");
-    CHECK_STR(str_at(n, "contents.2.parts.1.functionResponse.response."
+    CHECK_STR(at_str(n, "contents.2.parts.1.functionResponse.response."
                      "content"), "12:00");
-    CHECK_STR(str_at(n, "contents.3.role"), "model");
-    CHECK_STR(str_at(n, "contents.3.parts.0.text"), "It is 21C at noon.");
-    CHECK_STR(str_at(n, "contents.4.role"), "user");
+    CHECK_STR(at_str(n, "contents.3.role"), "model");
+    CHECK_STR(at_str(n, "contents.3.parts.0.text"), "It is 21C at noon.");
+    CHECK_STR(at_str(n, "contents.4.role"), "user");
     /* generationConfig */
-    CHECK(num_at(n, "generationConfig.temperature") == 0.2);
-    CHECK(num_at(n, "generationConfig.topP") == 0.9);
-    CHECK_INT(num_at(n, "generationConfig.maxOutputTokens"), 256);
-    CHECK_STR(str_at(n, "generationConfig.stopSequences.0"), "END");
-    CHECK_INT(num_at(n, "generationConfig.candidateCount"), 2);
-    CHECK_INT(num_at(n, "generationConfig.seed"), 42);
-    CHECK_STR(str_at(n, "generationConfig.responseMimeType"),
+    CHECK(at_num(n, "generationConfig.temperature") == 0.2);
+    CHECK(at_num(n, "generationConfig.topP") == 0.9);
+    CHECK_INT(at_num(n, "generationConfig.maxOutputTokens"), 256);
+    CHECK_STR(at_str(n, "generationConfig.stopSequences.0"), "END");
+    CHECK_INT(at_num(n, "generationConfig.candidateCount"), 2);
+    CHECK_INT(at_num(n, "generationConfig.seed"), 42);
+    CHECK_STR(at_str(n, "generationConfig.responseMimeType"),
               "application/json");
-    CHECK_STR(str_at(n, "generationConfig.responseSchema.type"), "object");
+    CHECK_STR(at_str(n, "generationConfig.responseSchema.type"), "object");
     CHECK(at(n, "generationConfig.responseSchema.additionalProperties")
           == NULL);
-    CHECK_STR(str_at(n, "generationConfig.responseSchema.required.0"),
+    CHECK_STR(at_str(n, "generationConfig.responseSchema.required.0"),
               "answer");
     CHECK(at(n, "generationConfig.presencePenalty") == NULL);
     /* tools, schema cleaned */
-    CHECK_STR(str_at(n, "tools.0.functionDeclarations.0.name"),
+    CHECK_STR(at_str(n, "tools.0.functionDeclarations.0.name"),
               "get_weather");
-    CHECK_STR(str_at(n, "tools.0.functionDeclarations.0.description"),
+    CHECK_STR(at_str(n, "tools.0.functionDeclarations.0.description"),
               "Weather for a place");
     params = at(n, "tools.0.functionDeclarations.0.parameters");
     CHECK(params != NULL);
@@ -221,24 +190,24 @@ static void t_request_full(apr_pool_t *p)
     CHECK(at(params, "additionalProperties") == NULL);
     CHECK(at(params, "$defs") == NULL);
     CHECK(at(params, "properties.location.format") == NULL);
-    CHECK_STR(str_at(params, "properties.location.description"), "City");
-    CHECK_STR(str_at(params, "properties.unit.type"), "string");
+    CHECK_STR(at_str(params, "properties.location.description"), "City");
+    CHECK_STR(at_str(params, "properties.unit.type"), "string");
     CHECK(cJSON_IsTrue(at(params, "properties.unit.nullable")));
-    CHECK_STR(str_at(params, "properties.unit.enum.1"), "fahrenheit");
+    CHECK_STR(at_str(params, "properties.unit.enum.1"), "fahrenheit");
     CHECK(at(params, "properties.unit.anyOf") == NULL);
-    CHECK_STR(str_at(params, "properties.days.type"), "integer");
+    CHECK_STR(at_str(params, "properties.days.type"), "integer");
     CHECK(cJSON_IsTrue(at(params, "properties.days.nullable")));
-    CHECK_INT(num_at(params, "properties.days.minimum"), 1);
-    CHECK_STR(str_at(params, "properties.place.type"), "object");
-    CHECK_STR(str_at(params, "properties.place.properties.lat.type"),
+    CHECK_INT(at_num(params, "properties.days.minimum"), 1);
+    CHECK_STR(at_str(params, "properties.place.type"), "object");
+    CHECK_STR(at_str(params, "properties.place.properties.lat.type"),
               "number");
     CHECK(at(params, "properties.place.additionalProperties") == NULL);
-    CHECK_STR(str_at(params, "required.0"), "location");
+    CHECK_STR(at_str(params, "required.0"), "location");
     /* empty object parameters omitted */
-    CHECK_STR(str_at(n, "tools.0.functionDeclarations.1.name"), "get_time");
+    CHECK_STR(at_str(n, "tools.0.functionDeclarations.1.name"), "get_time");
     CHECK(at(n, "tools.0.functionDeclarations.1.parameters") == NULL);
-    CHECK_STR(str_at(n, "toolConfig.functionCallingConfig.mode"), "ANY");
-    CHECK_STR(str_at(n, "toolConfig.functionCallingConfig."
+    CHECK_STR(at_str(n, "toolConfig.functionCallingConfig.mode"), "ANY");
+    CHECK_STR(at_str(n, "toolConfig.functionCallingConfig."
                      "allowedFunctionNames.0"), "get_weather");
 }
 
@@ -262,13 +231,13 @@ static void t_request_choices(apr_pool_t *p)
         memset(&out, 0, sizeof(out));
         CHECK(llmp_gemini_ops.chat_request(x, req, &out) == NULL);
         n = native_of(p, &out);
-        CHECK_STR(str_at(n, "toolConfig.functionCallingConfig.mode"),
+        CHECK_STR(at_str(n, "toolConfig.functionCallingConfig.mode"),
                   cases[i].mode);
         CHECK(at(n, "toolConfig.functionCallingConfig.allowedFunctionNames")
               == NULL);
-        CHECK_STR(str_at(n, "tools.0.functionDeclarations.0.parameters."
+        CHECK_STR(at_str(n, "tools.0.functionDeclarations.0.parameters."
                          "properties.a.type"), "string");
-        CHECK_STR(str_at(n, "generationConfig.responseMimeType"),
+        CHECK_STR(at_str(n, "generationConfig.responseMimeType"),
                   "application/json");
         CHECK(at(n, "generationConfig.responseSchema") == NULL);
         CHECK(at(n, "generationConfig.candidateCount") == NULL);
@@ -347,17 +316,17 @@ static void t_request_misc(apr_pool_t *p)
         "\"ok\"}]},{\"role\":\"function\",\"name\":\"f\",\"content\":"
         "\"[1,2]\"}],\"stop\":\"S\",\"max_tokens\":10}"), &out) == NULL);
     n = native_of(p, &out);
-    CHECK_STR(str_at(n, "contents.0.parts.0.inlineData.mimeType"),
+    CHECK_STR(at_str(n, "contents.0.parts.0.inlineData.mimeType"),
               "audio/wav");
-    CHECK_STR(str_at(n, "contents.0.parts.1.inlineData.mimeType"),
+    CHECK_STR(at_str(n, "contents.0.parts.1.inlineData.mimeType"),
               "application/pdf");
-    CHECK_STR(str_at(n, "contents.0.parts.1.inlineData.data"), "JVBERi0=");
-    CHECK_STR(str_at(n, "contents.1.parts.0.text"), "ok");
-    CHECK_STR(str_at(n, "contents.2.parts.0.functionResponse.name"), "f");
-    CHECK_STR(str_at(n, "contents.2.parts.0.functionResponse.response."
+    CHECK_STR(at_str(n, "contents.0.parts.1.inlineData.data"), "JVBERi0=");
+    CHECK_STR(at_str(n, "contents.1.parts.0.text"), "ok");
+    CHECK_STR(at_str(n, "contents.2.parts.0.functionResponse.name"), "f");
+    CHECK_STR(at_str(n, "contents.2.parts.0.functionResponse.response."
                      "content"), "[1,2]");
-    CHECK_STR(str_at(n, "generationConfig.stopSequences.0"), "S");
-    CHECK_INT(num_at(n, "generationConfig.maxOutputTokens"), 10);
+    CHECK_STR(at_str(n, "generationConfig.stopSequences.0"), "S");
+    CHECK_INT(at_num(n, "generationConfig.maxOutputTokens"), 10);
 }
 
 /* ---- response ---- */
@@ -380,54 +349,54 @@ static void t_response(apr_pool_t *p)
     cJSON *r = respond(p, "response_text.json", &e);
 
     CHECK(r != NULL);
-    CHECK_STR(str_at(r, "id"), "chatcmpl-test");
-    CHECK_STR(str_at(r, "object"), "chat.completion");
-    CHECK_STR(str_at(r, "model"), "gemini-2.0-flash");
-    CHECK_INT(num_at(r, "created"), 1700000000);
-    CHECK_STR(str_at(r, "choices.0.message.role"), "assistant");
-    CHECK_STR(str_at(r, "choices.0.message.content"),
+    CHECK_STR(at_str(r, "id"), "chatcmpl-test");
+    CHECK_STR(at_str(r, "object"), "chat.completion");
+    CHECK_STR(at_str(r, "model"), "gemini-2.0-flash");
+    CHECK_INT(at_num(r, "created"), 1700000000);
+    CHECK_STR(at_str(r, "choices.0.message.role"), "assistant");
+    CHECK_STR(at_str(r, "choices.0.message.content"),
               "Hello! How can I help you today?");
-    CHECK_STR(str_at(r, "choices.0.finish_reason"), "stop");
-    CHECK_INT(num_at(r, "usage.prompt_tokens"), 12);
-    CHECK_INT(num_at(r, "usage.completion_tokens"), 29);
-    CHECK_INT(num_at(r, "usage.total_tokens"), 41);
-    CHECK_INT(num_at(r, "usage.prompt_tokens_details.cached_tokens"), 4);
-    CHECK_INT(num_at(r, "usage.completion_tokens_details.reasoning_tokens"),
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "stop");
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 12);
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 29);
+    CHECK_INT(at_num(r, "usage.total_tokens"), 41);
+    CHECK_INT(at_num(r, "usage.prompt_tokens_details.cached_tokens"), 4);
+    CHECK_INT(at_num(r, "usage.completion_tokens_details.reasoning_tokens"),
               20);
 
     r = respond(p, "response_tool.json", &e);
     CHECK(r != NULL);
     CHECK(cJSON_IsNull(at(r, "choices.0.message.content")));
-    CHECK_STR(str_at(r, "choices.0.finish_reason"), "tool_calls");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.0.id"),
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "tool_calls");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.id"),
               "call_0_get_weather__thought__CiQB0e2Kb+sig/AA==");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.0.type"), "function");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.0.function.name"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.type"), "function");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.name"),
               "get_weather");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.0.function.arguments"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.arguments"),
               "{\"location\":\"Paris\",\"unit\":\"celsius\"}");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.1.id"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.id"),
               "call_1_get_time");
-    CHECK_STR(str_at(r, "choices.0.message.tool_calls.1.function.arguments"),
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.function.arguments"),
               "{\"tz\":\"Europe/Paris\"}");
-    CHECK_INT(num_at(r, "usage.total_tokens"), 65);
+    CHECK_INT(at_num(r, "usage.total_tokens"), 65);
     CHECK(at(r, "usage.prompt_tokens_details") == NULL);
 
     r = respond(p, "response_blocked.json", &e);
     CHECK(r != NULL);
     CHECK_INT(cJSON_GetArraySize(at(r, "choices")), 1);
     CHECK(cJSON_IsNull(at(r, "choices.0.message.content")));
-    CHECK_STR(str_at(r, "choices.0.finish_reason"), "content_filter");
-    CHECK_INT(num_at(r, "usage.prompt_tokens"), 8);
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "content_filter");
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 8);
 
     r = respond(p, "response_multi.json", &e);
     CHECK(r != NULL);
     CHECK_INT(cJSON_GetArraySize(at(r, "choices")), 3);
-    CHECK_STR(str_at(r, "choices.1.message.content"), "Two is a long");
-    CHECK_STR(str_at(r, "choices.1.finish_reason"), "length");
-    CHECK_INT(num_at(r, "choices.2.index"), 2);
+    CHECK_STR(at_str(r, "choices.1.message.content"), "Two is a long");
+    CHECK_STR(at_str(r, "choices.1.finish_reason"), "length");
+    CHECK_INT(at_num(r, "choices.2.index"), 2);
     CHECK(cJSON_IsNull(at(r, "choices.2.message.content")));
-    CHECK_STR(str_at(r, "choices.2.finish_reason"), "content_filter");
+    CHECK_STR(at_str(r, "choices.2.finish_reason"), "content_filter");
 
     /* an error body in a 2xx, or garbage */
     {
@@ -450,39 +419,22 @@ static void t_response(apr_pool_t *p)
 
 /* ---- stream ---- */
 
-typedef struct {
-    llmp_xlate_t *x;
-    llmp_error_t *err;
-} feed_t;
-
-static apr_status_t on_event(void *baton, const char *event, const char *data,
-                             apr_size_t len)
-{
-    feed_t *f = baton;
-
-    f->err = llmp_gemini_ops.chat_stream_event(f->x, event, data, len);
-    return f->err ? APR_EGENERAL : APR_SUCCESS;
-}
-
 /* Feeds a fixture stream through the real SSE parser; returns the error
  * of the event or of the end. */
 static llmp_error_t *run_stream(apr_pool_t *p, const char *fixture,
                                 int include_usage, int complete, sink_t *s)
 {
-    feed_t f;
     apr_size_t len;
     char *buf = llmp_fixture(p, apr_pstrcat(p, "gemini/", fixture, NULL),
                              &len);
-    llmp_sse_parser_t *sp;
+    llmp_xlate_t *x = mkx(p, "/google/v1beta/models", "gemini-2.0-flash", 1,
+                          s);
+    llmp_error_t *err;
 
-    f.x = mkx(p, "/google/v1beta/models", "gemini-2.0-flash", 1, s);
-    f.x->include_usage = include_usage;
-    f.err = NULL;
-    sp = llmp_sse_parser_create(p, 1 << 20, on_event, &f);
-    if (llmp_sse_feed(sp, buf, len) == APR_SUCCESS)
-        llmp_sse_finish(sp);
-    if (f.err) return f.err;
-    return llmp_gemini_ops.chat_stream_end(f.x, complete);
+    x->include_usage = include_usage;
+    err = llmp_feed_sse(p, &llmp_gemini_ops, x, buf, len, 0, 1 << 20);
+    if (err) return err;
+    return llmp_gemini_ops.chat_stream_end(x, complete);
 }
 
 static void t_stream_text(apr_pool_t *p)
@@ -494,23 +446,23 @@ static void t_stream_text(apr_pool_t *p)
     e = run_stream(p, "stream_text.sse", 1, 1, &s);
     CHECK(e == NULL);
     CHECK_INT(s.n, 6);
-    CHECK_STR(str_at(s.chunk[0], "object"), "chat.completion.chunk");
-    CHECK_STR(str_at(s.chunk[0], "id"), "chatcmpl-test");
-    CHECK_STR(str_at(s.chunk[0], "model"), "gemini-2.0-flash");
-    CHECK_STR(str_at(s.chunk[0], "choices.0.delta.role"), "assistant");
-    CHECK_STR(str_at(s.chunk[0], "choices.0.delta.content"), "");
+    CHECK_STR(at_str(s.chunk[0], "object"), "chat.completion.chunk");
+    CHECK_STR(at_str(s.chunk[0], "id"), "chatcmpl-test");
+    CHECK_STR(at_str(s.chunk[0], "model"), "gemini-2.0-flash");
+    CHECK_STR(at_str(s.chunk[0], "choices.0.delta.role"), "assistant");
+    CHECK_STR(at_str(s.chunk[0], "choices.0.delta.content"), "");
     CHECK(cJSON_IsNull(at(s.chunk[0], "choices.0.finish_reason")));
-    CHECK_STR(str_at(s.chunk[1], "choices.0.delta.content"), "The");
+    CHECK_STR(at_str(s.chunk[1], "choices.0.delta.content"), "The");
     CHECK(at(s.chunk[1], "choices.0.delta.role") == NULL);
-    CHECK_STR(str_at(s.chunk[2], "choices.0.delta.content"), " sky is blue");
-    CHECK_STR(str_at(s.chunk[3], "choices.0.delta.content"),
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.content"), " sky is blue");
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.content"),
               " because of Rayleigh scattering.");
     CHECK_INT(cJSON_GetArraySize(at(s.chunk[4], "choices.0.delta")), 0);
-    CHECK_STR(str_at(s.chunk[4], "choices.0.finish_reason"), "stop");
+    CHECK_STR(at_str(s.chunk[4], "choices.0.finish_reason"), "stop");
     CHECK_INT(cJSON_GetArraySize(at(s.chunk[5], "choices")), 0);
-    CHECK_INT(num_at(s.chunk[5], "usage.prompt_tokens"), 6);
-    CHECK_INT(num_at(s.chunk[5], "usage.completion_tokens"), 11);
-    CHECK_INT(num_at(s.chunk[5], "usage.total_tokens"), 17);
+    CHECK_INT(at_num(s.chunk[5], "usage.prompt_tokens"), 6);
+    CHECK_INT(at_num(s.chunk[5], "usage.completion_tokens"), 11);
+    CHECK_INT(at_num(s.chunk[5], "usage.total_tokens"), 17);
     sink_free(&s);
 
     /* no usage chunk unless asked */
@@ -527,24 +479,24 @@ static void t_stream_tool(apr_pool_t *p)
     memset(&s, 0, sizeof(s));
     CHECK(run_stream(p, "stream_tool.sse", 1, 1, &s) == NULL);
     CHECK_INT(s.n, 6);
-    CHECK_STR(str_at(s.chunk[1], "choices.0.delta.content"), "Checking.");
-    CHECK_INT(num_at(s.chunk[2], "choices.0.delta.tool_calls.0.index"), 0);
-    CHECK_STR(str_at(s.chunk[2], "choices.0.delta.tool_calls.0.id"),
+    CHECK_STR(at_str(s.chunk[1], "choices.0.delta.content"), "Checking.");
+    CHECK_INT(at_num(s.chunk[2], "choices.0.delta.tool_calls.0.index"), 0);
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.id"),
               "call_0_get_weather__thought__c2lnbmF0dXJl");
-    CHECK_STR(str_at(s.chunk[2], "choices.0.delta.tool_calls.0.type"),
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.type"),
               "function");
-    CHECK_STR(str_at(s.chunk[2], "choices.0.delta.tool_calls.0.function."
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.function."
                      "name"), "get_weather");
-    CHECK_STR(str_at(s.chunk[2], "choices.0.delta.tool_calls.0.function."
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.function."
                      "arguments"), "{\"location\":\"Paris\"}");
-    CHECK_INT(num_at(s.chunk[3], "choices.0.delta.tool_calls.0.index"), 1);
-    CHECK_STR(str_at(s.chunk[3], "choices.0.delta.tool_calls.0.id"),
+    CHECK_INT(at_num(s.chunk[3], "choices.0.delta.tool_calls.0.index"), 1);
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.tool_calls.0.id"),
               "call_1_get_time");
-    CHECK_STR(str_at(s.chunk[3], "choices.0.delta.tool_calls.0.function."
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.tool_calls.0.function."
                      "arguments"), "{}");
-    CHECK_STR(str_at(s.chunk[4], "choices.0.finish_reason"), "tool_calls");
-    CHECK_INT(num_at(s.chunk[5], "usage.completion_tokens"), 37);
-    CHECK_INT(num_at(s.chunk[5], "usage.completion_tokens_details."
+    CHECK_STR(at_str(s.chunk[4], "choices.0.finish_reason"), "tool_calls");
+    CHECK_INT(at_num(s.chunk[5], "usage.completion_tokens"), 37);
+    CHECK_INT(at_num(s.chunk[5], "usage.completion_tokens_details."
                      "reasoning_tokens"), 25);
     sink_free(&s);
 }
@@ -584,9 +536,9 @@ static void t_stream_errors(apr_pool_t *p)
     memset(&s, 0, sizeof(s));
     CHECK(run_stream(p, "stream_blocked.sse", 1, 1, &s) == NULL);
     CHECK_INT(s.n, 3);
-    CHECK_STR(str_at(s.chunk[1], "choices.0.finish_reason"),
+    CHECK_STR(at_str(s.chunk[1], "choices.0.finish_reason"),
               "content_filter");
-    CHECK_INT(num_at(s.chunk[2], "usage.prompt_tokens"), 9);
+    CHECK_INT(at_num(s.chunk[2], "usage.prompt_tokens"), 9);
     sink_free(&s);
 
     /* no events at all */
@@ -631,17 +583,17 @@ static void t_embeddings(apr_pool_t *p)
               "batchEmbedContents");
     n = native_of(p, &out);
     CHECK_INT(cJSON_GetArraySize(at(n, "requests")), 2);
-    CHECK_STR(str_at(n, "requests.0.model"), "models/text-embedding-004");
-    CHECK_STR(str_at(n, "requests.1.content.parts.0.text"), "b");
-    CHECK_INT(num_at(n, "requests.1.outputDimensionality"), 4);
+    CHECK_STR(at_str(n, "requests.0.model"), "models/text-embedding-004");
+    CHECK_STR(at_str(n, "requests.1.content.parts.0.text"), "b");
+    CHECK_INT(at_num(n, "requests.1.outputDimensionality"), 4);
     CHECK(llmp_gemini_ops.embeddings_response(x, fixture_json(p,
               "embed_response.json"), &body, &len) == NULL);
     r = parse(p, body);
-    CHECK_STR(str_at(r, "object"), "list");
-    CHECK_STR(str_at(r, "model"), "text-embedding-004");
-    CHECK_INT(num_at(r, "data.1.index"), 1);
-    CHECK(num_at(r, "data.1.embedding.1") == -0.25);
-    CHECK_INT(num_at(r, "usage.prompt_tokens"), 0);
+    CHECK_STR(at_str(r, "object"), "list");
+    CHECK_STR(at_str(r, "model"), "text-embedding-004");
+    CHECK_INT(at_num(r, "data.1.index"), 1);
+    CHECK(at_num(r, "data.1.embedding.1") == -0.25);
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 0);
 
     /* base64, collection handle, one input */
     x = mkx(p, "/google/v1beta/models", "models/embedding-001", 0, NULL);
@@ -652,13 +604,13 @@ static void t_embeddings(apr_pool_t *p)
     CHECK_STR(out.path, "/google/v1beta/models/embedding-001:"
               "batchEmbedContents");
     n = native_of(p, &out);
-    CHECK_STR(str_at(n, "requests.0.model"), "models/embedding-001");
+    CHECK_STR(at_str(n, "requests.0.model"), "models/embedding-001");
     CHECK(at(n, "requests.0.outputDimensionality") == NULL);
     CHECK(llmp_gemini_ops.embeddings_response(x, parse(p,
         "{\"embeddings\":[{\"values\":[1.0,-2.0]}]}"), &body, &len) == NULL);
     r = parse(p, body);
     /* 1.0f = 00 00 80 3f, -2.0f = 00 00 00 c0 */
-    CHECK_STR(str_at(r, "data.0.embedding"), "AACAPwAAAMA=");
+    CHECK_STR(at_str(r, "data.0.embedding"), "AACAPwAAAMA=");
     /* count mismatch, bad vectors */
     CHECK(llmp_gemini_ops.embeddings_response(x, fixture_json(p,
               "embed_response.json"), &body, &len) != NULL);

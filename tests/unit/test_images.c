@@ -32,32 +32,6 @@ static cJSON *parse(apr_pool_t *p, const char *s)
     return j;
 }
 
-static const cJSON *at(const cJSON *j, const char *path)
-{
-    char buf[256], *tok, *save = NULL;
-
-    if (!j || strlen(path) >= sizeof(buf)) return NULL;
-    strcpy(buf, path);
-    for (tok = strtok_r(buf, ".", &save); tok && j;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (cJSON_IsArray(j)) j = cJSON_GetArrayItem(j, atoi(tok));
-        else j = cJSON_GetObjectItemCaseSensitive(j, tok);
-    }
-    return j;
-}
-
-static const char *at_str(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double at_num(const cJSON *j, const char *path)
-{
-    const cJSON *v = at(j, path);
-    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
-}
-
 /* Translate a request; returns the native JSON (classic/Recraft) or NULL
  * and sets *err. */
 static cJSON *xreq(apr_pool_t *p, const llmp_provider_ops_t *ops,
