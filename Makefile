@@ -48,16 +48,27 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
         test-asan test-worker fuzz fuzz-replay bench clean distclean
 .DEFAULT_GOAL := all
 
+# make V=1 shows the full compiler command lines
+ifeq ($(V),1)
+Q =
+E = @:
+else
+Q = @
+E = @echo
+endif
+
 all: $(B)/mod_llmproxy.so
 
 build: all
 
 $(B)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 
 $(B)/mod_llmproxy.so: $(OBJS)
-	$(CC) -shared $(SANFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(E) "  LD      $@"
+	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $(OBJS) $(LIBS)
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mods-available
@@ -90,7 +101,8 @@ run: deps
 # ---- tests ----
 $(B)/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/llmp_test.h $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -Itests/unit -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+	$(E) "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -Itests/unit -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
 
 test-unit: $(UNIT_BINS)
 	@sh scripts/run-unit.sh $(UNIT_BINS)
@@ -122,7 +134,8 @@ fuzz-replay: $(patsubst tests/fuzz/%.c,$(B)/fuzz-replay/%,$(FUZZ_SRC))
 
 $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h $(CORE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< tests/fuzz/replay_main.c $(CORE_OBJS) $(CORE_LIBS)
+	$(E) "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< tests/fuzz/replay_main.c $(CORE_OBJS) $(CORE_LIBS)
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -57,6 +57,14 @@ typedef struct llmp_xlate {
 /* Print the cJSON chunk and hand it to x->emit. */
 apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk);
 
+/* Replay a finished chat.completion as a stream through x->emit: a role
+ * chunk, the content, each tool call (id, name, whole arguments), a final
+ * chunk with the finish_reason per choice, and a usage chunk when
+ * x->include_usage. For backends that answer a stream request with one
+ * JSON body. */
+apr_status_t llmp_xlate_stream_completion(llmp_xlate_t *x,
+                                          const cJSON *completion);
+
 /* Native request produced by a request translator. */
 typedef struct llmp_native_req {
     const char *path;          /* backend path (+query), e.g. the handle or

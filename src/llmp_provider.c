@@ -115,3 +115,69 @@ const llmp_provider_ops_t llmp_openai_ops = {
     NULL, NULL,                /* images: pass-through */
     llmp_provider_generic_error,
 };
+
+apr_status_t llmp_xlate_stream_completion(llmp_xlate_t *x,
+                                          const cJSON *completion)
+{
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(completion,
+                                                            "choices");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(completion, "usage");
+    const char *id = llmp_json_str(completion, "id");
+    const char *model = llmp_json_str(completion, "model");
+    const cJSON *created = cJSON_GetObjectItemCaseSensitive(completion,
+                                                            "created");
+    apr_int64_t when = cJSON_IsNumber(created) ? (apr_int64_t)created->valuedouble
+                                               : x->created;
+    const cJSON *choice;
+    apr_status_t rv = APR_SUCCESS;
+    int pass;
+
+    if (!id) id = x->id;
+    if (!model) model = x->model_id;
+    /* pass 0: role and content and tool calls; pass 1: finish reasons */
+    for (pass = 0; pass < 2 && rv == APR_SUCCESS; pass++) {
+        cJSON_ArrayForEach(choice, choices) {
+            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice,
+                                                                "message");
+            const cJSON *jidx = cJSON_GetObjectItemCaseSensitive(choice,
+                                                                 "index");
+            int idx = cJSON_IsNumber(jidx) ? jidx->valueint : 0;
+            cJSON *chunk = llmp_chunk_new(id, when, model), *delta;
+
+            if (pass == 0) {
+                const char *content = llmp_json_str(msg, "content");
+                const cJSON *calls = cJSON_GetObjectItemCaseSensitive(
+                    msg, "tool_calls"), *call;
+                int n = 0;
+
+                delta = llmp_chunk_add_choice(chunk, idx, NULL);
+                cJSON_AddStringToObject(delta, "role", "assistant");
+                cJSON_AddStringToObject(delta, "content",
+                                        content ? content : "");
+                cJSON_ArrayForEach(call, calls) {
+                    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(
+                        call, "function");
+                    const char *args = llmp_json_str(fn, "arguments");
+                    llmp_delta_add_tool_call(delta, n++,
+                                             llmp_json_str(call, "id"),
+                                             llmp_json_str(fn, "name"),
+                                             args ? args : "");
+                }
+            }
+            else {
+                const char *fr = llmp_json_str(choice, "finish_reason");
+                llmp_chunk_add_choice(chunk, idx, fr ? fr : LLMP_FINISH_STOP);
+            }
+            rv = llmp_xlate_emit(x, chunk);
+            cJSON_Delete(chunk);
+            if (rv != APR_SUCCESS) break;
+        }
+    }
+    if (rv == APR_SUCCESS && x->include_usage && cJSON_IsObject(usage)) {
+        cJSON *chunk = llmp_chunk_new(id, when, model);
+        cJSON_AddItemToObject(chunk, "usage", cJSON_Duplicate(usage, 1));
+        rv = llmp_xlate_emit(x, chunk);
+        cJSON_Delete(chunk);
+    }
+    return rv;
+}

@@ -5,6 +5,7 @@
 #include "llmp_route.h"
 #include "llmp_sse.h"
 #include "llmp_openai.h"
+#include "llmp_provider.h"
 
 static void t_handle_safety(apr_pool_t *p)
 {
@@ -321,7 +322,53 @@ static void t_embeddings(apr_pool_t *p)
     cJSON_Delete(req);
 }
 
+typedef struct { int n; char buf[4][600]; } emit_rec;
+
+static apr_status_t rec_emit(void *baton, const char *data, apr_size_t len)
+{
+    emit_rec *r = baton;
+    if (r->n >= 4 || len >= sizeof(r->buf[0])) return APR_EGENERAL;
+    memcpy(r->buf[r->n], data, len);
+    r->buf[r->n++][len] = '\0';
+    return APR_SUCCESS;
+}
+
+static void t_stream_completion(apr_pool_t *p)
+{
+    llmp_xlate_t x;
+    emit_rec rec;
+    cJSON *c = cJSON_Parse(
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":7,"
+        "\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+        "\"assistant\",\"content\":\"hi\",\"tool_calls\":[{\"id\":\"c1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1,"
+        "\"completion_tokens\":2,\"total_tokens\":3}}");
+
+    memset(&x, 0, sizeof(x));
+    memset(&rec, 0, sizeof(rec));
+    x.pool = p;
+    x.id = "chatcmpl-x";
+    x.model_id = "m";
+    x.include_usage = 1;
+    x.emit = rec_emit;
+    x.emit_baton = &rec;
+    CHECK_INT(llmp_xlate_stream_completion(&x, c), APR_SUCCESS);
+    CHECK_INT(rec.n, 3);
+    CHECK_STR(rec.buf[0],
+              "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+              "\"created\":7,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":"
+              "{\"role\":\"assistant\",\"content\":\"hi\",\"tool_calls\":[{\"index\":0,"
+              "\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{}\"}}]},\"logprobs\":null,\"finish_reason\":null}]}");
+    CHECK(strstr(rec.buf[1], "\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                 "\"tool_calls\"") != NULL);
+    CHECK(strstr(rec.buf[2], "\"choices\":[],\"usage\":{\"prompt_tokens\":1") != NULL);
+    cJSON_Delete(c);
+}
+
 TEST_MAIN_BEGIN("core")
+    RUN(t_stream_completion);
     RUN(t_embeddings);
     RUN(t_handle_safety);
     RUN(t_origin);
