@@ -64,6 +64,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # headers and body go out in separate writes: no Nagle delay
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with LOCK:
             STATE["connections"] = STATE.get("connections", 0) + 1
 
