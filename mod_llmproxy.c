@@ -256,27 +256,26 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
             "invalid_type", "stream", "'stream' must be a boolean"));
     }
     memset(&native, 0, sizeof(native));
-    if (m->provider == LLMP_PROV_OPENAI) {
-        /* pass-through: the client's bytes, unchanged */
-        native.path = m->handle;
-        native.body = body;
-        native.len = len;
-        native.stream = cJSON_IsTrue(jstream) && ep != LLMP_EP_EMBEDDINGS
-                        && ep != LLMP_EP_IMAGES;
-        return llmp_io_proxy(r, sc, ep, m, &native, NULL, NULL);
-    }
-
     x = apr_pcalloc(r->pool, sizeof(*x));
     x->pool = r->pool;
     x->model_id = m->id;
     x->handle = m->handle;
-    x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
     x->created = apr_time_sec(r->request_time);
     x->stream = cJSON_IsTrue(jstream);
     x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(req, "stream_options"),
         "include_usage"));
     x->opts = &sc->xlate_opts;
+    if (m->provider == LLMP_PROV_OPENAI) {
+        /* pass-through: the client's bytes, unchanged (x only serves to
+         * replay a JSON answer to a stream request as chunks) */
+        native.path = m->handle;
+        native.body = body;
+        native.len = len;
+        native.stream = x->stream = x->stream && ep == LLMP_EP_CHAT;
+        return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
+    }
+    x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
     switch (ep) {
     case LLMP_EP_CHAT:
         e = ops->chat_request ? ops->chat_request(x, req, &native) : NULL;

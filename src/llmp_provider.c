@@ -132,7 +132,7 @@ apr_status_t llmp_xlate_stream_completion(llmp_xlate_t *x,
     apr_status_t rv = APR_SUCCESS;
     int pass;
 
-    if (!id) id = x->id;
+    if (!id) id = x->id ? x->id : llmp_make_id(x->pool, "chatcmpl-");
     if (!model) model = x->model_id;
     /* pass 0: role and content and tool calls; pass 1: finish reasons */
     for (pass = 0; pass < 2 && rv == APR_SUCCESS; pass++) {

@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 14;
+plan tests => 19;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -51,3 +51,16 @@ ok @data >= 2, 'events before the reset arrived';
 my $last = $data[-1];
 ok ref $last && $last->{error}, 'an error event ends the stream';
 is ref $last && $last->{error}{type}, 'api_error';
+
+# A backend that answers a stream request with one JSON body: the client
+# still gets a stream (the SDKs' stream parser would fail on JSON)
+$res = stream_raw('/v1/chat/completions',
+    { model => 'mock-nostream', stream => JSON::PP::true,
+      stream_options => { include_usage => JSON::PP::true },
+      messages => [{ role => 'user', content => 'hi' }] });
+like $res->{head}, qr{Content-Type: text/event-stream}i, 'JSON answer replayed as a stream';
+@data = sse_data($res);
+is $data[0]{choices}[0]{delta}{content}, 'echo: hi', 'content chunk';
+is $data[1]{choices}[0]{finish_reason}, 'stop', 'finish chunk';
+is $data[2]{usage}{total_tokens}, 5, 'usage chunk';
+is $data[-1], '[DONE]', 'then [DONE]';

@@ -11,6 +11,7 @@ Behaviour is chosen by the request's "model":
   mock-envelope      the gateway's {"response": ...} envelope
   mock-garbage       200 with a non-JSON body
   mock-redirect      302 to another host (never followed)
+  mock-nostream      answers one JSON body even when asked to stream
 anything else: an echo of the last user message.
 """
 import time
@@ -93,6 +94,8 @@ def handle(req):
     if model == "mock-stall":
         return Response(200, _completion(model, "late"),
                         {"Content-Type": "application/json"}, delay=5)
+    if stream and model == "mock-nostream":
+        stream = False          # a backend that ignores "stream"
     if stream:
         if model == "mock-slow-stream":
             return _stream(model, ["one ", "two ", "three ", "four ", "five"],
