@@ -38,12 +38,17 @@ int llmp_provider_from_name(const char *name)
 
 apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
 {
-    apr_size_t len;
-    char *s = llmp_json_print(x->pool, chunk, &len);
+    apr_status_t rv;
+    char *s;
 
-    if (!s) return APR_ENOMEM;
     if (!x->emit) return APR_EINIT;
-    return x->emit(x->emit_baton, s, len);
+    /* printed outside the request pool and freed at once: a long stream
+     * must not grow the pool by every chunk it sends (emit copies) */
+    s = cJSON_PrintUnformatted(chunk);
+    if (!s) return APR_ENOMEM;
+    rv = x->emit(x->emit_baton, s, strlen(s));
+    cJSON_free(s);
+    return rv;
 }
 
 /* A backend status that must not be passed to the client as is. */

@@ -137,7 +137,12 @@ typedef struct proxy_ctx {
     int client_gone;
     char tail[2];                      /* last bytes relayed (pass-through) */
     apr_size_t events;
+    int pending;                       /* stream bytes written, not flushed */
+    apr_time_t gone_checked;           /* last peek at the client socket */
 } proxy_ctx;
+
+/* How often a running transfer peeks at the client's socket. */
+#define LLMP_GONE_CHECK apr_time_from_msec(500)
 
 /* Did the client go away? c->aborted is set only by a failed write, so
  * also peek at the socket: an orderly close reads as EOF. */
@@ -202,13 +207,18 @@ static int client_write(proxy_ctx *ctx, const char *data, apr_size_t len,
     return 0;
 }
 
+/* One translated chunk as "data: ...\n\n", copied into the brigade (no
+ * allocation from the request pool per event). */
 static apr_status_t emit_chunk(void *baton, const char *data, apr_size_t len)
 {
     proxy_ctx *ctx = baton;
-    apr_size_t n;
-    char *ev = llmp_sse_data(ctx->r->pool, data, len, &n);
 
-    return client_write(ctx, ev, n, 0) ? APR_ECONNABORTED : APR_SUCCESS;
+    if (ctx->client_gone) return APR_ECONNABORTED;
+    start_stream(ctx);
+    apr_brigade_write(ctx->bb, NULL, NULL, "data: ", 6);
+    apr_brigade_write(ctx->bb, NULL, NULL, data, len);
+    apr_brigade_write(ctx->bb, NULL, NULL, "\n\n", 2);
+    return APR_SUCCESS;
 }
 
 static apr_status_t on_native_event(void *baton, const char *event,
@@ -223,8 +233,10 @@ static apr_status_t on_native_event(void *baton, const char *event,
         ctx->stream_err = e;
         return APR_EGENERAL;
     }
-    /* each translated event reaches the client at once */
-    return client_write(ctx, NULL, 0, 1) ? APR_ECONNABORTED : APR_SUCCESS;
+    /* flushed by on_tick once curl has handed over what it read: every
+     * event of one backend read goes out in one write, none waits */
+    ctx->pending = 1;
+    return APR_SUCCESS;
 }
 
 static int on_head(void *baton, long status, const char *ctype)
@@ -272,20 +284,33 @@ static int on_data(void *baton, const char *data, apr_size_t len)
 
     if (!ctx->streaming) return buffer_data(ctx, data, len);
     if (!ctx->ops) {
-        /* pass-through stream: relay the bytes as they come */
+        /* pass-through stream: relay the bytes as they come (curl calls
+         * this once per HTTP chunk; on_tick flushes after each read) */
         if (len >= 2) memcpy(ctx->tail, data + len - 2, 2);
         else if (len == 1) { ctx->tail[0] = ctx->tail[1]; ctx->tail[1] = *data; }
-        return client_write(ctx, data, len, 1);
+        ctx->pending = 1;
+        return client_write(ctx, data, len, 0);
     }
     return llmp_sse_feed(ctx->sse, data, len) != APR_SUCCESS;
 }
 
+/* curl calls this after each read from the backend and about once a
+ * second when idle: flush what that read produced, and now and then peek
+ * at the client's socket (a poll per call costs more than the proxying). */
 static int on_tick(void *baton)
 {
     proxy_ctx *ctx = baton;
+    apr_time_t now;
 
-    if (!ctx->client_gone && client_gone(ctx->r->connection))
-        ctx->client_gone = 1;
+    if (ctx->pending) {
+        ctx->pending = 0;
+        if (client_write(ctx, NULL, 0, 1)) return 1;
+    }
+    now = apr_time_now();
+    if (!ctx->client_gone && now - ctx->gone_checked >= LLMP_GONE_CHECK) {
+        ctx->gone_checked = now;
+        if (client_gone(ctx->r->connection)) ctx->client_gone = 1;
+    }
     return ctx->client_gone;
 }
 
@@ -325,6 +350,25 @@ static llmp_error_t *transport_error(request_rec *r,
     }
 }
 
+/* The client asked for a stream, the backend answered one JSON completion
+ * (some gateways ignore "stream"): replay it as chunks, so that stream
+ * parsers (the SDKs) get what they asked for. DECLINED if it is not a
+ * chat.completion. */
+static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
+                                     apr_size_t len)
+{
+    cJSON *c = llmp_json_parse_pool(ctx->r->pool, json, len);
+    const char *obj = c ? llmp_json_str(c, "object") : NULL;
+
+    if (!obj || strcmp(obj, "chat.completion")) return DECLINED;
+    apr_table_setn(ctx->r->notes, "llmproxy-stream-replayed", "1");
+    if (llmp_xlate_stream_completion(ctx->x, c) == APR_SUCCESS)
+        client_write(ctx, "data: [DONE]\n\n", 14, 1);
+    else
+        client_write(ctx, NULL, 0, 1);
+    return OK;
+}
+
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
 static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
 {
@@ -355,6 +399,9 @@ static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
         e = llmp_error_make(r->pool, 500, NULL, NULL, NULL, "no translator");
     }
     if (e) return llmp_io_send_error(r, e);
+    if (ctx->ep == LLMP_EP_CHAT && ctx->x->stream
+        && send_completion_as_stream(ctx, out, outlen) == OK)
+        return OK;
     return llmp_io_send_json(r, 200, out, outlen);
 }
 
@@ -386,6 +433,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.ops = ops;
     ctx.x = x;
     ctx.want_stream = native->stream;
+    ctx.gone_checked = t0;
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;
@@ -495,13 +543,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     }
     if (ops) return finish_translated(&ctx, model);
     {
-        char *out;
-        apr_size_t outlen;
-        if (llmp_envelope_unwrap_body(r->pool, ctx.buf, ctx.len, &out,
-                                      &outlen)) {
+        char *out = ctx.buf;
+        apr_size_t outlen = ctx.len;
+        int unwrapped = llmp_envelope_unwrap_body(r->pool, ctx.buf, ctx.len,
+                                                  &out, &outlen);
+        if (unwrapped)
             apr_table_setn(r->notes, "llmproxy-envelope", "1");
+        if (ep == LLMP_EP_CHAT && x && x->stream
+            && send_completion_as_stream(&ctx, out, outlen) == OK)
+            return OK;
+        if (unwrapped)
             return llmp_io_send_json(r, (int)ctx.status, out, outlen);
-        }
     }
     r->status = (int)ctx.status;
     ap_set_content_type(r, ctx.ctype ? apr_pstrdup(r->pool, ctx.ctype)
