@@ -334,6 +334,24 @@ static int llmp_handler(request_rec *r)
 
 /* ---- hooks ---- */
 
+/* No file stands behind the gateway's URLs: when SetHandler llmproxy
+ * applies, skip httpd's directory and file walks (several stat() calls per
+ * request), as mod_proxy does. <Location> sections still apply: httpd walks
+ * them again after this hook. */
+static int llmp_map_to_storage(request_rec *r)
+{
+    core_dir_config *d;
+    const char *h, *err = NULL;
+
+    if (r->proxyreq || !r->uri || r->uri[0] != '/') return DECLINED;
+    if (ap_location_walk(r) != OK) return DECLINED;
+    d = ap_get_core_module_config(r->per_dir_config);
+    if (!d || !d->expr_handler) return DECLINED;
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    if (err || !h || strcmp(h, "llmproxy")) return DECLINED;
+    return OK;
+}
+
 static apr_status_t http_cleanup(void *data)
 {
     (void)data;
@@ -399,6 +417,7 @@ static void llmp_register_hooks(apr_pool_t *p)
     ap_hook_post_config(llmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog starts its threads in child_init */
     ap_hook_child_init(llmp_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(llmp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(llmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     llmp_store_register_hooks(p);
 }
