@@ -7,6 +7,7 @@
 #   make test-asan  the same suite with the module built with ASan/UBSan
 #   make test-worker  the Apache::Test suite under the worker MPM
 #   make bench      the benchmark (see README)
+#   make soak       endurance: 1,000 streams, faults under load, RSS soak
 
 APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo /usr/bin/apxs)
 HTTPD     ?= $(shell $(APXS) -q SBINDIR 2>/dev/null)/$(shell $(APXS) -q TARGET 2>/dev/null)
@@ -45,7 +46,7 @@ CORE_OBJS = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
 .PHONY: all build install uninstall run deps test test-unit test-httpd sdk-deps \
-        test-asan test-worker fuzz fuzz-replay bench clean distclean
+        test-asan test-worker fuzz fuzz-replay bench soak soak-asan clean distclean
 .DEFAULT_GOAL := all
 
 # make V=1 shows the full compiler command lines
@@ -143,6 +144,17 @@ fuzz:
 
 bench: all
 	@B=$(B) HTTPD=$(HTTPD) sh bench/run.sh
+
+# Endurance: 1,000 concurrent streams, faults under load, RSS over a soak
+# (SOAK_SECONDS, default 600); soak-asan does a shorter run under ASan/UBSan.
+soak: all
+	@B=$(B) HTTPD=$(HTTPD) sh bench/run.sh soak
+
+soak-asan:
+	@$(MAKE) --no-print-directory B=build/asan \
+	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_CFLAGS=-O1 all
+	@B=build/asan LLMP_ASAN=1 SOAK_SECONDS=$${SOAK_SECONDS:-120} HTTPD=$(HTTPD) sh bench/run.sh soak
 
 clean:
 	rm -rf build t/logs t/conf/httpd.conf t/conf/apache_test_config.pm \

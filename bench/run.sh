@@ -1,0 +1,600 @@
+#!/bin/sh
+# The benchmark and the endurance run of mod_llmproxy (loopback only).
+#
+#   sh bench/run.sh [bench]   `make bench`: the side-by-side table (< 5 min)
+#   sh bench/run.sh soak      `make soak`: 1,000 streams, faults, RSS soak
+#   sh bench/run.sh micro     the translator microbenchmark only
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10]  seconds per row      BENCH_WARMUP [2] seconds before
+#   BENCH_CONNECTIONS [64]  wrk connections   BENCH_THREADS [2] wrk threads
+#   BENCH_ROUNDS [1]     repeat every row, alternating; the median is kept
+#   BENCH_MODELS_BIG [10000]  the large model list
+#   BENCH_LAT_SECONDS [5] BENCH_LAT_STREAMS [8] BENCH_PACED_US [2000]
+#                        per-event latency run: streams of 50 paced events
+#   SOAK_SECONDS [600]   SOAK_CLIENTS [1000]  SOAK_CONNECTIONS [16]
+#   B [build]  HTTPD [/usr/sbin/apache2]
+#   LLMP_ASAN=1 with B=build/asan: the module built with ASan/UBSan (soak)
+# Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy,
+# 19041 mod_llmproxy for the soak. Everything runs under build/bench/ and is
+# stopped on exit; the system's Apache and nginx are never touched.
+set -eu
+
+cmd=${1:-bench}
+B=${B:-build}
+HTTPD=${HTTPD:-/usr/sbin/apache2}
+top=$(pwd)
+BD=$top/$B/bench
+DUR=${BENCH_DURATION:-10}
+WARM=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+WTHREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-1}
+BIG=${BENCH_MODELS_BIG:-10000}
+LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
+LAT_STREAMS=${BENCH_LAT_STREAMS:-8}
+PACED_US=${BENCH_PACED_US:-2000}
+SOAK_SECONDS=${SOAK_SECONDS:-600}
+SOAK_CLIENTS=${SOAK_CLIENTS:-1000}
+SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-16}
+MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 SOAK_PORT=19041
+MOCK=http://127.0.0.1:$MOCK_PORT
+SO=$top/$B/mod_llmproxy.so
+
+[ -f bench/run.sh ] || { echo "run from the repository root" >&2; exit 2; }
+mkdir -p "$BD" bench/results
+
+# ---- tools: wrk, nginx, a compiler, python3 (Debian packages) ----
+need=""
+command -v wrk >/dev/null 2>&1 || need="$need wrk"
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx-light"
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v curl >/dev/null 2>&1 || need="$need curl"
+if [ -n "$need" ]; then
+  echo "bench: installing$need"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  # nginx's package tries to start the system service: keep it stopped
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+fi
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+[ -f "$SO" ] || { echo "bench: $SO missing: run 'make' first" >&2; exit 2; }
+
+CFLAGS_B="-std=gnu99 -g -O2 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers"
+gcc $CFLAGS_B -o "$BD/mock_upstream" bench/mock_upstream.c -lpthread
+moddir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+
+# ---- processes we start, stopped on exit ----
+PIDS=""
+HTTPD_DIRS=""
+cleanup() {
+  set +e
+  for d in $HTTPD_DIRS; do
+    [ -f "$d/httpd.pid" ] && kill "$(cat "$d/httpd.pid")" 2>/dev/null
+  done
+  [ -f "$BD/nginx/nginx.pid" ] && kill "$(cat "$BD/nginx/nginx.pid")" 2>/dev/null
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for d in $HTTPD_DIRS; do
+    [ -f "$d/httpd.pid" ] && kill -9 "$(cat "$d/httpd.pid")" 2>/dev/null
+  done
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stats() { curl -s --max-time 5 "$MOCK/__stats"; }
+stat_of() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+
+wait_port() {  # port [seconds]
+  i=0
+  while [ $i -lt $(( ${2:-10} * 10 )) ]; do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  echo "bench: nothing answers on port $1" >&2
+  return 1
+}
+
+start_mock() {  # models
+  "$BD/mock_upstream" -p $MOCK_PORT -n "$1" -t "${BENCH_MOCK_THREADS:-1}" \
+    -k 50 -D "$PACED_US" 2>"$BD/mock.log" &
+  MOCK_PID=$!
+  PIDS="$PIDS $MOCK_PID"
+  wait_port $MOCK_PORT
+}
+
+# Run httpd; with LLMP_ASAN=1 (module built with ASan/UBSan, B=build/asan)
+# the sanitizer runtime is preloaded, as in scripts/run-httpd-tests.sh.
+httpd_cmd() {  # dir args...
+  hd=$1; shift
+  if [ -n "${LLMP_ASAN:-}" ]; then
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
+    ASAN_OPTIONS="detect_leaks=0:log_path=$hd/asan:abort_on_error=0" \
+    UBSAN_OPTIONS="print_stacktrace=1:log_path=$hd/ubsan" "$HTTPD" "$@"
+  else
+    "$HTTPD" "$@"
+  fi
+}
+
+# httpd config: name port mode(proxy|llm|soak)
+gen_httpd() {
+  d=$BD/$1
+  mkdir -p "$d"
+  user=""
+  if [ "$(id -u)" = 0 ]; then
+    user="User www-data
+Group www-data"
+    chown www-data "$d" 2>/dev/null || true
+  fi
+  if [ "$3" = soak ]; then
+    mpm="ServerLimit 5
+StartServers 4
+ThreadLimit 256
+ThreadsPerChild 256
+MinSpareThreads 64
+MaxSpareThreads 1280
+MaxRequestWorkers 1280
+AsyncRequestWorkerFactor 2"
+  else
+    # same MPM and threads for mod_proxy_http and mod_llmproxy
+    mpm="ServerLimit 2
+StartServers 2
+ThreadLimit 64
+ThreadsPerChild 64
+MinSpareThreads 32
+MaxSpareThreads 128
+MaxRequestWorkers 128"
+  fi
+  cat > "$d/httpd.conf" <<EOF
+# generated by bench/run.sh
+ServerRoot "$d"
+DefaultRuntimeDir "$d"
+PidFile "$d/httpd.pid"
+ServerName localhost
+Listen 127.0.0.1:$2
+$user
+LoadModule mpm_event_module $moddir/mod_mpm_event.so
+LoadModule authz_core_module $moddir/mod_authz_core.so
+$mpm
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 30
+Timeout 60
+# as Debian's apache2.conf: no .htaccess lookups
+<Directory />
+    AllowOverride None
+</Directory>
+ErrorLog "$d/error_log"
+LogLevel warn
+EOF
+  if [ "$3" = proxy ]; then
+    cat >> "$d/httpd.conf" <<EOF
+LoadModule proxy_module $moddir/mod_proxy.so
+LoadModule proxy_http_module $moddir/mod_proxy_http.so
+ProxyPass /openai/ $MOCK/openai/
+ProxyPass /anthropic/ $MOCK/anthropic/
+ProxyPass /models $MOCK/models
+EOF
+  else
+    timeout=30; [ "$3" = soak ] && timeout=3
+    cat >> "$d/httpd.conf" <<EOF
+LoadModule llmproxy_module $SO
+LLMProxyModelListURL $MOCK/models
+LLMProxyAuthToken benchtoken
+LLMProxyRefreshInterval ${BENCH_REFRESH:-2}
+LLMProxyConnectTimeout 2
+LLMProxyTimeout $timeout
+LLMProxyModelListMaxSize 16M
+<Location /v1>
+    SetHandler llmproxy
+</Location>
+<Location /health>
+    SetHandler llmproxy
+</Location>
+EOF
+  fi
+  httpd_cmd "$d" -t -f "$d/httpd.conf" 2>"$d/configtest.log" \
+    || { cat "$d/configtest.log" >&2; return 1; }
+}
+
+start_httpd() {  # name port
+  d=$BD/$1
+  rm -f "$d/error_log" "$d/httpd.pid" "$d"/asan.* "$d"/ubsan.*
+  httpd_cmd "$d" -f "$d/httpd.conf" -k start
+  HTTPD_DIRS="$HTTPD_DIRS $d"
+  wait_port "$2"
+}
+
+start_nginx() {
+  d=$BD/nginx
+  mkdir -p "$d/tmp"
+  nuser="user root;"
+  [ "$(id -u)" = 0 ] && { nuser="user www-data;"; chown -R www-data "$d/tmp"; }
+  [ "$(id -u)" = 0 ] || nuser=""
+  cat > "$d/nginx.conf" <<EOF
+# generated by bench/run.sh: proxy_pass with upstream keepalive
+$nuser
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 100000;
+    upstream mock {
+        server 127.0.0.1:$MOCK_PORT;
+        keepalive 64;
+        keepalive_requests 100000;
+    }
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+  "$NGINX" -p "$d" -e "$d/error.log" -c "$d/nginx.conf"
+  wait_port $NGX_PORT
+}
+
+# Sum of the RSS (kB) of an httpd parent and its children.
+rss_sum() {  # pidfile
+  p=$(cat "$1" 2>/dev/null) || { echo 0; return; }
+  ps -o rss= -p "$p" --ppid "$p" 2>/dev/null | awk '{s+=$1} END {print s+0}'
+}
+
+# Sample rss_sum every $2 seconds while $3 exists; the max goes to $4.
+rss_sampler() {  # pidfile interval flagfile outfile [logfile]
+  max=0
+  while [ -f "$3" ]; do
+    v=$(rss_sum "$1")
+    [ "$v" -gt "$max" ] && max=$v
+    echo "$max" > "$4"
+    [ -n "${5:-}" ] && echo "$(date +%s) $v" >> "$5"
+    sleep "$2"
+  done
+}
+
+RESULTS=$BD/rows.tsv
+
+# One wrk row: label url body(-|file) pidfile(-|file)
+wrk_row() {
+  label=$1 url=$2 body=$3 pidf=$4
+  if [ "$body" = - ]; then unset WRK_BODY || true; else export WRK_BODY=$top/bench/wrk/body-$body.json; fi
+  if [ "$WARM" -gt 0 ]; then
+    wrk -t"$WTHREADS" -c"$CONNS" -d"${WARM}s" -s bench/wrk/req.lua "$url" >/dev/null 2>&1 || true
+  fi
+  s0=$(stats)
+  flag=$BD/sampling.$$
+  rssf=$BD/rss.$$
+  echo 0 > "$rssf"
+  if [ "$pidf" != - ]; then
+    touch "$flag"
+    rss_sampler "$pidf" 0.5 "$flag" "$rssf" &
+    spid=$!
+  fi
+  wout=$(wrk -t"$WTHREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/wrk/req.lua "$url" 2>&1) || true
+  if [ "$pidf" != - ]; then rm -f "$flag"; wait "$spid" 2>/dev/null || true; fi
+  s1=$(stats)
+  res=$(printf '%s\n' "$wout" | grep '^RESULT' || echo "RESULT rps=0 p50=0 p99=0")
+  get() { printf '%s' "$res" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+  conns=$(( $(stat_of "$s1" connections) - $(stat_of "$s0" connections) ))
+  mreq=$(( $(stat_of "$s1" requests) - $(stat_of "$s0" requests) - 1 ))
+  errs=$(( $(get connect) + $(get read) + $(get write) + $(get status) + $(get timeout) ))
+  rss=$(cat "$rssf")
+  [ "$pidf" = - ] && rss=-
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(get rps)" \
+    "$(get p50)" "$(get p99)" "$errs" "$rss" "$conns" "$mreq" "$(get requests)" >> "$RESULTS"
+  printf '  %-34s %9s req/s  p50 %6s us  p99 %6s us  errors %s  new backend conns %s\n' \
+    "$label" "$(get rps)" "$(get p50)" "$(get p99)" "$errs" "$conns"
+  if [ "$errs" -gt 0 ]; then
+    echo "    wrk errors: connect $(get connect) read $(get read) write $(get write) status $(get status) timeout $(get timeout)"
+  fi
+}
+
+set_models() {  # n: switch the mock's list, wait for mod_llmproxy to see it
+  curl -s --max-time 5 "$MOCK/__ctl?models=$1" >/dev/null
+  last="filler-model-$(printf '%05d' $(( $1 > 9 ? $1 - 10 : 0 )))"
+  i=0
+  while [ $i -lt 150 ]; do
+    n=$(curl -s --max-time 5 "http://127.0.0.1:$LLM_PORT/v1/models" | grep -o '"object":"model"' | wc -l)
+    [ "$n" -ge "$1" ] && [ "$1" -gt 10 ] && return 0
+    [ "$1" -le 10 ] && [ "$n" -le 10 ] && [ "$n" -gt 0 ] && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  echo "bench: mod_llmproxy did not pick up the $1-model list ($n seen)" >&2
+  return 1
+}
+
+build_micro() {
+  objs=$(ls "$B"/obj/src/llmp_*.o 2>/dev/null | tr '\n' ' ')
+  [ -n "$objs" ] || { echo "bench: no core objects in $B/obj/src: run make" >&2; return 1; }
+  gcc $CFLAGS_B -Iinclude $(apr-1-config --cppflags --includes) \
+    $(apu-1-config --includes) -o "$BD/micro" bench/micro.c $objs \
+    $(apr-1-config --link-ld) $(apu-1-config --link-ld) -lcurl -lcjson
+}
+
+json_field() {  # json field
+  printf '%s' "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('$2'))"
+}
+
+crash_check() {  # httpd dirs...
+  c=0
+  for d in "$@"; do
+    n=$(grep -c -E 'exit signal|Segmentation|AddressSanitizer|runtime error' "$d/error_log" 2>/dev/null || true)
+    c=$((c + ${n:-0}))
+    n=$(cat "$d"/asan.* "$d"/ubsan.* 2>/dev/null | grep -c -E 'ERROR|runtime error' || true)
+    c=$((c + ${n:-0}))
+  done
+  echo $c
+}
+
+# ======================= make bench =======================
+run_bench() {
+  out=bench/results/$(date +%Y-%m-%d-%H%M).md
+  rm -f "$RESULTS"
+  echo "bench: ${DUR}s per row, $CONNS connections, $WTHREADS wrk threads, $ROUNDS round(s)"
+  build_micro
+  start_mock 10
+  gen_httpd proxy_http $PH_PORT proxy
+  gen_httpd llmproxy $LLM_PORT llm
+  start_httpd proxy_http $PH_PORT
+  start_httpd llmproxy $LLM_PORT
+  start_nginx
+  set_models 10
+  PHP=$BD/proxy_http/httpd.pid LLP=$BD/llmproxy/httpd.pid
+  D=http://127.0.0.1
+  r=1
+  while [ $r -le "$ROUNDS" ]; do
+    echo "round $r: 10 models"
+    set_models 10
+    wrk_row "direct chat"                  $D:$MOCK_PORT/openai/v1/chat/completions chat -
+    wrk_row "mod_proxy_http chat"          $D:$PH_PORT/openai/v1/chat/completions chat "$PHP"
+    wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat -
+    wrk_row "llmproxy chat pass-through"   $D:$LLM_PORT/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
+    wrk_row "direct stream50"              $D:$MOCK_PORT/openai/v1/chat/completions stream -
+    wrk_row "mod_proxy_http stream50"      $D:$PH_PORT/openai/v1/chat/completions stream "$PHP"
+    wrk_row "nginx stream50"               $D:$NGX_PORT/openai/v1/chat/completions stream -
+    wrk_row "llmproxy stream50 pass"       $D:$LLM_PORT/v1/chat/completions stream "$LLP"
+    wrk_row "llmproxy stream50 anthropic"  $D:$LLM_PORT/v1/chat/completions anthropic-stream "$LLP"
+    wrk_row "direct /models (10)"          $D:$MOCK_PORT/models - -
+    wrk_row "llmproxy /v1/models (10)"     $D:$LLM_PORT/v1/models - "$LLP"
+    echo "round $r: $BIG models"
+    set_models "$BIG"
+    wrk_row "direct /models ($BIG)"        $D:$MOCK_PORT/models - -
+    wrk_row "llmproxy /v1/models ($BIG)"   $D:$LLM_PORT/v1/models - "$LLP"
+    wrk_row "llmproxy chat pass ($BIG)"    $D:$LLM_PORT/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat anthropic ($BIG)" $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
+    r=$((r + 1))
+  done
+  set_models 10
+
+  echo "per-event latency: $LAT_STREAMS streams x 50 events, ${PACED_US}us apart, ${LAT_SECONDS}s each"
+  lat_direct=$(python3 bench/streamclient.py latency --port $MOCK_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_ph=$(python3 bench/streamclient.py latency --port $PH_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_ngx=$(python3 bench/streamclient.py latency --port $NGX_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_llm=$(python3 bench/streamclient.py latency --port $LLM_PORT --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_direct_a=$(python3 bench/streamclient.py latency --port $MOCK_PORT --path /anthropic/v1/messages --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_llm_a=$(python3 bench/streamclient.py latency --port $LLM_PORT --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+
+  echo "microbenchmark"
+  micro=$("$BD/micro" || echo "MICRO failed")
+  crashes=$(crash_check "$BD/llmproxy" "$BD/proxy_http")
+
+  {
+    echo "# mod_llmproxy bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "$(nproc) cores, $(uname -r); $("$HTTPD" -v | head -1 | sed 's/Server version: //'), event MPM 2x64 threads (mod_proxy_http and mod_llmproxy alike); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), 2 workers, upstream keepalive 64."
+    echo "wrk: ${DUR}s per row after ${WARM}s warm-up, $CONNS connections, $WTHREADS threads, $ROUNDS round(s) (median). Request body ~1.8 KB; stream50 = 50 content events, no delay."
+    echo
+    python3 - "$RESULTS" <<'PYEOF'
+import sys, statistics
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 9: continue
+    if f[0] not in rows: order.append(f[0]); rows[f[0]] = []
+    rows[f[0]].append(f)
+def med(label, i, cast=float):
+    vals = [cast(r[i]) for r in rows.get(label, []) if r[i] not in ("", "-")]
+    return statistics.median(vals) if vals else None
+def base(label):
+    # reference rows for overhead (direct) and ratio (mod_proxy_http)
+    if "stream50" in label: return "direct stream50", "mod_proxy_http stream50"
+    if "models" in label:
+        n = label.split("(")[-1].rstrip(")")
+        return "direct /models (%s)" % n, None
+    return "direct chat", "mod_proxy_http chat"
+print("| configuration | req/s | p50 us | p99 us | overhead p50 us | ratio to mod_proxy_http | p99 vs mod_proxy_http | errors | peak RSS MB | new backend conns / backend requests |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label in order:
+    rps, p50, p99 = med(label, 1), med(label, 2), med(label, 3)
+    d, ph = base(label)
+    ov = "-"
+    if d and d != label and med(d, 2) is not None: ov = "%+d" % (p50 - med(d, 2))
+    ratio = p99r = "-"
+    if ph and ph != label and med(ph, 1):
+        ratio = "%.2f" % (rps / med(ph, 1))
+        p99r = "%.2fx" % (p99 / med(ph, 3)) if med(ph, 3) else "-"
+    errs = int(sum(int(r[4] or 0) for r in rows[label]))
+    rss = med(label, 5)
+    rss = "%.1f" % (rss / 1024.0) if rss is not None else "-"
+    conns = int(sum(int(r[6] or 0) for r in rows[label]))
+    mreq = int(sum(int(r[7] or 0) for r in rows[label]))
+    print("| %s | %.0f | %d | %d | %s | %s | %s | %d | %s | %s |" % (
+        label, rps, p50, p99, ov, ratio, p99r, errs, rss, "%d / %d" % (conns, mreq)))
+PYEOF
+    echo
+    echo "Per-event delivery latency (mock send -> client arrival, 50 paced events, $LAT_STREAMS concurrent streams):"
+    echo
+    python3 - "$lat_direct" "$lat_ph" "$lat_ngx" "$lat_llm" "$lat_direct_a" "$lat_llm_a" <<'PYEOF'
+import json, sys
+names = ["direct (OpenAI SSE)", "mod_proxy_http pass-through", "nginx pass-through",
+         "llmproxy pass-through", "direct (Anthropic SSE)", "llmproxy anthropic->openai"]
+base = {1: 0, 2: 0, 3: 0, 5: 4}
+d = [json.loads(s) for s in sys.argv[1:]]
+print("| path | events | p50 us | p99 us | added p50 us | added p99 us | outcomes |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for i, (n, r) in enumerate(zip(names, d)):
+    b = d[base[i]] if i in base else None
+    add50 = "%+d" % (r["p50_us"] - b["p50_us"]) if b and r["p50_us"] is not None else "-"
+    add99 = "%+d" % (r["p99_us"] - b["p99_us"]) if b and r["p99_us"] is not None else "-"
+    print("| %s | %d | %s | %s | %s | %s | %s |" % (n, r["events"], r["p50_us"], r["p99_us"], add50, add99,
+          " ".join("%s=%d" % kv for kv in sorted(r["outcomes"].items()))))
+PYEOF
+    echo
+    echo "Microbenchmark of the core (bench/micro.c):"
+    echo
+    echo '```'
+    printf '%s\n' "$micro" | sed 's/^MICRO //'
+    echo '```'
+    echo
+    echo "Crash lines in the error logs (exit signal, Segmentation): $crashes"
+  } > "$out"
+  echo
+  cat "$out"
+  echo
+  echo "bench: written to $out"
+}
+
+# ======================= make soak =======================
+run_soak() {
+  out=bench/results/soak-$(date +%Y-%m-%d-%H%M).md
+  S=$BD/soak
+  start_mock 10
+  curl -s "$MOCK/__ctl?paced_us=200000" >/dev/null   # 50 events over 10 s
+  gen_httpd soak $SOAK_PORT soak
+  start_httpd soak $SOAK_PORT
+  SP=$S/httpd.pid
+  i=0
+  while [ $i -lt 100 ]; do
+    curl -s --max-time 2 "http://127.0.0.1:$SOAK_PORT/v1/models" | grep -q gpt-paced && break
+    sleep 0.2; i=$((i + 1))
+  done
+  rss_start=$(rss_sum "$SP")
+
+  echo "soak 1/3: $SOAK_CLIENTS concurrent streaming clients (50 events each, 200 ms apart)"
+  s0=$(stats)
+  flag=$BD/soak.flag
+  touch "$flag"
+  rss_sampler "$SP" 1 "$flag" "$BD/soak_rss_peak1" &
+  spid=$!
+  many=$(python3 bench/streamclient.py clients --port $SOAK_PORT --model gpt-paced \
+         --n "$SOAK_CLIENTS" --ramp 3 --timeout 120)
+  rm -f "$flag"; wait $spid 2>/dev/null || true
+  s1=$(stats)
+  echo "  $many"
+  many_conns=$(( $(stat_of "$s1" connections) - $(stat_of "$s0" connections) ))
+  many_peak=$(cat "$BD/soak_rss_peak1")
+
+  echo "soak 2/3: faults under load"
+  curl -s "$MOCK/__ctl?paced_us=5000" >/dev/null
+  WRK_BODY=$top/bench/wrk/body-chat.json wrk -t2 -c"$SOAK_CONNECTIONS" -d60s \
+    -s bench/wrk/req.lua "http://127.0.0.1:$SOAK_PORT/v1/chat/completions" > "$BD/soak_faultload.txt" 2>&1 &
+  wpid=$!
+  PIDS="$PIDS $wpid"
+  python3 bench/streamclient.py faults --port $SOAK_PORT --conc 48 --timeout 60 \
+    --plan "bench-reset:s:100,bench-reset:j:50,bench-stall:s:40,bench-stall:j:20,claude-stall:s:20,bench-garbage:s:60,bench-garbage:j:60,claude-garbage:s:60,claude-garbage:j:60,gpt-paced:s:200:3,claude-paced:s:100:3,gpt-bench:j:200,claude-bench:j:200,gpt-bench:s:100,claude-bench:s:100" \
+    > "$BD/faults1.json" &
+  fpid=$!
+  sleep 5
+  echo "  model list down (503) for 8 s, then back"
+  curl -s "$MOCK/__ctl?status=503" >/dev/null
+  sleep 3     # > LLMProxyRefreshInterval: the module has seen the 503 by now
+  python3 bench/streamclient.py faults --port $SOAK_PORT --conc 16 --timeout 60 \
+    --plan "gpt-bench:j:100,claude-bench:j:50,claude-bench:s:50,gpt-paced:s:20" \
+    > "$BD/faults_down.json" || true
+  sleep 3
+  list_down_v1=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$SOAK_PORT/v1/models")
+  curl -s "$MOCK/__ctl?status=200" >/dev/null
+  wait "$fpid" || true
+  python3 bench/streamclient.py faults --port $SOAK_PORT --conc 16 --timeout 60 \
+    --plan "gpt-bench:j:100,claude-bench:s:50,gpt-paced:s:50" > "$BD/faults2.json" || true
+  wait "$wpid" 2>/dev/null || true
+  faults=$(cat "$BD/faults1.json")
+  down=$(cat "$BD/faults_down.json")
+  after=$(cat "$BD/faults2.json")
+  fault_wrk=$(grep '^RESULT' "$BD/soak_faultload.txt" || echo "RESULT none")
+  echo "  faults: $faults"
+  echo "  while the list URL was down: $down"
+  echo "  after:  $after"
+  echo "  load during faults: $fault_wrk"
+
+  echo "soak 3/3: steady load for ${SOAK_SECONDS}s, RSS every 10 s"
+  curl -s "$MOCK/__ctl?paced_us=2000" >/dev/null
+  rm -f "$BD/soak_rss.log"
+  touch "$flag"
+  rss_sampler "$SP" 10 "$flag" "$BD/soak_rss_peak3" "$BD/soak_rss.log" &
+  spid=$!
+  s0=$(stats)
+  # mixed steady load: pass-through, translated, streams and /v1/models
+  wpids=""
+  for b in chat anthropic stream anthropic-stream; do
+    WRK_BODY=$top/bench/wrk/body-$b.json wrk -t1 -c"$(( SOAK_CONNECTIONS / 4 + 1 ))" -d"${SOAK_SECONDS}s" \
+      -s bench/wrk/req.lua "http://127.0.0.1:$SOAK_PORT/v1/chat/completions" > "$BD/soak_wrk_$b.txt" 2>&1 &
+    wpids="$wpids $!"
+  done
+  unset WRK_BODY || true
+  wrk -t1 -c2 -d"${SOAK_SECONDS}s" -s bench/wrk/req.lua "http://127.0.0.1:$SOAK_PORT/v1/models" > "$BD/soak_wrk_models.txt" 2>&1 &
+  wpids="$wpids $!"
+  PIDS="$PIDS $wpids"
+  python3 bench/streamclient.py latency --port $SOAK_PORT --model gpt-paced --streams 32 \
+    --duration "$SOAK_SECONDS" > "$BD/soak_streams.json" || true
+  for p in $wpids; do wait "$p" 2>/dev/null || true; done
+  rm -f "$flag"
+  wait "$spid" 2>/dev/null || true
+  s1=$(stats)
+  soak_conns=$(( $(stat_of "$s1" connections) - $(stat_of "$s0" connections) ))
+  soak_reqs=$(( $(stat_of "$s1" requests) - $(stat_of "$s0" requests) ))
+  crashes=$(crash_check "$S")
+
+  {
+    echo "# mod_llmproxy soak, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "event MPM, 5 children x 256 threads; LLMProxyTimeout 3 s; mock on $MOCK_PORT."
+    echo
+    echo "## $SOAK_CLIENTS concurrent streams"
+    echo "$many"
+    echo "backend connections opened: $many_conns; peak RSS of httpd: $((many_peak / 1024)) MB (at start $((rss_start / 1024)) MB)"
+    echo
+    echo "## Faults under load (resets, stalls past the timeout, garbage, client disconnects, list down 8 s)"
+    echo "$faults"
+    echo "requests while the list URL answered 503: $down"
+    echo "requests after the faults: $after"
+    echo "GET /v1/models while the list URL answered 503: HTTP $list_down_v1"
+    echo "wrk chat load during the faults: $fault_wrk"
+    echo
+    echo "## Steady load for ${SOAK_SECONDS}s (RSS of httpd, MB, every 10 s)"
+    awk 'NR==1{f=$2} {l=$2; if ($2>m) m=$2; printf "%d ", $2/1024} END {printf "\nfirst %d MB, last %d MB, max %d MB\n", f/1024, l/1024, m/1024}' "$BD/soak_rss.log"
+    for b in chat anthropic stream anthropic-stream models; do
+      echo "wrk $b: $(grep '^RESULT' "$BD/soak_wrk_$b.txt" || echo none)"
+    done
+    echo "paced streams: $(cat "$BD/soak_streams.json")"
+    echo "backend connections opened during the soak: $soak_conns for $soak_reqs backend requests"
+    echo
+    echo "Crash lines in error_log (exit signal, Segmentation, sanitizer): $crashes"
+  } > "$out"
+  echo
+  cat "$out"
+  echo "soak: written to $out"
+}
+
+case "$cmd" in
+  bench) run_bench ;;
+  soak) run_soak ;;
+  micro) build_micro; "$BD/micro" ;;
+  *) echo "usage: sh bench/run.sh [bench|soak|micro]" >&2; exit 2 ;;
+esac
