@@ -8,6 +8,7 @@
  * only to copy the bytes of a newer list. */
 #include <apr_strings.h>
 #include <apr_atomic.h>
+#include <apr_uri.h>
 #include <http_core.h>
 #include <http_main.h>
 #include <http_protocol.h>
@@ -45,6 +46,7 @@ typedef struct llmp_shm_hdr {
 struct llmp_source {
     int index;
     const char *url;
+    const char *shown_url;         /* url without a password, for logs */
     const char *token;
     const char *auth_header;       /* "Authorization: OAuth ..." or NULL */
     server_rec *s;                 /* first server using it */
@@ -64,7 +66,7 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
 
 const char *llmp_source_url(const llmp_source_t *src)
 {
-    return src->url;
+    return src->shown_url;
 }
 
 static int same(const char *a, const char *b)
@@ -89,6 +91,12 @@ static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
     src = apr_pcalloc(pconf, sizeof(*src));
     src->index = mc->sources->nelts;
     src->url = c->list_url;
+    {
+        apr_uri_t u;
+        src->shown_url = apr_uri_parse(pconf, src->url, &u) == APR_SUCCESS
+                         ? apr_uri_unparse(pconf, &u, APR_URI_UNP_OMITPASSWORD)
+                         : src->url;
+    }
     src->token = c->token;
     src->auth_header = c->token ? apr_pstrcat(pconf, "Authorization: OAuth ",
                                               c->token, NULL) : NULL;
@@ -165,7 +173,7 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
     llmp_http_get(mc->http, src->url, headers, &opts, h->max, &body, &len,
                   &res, p);
     if (res.outcome != LLMP_HTTP_OK) {
-        const char *msg = apr_psprintf(p, "fetching %s failed: %s", src->url,
+        const char *msg = apr_psprintf(p, "fetching %s failed: %s", src->shown_url,
                                        res.error ? res.error : "error");
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, src->s, LLMP_LOG_TAG "%s", msg);
         set_error(src, mc->mutex, now, msg);
@@ -173,7 +181,7 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
     }
     if (res.status != 200) {
         const char *msg = apr_psprintf(p, "fetching %s failed: HTTP %ld%s",
-                                       src->url, res.status,
+                                       src->shown_url, res.status,
                                        res.status == 401 || res.status == 403
                                        ? " (check LLMProxyAuthToken / "
                                          "MODEL_LIST_AUTH_TOKEN)" : "");
@@ -185,7 +193,7 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
                           &err);
     if (!m) {
         const char *msg = apr_psprintf(p, "model list from %s rejected: %s",
-                                       src->url, err);
+                                       src->shown_url, err);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, src->s, LLMP_LOG_TAG "%s", msg);
         set_error(src, mc->mutex, now, msg);
         return;
@@ -222,12 +230,12 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
                          m->warnings->nelts - LLMP_MAX_WARNINGS);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, src->s, LLMP_LOG_TAG
                      "model list from %s loaded: %d models (%d skipped, %d "
-                     "unavailable)", src->url, m->list->nelts,
+                     "unavailable)", src->shown_url, m->list->nelts,
                      m->warnings->nelts, m->skipped_unavailable);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, src->s, LLMP_LOG_TAG
-                     "model list from %s unchanged", src->url);
+                     "model list from %s unchanged", src->shown_url);
     }
 }
 
@@ -402,7 +410,8 @@ int llmp_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         llmp_server_conf_t *c = llmp_sconf(v);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, v, LLMP_LOG_TAG
                      "model list %s (%s), refresh every %" APR_TIME_T_FMT
-                     "s", c->list_url, c->token ? "with token" : "no token",
+                     "s", llmp_source_url(c->source),
+                     c->token ? "with token" : "no token",
                      apr_time_sec(c->refresh));
     }
     return OK;
@@ -460,7 +469,7 @@ static int status_hook(request_rec *r, int flags)
         else {
             ap_rprintf(r, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%ld</td>"
                        "<td>%u</td><td>%u</td><td>%s</td></tr>\n",
-                       ap_escape_html(r->pool, src->url), st.models,
+                       ap_escape_html(r->pool, src->shown_url), st.models,
                        st.skipped, age, st.fetches, st.failures,
                        ap_escape_html(r->pool, st.last_error));
         }

@@ -4,7 +4,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
 
-plan tests => 5;
+plan tests => 7;
 
 sub slurp { my $f = shift; open my $fh, '<', $f or return ''; local $/; <$fh> }
 
@@ -14,6 +14,8 @@ ok length $err, 'error_log read';
 my $tok = token();
 ok index($err, $tok) < 0, 'token absent from error_log';
 ok index($acc, $tok) < 0, 'token absent from access logs';
+ok index($err, 'pw-7q2-SECRET') < 0, 'password of a list URL absent from error_log';
+like $err, qr{http://user\@127\.0\.0\.1:\d+/models}, '... which shows the URL without it';
 ok $err !~ /exit signal|Segmentation fault|AddressSanitizer|runtime error:/,
    'no child crashed';
 my @san = (glob('t/logs/asan.*'), glob('t/logs/ubsan.*'));
