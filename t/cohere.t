@@ -89,12 +89,8 @@ like $r->{head}, qr{Content-Type: text/event-stream}i;
 my @d = sse_data($r);
 is $d[0]{choices}[0]{delta}{role}, 'assistant', 'role chunk first';
 is $d[0]{choices}[0]{delta}{content}, '', 'with empty content';
-is join('', map { ref $_ && @{ $_->{choices} || [] }
-                  ? ($_->{choices}[0]{delta}{content} // '') : '' } @d),
-   'echo: a b c', 'text deltas';
-my ($fin) = grep { ref $_ && @{ $_->{choices} || [] }
-                   && $_->{choices}[0]{finish_reason} } @d;
-is $fin && $fin->{choices}[0]{finish_reason}, 'stop', 'final chunk';
+is stream_text(@d), 'echo: a b c', 'text deltas';
+is stream_finish(@d), 'stop', 'final chunk';
 is ref $d[-2] && $d[-2]{usage}{total_tokens}, 68, 'usage chunk';
 is ref $d[-2] && scalar @{ $d[-2]{choices} }, 0, 'usage chunk has no choices';
 is $d[-1], '[DONE]', 'ends with [DONE]';

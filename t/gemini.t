@@ -107,9 +107,7 @@ is $res->{status}, 200, 'stream';
 my @d = sse_data($res);
 is $d[0]{choices}[0]{delta}{role}, 'assistant', 'role chunk first';
 is $d[0]{choices}[0]{delta}{content}, '';
-is join('', map { ref $_ && @{ $_->{choices} || [] }
-                  ? $_->{choices}[0]{delta}{content} // '' : '' } @d),
-   'echo: one two three', 'text deltas';
+is stream_text(@d), 'echo: one two three', 'text deltas';
 is $d[-3]{choices}[0]{finish_reason}, 'stop', 'finish chunk';
 is_deeply $d[-2]{choices}, [], 'usage chunk has no choices';
 is $d[-2]{usage}{prompt_tokens}, 7, 'usage chunk';

@@ -14,7 +14,8 @@ use Apache::TestRequest;
 
 our @EXPORT = qw(mock_get mock_post mock_reset mock_requests mock_stats
                  json_decode json_encode wait_list post_json stream_raw
-                 hostport_of last_request token sse_data);
+                 hostport_of last_request token sse_data stream_text
+                 stream_finish);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -134,6 +135,19 @@ sub sse_data {
     my $res = shift;
     return map { my $d = $_->[1]; $d =~ s/^data: //;
                  $d eq '[DONE]' ? $d : json_decode($d) } @{ $res->{events} };
+}
+
+# The text a translated OpenAI stream carries (its content deltas joined)
+# and the finish_reason of its final chunk.
+sub stream_text {
+    return join '', map { ref $_ && @{ $_->{choices} || [] }
+                          ? ($_->{choices}[0]{delta}{content} // '') : '' } @_;
+}
+
+sub stream_finish {
+    my ($fin) = grep { ref $_ && @{ $_->{choices} || [] }
+                       && $_->{choices}[0]{finish_reason} } @_;
+    return $fin && $fin->{choices}[0]{finish_reason};
 }
 
 1;
