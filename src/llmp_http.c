@@ -6,6 +6,7 @@
 #include <apr_time.h>
 
 #include "llmp_http.h"
+#include "llmp_buf.h"
 
 struct llmp_http_pool {
     apr_pool_t *pool;
@@ -292,9 +293,7 @@ apr_status_t llmp_http_perform(llmp_http_pool_t *hp, const llmp_http_req_t *req,
 }
 
 typedef struct {
-    char *buf;
-    apr_size_t len, cap, max;
-    apr_pool_t *p;
+    llmp_buf_t buf;
     int too_big;
 } getbuf_t;
 
@@ -302,22 +301,10 @@ static int get_data(void *baton, const char *buf, apr_size_t len)
 {
     getbuf_t *g = baton;
 
-    if (g->len + len > g->max) {
+    if (llmp_buf_append(&g->buf, buf, len) != APR_SUCCESS) {
         g->too_big = 1;
         return 1;
     }
-    if (g->len + len + 1 > g->cap) {
-        apr_size_t ncap = g->cap ? g->cap * 2 : 16384;
-        char *nb;
-        while (ncap < g->len + len + 1) ncap *= 2;
-        nb = apr_palloc(g->p, ncap);
-        if (g->len) memcpy(nb, g->buf, g->len);
-        g->buf = nb;
-        g->cap = ncap;
-    }
-    memcpy(g->buf + g->len, buf, len);
-    g->len += len;
-    g->buf[g->len] = '\0';
     return 0;
 }
 
@@ -332,9 +319,8 @@ apr_status_t llmp_http_get(llmp_http_pool_t *hp, const char *url,
     apr_status_t rv;
 
     memset(&req, 0, sizeof(req));
-    memset(&g, 0, sizeof(g));
-    g.p = p;
-    g.max = max;
+    llmp_buf_init(&g.buf, p, max);
+    g.too_big = 0;
     req.method = "GET";
     req.url = url;
     req.headers = headers;
@@ -348,7 +334,7 @@ apr_status_t llmp_http_get(llmp_http_pool_t *hp, const char *url,
                                   " bytes", max);
         rv = APR_ENOSPC;
     }
-    *body = g.buf ? g.buf : apr_pstrdup(p, "");
-    *len = g.len;
+    *body = g.buf.data ? g.buf.data : apr_pstrdup(p, "");
+    *len = g.buf.len;
     return rv;
 }

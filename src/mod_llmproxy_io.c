@@ -13,6 +13,7 @@
 
 #include "mod_llmproxy.h"
 #include "llmp_sse.h"
+#include "llmp_buf.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -129,8 +130,7 @@ typedef struct proxy_ctx {
     const char *ctype;
     int streaming;                     /* relaying an SSE stream */
     int started;                       /* response headers are out */
-    char *buf;                         /* buffered body (not streaming) */
-    apr_size_t len, cap;
+    llmp_buf_t body;                   /* buffered body (not streaming) */
     int too_big;
     llmp_sse_parser_t *sse;
     llmp_error_t *stream_err;          /* translator error mid-stream */
@@ -259,22 +259,10 @@ static int on_head(void *baton, long status, const char *ctype)
 
 static int buffer_data(proxy_ctx *ctx, const char *data, apr_size_t len)
 {
-    if (ctx->len + len > LLMP_MAX_RESPONSE) {
+    if (llmp_buf_append(&ctx->body, data, len) != APR_SUCCESS) {
         ctx->too_big = 1;
         return 1;
     }
-    if (ctx->len + len + 1 > ctx->cap) {
-        apr_size_t ncap = ctx->cap ? ctx->cap * 2 : 16384;
-        char *nb;
-        while (ncap < ctx->len + len + 1) ncap *= 2;
-        nb = apr_palloc(ctx->r->pool, ncap);
-        if (ctx->len) memcpy(nb, ctx->buf, ctx->len);
-        ctx->buf = nb;
-        ctx->cap = ncap;
-    }
-    memcpy(ctx->buf + ctx->len, data, len);
-    ctx->len += len;
-    ctx->buf[ctx->len] = '\0';
     return 0;
 }
 
@@ -329,6 +317,21 @@ static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
     client_write(ctx, ev, n, 1);
 }
 
+/* The backend's status, Content-Type and body, as they are (pass-through);
+ * no other upstream header is echoed. */
+static int send_backend_body(proxy_ctx *ctx)
+{
+    request_rec *r = ctx->r;
+
+    r->status = (int)ctx->status;
+    ap_set_content_type(r, ctx->ctype ? apr_pstrdup(r->pool, ctx->ctype)
+                                      : "application/json");
+    ap_set_content_length(r, (apr_off_t)ctx->body.len);
+    if (ctx->body.len && !r->header_only)
+        ap_rwrite(ctx->body.data, (int)ctx->body.len, r);
+    return OK;
+}
+
 static llmp_error_t *transport_error(request_rec *r,
                                      const llmp_http_result_t *res,
                                      const llmp_model_t *model)
@@ -373,7 +376,7 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
 static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
 {
     request_rec *r = ctx->r;
-    cJSON *native = llmp_json_parse_pool(r->pool, ctx->buf, ctx->len);
+    cJSON *native = llmp_json_parse_pool(r->pool, ctx->body.data, ctx->body.len);
     llmp_error_t *e = NULL;
     char *out = NULL;
     apr_size_t outlen = 0;
@@ -433,6 +436,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.ops = ops;
     ctx.x = x;
     ctx.want_stream = native->stream;
+    llmp_buf_init(&ctx.body, r->pool, LLMP_MAX_RESPONSE);
     ctx.gone_checked = t0;
     if (x) {
         x->emit = emit_chunk;
@@ -530,23 +534,18 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                     "the backend for model '%s' answered HTTP %ld",
                     model->id, ctx.status));
             }
-            r->status = (int)ctx.status;
-            ap_set_content_type(r, ctx.ctype ? apr_pstrdup(r->pool, ctx.ctype)
-                                             : "application/json");
-            ap_set_content_length(r, (apr_off_t)ctx.len);
-            if (ctx.len && !r->header_only) ap_rwrite(ctx.buf, (int)ctx.len, r);
-            return OK;
+            return send_backend_body(&ctx);
         }
         return llmp_io_send_error(r, ops->error(x, (int)ctx.status,
-            llmp_json_parse_pool(r->pool, ctx.buf, ctx.len), ctx.buf,
-            ctx.len));
+            llmp_json_parse_pool(r->pool, ctx.body.data, ctx.body.len),
+            ctx.body.data, ctx.body.len));
     }
     if (ops) return finish_translated(&ctx, model);
     {
-        char *out = ctx.buf;
-        apr_size_t outlen = ctx.len;
-        int unwrapped = llmp_envelope_unwrap_body(r->pool, ctx.buf, ctx.len,
-                                                  &out, &outlen);
+        char *out = ctx.body.data;
+        apr_size_t outlen = ctx.body.len;
+        int unwrapped = llmp_envelope_unwrap_body(r->pool, ctx.body.data,
+                                                  ctx.body.len, &out, &outlen);
         if (unwrapped)
             apr_table_setn(r->notes, "llmproxy-envelope", "1");
         if (ep == LLMP_EP_CHAT && x && x->stream
@@ -555,10 +554,5 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         if (unwrapped)
             return llmp_io_send_json(r, (int)ctx.status, out, outlen);
     }
-    r->status = (int)ctx.status;
-    ap_set_content_type(r, ctx.ctype ? apr_pstrdup(r->pool, ctx.ctype)
-                                     : "application/json");
-    ap_set_content_length(r, (apr_off_t)ctx.len);
-    if (ctx.len && !r->header_only) ap_rwrite(ctx.buf, (int)ctx.len, r);
-    return OK;
+    return send_backend_body(&ctx);
 }

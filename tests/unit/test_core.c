@@ -6,6 +6,7 @@
 #include "llmp_sse.h"
 #include "llmp_openai.h"
 #include "llmp_provider.h"
+#include "llmp_buf.h"
 
 static void t_handle_safety(apr_pool_t *p)
 {
@@ -367,7 +368,31 @@ static void t_stream_completion(apr_pool_t *p)
     cJSON_Delete(c);
 }
 
+static void t_buf(apr_pool_t *p)
+{
+    llmp_buf_t b;
+    char big[20000];
+    int i;
+
+    memset(big, 'y', sizeof(big));
+    llmp_buf_init(&b, p, 40000);
+    CHECK(b.data == NULL && b.len == 0);
+    CHECK_INT(llmp_buf_append(&b, "ab", 2), APR_SUCCESS);
+    CHECK_STR(b.data, "ab");
+    CHECK_INT(llmp_buf_append(&b, big, sizeof(big)), APR_SUCCESS);
+    CHECK_INT(b.len, 20002);
+    CHECK(b.data[20002] == '\0' && b.data[20001] == 'y');
+    /* past max: refused, nothing appended */
+    CHECK_INT(llmp_buf_append(&b, big, sizeof(big)), APR_ENOSPC);
+    CHECK_INT(b.len, 20002);
+    for (i = 0; i < 19998; i++) llmp_buf_append(&b, "z", 1);
+    CHECK_INT(b.len, 40000);
+    CHECK_INT(llmp_buf_append(&b, "z", 1), APR_ENOSPC);
+    CHECK_INT(llmp_buf_append(&b, "", 0), APR_SUCCESS);
+}
+
 TEST_MAIN_BEGIN("core")
+    RUN(t_buf);
     RUN(t_stream_completion);
     RUN(t_embeddings);
     RUN(t_handle_safety);

@@ -1,0 +1,20 @@
+/* A growable byte buffer in pool memory, bounded (core). */
+#ifndef LLMP_BUF_H
+#define LLMP_BUF_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+
+typedef struct llmp_buf {
+    apr_pool_t *pool;
+    char *data;            /* NUL terminated once anything was appended */
+    apr_size_t len, cap;
+    apr_size_t max;        /* appending beyond max bytes fails */
+} llmp_buf_t;
+
+void llmp_buf_init(llmp_buf_t *b, apr_pool_t *p, apr_size_t max);
+/* Copy len bytes to the end; APR_ENOSPC (and nothing appended) when the
+ * result would exceed max. */
+apr_status_t llmp_buf_append(llmp_buf_t *b, const char *data, apr_size_t len);
+
+#endif
