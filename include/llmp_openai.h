@@ -34,6 +34,10 @@ llmp_error_t *llmp_bad_upstream(apr_pool_t *p, const char *provider,
 
 /* Serialize a cJSON tree into pool memory (unformatted); NULL on OOM. */
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
+/* Print j into pool memory as the answer (*out, *len); a 500 "out of memory"
+ * error when it cannot. The caller keeps ownership of j. */
+llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,
+                            apr_size_t *len);
 /* Parse with length; NULL when not JSON. Caller owns result (cJSON_Delete),
  * or use llmp_json_parse_pool which deletes it with the pool. */
 cJSON *llmp_json_parse_pool(apr_pool_t *p, const char *buf, apr_size_t len);

@@ -719,11 +719,7 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     out->path = x->handle;
     out->stream = x->stream ? 1 : 0;
     out->content_type = NULL;
-    out->body = llmp_json_print(x->pool, native, &out->len);
-    if (!out->body)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
-                               "out of memory");
-    return NULL;
+    return llmp_json_out(x->pool, native, &out->body, &out->len);
 }
 
 /* ---- response ---- */
@@ -901,12 +897,11 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
                                      jlong(usage,
                                            "cache_creation_input_tokens"),
                                      jlong(usage, "output_tokens")));
-    *out = llmp_json_print(x->pool, resp, outlen);
-    cJSON_Delete(resp);
-    if (!*out)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
-                               "out of memory");
-    return NULL;
+    {
+        llmp_error_t *e = llmp_json_out(x->pool, resp, out, outlen);
+        cJSON_Delete(resp);
+        return e;
+    }
 }
 
 /* ---- stream ---- */

@@ -502,9 +502,10 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
     }
     out->path = x->handle;
     out->content_type = NULL;
-    out->body = llmp_json_print(x->pool, root, &out->len);
-    if (!out->body)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL, "out of memory");
+    {
+        llmp_error_t *e = llmp_json_out(x->pool, root, &out->body, &out->len);
+        if (e) return e;
+    }
     cohere_state(x);
     return NULL;
 }
@@ -620,10 +621,7 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
     }
     read_usage(llmp_json_get(native, "usage"), &in, &o);
     cJSON_AddItemToObject(resp, "usage", llmp_usage_new(in, o, -1));
-    *out = llmp_json_print(x->pool, resp, outlen);
-    if (!*out)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL, "out of memory");
-    return NULL;
+    return llmp_json_out(x->pool, resp, out, outlen);
 }
 
 /* ---- stream ---- */
@@ -922,10 +920,7 @@ static llmp_error_t *llmp_cohere_embeddings_request(llmp_xlate_t *x,
     out->path = x->handle;
     out->stream = 0;
     out->content_type = NULL;
-    out->body = llmp_json_print(x->pool, root, &out->len);
-    if (!out->body)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL, "out of memory");
-    return NULL;
+    return llmp_json_out(x->pool, root, &out->body, &out->len);
 }
 
 static llmp_error_t *llmp_cohere_embeddings_response(llmp_xlate_t *x,
@@ -955,10 +950,7 @@ static llmp_error_t *llmp_cohere_embeddings_response(llmp_xlate_t *x,
                 x->pool, "Cohere", "an embedding is not an array of numbers");
         i++;
     }
-    *out = llmp_json_print(x->pool, resp, outlen);
-    if (!*out)
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL, "out of memory");
-    return NULL;
+    return llmp_json_out(x->pool, resp, out, outlen);
 }
 
 /* ---- errors ---- */

@@ -872,9 +872,10 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
                                    req, "tool_choice"))))
         return e;
 
-    out->body = llmp_json_print(p, root, &out->len);
-    if (!out->body)
-        return llmp_error_make(p, 500, NULL, NULL, NULL, "out of memory");
+    {
+        llmp_error_t *e = llmp_json_out(p, root, &out->body, &out->len);
+        if (e) return e;
+    }
     out->stream = x->stream ? 1 : 0;
     out->path = gm_path(p, x->handle, x->model_id,
                         x->stream ? "streamGenerateContent" : "generateContent",
@@ -1039,10 +1040,7 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
     memset(&u, 0, sizeof(u));
     gm_usage_read(&u, native);
     cJSON_AddItemToObject(resp, "usage", gm_usage_json(&u));
-    *out = llmp_json_print(p, resp, outlen);
-    if (!*out) return llmp_error_make(p, 500, NULL, NULL, NULL,
-                                      "out of memory");
-    return NULL;
+    return llmp_json_out(p, resp, out, outlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1273,9 +1271,10 @@ static llmp_error_t *gemini_embeddings_request(llmp_xlate_t *x,
             cJSON_AddNumberToObject(r, "outputDimensionality",
                                     dims->valueint);
     }
-    out->body = llmp_json_print(p, root, &out->len);
-    if (!out->body)
-        return llmp_error_make(p, 500, NULL, NULL, NULL, "out of memory");
+    {
+        llmp_error_t *e = llmp_json_out(p, root, &out->body, &out->len);
+        if (e) return e;
+    }
     out->path = gm_path(p, x->handle, x->model_id, "batchEmbedContents", 0);
     out->stream = 0;
     out->content_type = NULL;
@@ -1329,10 +1328,7 @@ static llmp_error_t *gemini_embeddings_response(llmp_xlate_t *x,
                  cJSON_GetObjectItemCaseSensitive(emb, "values"), b64)) {
         return gm_backend(p, "Gemini answered with an invalid embedding");
     }
-    *out = llmp_json_print(p, resp, outlen);
-    if (!*out) return llmp_error_make(p, 500, NULL, NULL, NULL,
-                                      "out of memory");
-    return NULL;
+    return llmp_json_out(p, resp, out, outlen);
 }
 
 const llmp_provider_ops_t llmp_gemini_ops = {

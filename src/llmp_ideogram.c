@@ -358,6 +358,7 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
         cJSON *root = cJSON_CreateObject();
         cJSON *ir = cJSON_AddObjectToObject(root, "image_request");
         apr_size_t len;
+        llmp_error_t *err;
 
         for (i = 0; i < f->nelts; i++) {
             const ideo_field_t *fe = &APR_ARRAY_IDX(f, i, ideo_field_t);
@@ -366,11 +367,9 @@ static llmp_error_t *ideo_request(llmp_xlate_t *x, const cJSON *req,
             else
                 cJSON_AddStringToObject(ir, fe->name, fe->value);
         }
-        out->body = llmp_json_print(p, root, &len);
+        err = llmp_json_out(p, root, &out->body, &len);
         cJSON_Delete(root);
-        if (!out->body) {
-            return llmp_error_make(p, 500, NULL, NULL, NULL, "out of memory");
-        }
+        if (err) return err;
         out->len = len;
         out->content_type = NULL;
     }
@@ -417,13 +416,11 @@ static llmp_error_t *ideo_response(llmp_xlate_t *x, const cJSON *native,
         return llmp_error_make(x->pool, 502, NULL, NULL, NULL,
                                "Ideogram answered with no image");
     }
-    *out = llmp_json_print(x->pool, resp, outlen);
-    cJSON_Delete(resp);
-    if (!*out) {
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
-                               "out of memory");
+    {
+        llmp_error_t *e = llmp_json_out(x->pool, resp, out, outlen);
+        cJSON_Delete(resp);
+        return e;
     }
-    return NULL;
 }
 
 /* Ideogram errors: {"detail": "..."} (string, or FastAPI's list of

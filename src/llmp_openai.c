@@ -58,6 +58,15 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
     return r;
 }
 
+llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,
+                            apr_size_t *len)
+{
+    *out = llmp_json_print(p, j, len);
+    if (!*out)
+        return llmp_error_make(p, 500, NULL, NULL, NULL, "out of memory");
+    return NULL;
+}
+
 char *llmp_error_json(apr_pool_t *p, const llmp_error_t *e)
 {
     cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();

@@ -225,11 +225,9 @@ static llmp_error_t *recraft_request(llmp_xlate_t *x, const cJSON *req,
         cJSON_AddItemToObject(root, "text_layout", cJSON_Duplicate(tl, 1));
     if (fmt) cJSON_AddStringToObject(root, "response_format", fmt);
 
-    out->body = llmp_json_print(p, root, &len);
+    e = llmp_json_out(p, root, &out->body, &len);
     cJSON_Delete(root);
-    if (!out->body) {
-        return llmp_error_make(p, 500, NULL, NULL, NULL, "out of memory");
-    }
+    if (e) return e;
     out->len = len;
     out->path = x->handle;
     out->stream = 0;
@@ -272,13 +270,11 @@ static llmp_error_t *recraft_response(llmp_xlate_t *x, const cJSON *native,
         return llmp_error_make(x->pool, 502, NULL, NULL, NULL,
                                "Recraft answered with no image");
     }
-    *out = llmp_json_print(x->pool, resp, outlen);
-    cJSON_Delete(resp);
-    if (!*out) {
-        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
-                               "out of memory");
+    {
+        llmp_error_t *e = llmp_json_out(x->pool, resp, out, outlen);
+        cJSON_Delete(resp);
+        return e;
     }
-    return NULL;
 }
 
 /* Recraft errors: {"code":"...","message":"..."}; also accepts the
