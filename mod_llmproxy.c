@@ -278,8 +278,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
     switch (ep) {
     case LLMP_EP_CHAT:
-        e = ops->chat_request ? ops->chat_request(x, req, &native) : NULL;
         if (!ops->chat_request) goto unsupported;
+        e = ops->chat_request(x, req, &native);
         break;
     case LLMP_EP_EMBEDDINGS:
         if (!ops->embeddings_request) goto unsupported;
