@@ -2,6 +2,7 @@
  * helpers that read an OpenAI request. Core: no httpd header. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -45,17 +46,24 @@ llmp_error_t *llmp_error_make(apr_pool_t *p, int status, const char *type,
 
 static void json_cleanup_reg(apr_pool_t *p, cJSON *j);
 
+/* Printed straight into pool memory: cJSON_PrintUnformatted would grow a
+ * malloc'ed buffer from 256 bytes and then be copied. A buffer that turns
+ * out too small is left to the pool and one four times larger is tried. */
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
 {
-    char *s = cJSON_PrintUnformatted(j), *r;
-    apr_size_t n;
+    apr_size_t size = 4096;
 
-    if (!s) return NULL;
-    n = strlen(s);
-    r = apr_pstrmemdup(p, s, n);
-    cJSON_free(s);
-    if (len) *len = n;
-    return r;
+    if (!j) return NULL;
+    for (;;) {
+        char *buf = apr_palloc(p, size);
+
+        if (cJSON_PrintPreallocated((cJSON *)j, buf, (int)size, 0)) {
+            if (len) *len = strlen(buf);
+            return buf;
+        }
+        if (size > (apr_size_t)INT_MAX / 4) return NULL;
+        size *= 4;
+    }
 }
 
 llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,
