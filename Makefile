@@ -121,7 +121,7 @@ test: test-unit fuzz-replay test-httpd
 
 # The Apache::Test suite again under the worker MPM (make test uses event).
 test-worker: all sdk-deps
-	@LLMP_MPM=worker B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh
+	@LLMP_MPM=worker LLMP_MODPROXY=Off B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh
 
 test-asan:
 	@$(MAKE) --no-print-directory B=build/asan \

@@ -14,6 +14,7 @@
 #include "llmp_route.h"
 #include "llmp_http.h"
 #include "llmp_provider.h"
+#include "llmp_buf.h"
 
 #define LLMP_DEFAULT_LIST_URL   "https://api.eliza.yandex.net/models"
 #define LLMP_MUTEX_TYPE         "llmproxy-shm"
@@ -45,6 +46,8 @@ typedef struct llmp_server_conf {
     const char *origin;            /* scheme://host[:port] of list_url */
     llmp_route_rules_t route_rules;
     llmp_xlate_opts_t xlate_opts;
+    int use_modproxy;              /* LLMProxyUseModProxy; -1 unset */
+    int via_proxy;                 /* buffered calls go through mod_proxy */
 
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */
@@ -118,5 +121,19 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   llmp_endpoint_e ep, const llmp_model_t *model,
                   const llmp_native_req_t *native,
                   const llmp_provider_ops_t *ops, llmp_xlate_t *x);
+
+/* mod_llmproxy_modproxy.c: buffered calls through mod_proxy_http */
+void llmp_modproxy_register_hooks(apr_pool_t *p);
+/* Define the workers (post_config); servers that cannot use mod_proxy get
+ * via_proxy = 0. */
+int llmp_modproxy_post_config(apr_pool_t *pconf, server_rec *s);
+/* One buffered POST of body to url with these "Name: value" headers
+ * through mod_proxy_http: the answer's body goes to out (*too_big when it
+ * outgrew it), its status and Content-Type to res. DECLINED when mod_proxy
+ * did not take the request (use libcurl). */
+int llmp_modproxy_perform(request_rec *r, const char *url,
+                          const char *const *headers, const char *body,
+                          apr_size_t len, llmp_buf_t *out, int *too_big,
+                          llmp_http_result_t *res);
 
 #endif

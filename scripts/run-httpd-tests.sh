@@ -9,6 +9,8 @@ HTTPD=${HTTPD:-/usr/sbin/apache2}
 top=$(pwd)
 export LLMP_SO="$top/$B/mod_llmproxy.so"
 export LLMP_TOKEN="tok-7f3a9-SECRET-do-not-log"
+# buffered backend calls: through mod_proxy_http (On) or libcurl (Off)
+export LLMP_MODPROXY=${LLMP_MODPROXY:-On}
 # Ports: LLMP_TEST_PORT (httpd, virtual hosts on the next ones) and the
 # mock's; change them to run two suites side by side.
 export LLMP_MOCK_PORT=${LLMP_MOCK_PORT:-18431}
@@ -45,7 +47,7 @@ mpm=${LLMP_MPM:-event}
 moddir=$("$APXS" -q LIBEXECDIR)
 sed -e "s#@MPM@#$mpm#g" -e "s#@MODDIR@#$moddir#g" t/inherit.conf.tmpl \
   > "$top/$B/inherit-$mpm.conf"
-echo "httpd tests: $mpm MPM${LLMP_ASAN:+, ASan/UBSan}"
+echo "httpd tests: $mpm MPM${LLMP_ASAN:+, ASan/UBSan}, LLMProxyUseModProxy $LLMP_MODPROXY"
 user_args=""
 if [ "$(id -u)" = 0 ]; then
   user_args="-user www-data -group www-data"

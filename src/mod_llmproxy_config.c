@@ -22,6 +22,7 @@ void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
     c->max_body = -1;
     c->default_max_tokens = -1;
     c->forward_client_auth = -1;
+    c->use_modproxy = -1;
     c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
     return c;
 }
@@ -47,6 +48,7 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(default_max_tokens, -1);
     MERGE_PTR(embed_input_type);
     MERGE_VAL(forward_client_auth, -1);
+    MERGE_VAL(use_modproxy, -1);
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -150,6 +152,12 @@ static const char *set_verify(cmd_parms *cmd, void *d, int flag)
 static const char *set_forward_auth(cmd_parms *cmd, void *d, int flag)
 {
     conf_of(cmd)->forward_client_auth = flag;
+    return NULL;
+}
+
+static const char *set_use_modproxy(cmd_parms *cmd, void *d, int flag)
+{
+    conf_of(cmd)->use_modproxy = flag;
     return NULL;
 }
 
@@ -262,6 +270,9 @@ const command_rec llmp_cmds[] = {
     AP_INIT_FLAG("LLMProxyForwardClientAuth", set_forward_auth, NULL,
         RSRC_CONF, "forward the client's Authorization header to backends "
         "when no token is configured (default off)"),
+    AP_INIT_FLAG("LLMProxyUseModProxy", set_use_modproxy, NULL, RSRC_CONF,
+        "send buffered calls to an http gateway through mod_proxy_http, "
+        "when it is loaded (default on)"),
     { NULL }
 };
 
@@ -307,6 +318,8 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (!c->embed_input_type) c->embed_input_type = "search_document";
         if (c->forward_client_auth < 0) c->forward_client_auth = 0;
         c->route_rules.rules = c->rules;
+        if (c->use_modproxy < 0) c->use_modproxy = 1;
+        c->via_proxy = c->use_modproxy && !strncmp(c->origin, "http://", 7);
         c->xlate_opts.default_max_tokens = c->default_max_tokens;
         c->xlate_opts.embed_input_type = c->embed_input_type;
         if (!c->verify)

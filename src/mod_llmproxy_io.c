@@ -3,6 +3,7 @@
  * (glue). A client that goes away stops the backend transfer. */
 #include <poll.h>
 #include <sys/socket.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_portable.h>
 #include <http_core.h>
@@ -372,6 +373,20 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
     return OK;
 }
 
+/* Every OpenAI answer is a JSON object: a 2xx body that is not one (an
+ * HTML page from a load balancer, garbage) becomes a 502 rather than a
+ * success the SDKs cannot parse. The body itself is not parsed here (a
+ * pass-through never needs its tree): its first and last characters tell
+ * an object from anything else. */
+static int looks_like_object(const char *b, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    while (i < len && apr_isspace(b[i])) i++;
+    while (len > i && apr_isspace(b[len - 1])) len--;
+    return len - i >= 2 && b[i] == '{' && b[len - 1] == '}';
+}
+
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
 static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
 {
@@ -478,7 +493,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   "model '%s' -> %s%s (%s%s)", model->id, sc->origin,
                   native->path, ops ? ops->name : "pass-through",
                   native->stream ? ", stream" : "");
-    llmp_http_perform(mc->http, &req, &res, r->pool);
+    /* a buffered call over http goes through mod_proxy when it can */
+    if (native->stream || !sc->via_proxy
+        || llmp_modproxy_perform(r, req.url, headers, req.body, req.body_len,
+                                 &ctx.body, &ctx.too_big, &res) == DECLINED) {
+        apr_table_setn(r->notes, "llmproxy-via", "libcurl");
+        llmp_http_perform(mc->http, &req, &res, r->pool);
+    }
+    else {
+        apr_table_setn(r->notes, "llmproxy-via", "mod_proxy");
+        if (res.status) on_head(&ctx, res.status, res.content_type);
+    }
     apr_table_setn(r->notes, "llmproxy-backend-time-ms",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
                                 apr_time_as_msec(apr_time_now() - t0)));
@@ -541,6 +566,15 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ctx.body.data, ctx.body.len));
     }
     if (ops) return finish_translated(&ctx, model);
+    if (!looks_like_object(ctx.body.data, ctx.body.len)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                      "backend for model '%s' answered HTTP %ld with a body "
+                      "that is not a JSON object", model->id, ctx.status);
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+            "api_error", "bad_backend_response", NULL,
+            "the backend for model '%s' returned a body that is not JSON",
+            model->id));
+    }
     {
         char *out = ctx.body.data;
         apr_size_t outlen = ctx.body.len;

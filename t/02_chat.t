@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Encode ();
 
-plan tests => 30;
+plan tests => 37;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -49,10 +49,27 @@ $r = post_json('/v1/chat/completions',
 is $r->{status}, 429, 'backend status passed through';
 is $r->{json}{error}{code}, 'rate_limit_exceeded', 'backend body passed through';
 
-# Non-JSON success bodies are passed through as they are
+# A success body that is not JSON (an HTML page, garbage) is a 502 with an
+# OpenAI error, not a 200 the SDKs cannot parse
 $r = post_json('/v1/chat/completions',
     { model => 'mock-garbage', messages => [{ role => 'user', content => 'x' }] });
-is $r->{content}, '<html>oops</html>', 'non-JSON body passed through';
+is $r->{status}, 502, 'non-JSON success body: 502';
+is $r->{json}{error}{code}, 'bad_backend_response', 'non-JSON body: OpenAI error';
+unlike $r->{content}, qr/oops/, 'the garbage is not shown';
+
+# A backend that resets the connection halfway through its answer: 502
+$r = post_json('/v1/chat/completions',
+    { model => 'mock-reset', messages => [{ role => 'user', content => 'x' }] });
+is $r->{status}, 502, 'backend reset mid-answer: 502';
+is $r->{json}{error}{code}, 'backend_error', 'backend reset: OpenAI error';
+
+# A large request body reaches the backend whole (and the answer comes back)
+my $long = join '', map { chr(97 + $_ % 26) } 1 .. 600_000;
+$r = post_json('/v1/chat/completions',
+    { model => 'gpt-4o-mini', messages => [{ role => 'user', content => $long }] });
+is $r->{status}, 200, 'a 600 KB request';
+is $r->{json}{choices}[0]{message}{content}, "echo: $long",
+   'the whole body reached the backend';
 
 # Notes for LogFormat: %{llmproxy-model}n and %{llmproxy-backend-status}n
 sleep 1;
@@ -63,6 +80,12 @@ ok scalar(grep { /model=mock-error provider=openai backend=429/ } @log),
    'log notes: model, provider, backend status';
 ok scalar(grep { /chat\.completions model=gpt-4o-mini .*backend=200/ } @log),
    'log notes: endpoint';
+# Buffered calls go through mod_proxy_http when it is loaded and
+# LLMProxyUseModProxy is on (make test), through libcurl otherwise
+# (make test-worker); streams always through libcurl
+my $via = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i ? 'mod_proxy' : 'libcurl';
+ok scalar(grep { /model=mock-error .*via=\Q$via\E$/ } @log),
+   "log notes: buffered call via $via";
 
 # Embeddings and legacy completions pass through for OpenAI handles
 $r = post_json('/v1/embeddings', { model => 'text-embedding-3-small',

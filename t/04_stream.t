@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 19;
+plan tests => 20;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -64,3 +64,12 @@ is $data[0]{choices}[0]{delta}{content}, 'echo: hi', 'content chunk';
 is $data[1]{choices}[0]{finish_reason}, 'stop', 'finish chunk';
 is $data[2]{usage}{total_tokens}, 5, 'usage chunk';
 is $data[-1], '[DONE]', 'then [DONE]';
+
+# Streams are relayed by libcurl, event by event, whatever
+# LLMProxyUseModProxy says (%{llmproxy-via}n)
+sleep 1;
+open my $lfh, '<', 't/logs/llmproxy_log' or die $!;
+my @log = <$lfh>;
+close $lfh;
+ok scalar(grep { /model=mock-slow-stream .*via=libcurl$/ } @log),
+   'log notes: a stream goes via libcurl';

@@ -8,12 +8,14 @@ Behaviour is chosen by the request's "model":
   mock-stall-stream  one event, then silence for 5 s
   mock-error         HTTP 429 with an OpenAI error body
   mock-reset-stream  2 events, then a connection reset
+  mock-reset         the first half of a JSON answer, then a connection reset
   mock-envelope      the gateway's {"response": ...} envelope
   mock-garbage       200 with a non-JSON body
   mock-redirect      302 to another host (never followed)
   mock-nostream      answers one JSON body even when asked to stream
 anything else: an echo of the last user message.
 """
+import json
 import time
 
 from mocklib import Response, json_response, sse_event, sse_response
@@ -91,6 +93,13 @@ def handle(req):
         return Response(302, b"", {"Location": "http://evil.example/steal"})
     if model == "mock-garbage":
         return Response(200, b"<html>oops</html>", {"Content-Type": "text/html"})
+    if model == "mock-reset":
+        whole = _completion(model, _text(req))
+        if not isinstance(whole, bytes):
+            whole = json.dumps(whole).encode()
+        half = whole[:len(whole) // 2]
+        return Response(200, b"", {"Content-Type": "application/json"},
+                        [(0, half), (0, b"")], drop_after=1)
     if model == "mock-stall":
         return Response(200, _completion(model, "late"),
                         {"Content-Type": "application/json"}, delay=5)
