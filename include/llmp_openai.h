@@ -34,6 +34,12 @@ llmp_error_t *llmp_bad_upstream(apr_pool_t *p, const char *provider,
 
 /* Serialize a cJSON tree into pool memory (unformatted); NULL on OOM. */
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
+/* Add an integer member. The value is kept as its decimal text (a raw
+ * item): cJSON 1.7.15 prints every number with "%1.15g" and reads it back
+ * with sscanf to check it, which costs more than the rest of a chunk. The
+ * item is for printing: cJSON_IsNumber() is false for it. NULL when out of
+ * memory. */
+cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v);
 /* Print j into pool memory as the answer (*out, *len); a 500 "out of memory"
  * error when it cannot. The caller keeps ownership of j. */
 llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,

@@ -662,7 +662,7 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
         max_tokens = (x->opts && x->opts->default_max_tokens > 0)
                      ? x->opts->default_max_tokens
                      : ANTHROPIC_DEFAULT_MAX_TOKENS;
-    cJSON_AddNumberToObject(native, "max_tokens", max_tokens);
+    llmp_json_add_int(native, "max_tokens", max_tokens);
 
     /* sampling */
     if ((v = jset(req, "temperature"))) {

@@ -448,7 +448,7 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
         if (max_tokens < 1)
             return llmp_bad_request(x->pool, "max_tokens",
                                     "'max_tokens' must be a positive integer");
-        cJSON_AddNumberToObject(root, "max_tokens", max_tokens);
+        llmp_json_add_int(root, "max_tokens", max_tokens);
     }
     if ((err = copy_number(x, req, "temperature", root, "temperature")))
         return err;

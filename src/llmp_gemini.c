@@ -708,7 +708,7 @@ static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
     apr_array_header_t *stops;
 
     cJSON_AddItemToObject(root, "generationConfig", gc);
-    if (max >= 0) cJSON_AddNumberToObject(gc, "maxOutputTokens", max);
+    if (max >= 0) llmp_json_add_int(gc, "maxOutputTokens", max);
     v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
     if (cJSON_IsNumber(v))
         cJSON_AddNumberToObject(gc, "temperature", v->valuedouble);
@@ -952,7 +952,7 @@ static cJSON *gm_usage_json(const gm_usage_t *u)
                               u->has_cached ? u->cached : -1);
     if (u->thoughts) {
         cJSON *d = cJSON_AddObjectToObject(j, "completion_tokens_details");
-        cJSON_AddNumberToObject(d, "reasoning_tokens", (double)u->thoughts);
+        llmp_json_add_int(d, "reasoning_tokens", u->thoughts);
     }
     return j;
 }

@@ -96,7 +96,7 @@ llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
             apr_hash_set(m->by_id, mod->id, APR_HASH_KEY_STRING, same);
             cJSON_AddStringToObject(o, "id", mod->id);
             cJSON_AddStringToObject(o, "object", "model");
-            cJSON_AddNumberToObject(o, "created", (double)created);
+            llmp_json_add_int(o, "created", created);
             cJSON_AddStringToObject(o, "owned_by", mod->owned_by);
             cJSON_AddItemToArray(data, o);
         }
@@ -132,7 +132,7 @@ char *llmp_model_json(apr_pool_t *p, const llmp_model_t *m,
 
     cJSON_AddStringToObject(o, "id", m->id);
     cJSON_AddStringToObject(o, "object", "model");
-    cJSON_AddNumberToObject(o, "created", (double)created);
+    llmp_json_add_int(o, "created", created);
     cJSON_AddStringToObject(o, "owned_by", m->owned_by);
     s = llmp_json_print(p, o, NULL);
     cJSON_Delete(o);

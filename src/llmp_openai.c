@@ -66,6 +66,21 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
     }
 }
 
+cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
+{
+    char buf[32];
+    cJSON *item;
+
+    apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, v);
+    item = cJSON_CreateRaw(buf);
+    if (!item) return NULL;
+    if (!cJSON_AddItemToObject(obj, name, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
+}
+
 llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,
                             apr_size_t *len)
 {
@@ -311,7 +326,7 @@ cJSON *llmp_completion_new(const char *id, apr_int64_t created,
 
     cJSON_AddStringToObject(c, "id", id);
     cJSON_AddStringToObject(c, "object", "chat.completion");
-    cJSON_AddNumberToObject(c, "created", (double)created);
+    llmp_json_add_int(c, "created", created);
     cJSON_AddStringToObject(c, "model", model);
     cJSON_AddArrayToObject(c, "choices");
     return c;
@@ -324,7 +339,7 @@ cJSON *llmp_completion_add_choice(cJSON *completion, int index,
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(completion, "choices");
     cJSON *choice = cJSON_CreateObject(), *msg = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(choice, "index", index);
+    llmp_json_add_int(choice, "index", index);
     cJSON_AddStringToObject(msg, "role", "assistant");
     if (content) cJSON_AddStringToObject(msg, "content", content);
     else cJSON_AddNullToObject(msg, "content");
@@ -357,12 +372,12 @@ cJSON *llmp_usage_new(long prompt, long completion, long cached)
 {
     cJSON *u = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt);
-    cJSON_AddNumberToObject(u, "completion_tokens", (double)completion);
-    cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt + completion));
+    llmp_json_add_int(u, "prompt_tokens", prompt);
+    llmp_json_add_int(u, "completion_tokens", completion);
+    llmp_json_add_int(u, "total_tokens", prompt + completion);
     if (cached >= 0) {
         cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
-        cJSON_AddNumberToObject(d, "cached_tokens", (double)cached);
+        llmp_json_add_int(d, "cached_tokens", cached);
     }
     return u;
 }
@@ -373,7 +388,7 @@ cJSON *llmp_chunk_new(const char *id, apr_int64_t created, const char *model)
 
     cJSON_AddStringToObject(c, "id", id);
     cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
-    cJSON_AddNumberToObject(c, "created", (double)created);
+    llmp_json_add_int(c, "created", created);
     cJSON_AddStringToObject(c, "model", model);
     cJSON_AddArrayToObject(c, "choices");
     return c;
@@ -385,7 +400,7 @@ cJSON *llmp_chunk_add_choice(cJSON *chunk, int index,
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(chunk, "choices");
     cJSON *choice = cJSON_CreateObject(), *delta = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(choice, "index", index);
+    llmp_json_add_int(choice, "index", index);
     cJSON_AddItemToObject(choice, "delta", delta);
     cJSON_AddNullToObject(choice, "logprobs");
     if (finish_reason) cJSON_AddStringToObject(choice, "finish_reason",
@@ -402,7 +417,7 @@ void llmp_delta_add_tool_call(cJSON *delta, int index, const char *id,
     cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
 
     if (!calls) calls = cJSON_AddArrayToObject(delta, "tool_calls");
-    cJSON_AddNumberToObject(call, "index", index);
+    llmp_json_add_int(call, "index", index);
     if (id) {
         cJSON_AddStringToObject(call, "id", id);
         cJSON_AddStringToObject(call, "type", "function");
@@ -461,8 +476,8 @@ cJSON *llmp_embeddings_new(const char *model, long prompt_tokens)
     cJSON_AddArrayToObject(r, "data");
     cJSON_AddStringToObject(r, "model", model);
     u = cJSON_AddObjectToObject(r, "usage");
-    cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt_tokens);
-    cJSON_AddNumberToObject(u, "total_tokens", (double)prompt_tokens);
+    llmp_json_add_int(u, "prompt_tokens", prompt_tokens);
+    llmp_json_add_int(u, "total_tokens", prompt_tokens);
     return r;
 }
 
@@ -500,7 +515,7 @@ int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
     }
     e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "object", "embedding");
-    cJSON_AddNumberToObject(e, "index", index);
+    llmp_json_add_int(e, "index", index);
     cJSON_AddItemToObject(e, "embedding", v);
     cJSON_AddItemToArray(data, e);
     return 1;
@@ -568,7 +583,7 @@ cJSON *llmp_images_new(apr_int64_t created)
 {
     cJSON *r = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(r, "created", (double)created);
+    llmp_json_add_int(r, "created", created);
     cJSON_AddArrayToObject(r, "data");
     return r;
 }
