@@ -211,6 +211,7 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     apr_table_t *saved_out = r->headers_out;
     apr_table_t *saved_err = apr_table_copy(r->pool, r->err_headers_out);
     int saved_keepalive = r->connection->keepalive;
+    int saved_aborted = r->connection->aborted;
     char *saved_filename = r->filename;
     const char *saved_handler = r->handler;
     int saved_expecting = r->expecting_100;
@@ -236,6 +237,8 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
                    apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, len));
     apr_table_setn(r->headers_in, "User-Agent", "mod_llmproxy/1.0");
     r->expecting_100 = 0;
+    /* a 1xx from the backend would go to the client directly */
+    apr_table_setn(r->subprocess_env, "proxy-interim-response", "Suppress");
     r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
     r->handler = "proxy-server";
     r->proxyreq = PROXYREQ_REVERSE;
@@ -259,6 +262,10 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     /* mod_proxy closes the client connection after a failed backend; the
      * answer here is a whole JSON error, so keep-alive stays as it was */
     r->connection->keepalive = saved_keepalive;
+    /* and takes a failed write (our buffer full) for a client that left;
+     * nothing was written to the client during the call */
+    r->connection->aborted = saved_aborted;
+    apr_table_unset(r->subprocess_env, "proxy-interim-response");
     r->status = HTTP_OK;
     r->status_line = NULL;
     r->content_type = NULL;
