@@ -292,6 +292,26 @@ static void t_openai(apr_pool_t *p)
                   "\"finish_reason\":null}]}");
         cJSON_Delete(c);
     }
+    {
+        /* integers are written as their decimal text, whatever their size;
+         * a big document still prints whole (the print buffer grows) */
+        cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+        char *big;
+        int i;
+
+        llmp_json_add_int(o, "a", 0);
+        llmp_json_add_int(o, "b", -42);
+        llmp_json_add_int(o, "c", APR_INT64_C(9007199254740993));
+        CHECK_STR(llmp_json_print(p, o, NULL),
+                  "{\"a\":0,\"b\":-42,\"c\":9007199254740993}");
+        for (i = 0; i < 20000; i++) cJSON_AddItemToArray(a, cJSON_CreateString("abcdef"));
+        cJSON_AddItemToObject(o, "big", a);
+        big = llmp_json_print(p, o, NULL);
+        CHECK(big && strlen(big)
+              == strlen("{\"a\":0,\"b\":-42,\"c\":9007199254740993,\"big\":[")
+                 + 20000 * 9 - 1 + 2);
+        cJSON_Delete(o);
+    }
 }
 
 static void t_embeddings(apr_pool_t *p)
