@@ -8,15 +8,16 @@
 # Environment (defaults in brackets):
 #   BENCH_DURATION [10]  seconds per row      BENCH_WARMUP [2] seconds before
 #   BENCH_CONNECTIONS [64]  wrk connections   BENCH_THREADS [2] wrk threads
-#   BENCH_ROUNDS [1]     repeat every row, alternating; the median is kept
+#   BENCH_ROUNDS [3]     repeat every row, alternating; medians (ratios: of per-round pairs)
 #   BENCH_MODELS_BIG [10000]  the large model list
 #   BENCH_LAT_SECONDS [5] BENCH_LAT_STREAMS [8] BENCH_PACED_US [2000]
 #                        per-event latency run: streams of 50 paced events
 #   SOAK_SECONDS [600]   SOAK_CLIENTS [1000]  SOAK_CONNECTIONS [16]
 #   B [build]  HTTPD [/usr/sbin/apache2]
 #   LLMP_ASAN=1 with B=build/asan: the module built with ASan/UBSan (soak)
-# Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy,
-# 19041 mod_llmproxy for the soak. Everything runs under build/bench/ and is
+# Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy
+# (19032: the same with LLMProxyUseModProxy Off), 19041 mod_llmproxy for the
+# soak. Everything runs under build/bench/ and is
 # stopped on exit; the system's Apache and nginx are never touched.
 set -eu
 
@@ -29,7 +30,7 @@ DUR=${BENCH_DURATION:-10}
 WARM=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 WTHREADS=${BENCH_THREADS:-2}
-ROUNDS=${BENCH_ROUNDS:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
 BIG=${BENCH_MODELS_BIG:-10000}
 LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
 LAT_STREAMS=${BENCH_LAT_STREAMS:-8}
@@ -37,7 +38,8 @@ PACED_US=${BENCH_PACED_US:-2000}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 SOAK_CLIENTS=${SOAK_CLIENTS:-1000}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-16}
-MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 SOAK_PORT=19041
+MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 LLMC_PORT=19032
+SOAK_PORT=19041
 MOCK=http://127.0.0.1:$MOCK_PORT
 SO=$top/$B/mod_llmproxy.so
 
@@ -180,7 +182,21 @@ ProxyPass /models $MOCK/models
 EOF
   else
     timeout=30; [ "$3" = soak ] && timeout=3
+    # mod_proxy_http carries the buffered calls (LLMProxyUseModProxy On);
+    # the libcurl rows use a second port with LLMProxyUseModProxy Off
+    curl_vhost=""
+    if [ "$3" = llm ]; then
+      curl_vhost="Listen 127.0.0.1:$LLMC_PORT
+<VirtualHost 127.0.0.1:$LLMC_PORT>
+    LLMProxyUseModProxy Off
+    <Location /v1>
+        SetHandler llmproxy
+    </Location>
+</VirtualHost>"
+    fi
     cat >> "$d/httpd.conf" <<EOF
+LoadModule proxy_module $moddir/mod_proxy.so
+LoadModule proxy_http_module $moddir/mod_proxy_http.so
 LoadModule llmproxy_module $SO
 LLMProxyModelListURL $MOCK/models
 LLMProxyAuthToken benchtoken
@@ -194,6 +210,7 @@ LLMProxyModelListMaxSize 16M
 <Location /health>
     SetHandler llmproxy
 </Location>
+$curl_vhost
 EOF
   fi
   httpd_cmd "$d" -t -f "$d/httpd.conf" 2>"$d/configtest.log" \
@@ -364,6 +381,8 @@ run_bench() {
     wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat -
     wrk_row "llmproxy chat pass-through"   $D:$LLM_PORT/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
+    wrk_row "llmproxy chat pass (libcurl)" $D:$LLMC_PORT/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat anthropic (libcurl)" $D:$LLMC_PORT/v1/chat/completions anthropic "$LLP"
     if [ -n "${BENCH_QUICK:-}" ]; then r=$((r + 1)); continue; fi
     wrk_row "direct stream50"              $D:$MOCK_PORT/openai/v1/chat/completions stream -
     wrk_row "mod_proxy_http stream50"      $D:$PH_PORT/openai/v1/chat/completions stream "$PHP"
@@ -432,8 +451,14 @@ for label in order:
     if d and d != label and med(d, 2) is not None: ov = "%+d" % (p50 - med(d, 2))
     ratio = p99r = "-"
     if ph and ph != label and med(ph, 1):
-        ratio = "%.2f" % (rps / med(ph, 1))
-        p99r = "%.2fx" % (p99 / med(ph, 3)) if med(ph, 3) else "-"
+        # paired by round (the i-th row of each label was measured in the
+        # same round, minutes apart at most): the median of the per-round
+        # ratios is robust to a slow minute on a shared machine
+        pairs = list(zip(rows[label], rows.get(ph, [])))
+        rr = [float(a[1]) / float(b[1]) for a, b in pairs if float(b[1]) > 0]
+        pr = [float(a[3]) / float(b[3]) for a, b in pairs if float(b[3]) > 0]
+        if rr: ratio = "%.2f" % statistics.median(rr)
+        if pr: p99r = "%.2fx" % statistics.median(pr)
     errs = int(sum(int(r[4] or 0) for r in rows[label]))
     rss = med(label, 5)
     rss = "%.1f" % (rss / 1024.0) if rss is not None else "-"
