@@ -1,7 +1,7 @@
 #!/bin/sh
 # The benchmark and the endurance run of mod_llmproxy (loopback only).
 #
-#   sh bench/run.sh [bench]   `make bench`: the side-by-side table (< 5 min)
+#   sh bench/run.sh [bench]   `make bench`: the side-by-side table (~13 min, 3 rounds)
 #   sh bench/run.sh soak      `make soak`: 1,000 streams, faults, RSS soak
 #   sh bench/run.sh micro     the translator microbenchmark only
 #
