@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Encode ();
 
-plan tests => 37;
+plan tests => 41;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -71,6 +71,15 @@ is $r->{status}, 200, 'a 600 KB request';
 is $r->{json}{choices}[0]{message}{content}, "echo: $long",
    'the whole body reached the backend';
 
+# A virtual host whose timeouts differ from the main server's, sharing its
+# mod_proxy configuration: its buffered calls go through libcurl, and the
+# start-up log says why (checked in the log below)
+ok wait_list('llmp_curlfb'), 'llmp_curlfb list loaded';
+$r = post_json('/v1/chat/completions',
+    { model => 'GigaChat-2-Max', messages => [{ role => 'user', content => 'x' }] },
+    module => 'llmp_curlfb');
+is $r->{status}, 200, 'a call from a host that cannot use the shared worker';
+
 # Notes for LogFormat: %{llmproxy-model}n and %{llmproxy-backend-status}n
 sleep 1;
 open my $fh, '<', 't/logs/llmproxy_log' or die $!;
@@ -86,6 +95,16 @@ ok scalar(grep { /chat\.completions model=gpt-4o-mini .*backend=200/ } @log),
 my $via = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i ? 'mod_proxy' : 'libcurl';
 ok scalar(grep { /model=mock-error .*via=\Q$via\E$/ } @log),
    "log notes: buffered call via $via";
+ok scalar(grep { /model=GigaChat-2-Max .*via=libcurl$/ } @log),
+   'other timeouts than the shared worker: via libcurl';
+my $elog = do { local $/; open my $efh, '<', 't/logs/error_log' or die $!; <$efh> };
+if ($via eq 'mod_proxy') {
+    like $elog, qr/the mod_proxy worker for http:\/\/127\.0\.0\.1:\d+ has other timeouts/,
+         'and the error log says why';
+}
+else {
+    pass 'LLMProxyUseModProxy Off: no worker to compare';
+}
 
 # Embeddings and legacy completions pass through for OpenAI handles
 $r = post_json('/v1/embeddings', { model => 'text-embedding-3-small',
