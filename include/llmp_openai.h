@@ -55,6 +55,10 @@ void llmp_json_pool_own(apr_pool_t *p, cJSON *j);
 cJSON *llmp_envelope_unwrap(cJSON *root);
 /* Same on raw bytes: if body is an envelope, returns a freshly printed inner
  * body in *out (pool memory) and 1; else 0 and body must be used as is. */
+/* Does this text look like a JSON object: '{' ... '}' around optional
+ * white space? A cheap test of the first and last characters, for bodies
+ * that are passed on without being parsed. */
+int llmp_json_looks_like_object(const char *b, apr_size_t len);
 int llmp_envelope_unwrap_body(apr_pool_t *p, const char *body, apr_size_t len,
                               char **out, apr_size_t *outlen);
 

@@ -171,19 +171,25 @@ cJSON *llmp_envelope_unwrap(cJSON *root)
     return inner;
 }
 
+int llmp_json_looks_like_object(const char *b, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    while (i < len && apr_isspace(b[i])) i++;
+    while (len > i && apr_isspace(b[len - 1])) len--;
+    return len - i >= 2 && b[i] == '{' && b[len - 1] == '}';
+}
+
 int llmp_envelope_unwrap_body(apr_pool_t *p, const char *body, apr_size_t len,
                               char **out, apr_size_t *outlen)
 {
     cJSON *root, *inner;
-    apr_size_t i = 0;
+    apr_size_t i;
     int found = 0;
 
     /* Cheap checks first: an object that mentions "response" at all. */
-    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r'
-                       || body[i] == '\n'))
-        i++;
-    if (i >= len || body[i] != '{') return 0;
-    for (; i + 10 <= len; i++) {
+    if (!llmp_json_looks_like_object(body, len)) return 0;
+    for (i = 0; i + 10 <= len; i++) {
         if (body[i] == '"' && !memcmp(body + i, "\"response\"", 10)) {
             found = 1;
             break;

@@ -3,7 +3,6 @@
  * (glue). A client that goes away stops the backend transfer. */
 #include <poll.h>
 #include <sys/socket.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_portable.h>
 #include <http_core.h>
@@ -373,20 +372,6 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
     return OK;
 }
 
-/* Every OpenAI answer is a JSON object: a 2xx body that is not one (an
- * HTML page from a load balancer, garbage) becomes a 502 rather than a
- * success the SDKs cannot parse. The body itself is not parsed here (a
- * pass-through never needs its tree): its first and last characters tell
- * an object from anything else. */
-static int looks_like_object(const char *b, apr_size_t len)
-{
-    apr_size_t i = 0;
-
-    while (i < len && apr_isspace(b[i])) i++;
-    while (len > i && apr_isspace(b[len - 1])) len--;
-    return len - i >= 2 && b[i] == '{' && b[len - 1] == '}';
-}
-
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
 static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
 {
@@ -566,7 +551,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ctx.body.data, ctx.body.len));
     }
     if (ops) return finish_translated(&ctx, model);
-    if (!looks_like_object(ctx.body.data, ctx.body.len)) {
+    /* every OpenAI answer is a JSON object: a 2xx body that is not one (an
+     * HTML page from a load balancer, garbage) is a 502, not a success the
+     * SDKs cannot parse; a pass-through body is not parsed to tell */
+    if (!llmp_json_looks_like_object(ctx.body.data, ctx.body.len)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
                       "backend for model '%s' answered HTTP %ld with a body "
                       "that is not a JSON object", model->id, ctx.status);

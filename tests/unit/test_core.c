@@ -255,6 +255,13 @@ static void t_openai(apr_pool_t *p)
     CHECK(!llmp_envelope_unwrap_body(p, "{\"response\":\"text\"}", 19, &out,
                                      &outlen));
     CHECK(!llmp_envelope_unwrap_body(p, "[1]", 3, &out, &outlen));
+    CHECK(llmp_json_looks_like_object(" \r\n{}\n", 6));
+    CHECK(llmp_json_looks_like_object("{\"a\":1}", 7));
+    CHECK(!llmp_json_looks_like_object("{", 1));
+    CHECK(!llmp_json_looks_like_object("", 0));
+    CHECK(!llmp_json_looks_like_object("<html>oops</html>", 17));
+    CHECK(!llmp_json_looks_like_object("{} trailing", 11));
+    CHECK(!llmp_json_looks_like_object("[{}]", 4));
     CHECK(!llmp_envelope_unwrap_body(p, "{\"choices\":[]}", 14, &out, &outlen));
 
     CHECK(llmp_data_url_parse(p, "data:image/png;base64,AAAA", &mime, &b64));
