@@ -410,23 +410,11 @@ static void llmp_child_init(apr_pool_t *pchild, server_rec *s)
     mc->http = llmp_http_pool_create(pchild, threads + 1);
 }
 
-static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp, server_rec *s)
-{
-    (void)plog; (void)ptemp;
-    return llmp_modproxy_post_config(pconf, s);
-}
-
 static void llmp_register_hooks(apr_pool_t *p)
 {
-    static const char *const proxy_succ[] = { "mod_proxy.c", NULL };
-
     ap_hook_pre_config(llmp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(llmp_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(llmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* the workers exist before mod_proxy looks at its configuration */
-    ap_hook_post_config(modproxy_post_config, NULL, proxy_succ,
-                        APR_HOOK_MIDDLE);
     /* before mod_watchdog starts its threads in child_init */
     ap_hook_child_init(llmp_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(llmp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);

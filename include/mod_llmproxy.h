@@ -123,10 +123,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   const llmp_provider_ops_t *ops, llmp_xlate_t *x);
 
 /* mod_llmproxy_modproxy.c: buffered calls through mod_proxy_http */
+/* Filters, and a post_config hook that defines the workers (servers that
+ * cannot use mod_proxy get via_proxy = 0). */
 void llmp_modproxy_register_hooks(apr_pool_t *p);
-/* Define the workers (post_config); servers that cannot use mod_proxy get
- * via_proxy = 0. */
-int llmp_modproxy_post_config(apr_pool_t *pconf, server_rec *s);
 /* One buffered POST of body to url with these "Name: value" headers
  * through mod_proxy_http: the answer's body goes to out (*too_big when it
  * outgrew it), its status and Content-Type to res. DECLINED when mod_proxy

@@ -116,7 +116,7 @@ static void no_modproxy(server_rec *s, const char *why)
 
         if (!c->via_proxy) continue;
         c->via_proxy = 0;
-        if (!said++ && c->use_modproxy == 1)
+        if (!said++)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
                          "%s: libcurl makes every backend call", why);
     }
@@ -126,12 +126,15 @@ static void no_modproxy(server_rec *s, const char *why)
  * mod_proxy configuration of every server that sends calls through it:
  * what <Proxy "http://gateway"> ProxySet ... </Proxy> would define. Runs in
  * post_config, before mod_proxy's child_init sets the workers up. */
-int llmp_modproxy_post_config(apr_pool_t *pconf, server_rec *s)
+static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
 {
     module *pm = ap_find_linked_module("mod_proxy.c");
     llmp_get_worker_fn *get_worker;
     llmp_define_worker_fn *define_worker;
     server_rec *v;
+
+    (void)plog; (void)ptemp;
 
     if (!pm || !ap_find_linked_module("mod_proxy_http.c")) {
         no_modproxy(s, "mod_proxy_http is not loaded");
@@ -192,7 +195,11 @@ int llmp_modproxy_post_config(apr_pool_t *pconf, server_rec *s)
 
 void llmp_modproxy_register_hooks(apr_pool_t *p)
 {
+    /* the workers exist before mod_proxy looks at its configuration */
+    static const char *const succ[] = { "mod_proxy.c", NULL };
+
     (void)p;
+    ap_hook_post_config(modproxy_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_register_input_filter(LLMP_REPLAY_FILTER, replay_in, NULL,
                              AP_FTYPE_RESOURCE);
     ap_register_output_filter(LLMP_CAPTURE_FILTER, capture_out, NULL,
@@ -209,7 +216,7 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     ap_filter_t *fin, *fout;
     apr_table_t *saved_in = r->headers_in;
     apr_table_t *saved_out = r->headers_out;
-    apr_table_t *saved_err = apr_table_copy(r->pool, r->err_headers_out);
+    apr_table_t *saved_err = r->err_headers_out;
     int saved_keepalive = r->connection->keepalive;
     int saved_aborted = r->connection->aborted;
     char *saved_filename = r->filename;
@@ -226,6 +233,10 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     cc.body = out;
 
     r->headers_in = apr_table_make(r->pool, 8);
+    /* mod_proxy fills these with the backend's headers: its own tables,
+     * dropped after the call */
+    r->headers_out = apr_table_make(r->pool, 8);
+    r->err_headers_out = apr_table_make(r->pool, 2);
     for (hl = headers; hl && *hl; hl++) {
         const char *colon = strchr(*hl, ':');
         if (!colon) continue;
