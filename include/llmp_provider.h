@@ -33,6 +33,7 @@ typedef enum {
 typedef struct llmp_xlate_opts {
     int default_max_tokens;        /* Anthropic requires max_tokens */
     const char *embed_input_type;  /* Cohere embed input_type default */
+    const char *anthropic_version; /* anthropic-version header value */
 } llmp_xlate_opts_t;
 
 /* Emit one OpenAI SSE data payload (a JSON object, unformatted). */
@@ -73,6 +74,8 @@ typedef struct llmp_native_req {
     apr_size_t len;
     int stream;                /* the backend will answer with SSE */
     const char *content_type;  /* NULL: application/json */
+    const char *const *headers;/* extra "Name: value" headers for the
+                                  backend, NULL terminated; or NULL */
 } llmp_native_req_t;
 
 typedef struct llmp_provider_ops {

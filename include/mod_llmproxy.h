@@ -40,6 +40,11 @@ typedef struct llmp_server_conf {
     const char *embed_input_type;
     apr_array_header_t *rules;     /* llmp_route_rule_t */
     int forward_client_auth;       /* -1 unset */
+    const char *anthropic_version; /* LLMProxyAnthropicVersion */
+    apr_off_t max_stream_bytes;    /* LLMProxyMaxStreamBytes; -1 unset */
+    apr_interval_time_t stream_max_duration; /* LLMProxyStreamMaxDuration;
+                                               -1 unset, 0 off */
+    int allow_empty_list;          /* LLMProxyAllowEmptyList; -1 unset */
 
     /* resolved in post_config */
     llmp_source_t *source;

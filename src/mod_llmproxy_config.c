@@ -1,5 +1,6 @@
 /* mod_llmproxy: directives, create/merge of configuration, checks at
  * start-up (glue). */
+#include <errno.h>
 #include <stdlib.h>
 #include <apr_strings.h>
 #include <http_core.h>
@@ -23,6 +24,9 @@ void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
     c->default_max_tokens = -1;
     c->forward_client_auth = -1;
     c->use_modproxy = -1;
+    c->max_stream_bytes = -1;
+    c->stream_max_duration = UNSET_TIME;
+    c->allow_empty_list = -1;
     c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
     return c;
 }
@@ -49,6 +53,10 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(embed_input_type);
     MERGE_VAL(forward_client_auth, -1);
     MERGE_VAL(use_modproxy, -1);
+    MERGE_PTR(anthropic_version);
+    MERGE_VAL(max_stream_bytes, -1);
+    MERGE_VAL(stream_max_duration, UNSET_TIME);
+    MERGE_VAL(allow_empty_list, -1);
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -165,16 +173,21 @@ static const char *parse_size(cmd_parms *cmd, const char *v, apr_off_t min,
                               apr_off_t *out)
 {
     char *end;
-    apr_int64_t n = apr_strtoi64(v, &end, 10);
+    apr_int64_t n, mult = 1;
 
-    if (end == v || n < 0) goto bad;
+    errno = 0;
+    n = apr_strtoi64(v, &end, 10);
+    if (end == v || n < 0 || errno == ERANGE || !apr_isdigit(*v)) goto bad;
     switch (*end) {
-    case 'k': case 'K': n *= 1024; end++; break;
-    case 'm': case 'M': n *= 1024 * 1024; end++; break;
-    case 'g': case 'G': n *= 1024 * 1024 * 1024; end++; break;
+    case 'k': case 'K': mult = 1024; end++; break;
+    case 'm': case 'M': mult = 1024 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
     default: break;
     }
-    if (*end || n < min) goto bad;
+    /* no overflow: the largest size accepted is 1 TiB */
+    if (*end || n > ((apr_int64_t)1 << 40) / mult) goto bad;
+    n *= mult;
+    if (n < min) goto bad;
     *out = (apr_off_t)n;
     return NULL;
 bad:
@@ -195,6 +208,42 @@ static const char *set_max_list(cmd_parms *cmd, void *d, const char *v)
 static const char *set_max_body(cmd_parms *cmd, void *d, const char *v)
 {
     return parse_size(cmd, v, 1, &conf_of(cmd)->max_body);
+}
+
+static const char *set_max_stream_bytes(cmd_parms *cmd, void *d,
+                                        const char *v)
+{
+    return parse_size(cmd, v, 1024, &conf_of(cmd)->max_stream_bytes);
+}
+
+static const char *set_stream_max_duration(cmd_parms *cmd, void *d,
+                                           const char *v)
+{
+    if (!strcasecmp(v, "off")) {
+        conf_of(cmd)->stream_max_duration = 0;
+        return NULL;
+    }
+    return parse_seconds(cmd, v, 0, &conf_of(cmd)->stream_max_duration);
+}
+
+static const char *set_anthropic_version(cmd_parms *cmd, void *d,
+                                         const char *v)
+{
+    const char *c;
+
+    for (c = v; *c; c++)
+        if (!apr_isalnum(*c) && *c != '-' && *c != '.' && *c != '_')
+            return "LLMProxyAnthropicVersion: letters, digits, '-', '.' and "
+                   "'_' only (e.g. 2023-06-01)";
+    if (!*v) return "LLMProxyAnthropicVersion must not be empty";
+    conf_of(cmd)->anthropic_version = v;
+    return NULL;
+}
+
+static const char *set_allow_empty_list(cmd_parms *cmd, void *d, int flag)
+{
+    conf_of(cmd)->allow_empty_list = flag;
+    return NULL;
 }
 
 static const char *set_max_tokens(cmd_parms *cmd, void *d, const char *v)
@@ -273,6 +322,18 @@ const command_rec llmp_cmds[] = {
     AP_INIT_FLAG("LLMProxyUseModProxy", set_use_modproxy, NULL, RSRC_CONF,
         "send buffered calls to an http gateway through mod_proxy_http, "
         "when it is loaded (default on)"),
+    AP_INIT_TAKE1("LLMProxyAnthropicVersion", set_anthropic_version, NULL,
+        RSRC_CONF, "anthropic-version header sent on every call to an "
+        "Anthropic backend (default 2023-06-01)"),
+    AP_INIT_TAKE1("LLMProxyMaxStreamBytes", set_max_stream_bytes, NULL,
+        RSRC_CONF, "largest streamed backend answer, in bytes (K, M, G); "
+        "a longer stream ends with an error event (default 256M)"),
+    AP_INIT_TAKE1("LLMProxyStreamMaxDuration", set_stream_max_duration, NULL,
+        RSRC_CONF, "seconds a stream may last in all, or 'off' (default); "
+        "a longer stream ends with an error event"),
+    AP_INIT_FLAG("LLMProxyAllowEmptyList", set_allow_empty_list, NULL,
+        RSRC_CONF, "accept a model list with no usable entry (default off: "
+        "an empty list is a failed refresh and the last good list stays)"),
     { NULL }
 };
 
@@ -317,11 +378,17 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (c->default_max_tokens < 0) c->default_max_tokens = 4096;
         if (!c->embed_input_type) c->embed_input_type = "search_document";
         if (c->forward_client_auth < 0) c->forward_client_auth = 0;
+        if (!c->anthropic_version) c->anthropic_version = "2023-06-01";
+        if (c->max_stream_bytes < 0)
+            c->max_stream_bytes = (apr_off_t)256 * 1024 * 1024;
+        if (c->stream_max_duration == UNSET_TIME) c->stream_max_duration = 0;
+        if (c->allow_empty_list < 0) c->allow_empty_list = 0;
         c->route_rules.rules = c->rules;
         if (c->use_modproxy < 0) c->use_modproxy = 1;
         c->via_proxy = c->use_modproxy && !strncmp(c->origin, "http://", 7);
         c->xlate_opts.default_max_tokens = c->default_max_tokens;
         c->xlate_opts.embed_input_type = c->embed_input_type;
+        c->xlate_opts.anthropic_version = c->anthropic_version;
         if (!c->verify)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, LLMP_LOG_TAG
                          "LLMProxySSLVerify off: backend certificates are not "

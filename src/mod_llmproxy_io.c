@@ -416,7 +416,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     llmp_http_req_t req;
     llmp_http_result_t res;
     proxy_ctx ctx;
-    const char *headers[5];
+    const char *headers[16];
     llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
     apr_time_t t0 = apr_time_now();
     int nh = 0;
@@ -456,6 +456,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                                 : "application/json", NULL);
     headers[nh++] = native->stream ? "Accept: text/event-stream"
                                    : "Accept: application/json";
+    if (native->headers) {
+        const char *const *h;
+        for (h = native->headers; *h && nh < 15; h++) headers[nh++] = *h;
+    }
     headers[nh] = NULL;
 
     memset(&req, 0, sizeof(req));
