@@ -87,6 +87,33 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 stats() { curl -s --max-time 5 "$MOCK/__stats"; }
+# CPU time (clock ticks) of a server's processes: the parent's own and
+# reaped children's (cutime/cstime), plus every live child's utime+stime.
+cpu_ticks() {  # pidfile
+  python3 - "$1" <<'PYEOF'
+import os, sys
+try:
+    parent = int(open(sys.argv[1]).read().split()[0])
+except (OSError, ValueError, IndexError):
+    print(0); sys.exit(0)
+total = 0
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        st = open("/proc/%s/stat" % d).read()
+    except OSError:
+        continue
+    f = st[st.rindex(")") + 2:].split()
+    pid, ppid = int(d), int(f[1])
+    if pid == parent:
+        total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    elif ppid == parent:
+        total += int(f[11]) + int(f[12])
+print(total)
+PYEOF
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 stat_of() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 
 wait_port() {  # port [seconds]
@@ -301,7 +328,9 @@ wrk_row() {
     rss_sampler "$pidf" 0.5 "$flag" "$rssf" &
     spid=$!
   fi
+  c0=0; [ "$pidf" != - ] && c0=$(cpu_ticks "$pidf")
   wout=$(wrk -t"$WTHREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/wrk/req.lua "$url" 2>&1) || true
+  c1=0; [ "$pidf" != - ] && c1=$(cpu_ticks "$pidf")
   if [ "$pidf" != - ]; then rm -f "$flag"; wait "$spid" 2>/dev/null || true; fi
   s1=$(stats)
   res=$(printf '%s\n' "$wout" | grep '^RESULT' || echo "RESULT rps=0 p50=0 p99=0")
@@ -311,10 +340,16 @@ wrk_row() {
   errs=$(( $(get connect) + $(get read) + $(get write) + $(get status) + $(get timeout) ))
   rss=$(cat "$rssf")
   [ "$pidf" = - ] && rss=-
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(get rps)" \
-    "$(get p50)" "$(get p99)" "$errs" "$rss" "$conns" "$mreq" "$(get requests)" >> "$RESULTS"
-  printf '  %-34s %9s req/s  p50 %6s us  p99 %6s us  errors %s  new backend conns %s\n' \
-    "$label" "$(get rps)" "$(get p50)" "$(get p99)" "$errs" "$conns"
+  # CPU microseconds per request of the server's processes ("-": not measured)
+  cpu=-
+  nreq=$(get requests)
+  if [ "$pidf" != - ] && [ "${nreq:-0}" -gt 0 ] 2>/dev/null; then
+    cpu=$(( (c1 - c0) * 1000000 / CLK_TCK / nreq ))
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(get rps)" \
+    "$(get p50)" "$(get p99)" "$errs" "$rss" "$conns" "$mreq" "$nreq" "$cpu" >> "$RESULTS"
+  printf '  %-34s %9s req/s  CPU %5s us/req  p50 %6s us  p99 %6s us  errors %s  new backend conns %s\n' \
+    "$label" "$(get rps)" "$cpu" "$(get p50)" "$(get p99)" "$errs" "$conns"
   if [ "$errs" -gt 0 ]; then
     echo "    wrk errors: connect $(get connect) read $(get read) write $(get write) status $(get status) timeout $(get timeout)"
   fi
@@ -370,7 +405,7 @@ run_bench() {
   start_httpd llmproxy $LLM_PORT
   start_nginx
   set_models 10
-  PHP=$BD/proxy_http/httpd.pid LLP=$BD/llmproxy/httpd.pid
+  PHP=$BD/proxy_http/httpd.pid LLP=$BD/llmproxy/httpd.pid NGP=$BD/nginx/nginx.pid
   D=http://127.0.0.1
   r=1
   while [ $r -le "$ROUNDS" ]; do
@@ -378,7 +413,7 @@ run_bench() {
     set_models 10
     wrk_row "direct chat"                  $D:$MOCK_PORT/openai/v1/chat/completions chat -
     wrk_row "mod_proxy_http chat"          $D:$PH_PORT/openai/v1/chat/completions chat "$PHP"
-    wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat -
+    wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat "$NGP"
     wrk_row "llmproxy chat pass-through"   $D:$LLM_PORT/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "llmproxy chat pass (libcurl)" $D:$LLMC_PORT/v1/chat/completions chat "$LLP"
@@ -386,7 +421,7 @@ run_bench() {
     if [ -n "${BENCH_QUICK:-}" ]; then r=$((r + 1)); continue; fi
     wrk_row "direct stream50"              $D:$MOCK_PORT/openai/v1/chat/completions stream -
     wrk_row "mod_proxy_http stream50"      $D:$PH_PORT/openai/v1/chat/completions stream "$PHP"
-    wrk_row "nginx stream50"               $D:$NGX_PORT/openai/v1/chat/completions stream -
+    wrk_row "nginx stream50"               $D:$NGX_PORT/openai/v1/chat/completions stream "$NGP"
     wrk_row "llmproxy stream50 pass"       $D:$LLM_PORT/v1/chat/completions stream "$LLP"
     wrk_row "llmproxy stream50 anthropic"  $D:$LLM_PORT/v1/chat/completions anthropic-stream "$LLP"
     wrk_row "direct /models (10)"          $D:$MOCK_PORT/models - -
@@ -401,7 +436,7 @@ run_bench() {
   done
   set_models 10
   if [ -n "${BENCH_QUICK:-}" ]; then
-    sort -s -t "$(printf '\t')" -k1,1 "$RESULTS" | cut -f1-4
+    sort -s -t "$(printf '\t')" -k1,1 "$RESULTS" | cut -f1-4,10
     return 0
   fi
 
@@ -430,6 +465,7 @@ order = []
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
     if len(f) < 9: continue
+    if len(f) < 10: f.append("-")
     if f[0] not in rows: order.append(f[0]); rows[f[0]] = []
     rows[f[0]].append(f)
 def med(label, i, cast=float):
@@ -442,14 +478,16 @@ def base(label):
         n = label.split("(")[-1].rstrip(")")
         return "direct /models (%s)" % n, None
     return "direct chat", "mod_proxy_http chat"
-print("| configuration | req/s | p50 us | p99 us | overhead p50 us | ratio to mod_proxy_http | p99 vs mod_proxy_http | errors | peak RSS MB | new backend conns / backend requests |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| configuration | req/s | CPU us/req | p50 us | p99 us | overhead p50 us | req/s ratio to mod_proxy_http | CPU/req ratio to mod_proxy_http | p99 vs mod_proxy_http | errors | peak RSS MB | new backend conns / backend requests |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in order:
     rps, p50, p99 = med(label, 1), med(label, 2), med(label, 3)
     d, ph = base(label)
     ov = "-"
     if d and d != label and med(d, 2) is not None: ov = "%+d" % (p50 - med(d, 2))
-    ratio = p99r = "-"
+    ratio = p99r = cpur = "-"
+    cpu = med(label, 9)
+    cpu = "%d" % cpu if cpu is not None else "-"
     if ph and ph != label and med(ph, 1):
         # paired by round (the i-th row of each label was measured in the
         # same round, minutes apart at most): the median of the per-round
@@ -457,15 +495,18 @@ for label in order:
         pairs = list(zip(rows[label], rows.get(ph, [])))
         rr = [float(a[1]) / float(b[1]) for a, b in pairs if float(b[1]) > 0]
         pr = [float(a[3]) / float(b[3]) for a, b in pairs if float(b[3]) > 0]
+        cr = [float(a[9]) / float(b[9]) for a, b in pairs
+              if a[9] not in ("", "-") and b[9] not in ("", "-") and float(b[9]) > 0]
         if rr: ratio = "%.2f" % statistics.median(rr)
+        if cr: cpur = "%.2fx" % statistics.median(cr)
         if pr: p99r = "%.2fx" % statistics.median(pr)
     errs = int(sum(int(r[4] or 0) for r in rows[label]))
     rss = med(label, 5)
     rss = "%.1f" % (rss / 1024.0) if rss is not None else "-"
     conns = int(sum(int(r[6] or 0) for r in rows[label]))
     mreq = int(sum(int(r[7] or 0) for r in rows[label]))
-    print("| %s | %.0f | %d | %d | %s | %s | %s | %d | %s | %s |" % (
-        label, rps, p50, p99, ov, ratio, p99r, errs, rss, "%d / %d" % (conns, mreq)))
+    print("| %s | %.0f | %s | %d | %d | %s | %s | %s | %s | %d | %s | %s |" % (
+        label, rps, cpu, p50, p99, ov, ratio, cpur, p99r, errs, rss, "%d / %d" % (conns, mreq)))
 PYEOF
     echo
     echo "Per-event delivery latency (mock send -> client arrival, 50 paced events, $LAT_STREAMS concurrent streams):"
