@@ -17,7 +17,8 @@
 #   LLMP_ASAN=1 with B=build/asan: the module built with ASan/UBSan (soak)
 # Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy
 # (19032: the same with LLMProxyUseModProxy Off), 19041 mod_llmproxy for the
-# soak. Everything runs under build/bench/ and is
+# soak; TLS rows: 19051 nginx with TLS in front of the mock, 19012
+# mod_proxy_http and 19033 mod_llmproxy calling it over https. Everything runs under build/bench/ and is
 # stopped on exit; the system's Apache and nginx are never touched.
 set -eu
 
@@ -39,6 +40,10 @@ SOAK_SECONDS=${SOAK_SECONDS:-600}
 SOAK_CLIENTS=${SOAK_CLIENTS:-1000}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-16}
 MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 LLMC_PORT=19032
+# TLS rows: nginx terminates TLS in front of the mock on NGXS_PORT (the
+# "https gateway"); mod_proxy_http (SSLProxyEngine) and mod_llmproxy call it
+# from their vhosts on PHT_PORT and LLMT_PORT.
+NGXS_PORT=19051 PHT_PORT=19012 LLMT_PORT=19033
 SOAK_PORT=19041
 MOCK=http://127.0.0.1:$MOCK_PORT
 SO=$top/$B/mod_llmproxy.so
@@ -126,6 +131,16 @@ wait_port() {  # port [seconds]
   return 1
 }
 
+# A throw-away certificate for 127.0.0.1 (the TLS rows' gateway).
+make_cert() {
+  [ -f "$BD/tls/cert.pem" ] && return 0
+  mkdir -p "$BD/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$BD/tls/key.pem" \
+    -out "$BD/tls/cert.pem" >/dev/null 2>&1
+  chmod 644 "$BD/tls/key.pem" "$BD/tls/cert.pem"
+}
+
 start_mock() {  # models
   "$BD/mock_upstream" -p $MOCK_PORT -n "$1" -t "${BENCH_MOCK_THREADS:-1}" \
     -k 50 -D "$PACED_US" 2>"$BD/mock.log" &
@@ -206,6 +221,14 @@ LoadModule proxy_http_module $moddir/mod_proxy_http.so
 ProxyPass /openai/ $MOCK/openai/
 ProxyPass /anthropic/ $MOCK/anthropic/
 ProxyPass /models $MOCK/models
+LoadModule ssl_module $moddir/mod_ssl.so
+Listen 127.0.0.1:$PHT_PORT
+<VirtualHost 127.0.0.1:$PHT_PORT>
+    SSLProxyEngine on
+    SSLProxyCACertificateFile $BD/tls/cert.pem
+    ProxyPass /openai/ https://127.0.0.1:$NGXS_PORT/openai/
+    ProxyPass /anthropic/ https://127.0.0.1:$NGXS_PORT/anthropic/
+</VirtualHost>
 EOF
   else
     timeout=30; [ "$3" = soak ] && timeout=3
@@ -216,6 +239,14 @@ EOF
       curl_vhost="Listen 127.0.0.1:$LLMC_PORT
 <VirtualHost 127.0.0.1:$LLMC_PORT>
     LLMProxyUseModProxy Off
+    <Location /v1>
+        SetHandler llmproxy
+    </Location>
+</VirtualHost>
+Listen 127.0.0.1:$LLMT_PORT
+<VirtualHost 127.0.0.1:$LLMT_PORT>
+    LLMProxyModelListURL https://127.0.0.1:$NGXS_PORT/models
+    LLMProxyCACertificateFile $BD/tls/cert.pem
     <Location /v1>
         SetHandler llmproxy
     </Location>
@@ -280,6 +311,17 @@ http {
     }
     server {
         listen 127.0.0.1:$NGX_PORT;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    server {
+        listen 127.0.0.1:$NGXS_PORT ssl;
+        ssl_certificate $BD/tls/cert.pem;
+        ssl_certificate_key $BD/tls/key.pem;
+        keepalive_requests 100000;
         location / {
             proxy_pass http://mock;
             proxy_http_version 1.1;
@@ -398,6 +440,7 @@ run_bench() {
   rm -f "$RESULTS"
   echo "bench: ${DUR}s per row, $CONNS connections, $WTHREADS wrk threads, $ROUNDS round(s)"
   build_micro
+  make_cert
   start_mock 10
   gen_httpd proxy_http $PH_PORT proxy
   gen_httpd llmproxy $LLM_PORT llm
@@ -418,6 +461,9 @@ run_bench() {
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "llmproxy chat pass (libcurl)" $D:$LLMC_PORT/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic (libcurl)" $D:$LLMC_PORT/v1/chat/completions anthropic "$LLP"
+    wrk_row "mod_proxy_http chat (TLS)"    $D:$PHT_PORT/openai/v1/chat/completions chat "$PHP"
+    wrk_row "llmproxy chat pass (TLS)"     $D:$LLMT_PORT/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat anthropic (TLS)" $D:$LLMT_PORT/v1/chat/completions anthropic "$LLP"
     if [ -n "${BENCH_QUICK:-}" ]; then r=$((r + 1)); continue; fi
     wrk_row "direct stream50"              $D:$MOCK_PORT/openai/v1/chat/completions stream -
     wrk_row "mod_proxy_http stream50"      $D:$PH_PORT/openai/v1/chat/completions stream "$PHP"
@@ -477,6 +523,7 @@ def base(label):
     if "models" in label:
         n = label.split("(")[-1].rstrip(")")
         return "direct /models (%s)" % n, None
+    if "(TLS)" in label: return "direct chat", "mod_proxy_http chat (TLS)"
     return "direct chat", "mod_proxy_http chat"
 print("| configuration | req/s | CPU us/req | p50 us | p99 us | overhead p50 us | req/s ratio to mod_proxy_http | CPU/req ratio to mod_proxy_http | p99 vs mod_proxy_http | errors | peak RSS MB | new backend conns / backend requests |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
