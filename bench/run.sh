@@ -448,6 +448,12 @@ run_bench() {
   start_httpd llmproxy $LLM_PORT
   start_nginx
   set_models 10
+  # the TLS vhost's list comes through nginx, which started after httpd
+  i=0
+  until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$LLMT_PORT/v1/models"; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "bench: the TLS vhost has no model list" >&2; return 1; }
+    sleep 0.2
+  done
   PHP=$BD/proxy_http/httpd.pid LLP=$BD/llmproxy/httpd.pid NGP=$BD/nginx/nginx.pid
   D=http://127.0.0.1
   r=1
