@@ -154,16 +154,25 @@ static int jw_string(llmp_buf_t *b, const char *str)
     return jw_put(b, "\"", 1);
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as d, with '.' as
- * the decimal point whatever the locale. */
-static int jw_double(char *buf, apr_size_t size, double d)
+/* d as %.15g when that reads back as d exactly (what cJSON prints then),
+ * else the shorter of %.16g (when exact) and %.17g (always exact); with '.'
+ * as the decimal point whatever the locale. buf holds 32 bytes. */
+static int jw_double(char *buf, double d)
 {
-    int prec, n = 0, i;
+    char alt[32];
+    int n, m, i;
 
-    for (prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, size, "%1.*g", prec, d);
-        if (n <= 0 || (apr_size_t)n >= size) return 0;
-        if (prec == 17 || strtod(buf, NULL) == d) break;
+    n = snprintf(buf, 32, "%1.15g", d);
+    if (n <= 0 || n >= 32) return 0;
+    if (strtod(buf, NULL) != d) {
+        n = snprintf(buf, 32, "%1.16g", d);
+        if (n <= 0 || n >= 32) return 0;
+        m = snprintf(alt, sizeof(alt), "%1.17g", d);
+        if (m <= 0 || m >= 32) return 0;
+        if (strtod(buf, NULL) != d || m < n) {
+            memcpy(buf, alt, (apr_size_t)m + 1);
+            n = m;
+        }
     }
     for (i = 0; i < n; i++) {
         char c = buf[i];
@@ -181,15 +190,15 @@ static int jw_number(llmp_buf_t *b, const cJSON *item)
     int n;
 
     if (isnan(d) || isinf(d)) return jw_put(b, "null", 4);
-    if (d == (double)item->valueint) {
-        /* integers as integers, as cJSON does (-0 prints as 0) */
+    if (d == (double)item->valueint && (d != 0 || !signbit(d))) {
+        /* integers as integers: the text %.15g gives, faster */
         long v = item->valueint;
         unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
         do { *--s = (char)('0' + u % 10); u /= 10; } while (u);
         if (v < 0) *--s = '-';
         return jw_put(b, s, (apr_size_t)(e - s));
     }
-    n = jw_double(buf, sizeof(buf), d);
+    n = jw_double(buf, d);
     return n > 0 && jw_put(b, buf, (apr_size_t)n);
 }
 
