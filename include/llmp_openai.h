@@ -6,6 +6,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <cjson/cJSON.h>
+#include "llmp_buf.h"
 
 /* An OpenAI-shaped error: {"error":{"message","type","param","code"}} */
 typedef struct llmp_error {
@@ -32,8 +33,20 @@ llmp_error_t *llmp_bad_request(apr_pool_t *p, const char *param,
 llmp_error_t *llmp_bad_upstream(apr_pool_t *p, const char *provider,
                                 const char *msg);
 
-/* Serialize a cJSON tree into pool memory (unformatted); NULL on OOM. */
+/* The largest text llmp_json_print makes. */
+#define LLMP_JSON_MAX ((apr_size_t)0x7fffffff)
+/* Serialize a cJSON tree into pool memory (unformatted) in one pass; NULL
+ * on OOM or when the tree holds an invalid item. The text is what
+ * cJSON_PrintUnformatted prints, except that: strings are valid UTF-8
+ * (each ill-formed sequence becomes U+FFFD); a non-integer number prints
+ * as the shortest of %.15g, %.16g and %.17g that reads back as the same
+ * double. Reference items (cJSON_Create*Reference) print as their
+ * target. */
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
+/* The same, appended to b (NUL terminated); APR_EINVAL when j is NULL,
+ * else APR_ENOMEM when it cannot (out of memory, past b->max, or an
+ * invalid item), and then b's text is as it was. */
+apr_status_t llmp_json_write(llmp_buf_t *b, const cJSON *j);
 /* Add an integer member. The value is kept as its decimal text (a raw
  * item): cJSON 1.7.15 prints every number with "%1.15g" and reads it back
  * with sscanf to check it, which costs more than the rest of a chunk. The
@@ -126,7 +139,10 @@ int llmp_embeddings_base64(const cJSON *req);
 cJSON *llmp_embeddings_new(const char *model, long prompt_tokens);
 /* Append {"object":"embedding","index","embedding"} from a native array of
  * numbers; as little-endian float32 base64 when base64 is set, exactly as
- * OpenAI does. Returns 0 if vector is not an array of numbers. */
+ * OpenAI does. Returns 0 if vector is not an array of numbers. The numbers
+ * are not copied: resp refers to vector's items, so the vector's tree must
+ * not be deleted or changed while resp is printed (the native answer,
+ * pool-owned, outlives it); deleting resp leaves them alone. */
 int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
                         const cJSON *vector, int base64);
 

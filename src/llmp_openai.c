@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <math.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_random.h>
 #include <apr_atomic.h>
-#include <apr_base64.h>
 
 #include "llmp_openai.h"
 
@@ -46,24 +46,221 @@ llmp_error_t *llmp_error_make(apr_pool_t *p, int status, const char *type,
 
 static void json_cleanup_reg(apr_pool_t *p, cJSON *j);
 
-/* Printed straight into pool memory: cJSON_PrintUnformatted would grow a
- * malloc'ed buffer from 256 bytes and then be copied. A buffer that turns
- * out too small is left to the pool and one four times larger is tried. */
+/* ---- the JSON writer ----
+ * One pass over the tree straight into a growing pool buffer. It prints
+ * what cJSON_PrintUnformatted prints, except that strings are always valid
+ * UTF-8 and numbers always read back as the same double. */
+
+/* Room for n more bytes (and the NUL); 0 when there is none. */
+static APR_INLINE int jw_room(llmp_buf_t *b, apr_size_t n)
+{
+    return b->cap - b->len > n || llmp_buf_reserve(b, n) == APR_SUCCESS;
+}
+
+static APR_INLINE int jw_put(llmp_buf_t *b, const char *s, apr_size_t n)
+{
+    if (!jw_room(b, n)) return 0;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 1;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (lead byte >= 0x80),
+ * or minus the length of its longest ill-formed prefix (the "maximal
+ * subpart" that one U+FFFD replaces). Never reads past a NUL. */
+static int utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int need, i;
+
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;          /* overlong */
+        else if (c == 0xED) hi = 0x9F;     /* surrogates */
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;          /* overlong */
+        else if (c == 0xF4) hi = 0x8F;     /* above U+10FFFF */
+    }
+    else return -1;                        /* C0, C1, F5-FF, continuation */
+    if (s[1] < lo || s[1] > hi) return -1;
+    for (i = 2; i <= need; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) return -i;
+    }
+    return need + 1;
+}
+
+/* Bytes that print as they are: printable ASCII but '"' and '\\'. */
+#define JW_PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+
+static int jw_string(llmp_buf_t *b, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str, *run;
+
+    if (!jw_put(b, "\"", 1)) return 0;
+    if (s) {
+        for (;;) {
+            unsigned char c;
+            char *o;
+
+            for (run = s; JW_PLAIN(*s); s++)
+                ;
+            if (s > run && !jw_put(b, (const char *)run,
+                                   (apr_size_t)(s - run)))
+                return 0;
+            c = *s;
+            if (!c) break;
+            if (!jw_room(b, 6)) return 0;
+            o = b->data + b->len;
+            if (c < 0x80) {
+                o[0] = '\\';
+                switch (c) {
+                case '"':  o[1] = '"'; break;
+                case '\\': o[1] = '\\'; break;
+                case '\b': o[1] = 'b'; break;
+                case '\f': o[1] = 'f'; break;
+                case '\n': o[1] = 'n'; break;
+                case '\r': o[1] = 'r'; break;
+                case '\t': o[1] = 't'; break;
+                default:
+                    o[1] = 'u'; o[2] = '0'; o[3] = '0';
+                    o[4] = hex[c >> 4]; o[5] = hex[c & 15];
+                    b->len += 6;
+                    s++;
+                    continue;
+                }
+                b->len += 2;
+                s++;
+            }
+            else {
+                int n = utf8_seq(s);
+
+                if (n > 0) {
+                    memcpy(o, s, (apr_size_t)n);
+                    b->len += (apr_size_t)n;
+                    s += n;
+                }
+                else {
+                    memcpy(o, "\xEF\xBF\xBD", 3);      /* U+FFFD */
+                    b->len += 3;
+                    s += -n;
+                }
+            }
+        }
+    }
+    return jw_put(b, "\"", 1);
+}
+
+/* d as %.15g when that reads back as d exactly (what cJSON prints then),
+ * else the shorter of %.16g (when exact) and %.17g (always exact); with '.'
+ * as the decimal point whatever the locale. buf holds 32 bytes. */
+static int jw_double(char *buf, double d)
+{
+    char alt[32];
+    int n, m, i;
+
+    n = snprintf(buf, 32, "%1.15g", d);
+    if (n <= 0 || n >= 32) return 0;
+    if (strtod(buf, NULL) != d) {
+        n = snprintf(buf, 32, "%1.16g", d);
+        if (n <= 0 || n >= 32) return 0;
+        m = snprintf(alt, sizeof(alt), "%1.17g", d);
+        if (m <= 0 || m >= 32) return 0;
+        if (strtod(buf, NULL) != d || m < n) {
+            memcpy(buf, alt, (apr_size_t)m + 1);
+            n = m;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        char c = buf[i];
+        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e'
+              || c == 'E' || c == '.'))
+            buf[i] = '.';
+    }
+    return n;
+}
+
+static int jw_number(llmp_buf_t *b, const cJSON *item)
+{
+    double d = item->valuedouble;
+    char buf[32], *e = buf + sizeof(buf), *s = e;
+    int n;
+
+    if (isnan(d) || isinf(d)) return jw_put(b, "null", 4);
+    if (d == (double)item->valueint && (d != 0 || !signbit(d))) {
+        /* integers as integers: the text %.15g gives, faster */
+        long v = item->valueint;
+        unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+        do { *--s = (char)('0' + u % 10); u /= 10; } while (u);
+        if (v < 0) *--s = '-';
+        return jw_put(b, s, (apr_size_t)(e - s));
+    }
+    n = jw_double(buf, d);
+    return n > 0 && jw_put(b, buf, (apr_size_t)n);
+}
+
+static int jw_value(llmp_buf_t *b, const cJSON *item)
+{
+    const cJSON *c;
+
+    switch (item->type & 0xFF) {
+    case cJSON_NULL:   return jw_put(b, "null", 4);
+    case cJSON_False:  return jw_put(b, "false", 5);
+    case cJSON_True:   return jw_put(b, "true", 4);
+    case cJSON_Number: return jw_number(b, item);
+    case cJSON_String: return jw_string(b, item->valuestring);
+    case cJSON_Raw:
+        /* llmp_json_add_int's decimal text; cJSON fails without text */
+        return item->valuestring
+               && jw_put(b, item->valuestring, strlen(item->valuestring));
+    case cJSON_Array:
+        if (!jw_put(b, "[", 1)) return 0;
+        for (c = item->child; c; c = c->next) {
+            if (c != item->child && !jw_put(b, ",", 1)) return 0;
+            if (!jw_value(b, c)) return 0;
+        }
+        return jw_put(b, "]", 1);
+    case cJSON_Object:
+        if (!jw_put(b, "{", 1)) return 0;
+        for (c = item->child; c; c = c->next) {
+            if (c != item->child && !jw_put(b, ",", 1)) return 0;
+            if (!jw_string(b, c->string) || !jw_put(b, ":", 1)
+                || !jw_value(b, c))
+                return 0;
+        }
+        return jw_put(b, "}", 1);
+    default:
+        return 0;              /* cJSON_Invalid: cJSON refuses it too */
+    }
+}
+
+apr_status_t llmp_json_write(llmp_buf_t *b, const cJSON *j)
+{
+    apr_size_t start = b->len;
+
+    if (!j) return APR_EINVAL;
+    if (!jw_value(b, j) || !jw_room(b, 0)) {
+        b->len = start;
+        if (b->data) b->data[start] = '\0';
+        return APR_ENOMEM;
+    }
+    b->data[b->len] = '\0';
+    return APR_SUCCESS;
+}
+
 char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
 {
-    apr_size_t size = 4096;
+    llmp_buf_t b;
 
     if (!j) return NULL;
-    for (;;) {
-        char *buf = apr_palloc(p, size);
-
-        if (cJSON_PrintPreallocated((cJSON *)j, buf, (int)size, 0)) {
-            if (len) *len = strlen(buf);
-            return buf;
-        }
-        if (size > (apr_size_t)INT_MAX / 4) return NULL;
-        size *= 4;
-    }
+    llmp_buf_init(&b, p, LLMP_JSON_MAX);
+    b.first = 1024;
+    if (llmp_json_write(&b, j) != APR_SUCCESS) return NULL;
+    if (len) *len = b.len;
+    return b.data;
 }
 
 cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
@@ -487,39 +684,75 @@ cJSON *llmp_embeddings_new(const char *model, long prompt_tokens)
     return r;
 }
 
+/* The vector as little-endian float32, base64 encoded, in one pass into
+ * one pool buffer. */
+static char *embedding_base64(apr_pool_t *p, const cJSON *vector,
+                              apr_size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = apr_palloc(p, (n * 4 + 2) / 3 * 4 + 1), *o = out;
+    unsigned char g[3];
+    const cJSON *x;
+    int k = 0, i;
+
+    cJSON_ArrayForEach(x, vector) {
+        float f = (float)x->valuedouble;
+        apr_uint32_t u;
+
+        memcpy(&u, &f, 4);
+        for (i = 0; i < 4; i++) {
+            g[k++] = (unsigned char)(u >> (8 * i));
+            if (k == 3) {
+                *o++ = tab[g[0] >> 2];
+                *o++ = tab[((g[0] & 3) << 4) | (g[1] >> 4)];
+                *o++ = tab[((g[1] & 15) << 2) | (g[2] >> 6)];
+                *o++ = tab[g[2] & 63];
+                k = 0;
+            }
+        }
+    }
+    if (k) {
+        *o++ = tab[g[0] >> 2];
+        if (k == 1) {
+            *o++ = tab[(g[0] & 3) << 4];
+            *o++ = '=';
+        }
+        else {
+            *o++ = tab[((g[0] & 3) << 4) | (g[1] >> 4)];
+            *o++ = tab[(g[1] & 15) << 2];
+        }
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
 int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
                         const cJSON *vector, int base64)
 {
     cJSON *data = cJSON_GetObjectItemCaseSensitive(resp, "data");
     cJSON *e, *v;
     const cJSON *x;
-    int n = cJSON_GetArraySize(vector), i = 0;
+    apr_size_t n = 0;
 
     if (!cJSON_IsArray(vector)) return 0;
     cJSON_ArrayForEach(x, vector) {
         if (!cJSON_IsNumber(x)) return 0;
+        n++;
     }
-    if (base64) {
-        unsigned char *raw = apr_palloc(p, (apr_size_t)n * 4 + 1);
-        char *b64;
-        cJSON_ArrayForEach(x, vector) {
-            float f = (float)x->valuedouble;
-            apr_uint32_t u;
-            memcpy(&u, &f, 4);
-            raw[i * 4] = (unsigned char)(u & 0xff);
-            raw[i * 4 + 1] = (unsigned char)((u >> 8) & 0xff);
-            raw[i * 4 + 2] = (unsigned char)((u >> 16) & 0xff);
-            raw[i * 4 + 3] = (unsigned char)((u >> 24) & 0xff);
-            i++;
-        }
-        b64 = apr_palloc(p, apr_base64_encode_len(n * 4));
-        apr_base64_encode_binary(b64, raw, n * 4);
-        v = cJSON_CreateString(b64);
-    }
-    else {
-        v = cJSON_Duplicate(vector, 1);
-    }
+    /* Neither is a copy of the vector: the base64 text is pool memory, and
+     * the float array refers to the native tree's numbers. */
+    if (base64)
+        v = cJSON_CreateStringReference(embedding_base64(p, vector, n));
+    else
+        v = cJSON_CreateArrayReference(vector->child);
     e = cJSON_CreateObject();
+    if (!v || !e) {
+        cJSON_Delete(v);
+        cJSON_Delete(e);
+        return 0;
+    }
     cJSON_AddStringToObject(e, "object", "embedding");
     llmp_json_add_int(e, "index", index);
     cJSON_AddItemToObject(e, "embedding", v);

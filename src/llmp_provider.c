@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 
 #include "llmp_provider.h"
+#include "llmp_buf.h"
 
 static const llmp_provider_ops_t *const providers[LLMP_PROV_COUNT] = {
     &llmp_openai_ops,
@@ -39,15 +40,29 @@ int llmp_provider_from_name(const char *name)
 apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
 {
     apr_status_t rv;
-    char *s;
+    apr_pool_t *tmp;
+    llmp_buf_t b;
 
     if (!x->emit) return APR_EINIT;
-    /* printed outside the request pool and freed at once: a long stream
-     * must not grow the pool by every chunk it sends (emit copies) */
-    s = cJSON_PrintUnformatted(chunk);
-    if (!s) return APR_ENOMEM;
-    rv = x->emit(x->emit_baton, s, strlen(s));
-    cJSON_free(s);
+    if (!chunk) return APR_EINVAL;
+    /* printed in a subpool destroyed at once: a long stream must not grow
+     * the request pool by every chunk it sends (emit copies) */
+    rv = apr_pool_create(&tmp, x->pool);
+    if (rv != APR_SUCCESS) return rv;
+    llmp_buf_init(&b, tmp, LLMP_JSON_MAX);
+    b.first = 1024;
+    rv = llmp_json_write(&b, chunk);
+    if (rv == APR_SUCCESS && x->include_usage && cJSON_IsObject(chunk)
+        && !cJSON_GetObjectItemCaseSensitive(chunk, "usage")) {
+        /* with stream_options.include_usage, every chunk but the usage
+         * one carries "usage":null (OpenAI's API description) */
+        b.len--;                                   /* the closing '}' */
+        rv = llmp_buf_append(&b, b.len > 1 ? ",\"usage\":null}"
+                                           : "\"usage\":null}",
+                             b.len > 1 ? 14 : 13);
+    }
+    if (rv == APR_SUCCESS) rv = x->emit(x->emit_baton, b.data, b.len);
+    apr_pool_destroy(tmp);
     return rv;
 }
 

@@ -388,9 +388,10 @@ static void t_stream_completion(apr_pool_t *p)
               "\"created\":7,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":"
               "{\"role\":\"assistant\",\"content\":\"hi\",\"tool_calls\":[{\"index\":0,"
               "\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
-              "\"arguments\":\"{}\"}}]},\"logprobs\":null,\"finish_reason\":null}]}");
+              "\"arguments\":\"{}\"}}]},\"logprobs\":null,\"finish_reason\":null}],"
+              "\"usage\":null}");
     CHECK(strstr(rec.buf[1], "\"delta\":{},\"logprobs\":null,\"finish_reason\":"
-                 "\"tool_calls\"") != NULL);
+                 "\"tool_calls\"}],\"usage\":null}") != NULL);
     CHECK(strstr(rec.buf[2], "\"choices\":[],\"usage\":{\"prompt_tokens\":1") != NULL);
     cJSON_Delete(c);
 }
