@@ -191,20 +191,20 @@ $res = stream_raw('/v1/chat/completions', { model => 'gemini-2.0-flash',
     stream => JSON::PP::true, messages => user('many_calls'),
     tools => [$weather] });
 @d = sse_data($res);
-is $d[-1]{error}{type}, 'api_error', 'streamed: final error event';
+is ref $d[-1] ? $d[-1]{error}{type} : $d[-1], 'api_error',
+   'streamed: final error event';
 @calls = map { @{ $_->{choices}[0]{delta}{tool_calls} || [] } }
          grep { ref $_ && @{ $_->{choices} || [] } } @d;
 ok @calls <= 1024, 'streamed: at most 1024 tool calls sent';
 
 # ---- $ref expansion is bounded ----
-my %defs = map { ("L$_" => { type => 'object', description => 'x' x 2000,
-    properties => { a => { '$ref' => '#/$defs/L' . ($_ + 1) },
-                    b => { '$ref' => '#/$defs/L' . ($_ + 1) } } }) } 0 .. 29;
-$defs{L30} = { type => 'string' };
+# a 20 KB definition used 1,500 times: a 30 MB body if expanded
+my %props = map { ("p$_" => { '$ref' => '#/$defs/Big' }) } 1 .. 1500;
 my $t0 = time;
 $r = chat(messages => user('hi'), tools => [{ type => 'function', function => {
-    name => 'deep', parameters => { '$ref' => '#/$defs/L0',
-                                    '$defs' => \%defs } } }]);
+    name => 'wide', parameters => { type => 'object', properties => \%props,
+    '$defs' => { Big => { type => 'string', description => 'x' x 20000 } } }
+    } }]);
 is $r->{status}, 400, 'exploding $refs: 400';
 is $r->{json}{error}{type}, 'invalid_request_error', '... invalid_request_error';
 is $r->{json}{error}{param}, 'tools', '... param tools';
