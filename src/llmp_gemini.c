@@ -1010,16 +1010,26 @@ static char *gm_args_json(const cJSON *args)
 static void gm_args_merge(cJSON *dst, const cJSON *src)
 {
     const cJSON *m;
+    cJSON *c;
+    int n = 0;
 
+    if (!cJSON_IsObject(dst)) return;
+    /* members of dst, counted up to just past the lookup limit */
+    for (c = dst->child; c && n <= GM_MERGE_LOOKUP; c = c->next) n++;
     cJSON_ArrayForEach(m, src) {
         cJSON *copy, *old;
         if (!m->string) continue;
         copy = cJSON_Duplicate(m, 1);
         if (!copy) return;
-        old = cJSON_GetArraySize(dst) <= GM_MERGE_LOOKUP
+        old = n <= GM_MERGE_LOOKUP
               ? cJSON_GetObjectItemCaseSensitive(dst, m->string) : NULL;
-        if (old) cJSON_ReplaceItemViaPointer(dst, old, copy);
-        else cJSON_AddItemToObject(dst, m->string, copy);
+        if (old) {
+            cJSON_ReplaceItemViaPointer(dst, old, copy);
+        }
+        else {
+            cJSON_AddItemToObject(dst, m->string, copy);
+            n++;
+        }
     }
 }
 
@@ -1044,7 +1054,6 @@ static const char *gm_part_text(const cJSON *part)
         return NULL;
     return t;
 }
-
 
 static long gm_count(const cJSON *u, const char *name)
 {
@@ -1144,7 +1153,8 @@ static llmp_error_t *gm_add_calls(apr_pool_t *p, cJSON *msg,
         else if (kind == 0) {
             /* continues the call just before it; else dropped */
             const cJSON *more = cJSON_GetObjectItemCaseSensitive(fc, "args");
-            if (!cur.name || !cJSON_GetArraySize(more)) continue;
+            if (!cur.name || !cJSON_IsObject(more) || !more->child)
+                continue;
             if (!cur.merged) {
                 cur.merged = cJSON_IsObject(cur.args)
                              ? cJSON_Duplicate(cur.args, 1)

@@ -862,6 +862,39 @@ static void t_nameless_calls(apr_pool_t *p)
                      "arguments"), "{\"tz\":\"UTC\"}");
     CHECK_STR(at_str(s.chunk[4], "choices.0.finish_reason"), "tool_calls");
     sink_free(&s);
+
+    /* 50,000 continuations, each with a member of its own: linear */
+    {
+        apr_array_header_t *parts = apr_array_make(p, 50001, sizeof(char *));
+        llmp_xlate_t *x;
+        apr_time_t t0;
+        const char *ev;
+        cJSON *args;
+        int i;
+
+        APR_ARRAY_PUSH(parts, char *) = "{\"functionCall\":{\"name\":\"f\","
+                                        "\"args\":{\"k\":0}}}";
+        for (i = 1; i <= 50000; i++)
+            APR_ARRAY_PUSH(parts, char *) = apr_psprintf(p,
+                "{\"functionCall\":{\"args\":{\"k%d\":%d}}}", i, i);
+        ev = apr_pstrcat(p, "{\"candidates\":[{\"content\":{\"parts\":[",
+                         apr_array_pstrcat(p, parts, ','), "]},"
+                         "\"finishReason\":\"STOP\"}]}", NULL);
+        memset(&s, 0, sizeof(s));
+        x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+        t0 = apr_time_now();
+        CHECK(event(x, ev) == NULL);
+        CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+        CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
+        CHECK_INT(s.calls, 1);
+        CHECK_INT(s.nameless, 0);
+        ev = at_str(s.chunk[1], "choices.0.delta.tool_calls.0.function."
+                    "arguments");
+        args = ev ? parse(p, ev) : NULL;
+        CHECK_INT(cJSON_GetArraySize(args), 50001);
+        CHECK_INT(at_num(args, "k50000"), 50000);
+        sink_free(&s);
+    }
 }
 
 /* ---- $ref expansion is bounded by bytes ---- */
