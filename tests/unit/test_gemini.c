@@ -1173,6 +1173,25 @@ static void t_many_calls(apr_pool_t *p)
               "call_1023_lookup");
     CHECK_STR(at_str(r, "choices.0.message.tool_calls.1023.function."
                      "arguments"), "{\"q\":\"abcdefghij\"}");
+
+    /* 50,000 text parts are joined once, not 50,000 times */
+    {
+        apr_array_header_t *parts = apr_array_make(p, 50000, sizeof(char *));
+        int i;
+        for (i = 0; i < 50000; i++)
+            APR_ARRAY_PUSH(parts, char *) = "{\"text\":\"0123456789\"}";
+        ev = apr_pstrcat(p, "{\"candidates\":[{\"content\":{\"parts\":[",
+                         apr_array_pstrcat(p, parts, ','), "]},"
+                         "\"finishReason\":\"STOP\"}]}", NULL);
+        t0 = apr_time_now();
+        CHECK(llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen)
+              == NULL);
+        CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
+        r = parse(p, out);
+        CHECK_INT(strlen(at_str(r, "choices.0.message.content")
+                         ? at_str(r, "choices.0.message.content") : ""),
+                  500000);
+    }
 }
 
 /* ---- the request is linear in the messages ---- */
