@@ -18,7 +18,25 @@
 #define GM_SIG_SEP        "__thought__"
 #define GM_MAX_CHOICES    128
 #define GM_SCHEMA_DEPTH   32
-#define GM_SCHEMA_NODES   4096   /* bounds $ref expansion */
+/* "$ref"s are expanded (Gemini has no $defs), so a cleaned schema can be
+ * far larger than the one the client sent: one definition used twice at
+ * each of n levels is 2^n copies. Without "$ref" the cleaner only drops or
+ * renames members, so the output is about the size of the input; the
+ * budget for all the cleaned schemas of a request is GM_SCHEMA_GROWTH
+ * times the printed size of the client's tools and response_format, plus
+ * GM_SCHEMA_FLOOR so that small schemas may reuse their definitions
+ * freely. Beyond it the request is refused (400). */
+#define GM_SCHEMA_GROWTH  4
+#define GM_SCHEMA_FLOOR   (64 * 1024)
+#define GM_SCHEMA_VISIT   8      /* bytes charged for each schema visited */
+/* Function calls in one answer (all candidates, or a whole stream): the
+ * ids, names and arguments of each are kept or sent, so a backend answer
+ * with 100,000 of them is refused (502) rather than translated. */
+#define GM_MAX_TOOL_CALLS 1024
+/* A functionCall part without a name continues the call before it: its
+ * args are merged in, a member replacing one of the same name while the
+ * call has at most this many (a lookup each), appended beyond (linear). */
+#define GM_MERGE_LOOKUP   64
 
 /* ------------------------------------------------------------------ */
 /* paths                                                                */
@@ -129,6 +147,8 @@ static llmp_error_t *gm_error_from(apr_pool_t *p, int status, const cJSON *err)
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
 
     if (status < 400 && cJSON_IsNumber(code)) status = code->valueint;
+    /* the error outlives the stream event it came in */
+    if (gstatus) gstatus = apr_pstrdup(p, gstatus);
     return llmp_error_make(p, gm_client_status(status, gstatus), NULL,
                            gstatus, NULL, "%s",
                            msg && *msg ? msg : "Gemini backend error");
@@ -191,8 +211,47 @@ static const cJSON *gm_schema_ref(const cJSON *root, const char *ref)
 
 typedef struct {
     const cJSON *root;     /* for "$ref" */
-    int nodes;             /* schemas made so far */
+    apr_size_t left;       /* bytes the cleaned schemas may still take */
+    int over;              /* the budget ran out */
 } gm_schema_ctx_t;
+
+/* The size of j printed (strings without their escapes): linear in j. */
+static apr_size_t gm_json_size(const cJSON *j)
+{
+    const cJSON *c;
+    apr_size_t n;
+
+    if (!j) return 0;
+    if (cJSON_IsString(j)) return strlen(j->valuestring) + 2;
+    if (cJSON_IsNumber(j)) return 24;
+    if (!cJSON_IsArray(j) && !cJSON_IsObject(j)) return 5;
+    n = 2;
+    cJSON_ArrayForEach(c, j) {
+        n += gm_json_size(c) + 1;
+        if (c->string) n += strlen(c->string) + 3;
+    }
+    return n;
+}
+
+/* Takes n bytes of the budget; 0 when it runs out. */
+static int gm_charge(gm_schema_ctx_t *ctx, apr_size_t n)
+{
+    if (ctx->over || n > ctx->left) {
+        ctx->over = 1;
+        ctx->left = 0;
+        return 0;
+    }
+    ctx->left -= n;
+    return 1;
+}
+
+/* Adds a copy of v to out as k, charged to the budget. */
+static void gm_schema_copy(gm_schema_ctx_t *ctx, cJSON *out, const char *k,
+                           const cJSON *v)
+{
+    if (gm_charge(ctx, strlen(k) + 3 + gm_json_size(v)))
+        cJSON_AddItemToObject(out, k, cJSON_Duplicate(v, 1));
+}
 
 static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth);
 
@@ -215,7 +274,7 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
     int nullable = 0;
 
     if (!cJSON_IsObject(s) || depth > GM_SCHEMA_DEPTH
-        || ++ctx->nodes > GM_SCHEMA_NODES)
+        || !gm_charge(ctx, GM_SCHEMA_VISIT))
         return NULL;
     m = cJSON_GetObjectItemCaseSensitive(s, "$ref");
     if (cJSON_IsString(m)) {
@@ -224,7 +283,7 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
         if (r) {
             const cJSON *d = cJSON_GetObjectItemCaseSensitive(s,
                                                               "description");
-            if (cJSON_IsString(d)) {
+            if (cJSON_IsString(d) && gm_charge(ctx, gm_json_size(d) + 14)) {
                 cJSON_DeleteItemFromObjectCaseSensitive(r, "description");
                 cJSON_AddStringToObject(r, "description", d->valuestring);
             }
@@ -243,6 +302,7 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
         const char *k = m->string;
         if (!k) continue;
         if (!strcmp(k, "type")) {
+            if (!gm_charge(ctx, gm_json_size(m) + 7)) break;
             if (cJSON_IsString(m)) {
                 if (!strcmp(m->valuestring, "null")) nullable = 1;
                 else cJSON_AddStringToObject(out, "type", m->valuestring);
@@ -266,11 +326,14 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
                     || !strcmp(m->valuestring, "int32")
                     || !strcmp(m->valuestring, "int64")
                     || !strcmp(m->valuestring, "float")
-                    || !strcmp(m->valuestring, "double")))
+                    || !strcmp(m->valuestring, "double"))
+                && gm_charge(ctx, gm_json_size(m) + 9))
                 cJSON_AddStringToObject(out, "format", m->valuestring);
         }
         else if (!strcmp(k, "const")) {
-            cJSON *e = cJSON_AddArrayToObject(out, "enum");
+            cJSON *e;
+            if (!gm_charge(ctx, gm_json_size(m) + 9)) break;
+            e = cJSON_AddArrayToObject(out, "enum");
             if (e) cJSON_AddItemToArray(e, cJSON_Duplicate(m, 1));
         }
         else if (!strcmp(k, "properties")) {
@@ -278,7 +341,11 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
             cJSON *props = cJSON_AddObjectToObject(out, "properties");
             if (!props || !cJSON_IsObject(m)) continue;
             cJSON_ArrayForEach(pr, m) {
-                cJSON *ps = gm_schema(pr, ctx, depth + 1);
+                cJSON *ps;
+                if (!pr->string
+                    || !gm_charge(ctx, strlen(pr->string) + 3))
+                    break;
+                ps = gm_schema(pr, ctx, depth + 1);
                 if (!ps) ps = cJSON_CreateObject();
                 if (pr->string) cJSON_AddItemToObject(props, pr->string, ps);
                 else cJSON_Delete(ps);
@@ -290,13 +357,13 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
         }
         else if (gm_schema_key_ok(k)) {
             if (!strcmp(k, "nullable") && cJSON_IsTrue(m)) nullable = 1;
-            else if (strcmp(k, "nullable"))
-                cJSON_AddItemToObject(out, k, cJSON_Duplicate(m, 1));
+            else if (strcmp(k, "nullable")) gm_schema_copy(ctx, out, k, m);
         }
+        if (ctx->over) break;
         /* anything else ($schema, additionalProperties, strict, $defs,
          * examples, ...) is rejected by Gemini: dropped */
     }
-    if (alt) {
+    if (alt && !ctx->over) {
         const cJSON *a;
         cJSON *list = cJSON_CreateArray();
         int n = 0;
@@ -313,6 +380,7 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
                 cJSON_AddItemToArray(list, as);
                 n++;
             }
+            if (ctx->over) break;
         }
         if (n == 1) {
             /* a single alternative (typically X or null): inline it */
@@ -329,6 +397,10 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
             cJSON_Delete(list);
         }
     }
+    if (ctx->over) {
+        cJSON_Delete(out);
+        return NULL;
+    }
     if (nullable) {
         cJSON_DeleteItemFromObjectCaseSensitive(out, "nullable");
         cJSON_AddTrueToObject(out, "nullable");
@@ -336,33 +408,30 @@ static cJSON *gm_schema(const cJSON *s, gm_schema_ctx_t *ctx, int depth)
     return out;
 }
 
-/* Function parameters: omitted when an object without properties (Gemini
- * rejects an OBJECT with empty properties). */
-/* A cleaned copy of a top-level schema; *too_big when it expands beyond
- * GM_SCHEMA_NODES (recursive or fan-out "$ref"s). */
-static cJSON *gm_schema_top(const cJSON *schema, int *too_big)
+/* A cleaned copy of a top-level schema, or NULL; ctx->over when the
+ * request's budget ran out (recursive or fan-out "$ref"s). */
+static cJSON *gm_schema_top(const cJSON *schema, gm_schema_ctx_t *ctx)
 {
-    gm_schema_ctx_t ctx;
     cJSON *s;
 
-    ctx.root = schema;
-    ctx.nodes = 0;
-    s = gm_schema(schema, &ctx, 0);
-    *too_big = ctx.nodes > GM_SCHEMA_NODES;
-    if (*too_big) {
+    ctx->root = schema;
+    s = gm_schema(schema, ctx, 0);
+    if (ctx->over) {
         cJSON_Delete(s);
         return NULL;
     }
     return s;
 }
 
-static int gm_add_parameters(cJSON *decl, const cJSON *params)
+/* Function parameters: omitted when an object without properties (Gemini
+ * rejects an OBJECT with empty properties). 0 when over the budget. */
+static int gm_add_parameters(cJSON *decl, const cJSON *params,
+                             gm_schema_ctx_t *ctx)
 {
-    int too_big;
-    cJSON *s = gm_schema_top(params, &too_big);
+    cJSON *s = gm_schema_top(params, ctx);
     const cJSON *props;
 
-    if (!s) return !too_big;
+    if (!s) return !ctx->over;
     props = cJSON_GetObjectItemCaseSensitive(s, "properties");
     if (!cJSON_GetArraySize(props)) {
         const char *t = llmp_json_str(s, "type");
@@ -613,7 +682,8 @@ static llmp_error_t *gm_add_tool_calls(apr_pool_t *p, cJSON *parts,
     return NULL;
 }
 
-static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools)
+static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools,
+                              gm_schema_ctx_t *ctx)
 {
     const cJSON *t;
     cJSON *decls = NULL;
@@ -649,13 +719,14 @@ static llmp_error_t *gm_tools(apr_pool_t *p, cJSON *root, const cJSON *tools)
         cJSON_AddStringToObject(d, "name", name);
         if (desc) cJSON_AddStringToObject(d, "description", desc);
         if (!gm_add_parameters(d, cJSON_GetObjectItemCaseSensitive(
-                                   fn, "parameters")))
+                                   fn, "parameters"), ctx))
             return llmp_bad_request(
                 p, "tools",
                 apr_psprintf(p,
-                             "the parameters schema "
-                             "of '%s' is too large or recursive",
-                             name));
+                             "the parameters schema of '%s' is too large "
+                             "once its $refs are expanded (more than %d "
+                             "times the size of the request's schemas, or "
+                             "recursive)", name, GM_SCHEMA_GROWTH));
     }
     return NULL;
 }
@@ -700,7 +771,8 @@ static llmp_error_t *gm_tool_choice(apr_pool_t *p, cJSON *root,
 }
 
 static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
-                                          const cJSON *req)
+                                          const cJSON *req,
+                                          gm_schema_ctx_t *ctx)
 {
     cJSON *gc = cJSON_CreateObject();
     const cJSON *v;
@@ -745,12 +817,12 @@ static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
                                                                "json_schema");
             const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js,
                                                                    "schema");
-            int too_big;
-            cJSON *s = gm_schema_top(schema, &too_big);
-            if (too_big)
+            cJSON *s = gm_schema_top(schema, ctx);
+            if (ctx->over)
                 return llmp_bad_request(p, "response_format",
-                                        "the json_schema is too "
-                                        "large or recursive");
+                                        "the json_schema is too large once "
+                                        "its $refs are expanded, or "
+                                        "recursive");
             cJSON_AddStringToObject(gc, "responseMimeType",
                                     "application/json");
             if (s) cJSON_AddItemToObject(gc, "responseSchema", s);
@@ -773,6 +845,7 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
     cJSON *root, *sys_parts = NULL;
     apr_hash_t *names = apr_hash_make(p);
     gm_conv_t conv = { NULL, NULL, NULL };
+    gm_schema_ctx_t sctx;
     llmp_error_t *e;
     int i = 0;
 
@@ -865,9 +938,17 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
     if (sys_parts && !cJSON_GetArraySize(sys_parts))
         cJSON_DeleteItemFromObjectCaseSensitive(root, "systemInstruction");
 
-    if ((e = gm_generation_config(p, root, req))
+    /* one budget for every schema of the request */
+    memset(&sctx, 0, sizeof(sctx));
+    sctx.left = GM_SCHEMA_GROWTH
+                * (gm_json_size(cJSON_GetObjectItemCaseSensitive(req, "tools"))
+                   + gm_json_size(cJSON_GetObjectItemCaseSensitive(
+                                      req, "response_format")))
+                + GM_SCHEMA_FLOOR;
+    if ((e = gm_generation_config(p, root, req, &sctx))
         || (e = gm_tools(p, root, cJSON_GetObjectItemCaseSensitive(req,
-                                                                   "tools")))
+                                                                   "tools"),
+                         &sctx))
         || (e = gm_tool_choice(p, root, cJSON_GetObjectItemCaseSensitive(
                                    req, "tool_choice"))))
         return e;
@@ -909,14 +990,69 @@ static const char *gm_call_id(apr_pool_t *p, int n, const char *name,
     return apr_psprintf(p, "call_%d_%s", n, name);
 }
 
-static const char *gm_args(apr_pool_t *p, const cJSON *fc)
+/* The args of a functionCall as JSON text, malloc'ed (cJSON_free), not
+ * from the pool: one answer may hold many calls. NULL: out of memory. */
+static char *gm_args_json(const cJSON *args)
 {
-    const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
-    const char *s;
+    cJSON *empty;
+    char *s;
 
-    if (!cJSON_IsObject(args)) return "{}";
-    s = llmp_json_print(p, args, NULL);
-    return s ? s : "{}";
+    if (cJSON_IsObject(args)) return cJSON_PrintUnformatted(args);
+    empty = cJSON_CreateObject();
+    s = empty ? cJSON_PrintUnformatted(empty) : NULL;
+    cJSON_Delete(empty);
+    return s;
+}
+
+/* Merges the args of a nameless functionCall part (src) into those of the
+ * call before it (dst, owned): a member replaces one of the same name
+ * while dst is small (GM_MERGE_LOOKUP), else is appended; linear. */
+static void gm_args_merge(cJSON *dst, const cJSON *src)
+{
+    const cJSON *m;
+    cJSON *c;
+    int n = 0;
+
+    if (!cJSON_IsObject(dst)) return;
+    /* members of dst, counted up to just past the lookup limit */
+    for (c = dst->child; c && n <= GM_MERGE_LOOKUP; c = c->next) n++;
+    cJSON_ArrayForEach(m, src) {
+        cJSON *copy, *old;
+        if (!m->string) continue;
+        copy = cJSON_Duplicate(m, 1);
+        if (!copy) return;
+        old = n <= GM_MERGE_LOOKUP
+              ? cJSON_GetObjectItemCaseSensitive(dst, m->string) : NULL;
+        if (old) {
+            cJSON_ReplaceItemViaPointer(dst, old, copy);
+        }
+        else {
+            cJSON_AddItemToObject(dst, m->string, copy);
+            n++;
+        }
+    }
+}
+
+/* A functionCall part: 1 with *name when it starts a call, 0 when it has
+ * no name (a continuation), -1 when the part is no call. */
+static int gm_part_call(const cJSON *part, const cJSON **fc,
+                        const char **name)
+{
+    *fc = cJSON_GetObjectItemCaseSensitive(part, "functionCall");
+    if (!cJSON_IsObject(*fc)) return -1;
+    *name = llmp_json_str(*fc, "name");
+    return *name && **name ? 1 : 0;
+}
+
+/* The text of a part that is shown (not a thought), or NULL. */
+static const char *gm_part_text(const cJSON *part)
+{
+    const char *t = llmp_json_str(part, "text");
+
+    if (!t || !*t
+        || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
+        return NULL;
+    return t;
 }
 
 static long gm_count(const cJSON *u, const char *name)
@@ -975,30 +1111,105 @@ static const char *gm_block_reason(const cJSON *native)
                          "blockReason");
 }
 
+/* A call of a non-streamed answer, kept until the parts that continue it
+ * (functionCall parts without a name) are merged in. */
+typedef struct {
+    const char *id, *name;
+    const cJSON *args;     /* the call's own args (the answer's) */
+    cJSON *merged;         /* owned: args with its continuations merged */
+} gm_call_t;
+
+static llmp_error_t *gm_call_flush(apr_pool_t *p, cJSON *msg, gm_call_t *c)
+{
+    char *args;
+
+    if (!c->name) return NULL;
+    args = gm_args_json(c->merged ? c->merged : c->args);
+    cJSON_Delete(c->merged);
+    if (args) llmp_message_add_tool_call(msg, c->id, c->name, args);
+    cJSON_free(args);
+    memset(c, 0, sizeof(*c));
+    return args ? NULL : llmp_error_make(p, 500, NULL, NULL, NULL,
+                                         "out of memory");
+}
+
+static llmp_error_t *gm_add_calls(apr_pool_t *p, cJSON *msg,
+                                  const cJSON *parts, int *ncalls)
+{
+    const cJSON *part, *fc;
+    const char *name;
+    gm_call_t cur;
+    llmp_error_t *e;
+
+    memset(&cur, 0, sizeof(cur));
+    cJSON_ArrayForEach(part, parts) {
+        int kind = gm_part_call(part, &fc, &name);
+        if (kind == 1) {
+            if ((e = gm_call_flush(p, msg, &cur))) return e;
+            cur.name = name;
+            cur.id = gm_call_id(p, (*ncalls)++, name, part);
+            cur.args = cJSON_GetObjectItemCaseSensitive(fc, "args");
+        }
+        else if (kind == 0) {
+            /* continues the call just before it; else dropped */
+            const cJSON *more = cJSON_GetObjectItemCaseSensitive(fc, "args");
+            if (!cur.name || !cJSON_IsObject(more) || !more->child)
+                continue;
+            if (!cur.merged) {
+                cur.merged = cJSON_IsObject(cur.args)
+                             ? cJSON_Duplicate(cur.args, 1)
+                             : cJSON_CreateObject();
+                if (!cur.merged) continue;
+            }
+            gm_args_merge(cur.merged, more);
+        }
+        else if (gm_part_text(part)) {
+            /* text in between: what follows continues nothing */
+            if ((e = gm_call_flush(p, msg, &cur))) return e;
+        }
+    }
+    return gm_call_flush(p, msg, &cur);
+}
+
 static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
                                           const cJSON *native, char **out,
                                           apr_size_t *outlen)
 {
     apr_pool_t *p = x->pool;
-    const cJSON *cands, *cand, *err;
+    const cJSON *cands, *cand, *err, *part, *fc;
     cJSON *resp;
     gm_usage_t u;
-    int pos = 0, ncalls = 0;
+    int pos = 0, ncalls = 0, total = 0;
+    const char *name;
+    llmp_error_t *e;
 
     if (!cJSON_IsObject(native))
         return gm_backend(p, "Gemini answered with an unexpected body");
     if ((err = gm_error_obj(native))) return gm_error_from(p, 0, err);
-    resp = llmp_completion_new(x->id, x->created, x->model_id);
-    llmp_json_pool_own(p, resp);
     cands = cJSON_GetObjectItemCaseSensitive(native, "candidates");
     if (cands && !cJSON_IsArray(cands))
         return gm_backend(p, "Gemini answered with invalid candidates");
+    /* bounded before anything is built */
+    cJSON_ArrayForEach(cand, cands) {
+        cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(cand,
+                                                                "content"),
+                               "parts")) {
+            if (gm_part_call(part, &fc, &name) == 1
+                && ++total > GM_MAX_TOOL_CALLS)
+                return gm_backend(p, apr_psprintf(p, "Gemini answered with "
+                                  "more than %d function calls",
+                                  GM_MAX_TOOL_CALLS));
+        }
+    }
+    resp = llmp_completion_new(x->id, x->created, x->model_id);
+    llmp_json_pool_own(p, resp);
 
     cJSON_ArrayForEach(cand, cands) {
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(cand,
                                                                 "content");
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
-        const cJSON *part;
+        apr_array_header_t *texts = apr_array_make(p, 4, sizeof(char *));
         const char *text = NULL;
         int idx = gm_cand_index(cand, pos++), has_calls = 0;
         cJSON *msg;
@@ -1009,26 +1220,17 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
             const char *t = llmp_json_str(part, "text");
             if (t && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part,
                                                                   "thought")))
-                text = text ? apr_pstrcat(p, text, t, NULL) : t;
-            if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
-                                   part, "functionCall")))
-                has_calls = 1;
+                APR_ARRAY_PUSH(texts, const char *) = t;
+            if (gm_part_call(part, &fc, &name) == 1) has_calls = 1;
         }
+        if (texts->nelts) text = apr_array_pstrcat(p, texts, 0);
         fr = gm_finish(llmp_json_str(cand, "finishReason"), has_calls);
         if (!fr) fr = has_calls ? LLMP_FINISH_TOOL_CALLS : LLMP_FINISH_STOP;
         if (!text && !has_calls && strcmp(fr, LLMP_FINISH_CONTENT_FILTER))
             text = "";
         msg = llmp_completion_add_choice(resp, idx, text, fr);
-        cJSON_ArrayForEach(part, parts) {
-            const cJSON *fc = cJSON_GetObjectItemCaseSensitive(part,
-                                                               "functionCall");
-            const char *name = llmp_json_str(fc, "name");
-            if (!cJSON_IsObject(fc)) continue;
-            if (!name) name = "";
-            llmp_message_add_tool_call(msg, gm_call_id(p, ncalls++, name,
-                                                       part),
-                                       name, gm_args(p, fc));
-        }
+        if (has_calls && (e = gm_add_calls(p, msg, parts, &ncalls)))
+            return e;
     }
     if (!pos) {
         /* no candidates: the prompt was blocked (or nothing came back) */
@@ -1046,23 +1248,56 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
 /* ------------------------------------------------------------------ */
 /* chat stream                                                          */
 
+/* Each event's tree is freed when the event is done, and what an event
+ * needs for itself is taken from a pool destroyed with it: a stream of any
+ * length holds only this state. Gemini (Vertex in particular) may put a
+ * finishReason on every chunk, not only on the last: reasons are held and
+ * sent once, by chat_stream_end. */
 typedef struct {
-    int started;      /* role chunk sent */
-    int done;         /* finish chunk sent */
-    int ntools;       /* tool calls so far (OpenAI index) */
+    int started;        /* role chunk sent */
+    int ntools;         /* tool calls sent (OpenAI index) */
+    const char *reason; /* the finish held for the end (static), or NULL */
+    cJSON *pending;     /* the last call, not sent yet: {"id","name","args"}
+                           (owned), held for the parts that continue it */
 } gm_choice_t;
 
 typedef struct {
     gm_choice_t choices[GM_MAX_CHOICES];
     int ncalls;       /* tool-call ids made so far */
-    int finished;     /* finish chunks sent */
     int events;
+    int ended;        /* chat_stream_end sent the finish */
+    int failed;       /* an event failed: nothing more is translated */
     gm_usage_t usage;
 } gm_stream_t;
 
+static apr_status_t gm_stream_cleanup(void *data)
+{
+    gm_stream_t *st = data;
+    int i;
+
+    for (i = 0; i < GM_MAX_CHOICES; i++) {
+        cJSON_Delete(st->choices[i].pending);
+        st->choices[i].pending = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static gm_stream_t *gm_stream_state(llmp_xlate_t *x)
+{
+    gm_stream_t *st = x->state;
+
+    if (!st) {
+        st = apr_pcalloc(x->pool, sizeof(*st));
+        apr_pool_cleanup_register(x->pool, st, gm_stream_cleanup,
+                                  apr_pool_cleanup_null);
+        x->state = st;
+    }
+    return st;
+}
+
 static llmp_error_t *gm_emit(llmp_xlate_t *x, cJSON *chunk)
 {
-    apr_status_t rv = llmp_xlate_emit(x, chunk);
+    apr_status_t rv = chunk ? llmp_xlate_emit(x, chunk) : APR_ENOMEM;
 
     cJSON_Delete(chunk);
     if (rv != APR_SUCCESS)
@@ -1089,100 +1324,132 @@ static llmp_error_t *gm_start_choice(llmp_xlate_t *x, gm_choice_t *c, int idx)
     return gm_emit(x, chunk);
 }
 
-static llmp_error_t *gm_finish_choice(llmp_xlate_t *x, gm_stream_t *st,
-                                      gm_choice_t *c, int idx,
-                                      const char *reason)
+/* A finishReason of a chunk: the first that is not STOP is kept (a later
+ * STOP does not hide a SAFETY or MAX_TOKENS). */
+static void gm_hold_reason(gm_choice_t *c, const char *reason)
 {
-    cJSON *chunk;
+    if (!reason) return;
+    if (!c->reason || !strcmp(c->reason, LLMP_FINISH_STOP))
+        c->reason = gm_finish(reason, 0);
+}
 
-    if (c->done) return NULL;
-    c->done = 1;
-    st->finished++;
+/* Sends the text of an event (texts: pieces in order), if any. */
+static llmp_error_t *gm_flush_text(llmp_xlate_t *x, apr_pool_t *ep,
+                                   apr_array_header_t *texts, int idx)
+{
+    cJSON *chunk, *delta;
+
+    if (!texts->nelts) return NULL;
     chunk = gm_chunk(x);
-    llmp_chunk_add_choice(chunk, idx, reason);
+    delta = llmp_chunk_add_choice(chunk, idx, NULL);
+    cJSON_AddStringToObject(delta, "content",
+                            apr_array_pstrcat(ep, texts, 0));
+    apr_array_clear(texts);
     return gm_emit(x, chunk);
 }
 
-static llmp_error_t *gm_stream_candidate(llmp_xlate_t *x, gm_stream_t *st,
-                                         const cJSON *cand, int idx)
+/* Sends the held call of a choice, if any. */
+static llmp_error_t *gm_flush_call(llmp_xlate_t *x, gm_choice_t *c, int idx)
 {
-    apr_pool_t *p = x->pool;
-    gm_choice_t *c = &st->choices[idx];
-    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cand, "content"), "parts");
-    const cJSON *part;
-    const char *reason = llmp_json_str(cand, "finishReason");
-    const char *text = NULL;
-    llmp_error_t *e;
+    cJSON *chunk, *delta;
+    char *args;
 
-    if (c->done) return NULL;        /* nothing may follow a finish */
-    if ((e = gm_start_choice(x, c, idx))) return e;
-    cJSON_ArrayForEach(part, parts) {
-        const cJSON *fc = cJSON_GetObjectItemCaseSensitive(part,
-                                                           "functionCall");
-        const char *t = llmp_json_str(part, "text");
-
-        if (t && *t && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-                                         part, "thought")))
-            text = text ? apr_pstrcat(p, text, t, NULL) : t;
-        if (cJSON_IsObject(fc)) {
-            const char *name = llmp_json_str(fc, "name");
-            cJSON *chunk, *delta;
-            if (text) {
-                /* keep the order of text and calls */
-                chunk = gm_chunk(x);
-                delta = llmp_chunk_add_choice(chunk, idx, NULL);
-                cJSON_AddStringToObject(delta, "content", text);
-                text = NULL;
-                if ((e = gm_emit(x, chunk))) return e;
-            }
-            if (!name) name = "";
-            chunk = gm_chunk(x);
-            delta = llmp_chunk_add_choice(chunk, idx, NULL);
-            llmp_delta_add_tool_call(delta, c->ntools++,
-                                     gm_call_id(p, st->ncalls++, name, part),
-                                     name, gm_args(p, fc));
-            if ((e = gm_emit(x, chunk))) return e;
-        }
-    }
-    if (text) {
-        cJSON *chunk = gm_chunk(x), *delta;
+    if (!c->pending) return NULL;
+    args = gm_args_json(cJSON_GetObjectItemCaseSensitive(c->pending,
+                                                         "args"));
+    chunk = args ? gm_chunk(x) : NULL;
+    if (chunk) {
         delta = llmp_chunk_add_choice(chunk, idx, NULL);
-        cJSON_AddStringToObject(delta, "content", text);
-        if ((e = gm_emit(x, chunk))) return e;
+        llmp_delta_add_tool_call(delta, c->ntools++,
+                                 llmp_json_str(c->pending, "id"),
+                                 llmp_json_str(c->pending, "name"), args);
     }
-    if (reason)
-        return gm_finish_choice(x, st, c, idx, gm_finish(reason,
-                                                         c->ntools > 0));
+    cJSON_free(args);
+    cJSON_Delete(c->pending);
+    c->pending = NULL;
+    return gm_emit(x, chunk);
+}
+
+/* A functionCall part with a name: the call it starts is held. */
+static llmp_error_t *gm_hold_call(llmp_xlate_t *x, apr_pool_t *ep,
+                                  gm_stream_t *st, gm_choice_t *c,
+                                  const cJSON *part, const cJSON *fc,
+                                  const char *name)
+{
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
+    cJSON *call, *a;
+
+    if (st->ncalls >= GM_MAX_TOOL_CALLS)
+        return gm_backend(x->pool, apr_psprintf(x->pool, "Gemini answered "
+                          "with more than %d function calls",
+                          GM_MAX_TOOL_CALLS));
+    call = cJSON_CreateObject();
+    a = cJSON_IsObject(args) ? cJSON_Duplicate(args, 1) : cJSON_CreateObject();
+    if (!call || !a
+        || !cJSON_AddStringToObject(call, "id", gm_call_id(ep, st->ncalls,
+                                                           name, part))
+        || !cJSON_AddStringToObject(call, "name", name)) {
+        cJSON_Delete(call);
+        cJSON_Delete(a);
+        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "out of memory");
+    }
+    cJSON_AddItemToObject(call, "args", a);
+    st->ncalls++;
+    c->pending = call;
     return NULL;
 }
 
-static llmp_error_t *gemini_chat_stream_event(llmp_xlate_t *x,
-                                              const char *event,
-                                              const char *data,
-                                              apr_size_t len)
+static llmp_error_t *gm_stream_candidate(llmp_xlate_t *x, apr_pool_t *ep,
+                                         gm_stream_t *st, const cJSON *cand,
+                                         int idx)
 {
-    apr_pool_t *p = x->pool;
-    gm_stream_t *st = x->state;
+    gm_choice_t *c = &st->choices[idx];
+    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cand, "content"), "parts");
+    const cJSON *part, *fc;
+    apr_array_header_t *texts = apr_array_make(ep, 4, sizeof(char *));
+    const char *name, *t;
+    llmp_error_t *e;
+
+    if ((e = gm_start_choice(x, c, idx))) return e;
+    /* texts are sent by event, calls when the next part shows they are
+     * complete; the order of both is kept */
+    cJSON_ArrayForEach(part, parts) {
+        int kind = gm_part_call(part, &fc, &name);
+        if (kind == 1) {
+            if ((e = gm_flush_text(x, ep, texts, idx))
+                || (e = gm_flush_call(x, c, idx))
+                || (e = gm_hold_call(x, ep, st, c, part, fc, name)))
+                return e;
+        }
+        else if (kind == 0) {
+            /* continues the held call; else dropped: never a call
+             * without a name */
+            if (c->pending)
+                gm_args_merge(cJSON_GetObjectItemCaseSensitive(c->pending,
+                                                               "args"),
+                              cJSON_GetObjectItemCaseSensitive(fc, "args"));
+        }
+        else if ((t = gm_part_text(part))) {
+            if ((e = gm_flush_call(x, c, idx))) return e;
+            APR_ARRAY_PUSH(texts, const char *) = t;
+        }
+    }
+    if ((e = gm_flush_text(x, ep, texts, idx))) return e;
+    gm_hold_reason(c, llmp_json_str(cand, "finishReason"));
+    return NULL;
+}
+
+/* One parsed event; ep: a pool for this event only. */
+static llmp_error_t *gm_stream_ev(llmp_xlate_t *x, apr_pool_t *ep,
+                                  gm_stream_t *st, const cJSON *ev)
+{
     const cJSON *cands, *cand, *err;
-    cJSON *ev;
     llmp_error_t *e;
     int pos = 0;
 
-    if (!st) {
-        st = apr_pcalloc(p, sizeof(*st));
-        x->state = st;
-    }
-    if (event && *event && strcmp(event, "message") && strcmp(event, "error"))
-        return NULL;                 /* not Gemini's: skip */
-    if (!data || !len) return NULL;
-    ev = cJSON_ParseWithLength(data, len);
-    if (!ev) {
-        if (len == 6 && !memcmp(data, "[DONE]", 6)) return NULL;
-        return gm_backend(p, "Gemini sent a stream event that is not JSON");
-    }
-    llmp_json_pool_own(p, ev);
-    if ((err = gm_error_obj(ev))) return gm_error_from(p, 0, err);
+    if ((err = gm_error_obj(ev))) return gm_error_from(x->pool, 0, err);
     if (!cJSON_IsObject(ev)) return NULL;
     st->events++;
     gm_usage_read(&st->usage, ev);
@@ -1191,29 +1458,84 @@ static llmp_error_t *gemini_chat_stream_event(llmp_xlate_t *x,
     if (!cJSON_IsArray(cands)) cands = NULL;
     cJSON_ArrayForEach(cand, cands) {
         int idx = gm_cand_index(cand, pos++);
-        if (idx < 0) return gm_backend(p, "Gemini candidate index invalid");
-        if ((e = gm_stream_candidate(x, st, cand, idx))) return e;
+        if (idx < 0)
+            return gm_backend(x->pool, "Gemini candidate index invalid");
+        if ((e = gm_stream_candidate(x, ep, st, cand, idx))) return e;
     }
     if (!pos && gm_block_reason(ev)) {
         /* the prompt was blocked: no candidates at all */
         if ((e = gm_start_choice(x, &st->choices[0], 0))) return e;
-        return gm_finish_choice(x, st, &st->choices[0], 0,
-                                LLMP_FINISH_CONTENT_FILTER);
+        gm_hold_reason(&st->choices[0], "SAFETY");
     }
     return NULL;
+}
+
+static llmp_error_t *gemini_chat_stream_event(llmp_xlate_t *x,
+                                              const char *event,
+                                              const char *data,
+                                              apr_size_t len)
+{
+    gm_stream_t *st = gm_stream_state(x);
+    apr_pool_t *ep;
+    cJSON *ev;
+    llmp_error_t *e;
+
+    if (st->ended || st->failed) return NULL;   /* nothing after the end */
+    if (event && *event && strcmp(event, "message") && strcmp(event, "error"))
+        return NULL;                 /* not Gemini's: skip */
+    if (!data || !len) return NULL;
+    ev = cJSON_ParseWithLength(data, len);
+    if (!ev) {
+        if (len == 6 && !memcmp(data, "[DONE]", 6)) return NULL;
+        st->failed = 1;
+        return gm_backend(x->pool,
+                          "Gemini sent a stream event that is not JSON");
+    }
+    if (apr_pool_create(&ep, x->pool) != APR_SUCCESS) {
+        cJSON_Delete(ev);
+        st->failed = 1;
+        return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                               "out of memory");
+    }
+    e = gm_stream_ev(x, ep, st, ev);
+    cJSON_Delete(ev);
+    apr_pool_destroy(ep);
+    if (e) st->failed = 1;
+    return e;
 }
 
 static llmp_error_t *gemini_chat_stream_end(llmp_xlate_t *x,
                                             int upstream_complete)
 {
     gm_stream_t *st = x->state;
+    llmp_error_t *e;
+    int i, finished = 0;
 
-    if (!st || !st->finished) {
+    if (st && (st->ended || st->failed)) return NULL;
+    for (i = 0; st && i < GM_MAX_CHOICES; i++) {
+        if (st->choices[i].started && st->choices[i].reason) finished++;
+    }
+    if (!finished) {
         return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
                                upstream_complete
                                ? "the Gemini stream ended without a finishReason"
                                : "the Gemini stream was interrupted before "
                                  "the model finished");
+    }
+    st->ended = 1;
+    for (i = 0; i < GM_MAX_CHOICES; i++) {
+        gm_choice_t *c = &st->choices[i];
+        const char *reason = c->reason;
+        cJSON *chunk;
+
+        if (!c->started) continue;
+        if ((e = gm_flush_call(x, c, i))) return e;
+        if (!reason) continue;
+        if (!strcmp(reason, LLMP_FINISH_STOP) && c->ntools > 0)
+            reason = LLMP_FINISH_TOOL_CALLS;
+        chunk = gm_chunk(x);
+        llmp_chunk_add_choice(chunk, i, reason);
+        if ((e = gm_emit(x, chunk))) return e;
     }
     if (x->include_usage) {
         cJSON *chunk = gm_chunk(x);

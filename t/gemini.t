@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 64;
+plan tests => 86;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -147,6 +147,68 @@ $res = stream_raw('/v1/chat/completions', { model => 'gemini-2.0-flash',
     stream => JSON::PP::true, messages => user('blocked words') });
 @d = grep { ref } sse_data($res);
 is $d[-1]{choices}[0]{finish_reason}, 'content_filter', 'stream blocked';
+
+# ---- Vertex: a finishReason on every chunk ----
+$res = stream_raw('/v1/chat/completions', { model => 'gemini-vertex-stop-each',
+    stream => JSON::PP::true, stream_options => { include_usage => JSON::PP::true },
+    messages => user('one two three four five') });
+is $res->{status}, 200, 'stream with finishReason on every chunk';
+@d = sse_data($res);
+is stream_text(@d), 'echo: one two three four five',
+   'the whole text arrives';
+my @fins = grep { defined } map { $_->{choices}[0]{finish_reason} }
+           grep { ref $_ && @{ $_->{choices} || [] } } @d;
+is_deeply \@fins, ['stop'], 'exactly one finish_reason';
+is $d[-3]{choices}[0]{finish_reason}, 'stop', '... after all the text';
+is $d[-2]{usage}{completion_tokens}, 6, 'usage of the last chunk';
+is $d[-1], '[DONE]', '[DONE]';
+
+# ---- functionCall parts without a name continue the call ----
+$r = chat(messages => user('partial_call'), tools => [$weather]);
+is $r->{status}, 200, 'call split over parts';
+$tc = $r->{json}{choices}[0]{message}{tool_calls} || [];
+is scalar @$tc, 1, 'one tool call';
+is $tc->[0]{function}{name}, 'get_weather', 'with its name';
+is_deeply json_decode($tc->[0]{function}{arguments} || ''), { city => 'Paris' },
+   'arguments of the nameless part merged';
+$res = stream_raw('/v1/chat/completions', { model => 'gemini-2.0-flash',
+    stream => JSON::PP::true, messages => user('partial_call'),
+    tools => [$weather] });
+@d = grep { ref } sse_data($res);
+@calls = map { @{ $_->{choices}[0]{delta}{tool_calls} || [] } }
+         grep { @{ $_->{choices} || [] } } @d;
+is scalar @calls, 1, 'streamed: one tool call';
+is $calls[0]{function}{name}, 'get_weather', 'streamed: with its name';
+is_deeply json_decode($calls[0]{function}{arguments} || ''),
+   { city => 'Paris' }, 'streamed: arguments of the later event merged';
+is $d[-1]{choices}[0]{finish_reason}, 'tool_calls', 'streamed: finish';
+
+# ---- an answer with 2000 function calls is refused ----
+$r = chat(messages => user('many_calls'), tools => [$weather]);
+is $r->{status}, 502, 'too many function calls: 502';
+is $r->{json}{error}{type}, 'api_error', '... api_error';
+$res = stream_raw('/v1/chat/completions', { model => 'gemini-2.0-flash',
+    stream => JSON::PP::true, messages => user('many_calls'),
+    tools => [$weather] });
+@d = sse_data($res);
+is ref $d[-1] ? $d[-1]{error}{type} : $d[-1], 'api_error',
+   'streamed: final error event';
+@calls = map { @{ $_->{choices}[0]{delta}{tool_calls} || [] } }
+         grep { ref $_ && @{ $_->{choices} || [] } } @d;
+ok @calls <= 1024, 'streamed: at most 1024 tool calls sent';
+
+# ---- $ref expansion is bounded ----
+# a 20 KB definition used 1,500 times: a 30 MB body if expanded
+my %props = map { ("p$_" => { '$ref' => '#/$defs/Big' }) } 1 .. 1500;
+my $t0 = time;
+$r = chat(messages => user('hi'), tools => [{ type => 'function', function => {
+    name => 'wide', parameters => { type => 'object', properties => \%props,
+    '$defs' => { Big => { type => 'string', description => 'x' x 20000 } } }
+    } }]);
+is $r->{status}, 400, 'exploding $refs: 400';
+is $r->{json}{error}{type}, 'invalid_request_error', '... invalid_request_error';
+is $r->{json}{error}{param}, 'tools', '... param tools';
+ok time - $t0 < 10, '... quickly';
 
 # ---- errors ----
 $r = chat(messages => user('overloaded'));

@@ -4,20 +4,59 @@
 #include "llmp_provider.h"
 #include "llmp_sse.h"
 
+#include <malloc.h>
+#include <apr_time.h>
+
 #define MAXCH 64
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOW 5            /* ASan: timing bounds are stretched */
+#define HEAP_STATS 0      /* and the heap is ASan's, not glibc's */
+#else
+#define SLOW 1
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#define HEAP_STATS 1
+#else
+#define HEAP_STATS 0
+#endif
+#endif
 
 typedef struct {
     int n;
     cJSON *chunk[MAXCH];
     int fail_after;      /* emit fails after this many chunks (0: never) */
+    /* over every chunk, kept or not */
+    apr_size_t text_len; /* content delta bytes */
+    int finishes;        /* choices with a finish_reason */
+    int calls;           /* tool-call deltas */
+    int nameless;        /* tool-call deltas with an id but no/empty name */
+    int invalid;         /* chunks that do not parse */
 } sink_t;
 
 static apr_status_t sink_emit(void *baton, const char *data, apr_size_t len)
 {
     sink_t *s = baton;
+    cJSON *j, *ch, *tc;
 
     if (s->fail_after && s->n >= s->fail_after) return APR_EGENERAL;
-    if (s->n < MAXCH) s->chunk[s->n] = cJSON_ParseWithLength(data, len);
+    j = cJSON_ParseWithLength(data, len);
+    if (!j) s->invalid++;
+    cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(j, "choices")) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(ch, "delta");
+        const char *c = at_str(d, "content");
+        if (c) s->text_len += strlen(c);
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                               ch, "finish_reason")))
+            s->finishes++;
+        cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(
+                                   d, "tool_calls")) {
+            const char *name = at_str(tc, "function.name");
+            s->calls++;
+            if (at_str(tc, "id") && (!name || !*name)) s->nameless++;
+        }
+    }
+    if (s->n < MAXCH) s->chunk[s->n] = j;
+    else cJSON_Delete(j);
     s->n++;
     return APR_SUCCESS;
 }
@@ -26,6 +65,50 @@ static void sink_free(sink_t *s)
 {
     int i;
     for (i = 0; i < s->n && i < MAXCH; i++) cJSON_Delete(s->chunk[i]);
+}
+
+/* cJSON's live and peak heap bytes, through its allocation hooks: what a
+ * translator keeps of the trees it builds or parses. */
+static long json_live, json_peak;
+
+static void *count_malloc(size_t n)
+{
+    void *q = malloc(n);
+    if (q) {
+        json_live += (long)malloc_usable_size(q);
+        if (json_live > json_peak) json_peak = json_live;
+    }
+    return q;
+}
+
+static void count_free(void *q)
+{
+    if (q) json_live -= (long)malloc_usable_size(q);
+    free(q);
+}
+
+static void count_start(void)
+{
+    cJSON_Hooks h = { count_malloc, count_free };
+    json_live = json_peak = 0;
+    cJSON_InitHooks(&h);
+}
+
+static void count_stop(void)
+{
+    cJSON_InitHooks(NULL);
+}
+
+/* Bytes of the process heap in use (pool blocks included), or -1 when it
+ * cannot be told. */
+static long heap_used(void)
+{
+#if HEAP_STATS
+    struct mallinfo2 mi = mallinfo2();
+    return (long)(mi.uordblks + mi.hblkhd);
+#else
+    return -1;
+#endif
 }
 
 static const llmp_xlate_opts_t opts = { 4096, "search_document" };
@@ -672,6 +755,505 @@ static void t_errors(apr_pool_t *p)
     CHECK_STR(e->message, "x");
 }
 
+/* ---- Vertex: finishReason on every chunk ---- */
+
+static llmp_error_t *event(llmp_xlate_t *x, const char *data)
+{
+    return llmp_gemini_ops.chat_stream_event(x, "", data, strlen(data));
+}
+
+static void t_stream_every_finish(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x;
+    int i;
+
+    /* the whole text arrives, one finish_reason, at the end */
+    memset(&s, 0, sizeof(s));
+    CHECK(run_stream(p, "stream_every_finish.sse", 1, 1, &s) == NULL);
+    CHECK_INT(s.n, 7);
+    CHECK_STR(at_str(s.chunk[0], "choices.0.delta.role"), "assistant");
+    CHECK_STR(at_str(s.chunk[1], "choices.0.delta.content"), "The");
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.content"), " sky is blue");
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.content"), " because of");
+    CHECK_STR(at_str(s.chunk[4], "choices.0.delta.content"),
+              " Rayleigh scattering.");
+    for (i = 0; i < 5; i++)
+        CHECK(cJSON_IsNull(at(s.chunk[i], "choices.0.finish_reason")));
+    CHECK_STR(at_str(s.chunk[5], "choices.0.finish_reason"), "stop");
+    CHECK_INT(s.finishes, 1);
+    CHECK_INT(s.text_len, strlen("The sky is blue because of Rayleigh "
+                                 "scattering."));
+    CHECK_INT(at_num(s.chunk[6], "usage.completion_tokens"), 11);
+    sink_free(&s);
+
+    /* the reason that matters wins: STOP, STOP, MAX_TOKENS; a call on the
+     * way makes it tool_calls; a later STOP does not hide a SAFETY */
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    CHECK(event(x, "{\"candidates\":[{"
+        "\"content\":{\"parts\":[{\"text\":\"a\"}]},\"finishReason\":"
+        "\"STOP\"},{\"index\":1,\"content\":{\"parts\":[{\"text\":\"b\"}]},"
+        "\"finishReason\":\"STOP\"},{\"index\":2,\"content\":{\"parts\":[{"
+        "\"text\":\"c\"}]},\"finishReason\":\"SAFETY\"}]}") == NULL);
+    CHECK(event(x, "{\"candidates\":[{"
+        "\"content\":{\"parts\":[{\"text\":\"a2\"}]},\"finishReason\":"
+        "\"MAX_TOKENS\"},{\"index\":1,\"content\":{\"parts\":[{"
+        "\"functionCall\":{\"name\":\"f\"}}]},\"finishReason\":\"STOP\"},"
+        "{\"index\":2,\"finishReason\":\"STOP\"}]}") == NULL);
+    CHECK_INT(s.finishes, 0);
+    CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+    CHECK_INT(s.finishes, 3);
+    CHECK_INT(s.text_len, 5);
+    CHECK_STR(at_str(s.chunk[s.n - 4], "choices.0.finish_reason"), "length");
+    CHECK_STR(at_str(s.chunk[s.n - 3], "choices.0.delta.tool_calls.0.function."
+                     "name"), "f");
+    CHECK_STR(at_str(s.chunk[s.n - 2], "choices.0.finish_reason"),
+              "tool_calls");
+    CHECK_INT(at_num(s.chunk[s.n - 2], "choices.0.index"), 1);
+    CHECK_STR(at_str(s.chunk[s.n - 1], "choices.0.finish_reason"),
+              "content_filter");
+    sink_free(&s);
+}
+
+/* ---- functionCall parts without a name ---- */
+
+static void t_nameless_calls(apr_pool_t *p)
+{
+    llmp_error_t *e;
+    cJSON *r = respond(p, "response_nameless_call.json", &e);
+    sink_t s;
+
+    CHECK(r != NULL);
+    CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")), 2);
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.id"),
+              "call_0_get_weather");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.name"),
+              "get_weather");
+    /* merged into the call before it (an empty name is no name) */
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.arguments"),
+              "{\"location\":\"Lyon\",\"unit\":\"celsius\",\"x\":1}");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.id"),
+              "call_1_get_time");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.function.arguments"),
+              "{}");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "tool_calls");
+    /* nothing to merge into: dropped */
+    CHECK(at(r, "choices.1.message.tool_calls") == NULL);
+    CHECK_STR(at_str(r, "choices.1.message.content"), "");
+    CHECK_STR(at_str(r, "choices.1.finish_reason"), "stop");
+
+    memset(&s, 0, sizeof(s));
+    CHECK(run_stream(p, "stream_nameless_call.sse", 0, 1, &s) == NULL);
+    CHECK_INT(s.calls, 2);
+    CHECK_INT(s.nameless, 0);
+    CHECK_INT(s.finishes, 1);
+    CHECK_INT(s.n, 5);
+    CHECK_STR(at_str(s.chunk[1], "choices.0.delta.content"), "Checking.");
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.function."
+                     "name"), "get_weather");
+    CHECK_STR(at_str(s.chunk[2], "choices.0.delta.tool_calls.0.function."
+                     "arguments"), "{\"location\":\"Paris\",\"unit\":"
+                     "\"celsius\",\"x\":1}");
+    CHECK_INT(at_num(s.chunk[3], "choices.0.delta.tool_calls.0.index"), 1);
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.tool_calls.0.id"),
+              "call_1_get_time");
+    CHECK_STR(at_str(s.chunk[3], "choices.0.delta.tool_calls.0.function."
+                     "arguments"), "{\"tz\":\"UTC\"}");
+    CHECK_STR(at_str(s.chunk[4], "choices.0.finish_reason"), "tool_calls");
+    sink_free(&s);
+
+    /* 50,000 continuations, each with a member of its own: linear */
+    {
+        apr_array_header_t *parts = apr_array_make(p, 50001, sizeof(char *));
+        llmp_xlate_t *x;
+        apr_time_t t0;
+        const char *ev;
+        cJSON *args;
+        int i;
+
+        APR_ARRAY_PUSH(parts, char *) = "{\"functionCall\":{\"name\":\"f\","
+                                        "\"args\":{\"k\":0}}}";
+        for (i = 1; i <= 50000; i++)
+            APR_ARRAY_PUSH(parts, char *) = apr_psprintf(p,
+                "{\"functionCall\":{\"args\":{\"k%d\":%d}}}", i, i);
+        ev = apr_pstrcat(p, "{\"candidates\":[{\"content\":{\"parts\":[",
+                         apr_array_pstrcat(p, parts, ','), "]},"
+                         "\"finishReason\":\"STOP\"}]}", NULL);
+        memset(&s, 0, sizeof(s));
+        x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+        t0 = apr_time_now();
+        CHECK(event(x, ev) == NULL);
+        CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+        CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
+        CHECK_INT(s.calls, 1);
+        CHECK_INT(s.nameless, 0);
+        ev = at_str(s.chunk[1], "choices.0.delta.tool_calls.0.function."
+                    "arguments");
+        args = ev ? parse(p, ev) : NULL;
+        CHECK_INT(cJSON_GetArraySize(args), 50001);
+        CHECK_INT(at_num(args, "k50000"), 50000);
+        sink_free(&s);
+    }
+}
+
+/* ---- $ref expansion is bounded by bytes ---- */
+
+static llmp_error_t *request_str(apr_pool_t *p, const char *body,
+                                 llmp_native_req_t *out)
+{
+    llmp_xlate_t *x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
+    cJSON *req = parse(p, body);
+
+    memset(out, 0, sizeof(*out));
+    CHECK(req != NULL);
+    return llmp_gemini_ops.chat_request(x, req, out);
+}
+
+static const char *tool_req(apr_pool_t *p, const char *params)
+{
+    return apr_pstrcat(p, "{\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\""
+                       ":{\"name\":\"f\",\"parameters\":", params, "}}]}",
+                       NULL);
+}
+
+static void t_schema_budget(apr_pool_t *p)
+{
+    apr_array_header_t *defs = apr_array_make(p, 64, sizeof(char *));
+    const char *big = apr_psprintf(p, "%0*d", 20000, 0);
+    const char *params;
+    llmp_native_req_t out;
+    llmp_error_t *e;
+    apr_time_t t0;
+    cJSON *n;
+    int i;
+
+    /* L0 -> L1 twice, L1 -> L2 twice, ... 30 levels: 2^30 if expanded */
+    for (i = 0; i < 30; i++)
+        APR_ARRAY_PUSH(defs, char *) = apr_psprintf(p,
+            "\"L%d\":{\"type\":\"object\",\"description\":\"level %d\","
+            "\"properties\":{\"a\":{\"$ref\":\"#/$defs/L%d\"},\"b\":"
+            "{\"$ref\":\"#/$defs/L%d\"}}}", i, i, i + 1, i + 1);
+    APR_ARRAY_PUSH(defs, char *) = "\"L30\":{\"type\":\"string\"}";
+    params = apr_pstrcat(p, "{\"$ref\":\"#/$defs/L0\",\"$defs\":{",
+                         apr_array_pstrcat(p, defs, ','), "}}", NULL);
+    count_start();
+    t0 = apr_time_now();
+    e = request_str(p, tool_req(p, params), &out);
+    CHECK(apr_time_now() - t0 < apr_time_from_sec(1) * SLOW);
+    count_stop();
+    CHECK(json_peak < 16L << 20);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->status, 400);
+        CHECK_STR(e->type, "invalid_request_error");
+        CHECK_STR(e->param, "tools");
+    }
+
+    /* a 20 KB definition used 1,500 times: under the old count of nodes,
+     * but a 30 MB body upstream */
+    apr_array_clear(defs);
+    for (i = 0; i < 1500; i++)
+        APR_ARRAY_PUSH(defs, char *) = apr_psprintf(p,
+            "\"p%d\":{\"$ref\":\"#/$defs/Big\"}", i);
+    params = apr_pstrcat(p, "{\"type\":\"object\",\"properties\":{",
+                         apr_array_pstrcat(p, defs, ','),
+                         "},\"$defs\":{\"Big\":{\"type\":"
+                         "\"string\",\"description\":\"", big, "\"}}}",
+                         NULL);
+    count_start();
+    t0 = apr_time_now();
+    e = request_str(p, tool_req(p, params), &out);
+    CHECK(apr_time_now() - t0 < apr_time_from_sec(1) * SLOW);
+    count_stop();
+    CHECK(json_peak < 16L << 20);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->status, 400);
+        CHECK_STR(e->param, "tools");
+    }
+    /* the same through response_format */
+    e = request_str(p, apr_pstrcat(p, "{\"messages\":[{\"role\":\"user\","
+                    "\"content\":\"x\"}],\"response_format\":{\"type\":"
+                    "\"json_schema\",\"json_schema\":{\"name\":\"s\","
+                    "\"schema\":", params, "}}}", NULL), &out);
+    CHECK(e != NULL && e->status == 400);
+    if (e) CHECK_STR(e->param, "response_format");
+
+    /* a definition used a few times is expanded */
+    params = apr_pstrcat(p, "{\"type\":\"object\",\"properties\":{\"a\":"
+                         "{\"$ref\":\"#/$defs/Big\"},\"b\":{\"$ref\":"
+                         "\"#/$defs/Big\",\"description\":\"B\"},\"c\":"
+                         "{\"$ref\":\"#/$defs/Big\"}},\"$defs\":{\"Big\":"
+                         "{\"type\":\"string\",\"description\":\"", big,
+                         "\"}}}", NULL);
+    CHECK(request_str(p, tool_req(p, params), &out) == NULL);
+    n = native_of(p, &out);
+    params = "tools.0.functionDeclarations.0.parameters.properties";
+    CHECK_STR(at_str(at(n, params), "a.description"), big);
+    CHECK_STR(at_str(at(n, params), "b.description"), "B");
+    CHECK_STR(at_str(at(n, params), "c.type"), "string");
+
+    /* a large schema without $ref is no explosion: 5,000 properties */
+    apr_array_clear(defs);
+    for (i = 0; i < 5000; i++)
+        APR_ARRAY_PUSH(defs, char *) = apr_psprintf(p,
+            "\"p%d\":{\"type\":\"integer\"}", i);
+    params = apr_pstrcat(p, "{\"type\":\"object\",\"properties\":{",
+                         apr_array_pstrcat(p, defs, ','), "}}", NULL);
+    CHECK(request_str(p, tool_req(p, params), &out) == NULL);
+    n = native_of(p, &out);
+    CHECK_INT(cJSON_GetArraySize(at(n, "tools.0.functionDeclarations.0."
+                                    "parameters.properties")), 5000);
+}
+
+/* ---- a long stream keeps no event ---- */
+
+#define LOREM "lorem ipsum dolor sit amet, consectetur adipiscing elit, " \
+    "sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. " \
+    "Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris " \
+    "nisi ut aliquip ex ea commodo consequat."
+
+static void feed_text_events(llmp_xlate_t *x, int from, int to)
+{
+    char buf[1024];
+    int i, failed = 0;
+
+    for (i = from; i < to; i++) {
+        int len = snprintf(buf, sizeof(buf),
+            "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"w%06d "
+            LOREM "\"}],\"role\":\"model\"},"
+            "\"finishReason\":\"STOP\",\"index\":0,\"safetyRatings\":[{"
+            "\"category\":\"HARM_CATEGORY_HATE_SPEECH\",\"probability\":"
+            "\"NEGLIGIBLE\"},{\"category\":\"HARM_CATEGORY_HARASSMENT\","
+            "\"probability\":\"NEGLIGIBLE\"}]}],\"usageMetadata\":{"
+            "\"promptTokenCount\":6,\"candidatesTokenCount\":%d,"
+            "\"totalTokenCount\":%d},\"modelVersion\":\"gemini-2.0-flash\","
+            "\"responseId\":\"r%d\"}", i, i + 1, i + 7, i);
+        if (llmp_gemini_ops.chat_stream_event(x, "", buf, (apr_size_t)len))
+            failed++;
+    }
+    CHECK_INT(failed, 0);
+}
+
+static void t_stream_memory(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x;
+    long h1, h2, peak1;
+
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    x->include_usage = 1;
+    count_start();
+    feed_text_events(x, 0, 1000);
+    h1 = heap_used();
+    peak1 = json_peak;
+    feed_text_events(x, 1000, 20000);
+    h2 = heap_used();
+    /* the cJSON trees of 20,000 events are not kept: the peak is that of
+     * a few events (the sink keeps its first 64 chunks), not 20,000 */
+    CHECK(json_peak < 512L * 1024);
+    CHECK(json_peak - peak1 < 64L * 1024);
+    if (h1 >= 0) {
+        /* nor does the pool grow by event */
+        CHECK(h2 - h1 < 1L << 20);
+        if (h2 - h1 >= 1L << 20)
+            fprintf(stderr, "  heap grew by %ld bytes\n", h2 - h1);
+    }
+    CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+    count_stop();
+    CHECK_INT(s.finishes, 1);
+    CHECK_INT(s.n, 20003);
+    CHECK_INT(s.text_len, 20000 * (8 + strlen(LOREM)));
+    CHECK_INT(at_num(s.chunk[MAXCH - 1], "choices.0.index"), 0);
+    sink_free(&s);
+}
+
+/* ---- tool calls per answer are bounded ---- */
+
+/* One answer (or event) with n functionCall parts. */
+static char *many_calls(apr_pool_t *p, int n, apr_size_t *len)
+{
+    static const char head[] = "{\"candidates\":[{\"content\":{\"role\":"
+                               "\"model\",\"parts\":[";
+    static const char part[] = "{\"functionCall\":{\"name\":\"lookup\","
+                               "\"args\":{\"q\":\"abcdefghij\"}}}";
+    static const char tail[] = "]},\"finishReason\":\"STOP\",\"index\":0}]}";
+    apr_size_t size = sizeof(head) + (sizeof(part)) * (apr_size_t)n
+                      + sizeof(tail);
+    char *buf = apr_palloc(p, size), *w = buf;
+    int i;
+
+    memcpy(w, head, sizeof(head) - 1);
+    w += sizeof(head) - 1;
+    for (i = 0; i < n; i++) {
+        if (i) *w++ = ',';
+        memcpy(w, part, sizeof(part) - 1);
+        w += sizeof(part) - 1;
+    }
+    memcpy(w, tail, sizeof(tail));
+    *len = (apr_size_t)(w - buf) + sizeof(tail) - 1;
+    return buf;
+}
+
+static void t_many_calls(apr_pool_t *p)
+{
+    apr_size_t len;
+    char *ev = many_calls(p, 100000, &len), *out;
+    apr_size_t outlen;
+    llmp_xlate_t *x;
+    llmp_error_t *e;
+    apr_time_t t0;
+    sink_t s;
+    long h0, h1;
+    cJSON *r;
+
+    /* a stream event with 100,000 calls (4 MB) */
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    h0 = heap_used();
+    t0 = apr_time_now();
+    e = llmp_gemini_ops.chat_stream_event(x, "", ev, len);
+    CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
+    h1 = heap_used();
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->status, 502);
+        CHECK_STR(e->type, "api_error");
+    }
+    CHECK(s.calls <= 1024);
+    CHECK(s.calls >= 1000);
+    CHECK_INT(s.nameless, 0);
+    if (h0 >= 0) {
+        CHECK(h1 - h0 < 16L << 20);
+        if (h1 - h0 >= 16L << 20)
+            fprintf(stderr, "  heap grew by %ld bytes\n", h1 - h0);
+    }
+    sink_free(&s);
+
+    /* 1,024 are fine */
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    ev = many_calls(p, 1024, &len);
+    CHECK(llmp_gemini_ops.chat_stream_event(x, "", ev, len) == NULL);
+    CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+    CHECK_INT(s.calls, 1024);
+    CHECK_INT(s.nameless, 0);
+    CHECK_INT(s.finishes, 1);
+    CHECK_INT(s.n, 1 + 1024 + 1);
+    sink_free(&s);
+    /* across events too */
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    CHECK(llmp_gemini_ops.chat_stream_event(x, "", ev, len) == NULL);
+    ev = many_calls(p, 1, &len);
+    e = llmp_gemini_ops.chat_stream_event(x, "", ev, len);
+    CHECK(e != NULL && e->status == 502);
+    sink_free(&s);
+
+    /* the same answer not streamed */
+    x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
+    ev = many_calls(p, 100000, &len);
+    h0 = heap_used();
+    e = llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->status, 502);
+        CHECK_STR(e->type, "api_error");
+    }
+    ev = many_calls(p, 1024, &len);
+    CHECK(llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen)
+          == NULL);
+    r = parse(p, out);
+    CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")),
+              1024);
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1023.id"),
+              "call_1023_lookup");
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1023.function."
+                     "arguments"), "{\"q\":\"abcdefghij\"}");
+
+    /* 50,000 text parts are joined once, not 50,000 times */
+    {
+        apr_array_header_t *parts = apr_array_make(p, 50000, sizeof(char *));
+        int i;
+        for (i = 0; i < 50000; i++)
+            APR_ARRAY_PUSH(parts, char *) = "{\"text\":\"0123456789\"}";
+        ev = apr_pstrcat(p, "{\"candidates\":[{\"content\":{\"parts\":[",
+                         apr_array_pstrcat(p, parts, ','), "]},"
+                         "\"finishReason\":\"STOP\"}]}", NULL);
+        t0 = apr_time_now();
+        CHECK(llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen)
+              == NULL);
+        CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
+        r = parse(p, out);
+        CHECK_INT(strlen(at_str(r, "choices.0.message.content")
+                         ? at_str(r, "choices.0.message.content") : ""),
+                  500000);
+    }
+}
+
+/* ---- the request is linear in the messages ---- */
+
+static void t_many_messages(apr_pool_t *p)
+{
+    llmp_xlate_t *x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
+    cJSON *req = cJSON_CreateObject(), *msgs, *n;
+    llmp_native_req_t out;
+    apr_time_t t0, dt;
+    int i;
+
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    for (i = 0; i < 100000; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", i % 2 ? "assistant" : "user");
+        cJSON_AddStringToObject(m, "content", i % 2 ? "an answer"
+                                                    : "a question");
+        cJSON_AddItemToArray(msgs, m);
+    }
+    memset(&out, 0, sizeof(out));
+    t0 = apr_time_now();
+    CHECK(llmp_gemini_ops.chat_request(x, req, &out) == NULL);
+    dt = apr_time_now() - t0;
+    CHECK(dt < apr_time_from_sec(2) * SLOW);
+    if (dt >= apr_time_from_sec(2) * SLOW)
+        fprintf(stderr, "  100,000 messages took %ld ms\n",
+                (long)apr_time_as_msec(dt));
+    n = native_of(p, &out);
+    CHECK_INT(cJSON_GetArraySize(at(n, "contents")), 100000);
+    CHECK_STR(at_str(n, "contents.99999.role"), "model");
+    CHECK_STR(at_str(n, "contents.99998.parts.0.text"), "a question");
+
+    /* 50,000 tool-call round trips */
+    x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
+    req = cJSON_CreateObject();
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    for (i = 0; i < 100000; i++) {
+        cJSON_AddItemToArray(msgs, cJSON_Parse(i % 2
+            ? apr_psprintf(p, "{\"role\":\"tool\",\"tool_call_id\":"
+                           "\"c%d\",\"content\":\"{\\\"ok\\\":1}\"}", i - 1)
+            : apr_psprintf(p, "{\"role\":\"assistant\",\"tool_calls\":[{"
+                           "\"id\":\"c%d\",\"type\":\"function\",\"function\":"
+                           "{\"name\":\"f\",\"arguments\":\"{}\"}}]}", i)));
+    }
+    memset(&out, 0, sizeof(out));
+    t0 = apr_time_now();
+    CHECK(llmp_gemini_ops.chat_request(x, req, &out) == NULL);
+    dt = apr_time_now() - t0;
+    CHECK(dt < apr_time_from_sec(2) * SLOW);
+    if (dt >= apr_time_from_sec(2) * SLOW)
+        fprintf(stderr, "  50,000 tool round trips took %ld ms\n",
+                (long)apr_time_as_msec(dt));
+    n = native_of(p, &out);
+    CHECK_INT(cJSON_GetArraySize(at(n, "contents")), 100000);
+    CHECK_STR(at_str(n, "contents.99999.parts.0.functionResponse.name"), "f");
+    CHECK_INT(at_num(n, "contents.99999.parts.0.functionResponse.response."
+                     "ok"), 1);
+}
+
 TEST_MAIN_BEGIN("gemini")
     RUN(t_paths);
     RUN(t_request_full);
@@ -684,4 +1266,10 @@ TEST_MAIN_BEGIN("gemini")
     RUN(t_stream_errors);
     RUN(t_embeddings);
     RUN(t_errors);
+    RUN(t_stream_every_finish);
+    RUN(t_nameless_calls);
+    RUN(t_schema_budget);
+    RUN(t_stream_memory);
+    RUN(t_many_calls);
+    RUN(t_many_messages);
 TEST_MAIN_END

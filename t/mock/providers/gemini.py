@@ -21,9 +21,17 @@ Behaviour is chosen by the text of the last user turn:
   prompt_blocked  no candidates, promptFeedback.blockReason SAFETY
   max_tokens    finishReason MAX_TOKENS
   thinking      a thought part before the answer (must not be shown)
+  partial_call  a functionCall of the first declared function whose args
+                come in a second functionCall part without a name (Vertex
+                streams a call's arguments in parts like this); in a
+                stream the second part is a later event
+  many_calls    2000 functionCalls of the first declared function (in
+                one event when streamed)
 A turn answering a function call gets "tool said: <response JSON>".
 Anything else: "echo: <text>". responseMimeType application/json answers
 {"answer": "<text>"}. candidateCount gives that many candidates.
+A model whose name has "stop-each" streams like Vertex AI may: the
+finishReason is on every chunk, not only on the last.
 """
 import hashlib
 import json
@@ -327,6 +335,14 @@ def plan(body, model):
     if responses:
         parts.append({"text": "tool said: " + json.dumps(
             responses[0]["response"], sort_keys=True)})
+    elif names and mode != "NONE" and "partial_call" in text:
+        d = names[0]
+        parts.append({"functionCall": {"name": d["name"], "args": {}}})
+        parts.append({"functionCall": {"args": sample_args(d)}})
+    elif names and mode != "NONE" and "many_calls" in text:
+        d = names[0]
+        parts.append([{"functionCall": {"name": d["name"],
+                                        "args": sample_args(d)}}] * 2000)
     elif names and mode != "NONE" and ("use_tool" in text
                                        or "two_tools" in text or mode == "ANY"):
         allowed = (body.get("toolConfig", {}).get("functionCallingConfig", {})
@@ -350,9 +366,19 @@ def plan(body, model):
     return [{"parts": parts, "finishReason": finish}] * n, None
 
 
+def flat(parts):
+    """parts, with a list of parts (sent as one stream event) spread"""
+    if parts is None:
+        return None
+    out = []
+    for p in parts:
+        out += p if isinstance(p, list) else [p]
+    return out
+
+
 def candidate(i, c, parts=None, finish=True):
     out = {"index": i}
-    p = c["parts"] if parts is None else parts
+    p = flat(c["parts"]) if parts is None else parts
     if p is not None:
         out["content"] = {"parts": p, "role": "model"}
     if finish:
@@ -364,7 +390,8 @@ def generate(body, model):
     cands, feedback = plan(body, model)
     resp = {"modelVersion": model, "responseId": "mock-resp-1",
             "usageMetadata": usage(7, 5, 3 if cands and any(
-                p.get("thought") for p in (cands[0]["parts"] or [])) else 0)}
+                p.get("thought") for p in (flat(cands[0]["parts"]) or []))
+                else 0)}
     if feedback:
         resp["promptFeedback"] = feedback
         resp["usageMetadata"] = {"promptTokenCount": 7, "totalTokenCount": 7}
@@ -395,13 +422,15 @@ def stream(body, model, text):
                 pieces.append(p)
         steps.append((i, c, pieces))
     longest = max(len(s[2]) for s in steps) or 1
+    every = "stop-each" in model
     for k in range(longest):
         ev_cands = []
         last = k == longest - 1
         for i, c, pieces in steps:
-            part = [pieces[k]] if k < len(pieces) else []
+            part = flat([pieces[k]]) if k < len(pieces) else []
             cand = candidate(i, c, part if part else None,
-                             finish=last and "stream_cut" not in text)
+                             finish=(last or every)
+                             and "stream_cut" not in text)
             if part or cand.get("finishReason"):
                 ev_cands.append(cand)
         ev = {"candidates": ev_cands, "modelVersion": model,
