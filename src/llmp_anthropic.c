@@ -43,6 +43,7 @@
 #include "llmp_provider.h"
 
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 4096
+#define ANTHROPIC_DEFAULT_VERSION "2023-06-01"
 
 /* ---- per-request state (streams) ---- */
 
@@ -228,58 +229,78 @@ static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
 
 /* ---- request: turns ---- */
 
-/* The content array of a new or merged turn with the given role. */
-static cJSON *turn_content(cJSON *messages, const char *role)
+/* The native turns being built. Each OpenAI message's blocks are made apart
+ * first, then appended to the last turn when it has the same role, else to
+ * a new turn; a message without blocks opens no turn. A user turn keeps its
+ * tool_result blocks apart ("content") from its other blocks ("rest") until
+ * the end, as Anthropic wants the results first. Every step is O(1) per
+ * block: cJSON arrays are lists, so no index or size lookups in the loop. */
+typedef struct {
+    cJSON *out;                    /* native "messages" */
+    cJSON *turn;                   /* the last turn, or NULL */
+    int user;                      /* it is a user turn */
+    cJSON *content;                /* its "content" (user: tool results) */
+    cJSON *rest;                   /* user: its other blocks, or NULL */
+} turns_t;
+
+/* Move every item of from to the end of to. */
+static void move_items(cJSON *to, cJSON *from)
 {
-    cJSON *last = cJSON_GetArrayItem(messages,
-                                     cJSON_GetArraySize(messages) - 1);
+    cJSON *it;
+
+    while ((it = from->child))
+        cJSON_AddItemToArray(to, cJSON_DetachItemViaPointer(from, it));
+}
+
+/* The last turn if it has the role, else a new one. */
+static void turn_open(turns_t *t, int user)
+{
     cJSON *m;
 
-    if (last && !strcmp(llmp_json_str(last, "role"), role))
-        return cJSON_GetObjectItemCaseSensitive(last, "content");
+    if (t->turn && t->user == user) return;
     m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "role", role);
-    cJSON_AddItemToArray(messages, m);
-    return cJSON_AddArrayToObject(m, "content");
+    cJSON_AddStringToObject(m, "role", user ? "user" : "assistant");
+    t->content = cJSON_AddArrayToObject(m, "content");
+    t->rest = NULL;
+    t->turn = m;
+    t->user = user;
+    cJSON_AddItemToArray(t->out, m);
 }
 
-/* Drop a trailing turn left without content. */
-static void drop_empty_turn(cJSON *messages)
+/* Append the blocks of one message (blocks is deleted). */
+static void turn_add(turns_t *t, int user, cJSON *blocks)
 {
-    int n = cJSON_GetArraySize(messages);
-    cJSON *last = cJSON_GetArrayItem(messages, n - 1);
-
-    if (last && !cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-                                        last, "content")))
-        cJSON_DeleteItemFromArray(messages, n - 1);
-}
-
-/* Number of tool_result blocks at the start of a user turn. */
-static int leading_results(const cJSON *content)
-{
-    const cJSON *b;
-    int n = 0;
-
-    cJSON_ArrayForEach(b, content) {
-        const char *t = llmp_json_str(b, "type");
-        if (!t || strcmp(t, "tool_result")) break;
-        n++;
+    if (blocks->child) {
+        turn_open(t, user);
+        if (user) {
+            if (!t->rest) t->rest = cJSON_AddArrayToObject(t->turn, "rest");
+            move_items(t->rest, blocks);
+        }
+        else {
+            move_items(t->content, blocks);
+        }
     }
-    return n;
+    cJSON_Delete(blocks);
 }
 
-/* Insert item at position pos of arr. (cJSON_InsertItemInArray of some
- * cJSON 1.7.x releases refuses valid positions, losing the item.) */
-static void insert_at(cJSON *arr, int pos, cJSON *item)
+/* Append a tool_result block to the user turn. */
+static void turn_add_result(turns_t *t, cJSON *b)
 {
-    cJSON *tail = cJSON_CreateArray(), *it;
+    turn_open(t, 1);
+    cJSON_AddItemToArray(t->content, b);
+}
 
-    while (cJSON_GetArraySize(arr) > pos)
-        cJSON_AddItemToArray(tail, cJSON_DetachItemFromArray(arr, pos));
-    cJSON_AddItemToArray(arr, item);
-    while ((it = cJSON_DetachItemFromArray(tail, 0)))
-        cJSON_AddItemToArray(arr, it);
-    cJSON_Delete(tail);
+/* Put each user turn's other blocks after its tool results. */
+static void turns_finish(turns_t *t)
+{
+    cJSON *m, *rest;
+
+    cJSON_ArrayForEach(m, t->out) {
+        rest = cJSON_DetachItemFromObjectCaseSensitive(m, "rest");
+        if (!rest) continue;
+        move_items(cJSON_GetObjectItemCaseSensitive(m, "content"), rest);
+        cJSON_Delete(rest);
+    }
 }
 
 static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
@@ -350,13 +371,13 @@ static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
     return NULL;
 }
 
-static llmp_error_t *add_tool_result(llmp_xlate_t *x, cJSON *messages,
+static llmp_error_t *add_tool_result(llmp_xlate_t *x, turns_t *turns,
                                      const cJSON *m, int mi)
 {
     const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
     const char *id = llmp_json_str(m, "tool_call_id");
     const cJSON *c = llmp_json_get(m, "content");
-    cJSON *content, *b, *inner;
+    cJSON *b, *inner;
     llmp_error_t *err;
 
     if (!id || !*id)
@@ -387,9 +408,7 @@ static llmp_error_t *add_tool_result(llmp_xlate_t *x, cJSON *messages,
                                                              inner);
         else cJSON_Delete(inner);
     }
-    content = turn_content(messages, "user");
-    /* tool results come first in a user turn */
-    insert_at(content, leading_results(content), b);
+    turn_add_result(turns, b);
     return NULL;
 }
 
@@ -397,11 +416,13 @@ static llmp_error_t *add_tool_result(llmp_xlate_t *x, cJSON *messages,
 static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
                                       cJSON *native, cJSON *sys)
 {
-    cJSON *out = cJSON_AddArrayToObject(native, "messages");
+    turns_t turns;
     const cJSON *m, *first;
     int mi = 0;
 
-    if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
+    memset(&turns, 0, sizeof(turns));
+    turns.out = cJSON_AddArrayToObject(native, "messages");
+    if (!cJSON_IsArray(msgs) || !msgs->child)
         return llmp_bad_request(x->pool, "messages",
                                 "'messages' must be a non-empty array");
     cJSON_ArrayForEach(m, msgs) {
@@ -417,23 +438,20 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             err = add_content(x, sys, c, 0,
                               apr_pstrcat(x->pool, param, ".content", NULL));
         }
-        else if (!strcmp(role, "user")) {
-            cJSON *content = turn_content(out, "user");
-            err = add_content(x, content, c, 1,
+        else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
+            int user = role[0] == 'u';
+            cJSON *blocks = cJSON_CreateArray();
+
+            err = add_content(x, blocks, c, user,
                               apr_pstrcat(x->pool, param, ".content", NULL));
-            drop_empty_turn(out);
-        }
-        else if (!strcmp(role, "assistant")) {
-            cJSON *content = turn_content(out, "assistant");
-            err = add_content(x, content, c, 0,
-                              apr_pstrcat(x->pool, param, ".content", NULL));
-            if (!err)
-                err = add_tool_calls(x, content,
+            if (!err && !user)
+                err = add_tool_calls(x, blocks,
                                      llmp_json_get(m, "tool_calls"), mi);
-            drop_empty_turn(out);
+            if (err) cJSON_Delete(blocks);
+            else turn_add(&turns, user, blocks);
         }
         else if (!strcmp(role, "tool")) {
-            err = add_tool_result(x, out, m, mi);
+            err = add_tool_result(x, &turns, m, mi);
         }
         else {
             err =
@@ -447,7 +465,8 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
         if (err) return err;
         mi++;
     }
-    first = cJSON_GetArrayItem(out, 0);
+    turns_finish(&turns);
+    first = turns.out->child;
     if (!first)
         return llmp_bad_request(x->pool, "messages",
                                 "Anthropic models need at least "
@@ -605,6 +624,19 @@ static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
 
 /* ---- request ---- */
 
+/* The Messages API answers 400 to a call without "anthropic-version". */
+static const char *const *version_header(llmp_xlate_t *x)
+{
+    const char **h = apr_pcalloc(x->pool, 2 * sizeof(*h));
+    const char *v = x->opts && x->opts->anthropic_version
+                    && *x->opts->anthropic_version
+                    ? x->opts->anthropic_version
+                    : ANTHROPIC_DEFAULT_VERSION;
+
+    h[0] = apr_pstrcat(x->pool, "anthropic-version: ", v, NULL);
+    return h;
+}
+
 static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
                                             const cJSON *req,
                                             llmp_native_req_t *out)
@@ -719,6 +751,7 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     out->path = x->handle;
     out->stream = x->stream ? 1 : 0;
     out->content_type = NULL;
+    out->headers = version_header(x);
     return llmp_json_out(x->pool, native, &out->body, &out->len);
 }
 
@@ -867,7 +900,8 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
                     x->pool, "Anthropic",
                     "a tool_use block without id or name");
             }
-            args = input ? cJSON_PrintUnformatted(input) : NULL;
+            args = cJSON_IsObject(input) ? cJSON_PrintUnformatted(input)
+                                         : NULL;
             c = cJSON_CreateObject();
             cJSON_AddStringToObject(c, "id", id);
             cJSON_AddStringToObject(c, "name", name);

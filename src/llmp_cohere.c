@@ -39,6 +39,10 @@
 typedef struct {
     int native_index;
     int oai_index;
+    int sent;                      /* some of its arguments were sent */
+    int done;                      /* its arguments are complete */
+    const char *held;              /* arguments held back: blank or a
+                                      prefix of "null" so far */
 } cohere_tool_t;
 
 typedef struct {
@@ -51,7 +55,7 @@ typedef struct {
     int ntools;                    /* OpenAI tool indexes handed out */
     int cur_tool;                  /* OpenAI index of the open call, -1 */
     apr_array_header_t *tools;     /* cohere_tool_t */
-    long in_tokens, out_tokens;
+    long in_tokens, out_tokens, cached;  /* cached: -1 when not reported */
     int have_usage;
 } cohere_state_t;
 
@@ -62,6 +66,7 @@ static cohere_state_t *cohere_state(llmp_xlate_t *x)
     if (!st) {
         st = apr_pcalloc(x->pool, sizeof(*st));
         st->cur_tool = -1;
+        st->cached = -1;
         st->tools = apr_array_make(x->pool, 4, sizeof(cohere_tool_t));
         x->state = st;
     }
@@ -512,6 +517,24 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
 
 /* ---- response ---- */
 
+/* Tool call arguments that mean "none": blank or "null" (around blanks).
+ * prefix: also a part of those that more pieces could complete. */
+static int no_args(const char *a, int prefix)
+{
+    static const char null[] = "null";
+    apr_size_t n;
+
+    while (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n') a++;
+    for (n = 0; n < 4 && a[n] == null[n]; n++)
+        ;
+    if (n < 4 && a[n]) return 0;            /* something else */
+    if (n < 4 && !prefix && n) return 0;    /* "nu": not JSON, kept */
+    for (a += n; *a; a++) {
+        if (*a != ' ' && *a != '\t' && *a != '\r' && *a != '\n') return 0;
+    }
+    return 1;
+}
+
 /* Cohere finish reason -> OpenAI. *status is set (and NULL returned) for the
  * reasons that are failures. */
 static const char *map_finish(const char *r, int *status)
@@ -538,13 +561,16 @@ static long num_member(const cJSON *o, const char *name)
     return (long)v->valuedouble;
 }
 
-/* usage.tokens, else usage.billed_units; returns 0 if neither has numbers */
-static int read_usage(const cJSON *usage, long *in, long *outp)
+/* usage.tokens, else usage.billed_units; returns 0 if neither has numbers.
+ * *cached: usage.cached_tokens (prompt tokens that hit Cohere's cache, a
+ * part of the input tokens), -1 when absent. */
+static int read_usage(const cJSON *usage, long *in, long *outp, long *cached)
 {
     const cJSON *t = llmp_json_get(usage, "tokens"),
                 *b = llmp_json_get(usage, "billed_units");
     long i = num_member(t, "input_tokens"), o = num_member(t, "output_tokens");
 
+    *cached = num_member(usage, "cached_tokens");
     if (i < 0 && o < 0) {
         i = num_member(b, "input_tokens");
         o = num_member(b, "output_tokens");
@@ -573,7 +599,7 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
                 *part;
     const char *text = NULL, *reason, *finish;
     cJSON *resp, *m;
-    long in = 0, o = 0;
+    long in = 0, o = 0, cached = -1;
     int status;
 
     if (!cJSON_IsObject(msg))
@@ -616,11 +642,14 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
             if (cJSON_IsString(args)) a = args->valuestring;
             else if (cJSON_IsObject(args)) a = llmp_json_print(x->pool, args,
                                                                NULL);
-            llmp_message_add_tool_call(m, id, name, a && *a ? a : "{}");
+            /* "", blank, null or "null": no arguments, an empty object for
+             * the clients, which parse them as one */
+            if (!a || no_args(a, 0)) a = "{}";
+            llmp_message_add_tool_call(m, id, name, a);
         }
     }
-    read_usage(llmp_json_get(native, "usage"), &in, &o);
-    cJSON_AddItemToObject(resp, "usage", llmp_usage_new(in, o, -1));
+    read_usage(llmp_json_get(native, "usage"), &in, &o, &cached);
+    cJSON_AddItemToObject(resp, "usage", llmp_usage_new(in, o, cached));
     return llmp_json_out(x->pool, resp, out, outlen);
 }
 
@@ -697,6 +726,55 @@ static int event_index(const cJSON *ev)
     return (int)v->valuedouble;
 }
 
+/* Send a piece of the arguments of call t. What may still turn out to be
+ * no arguments (blank, "null") is held back: the call then gets "{}" at
+ * its end, as OpenAI clients parse arguments as a JSON object. */
+static llmp_error_t *tool_args(llmp_xlate_t *x, cohere_state_t *st,
+                               cohere_tool_t *t, const char *piece)
+{
+    const char *all;
+
+    if (!piece || !*piece || t->done) return NULL;
+    if (t->sent) return emit_tool(x, st, t->oai_index, NULL, NULL, piece);
+    all = t->held ? apr_pstrcat(x->pool, t->held, piece, NULL) : piece;
+    if (strlen(all) < 256 && no_args(all, 1)) {
+        t->held = apr_pstrdup(x->pool, all);
+        return NULL;
+    }
+    t->held = NULL;
+    t->sent = 1;
+    return emit_tool(x, st, t->oai_index, NULL, NULL, all);
+}
+
+/* The end of call t: "{}" if no arguments were sent. */
+static llmp_error_t *tool_end(llmp_xlate_t *x, cohere_state_t *st,
+                              cohere_tool_t *t)
+{
+    if (t->done) return NULL;
+    t->done = 1;
+    if (t->sent) return NULL;
+    t->sent = 1;
+    t->held = NULL;
+    return emit_tool(x, st, t->oai_index, NULL, NULL, "{}");
+}
+
+/* tool-call-end: the call of its index, else the open one. */
+static llmp_error_t *on_tool_end(llmp_xlate_t *x, cohere_state_t *st,
+                                 const cJSON *ev)
+{
+    int idx = event_index(ev), oai = st->cur_tool, i;
+
+    if (idx >= 0) {
+        for (i = st->tools->nelts - 1; i >= 0; i--) {
+            cohere_tool_t *t = &APR_ARRAY_IDX(st->tools, i, cohere_tool_t);
+            if (t->native_index == idx) { oai = t->oai_index; break; }
+        }
+    }
+    st->cur_tool = -1;
+    if (oai < 0) return NULL;
+    return tool_end(x, st, &APR_ARRAY_IDX(st->tools, oai, cohere_tool_t));
+}
+
 static llmp_error_t *on_tool_start(llmp_xlate_t *x, cohere_state_t *st,
                                    const cJSON *ev)
 {
@@ -712,13 +790,12 @@ static llmp_error_t *on_tool_start(llmp_xlate_t *x, cohere_state_t *st,
     if (st->ntools >= 1024)
         return llmp_bad_upstream(x->pool, "Cohere", "too many tool calls");
     t = apr_array_push(st->tools);
+    memset(t, 0, sizeof(*t));
     t->native_index = event_index(ev);
     t->oai_index = st->ntools++;
     st->cur_tool = t->oai_index;
     if ((err = emit_tool(x, st, t->oai_index, id, name, ""))) return err;
-    if (args && *args)
-        return emit_tool(x, st, t->oai_index, NULL, NULL, args);
-    return NULL;
+    return tool_args(x, st, t, args);
 }
 
 static llmp_error_t *on_tool_delta(llmp_xlate_t *x, cohere_state_t *st,
@@ -741,7 +818,8 @@ static llmp_error_t *on_tool_delta(llmp_xlate_t *x, cohere_state_t *st,
         return llmp_bad_upstream(x->pool, "Cohere",
                                  "tool-call-delta before "
                                  "tool-call-start");
-    return emit_tool(x, st, oai, NULL, NULL, args);
+    return tool_args(x, st, &APR_ARRAY_IDX(st->tools, oai, cohere_tool_t),
+                     args);
 }
 
 static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
@@ -752,11 +830,11 @@ static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
     const char *finish;
     llmp_error_t *err;
     cJSON *chunk;
-    int status;
+    int status, i;
 
     st->ended = 1;
     if (read_usage(llmp_json_get(delta, "usage"), &st->in_tokens,
-                   &st->out_tokens))
+                   &st->out_tokens, &st->cached))
         st->have_usage = 1;
     finish = map_finish(reason, &status);
     if (!finish)
@@ -764,6 +842,10 @@ static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
     if (st->ntools && !strcmp(finish, LLMP_FINISH_STOP))
         finish = LLMP_FINISH_TOOL_CALLS;
     if ((err = ensure_started(x, st))) return err;
+    for (i = 0; i < st->tools->nelts; i++) {
+        err = tool_end(x, st, &APR_ARRAY_IDX(st->tools, i, cohere_tool_t));
+        if (err) return err;
+    }
     chunk = llmp_chunk_new(x->id, x->created, x->model_id);
     llmp_chunk_add_choice(chunk, 0, finish);
     if ((err = emit_chunk(x, chunk))) return err;
@@ -771,7 +853,7 @@ static llmp_error_t *on_message_end(llmp_xlate_t *x, cohere_state_t *st,
         chunk = llmp_chunk_new(x->id, x->created, x->model_id);
         cJSON_AddItemToObject(chunk, "usage",
                               llmp_usage_new(st->in_tokens, st->out_tokens,
-                                             -1));
+                                             st->cached));
         return emit_chunk(x, chunk);
     }
     return NULL;
@@ -810,10 +892,7 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
     }
     if (!strcmp(type, "tool-call-start")) return on_tool_start(x, st, ev);
     if (!strcmp(type, "tool-call-delta")) return on_tool_delta(x, st, ev);
-    if (!strcmp(type, "tool-call-end")) {
-        st->cur_tool = -1;
-        return NULL;
-    }
+    if (!strcmp(type, "tool-call-end")) return on_tool_end(x, st, ev);
     if (!strcmp(type, "message-end")) return on_message_end(x, st, ev);
     if (!strcmp(type, "error")) {
         const char *m = llmp_json_str(ev, "message");

@@ -4,8 +4,9 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
+use HTTP::Tiny;
 
-plan tests => 66;
+plan tests => 75;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -20,6 +21,11 @@ my $tools = [{ type => 'function', function => {
 sub native_body {
     my $seen = last_request(qr{^/anthropic/v1/messages$});
     return json_decode($seen ? $seen->{body} : '{}') || {};
+}
+
+sub native_version {
+    my $seen = last_request(shift || qr{^/anthropic/v1/messages$});
+    return $seen ? $seen->{headers}{'anthropic-version'} : undef;
 }
 
 # Plain chat: system, merged user turns, OpenAI-only fields dropped
@@ -50,6 +56,29 @@ is_deeply $nb->{stop_sequences}, ['zz'], 'stop -> stop_sequences';
 is $nb->{metadata}{user_id}, 'u1', 'user -> metadata.user_id';
 ok !exists $nb->{seed} && !exists $nb->{n} && !exists $nb->{stream},
    'OpenAI-only fields dropped';
+is native_version(), '2023-06-01', 'anthropic-version header (default)';
+
+# The mock, as the Messages API, refuses a call without anthropic-version
+{
+    my $res = HTTP::Tiny->new(timeout => 10)->post(
+        "http://127.0.0.1:$ENV{LLMP_MOCK_PORT}/anthropic/v1/messages",
+        { content => json_encode({ model => $model, max_tokens => 5,
+              messages => [{ role => 'user', content => 'hi' }] }),
+          headers => { 'Content-Type' => 'application/json',
+                       'Authorization' => 'OAuth ' . token() } });
+    my $j = json_decode($res->{content}) || {};
+    is $res->{status}, 400, 'mock: no anthropic-version -> 400';
+    is_deeply [$j->{type}, $j->{error}{type}, $j->{error}{message}],
+        ['error', 'invalid_request_error',
+         'anthropic-version: header is required'], 'mock: the API\'s body';
+}
+
+# A raw handle gets it too
+$r = post_json('/v1/chat/completions',
+    { model => 'claude-raw', messages => [{ role => 'user', content => 'x' }] });
+is $r->{status}, 200, 'raw handle status';
+is native_version(qr{^/raw/anthropic/v1/messages$}), '2023-06-01',
+   'raw handle: anthropic-version header';
 
 # Defaults and finish reasons
 $r = post_json('/v1/chat/completions',
@@ -130,6 +159,7 @@ is ref $d[-2] && $d[-2]{usage}{completion_tokens}, 4, 'usage chunk';
 is ref $d[-2] && scalar @{ $d[-2]{choices} }, 0, 'usage chunk has no choices';
 is $d[-1], '[DONE]', 'ends with [DONE]';
 ok native_body()->{stream}, 'native stream: true';
+is native_version(), '2023-06-01', 'stream: anthropic-version header';
 my @t = map { $_->[0] } @{ $r->{events} };
 ok @t > 3 && $t[-1] - $t[0] > 0.1, 'chunks arrive apart';
 
@@ -169,6 +199,11 @@ $r = stream_raw('/v1/chat/completions',
       messages => [{ role => 'user', content => 'x stream_cut' }] });
 @d = sse_data($r);
 ok ref $d[-1] && $d[-1]{error}, 'truncated stream -> error event';
+like ref $d[-1] && $d[-1]{error}{message}, qr/message_stop/,
+     'it says why';
+ok !(grep { !ref $_ } @d), 'no [DONE] after a stream without message_stop';
+ok !(grep { ref $_ && @{ $_->{choices} || [] }
+            && $_->{choices}[0]{finish_reason} } @d), 'and no finish chunk';
 
 # Backend errors keep status and message
 $r = post_json('/v1/chat/completions',

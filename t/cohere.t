@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 57;
+plan tests => 68;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -114,6 +114,49 @@ ok !(grep { exists $_->{id} } @tc[1 .. $#tc]), 'later chunks: no id';
 is_deeply json_decode(join '', map { $_->{function}{arguments} } @tc),
     { location => 'Paris' }, 'arguments reassembled';
 is $d[-1]{choices}[0]{finish_reason}, 'tool_calls', 'finish tool_calls';
+
+# A call without arguments: "{}" for the client, plain and streamed (the
+# mock sends "" and, in a stream, no tool-call-delta)
+$r = post_json('/v1/chat/completions',
+    { model => 'command-r-plus', tools => $tools,
+      messages => [{ role => 'user', content => 'use_tool empty_args' }] });
+is $r->{status}, 200, 'empty arguments: status';
+is $r->{json}{choices}[0]{message}{tool_calls}[0]{function}{arguments}, '{}',
+   'empty arguments -> {}';
+$r = stream_raw('/v1/chat/completions',
+    { model => 'command-r-plus', stream => JSON::PP::true, tools => $tools,
+      messages => [{ role => 'user', content => 'use_tool empty_args' }] });
+@d = grep { ref $_ } sse_data($r);
+@tc = map { @{ $_->{choices}[0]{delta}{tool_calls} || [] } }
+      grep { @{ $_->{choices} } } @d;
+is join('', map { $_->{function}{arguments} // '' } @tc), '{}',
+   'stream: empty arguments -> {}';
+is stream_finish(@d), 'tool_calls', 'stream: finish tool_calls';
+
+# Cached prompt tokens
+$r = post_json('/v1/chat/completions',
+    { model => 'command-r-plus',
+      messages => [{ role => 'user', content => 'from the cache' }] });
+is $r->{json}{usage}{prompt_tokens_details}{cached_tokens}, 40,
+   'usage.cached_tokens -> prompt_tokens_details.cached_tokens';
+is $r->{json}{usage}{prompt_tokens}, 65, 'prompt tokens unchanged';
+$r = stream_raw('/v1/chat/completions',
+    { model => 'command-r-plus', stream => JSON::PP::true,
+      stream_options => { include_usage => JSON::PP::true },
+      messages => [{ role => 'user', content => 'from the cache' }] });
+@d = sse_data($r);
+is ref $d[-2] && $d[-2]{usage}{prompt_tokens_details}{cached_tokens}, 40,
+   'stream: cached tokens in the usage chunk';
+
+# A stream that ends cleanly but without message-end is incomplete
+$r = stream_raw('/v1/chat/completions',
+    { model => 'command-r-plus', stream => JSON::PP::true,
+      messages => [{ role => 'user', content => 'x stream_cut' }] });
+@d = sse_data($r);
+is stream_text(@d), 'echo: x stream_cut', 'cut stream: the text came';
+ok ref $d[-1] && $d[-1]{error}, 'cut stream -> error event';
+like ref $d[-1] && $d[-1]{error}{message}, qr/message-end/, 'it says why';
+ok !(grep { !ref $_ } @d), 'no [DONE] after a stream without message-end';
 
 # A generation error mid-stream ends the stream with an error event
 $r = stream_raw('/v1/chat/completions',

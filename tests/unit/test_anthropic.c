@@ -3,6 +3,7 @@
 #include "llmp_test.h"
 #include "llmp_provider.h"
 #include "llmp_sse.h"
+#include <time.h>
 
 static const llmp_xlate_opts_t opts = { 1024, "search_document" };
 
@@ -238,6 +239,162 @@ static void t_req_merge(apr_pool_t *p)
     CHECK_STR(at_str(n, "messages.2.content.0.text"), "three");
     CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), 1);
     CHECK_STR(at_str(n, "system.0.text"), "late system");
+}
+
+/* The Messages API refuses a call without an anthropic-version header: every
+ * request carries it, the configured value or 2023-06-01. */
+static void t_req_version_header(apr_pool_t *p)
+{
+    static const llmp_xlate_opts_t old = { 1024, NULL, "2023-01-01" };
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    llmp_native_req_t out;
+    llmp_error_t *err = NULL;
+    llmp_xlate_t *x;
+    int stream;
+
+    for (stream = 0; stream <= 1; stream++) {
+        x = xlate(p, stream, NULL);
+        CHECK(xreq(p, x, body, &out, &err) != NULL);
+        CHECK(out.headers != NULL);
+        if (!out.headers) continue;
+        CHECK_STR(out.headers[0], "anthropic-version: 2023-06-01");
+        CHECK(out.headers[1] == NULL);
+    }
+    /* no opts (as here in unit tests): the default */
+    x = xlate(p, 0, NULL);
+    x->opts = NULL;
+    CHECK(xreq(p, x, body, &out, &err) != NULL);
+    CHECK(out.headers && out.headers[0]
+          && !strcmp(out.headers[0], "anthropic-version: 2023-06-01"));
+    /* LLMProxyAnthropicVersion */
+    x = xlate(p, 1, NULL);
+    x->opts = &old;
+    CHECK(xreq(p, x, body, &out, &err) != NULL);
+    CHECK(out.headers && out.headers[0]
+          && !strcmp(out.headers[0], "anthropic-version: 2023-01-01"));
+    CHECK(out.headers && !out.headers[1]);
+}
+
+/* 100,000 messages are translated in linear time (the merge of turns, the
+ * tool results placed first in a user turn). */
+static double cpu_seconds(void)
+{
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+static void t_req_many_messages(apr_pool_t *p)
+{
+    enum { N = 100000 };
+    llmp_native_req_t out;
+    llmp_error_t *err;
+    llmp_xlate_t *x;
+    cJSON *req, *msgs, *m, *calls, *c, *fn, *n;
+    double t0, t;
+    int i;
+
+    /* alternating user / assistant */
+    req = cJSON_CreateObject();
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    for (i = 0; i < N; i++) {
+        m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", i % 2 ? "assistant" : "user");
+        cJSON_AddStringToObject(m, "content", i % 2 ? "an answer"
+                                                    : "a question");
+        cJSON_AddItemToArray(msgs, m);
+    }
+    x = xlate(p, 0, NULL);
+    memset(&out, 0, sizeof(out));
+    t0 = cpu_seconds();
+    err = llmp_anthropic_ops.chat_request(x, req, &out);
+    t = cpu_seconds() - t0;
+    CHECK(err == NULL);
+    if (t >= 2) fprintf(stderr, "  alternating: %.2f s\n", t);
+    CHECK(t < 2);
+    n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), N);
+    CHECK_STR(at_str(n, "messages.99999.role"), "assistant");
+    CHECK_STR(at_str(n, "messages.99998.content.0.text"), "a question");
+
+    /* one user turn of N merged messages */
+    req = cJSON_CreateObject();
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    for (i = 0; i < N; i++) {
+        m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "user");
+        cJSON_AddStringToObject(m, "content", i % 3 ? "more" : "");
+        cJSON_AddItemToArray(msgs, m);
+    }
+    x = xlate(p, 0, NULL);
+    memset(&out, 0, sizeof(out));
+    t0 = cpu_seconds();
+    err = llmp_anthropic_ops.chat_request(x, req, &out);
+    t = cpu_seconds() - t0;
+    CHECK(err == NULL);
+    if (t >= 2) fprintf(stderr, "  merged: %.2f s\n", t);
+    CHECK(t < 2);
+    n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 1);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.0.content")), N - N / 3 - 1);
+
+    /* an assistant turn with N/2 calls, then N/2 tool results mixed with
+     * user text: the results come first, in order */
+    req = cJSON_CreateObject();
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", "go");
+    cJSON_AddItemToArray(msgs, m);
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "assistant");
+    calls = cJSON_AddArrayToObject(m, "tool_calls");
+    cJSON_AddItemToArray(msgs, m);
+    for (i = 0; i < N / 2; i++) {
+        c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "id", apr_psprintf(p, "call_%d", i));
+        cJSON_AddStringToObject(c, "type", "function");
+        fn = cJSON_AddObjectToObject(c, "function");
+        cJSON_AddStringToObject(fn, "name", "f");
+        cJSON_AddStringToObject(fn, "arguments", "{}");
+        cJSON_AddItemToArray(calls, c);
+    }
+    for (i = 0; i < N / 2; i++) {
+        m = cJSON_CreateObject();
+        if (i % 2) {
+            cJSON_AddStringToObject(m, "role", "user");
+            cJSON_AddStringToObject(m, "content",
+                                    apr_psprintf(p, "text %d", i));
+        }
+        else {
+            cJSON_AddStringToObject(m, "role", "tool");
+            cJSON_AddStringToObject(m, "tool_call_id",
+                                    apr_psprintf(p, "call_%d", i));
+            cJSON_AddStringToObject(m, "content", "ok");
+        }
+        cJSON_AddItemToArray(msgs, m);
+    }
+    x = xlate(p, 0, NULL);
+    memset(&out, 0, sizeof(out));
+    t0 = cpu_seconds();
+    err = llmp_anthropic_ops.chat_request(x, req, &out);
+    t = cpu_seconds() - t0;
+    CHECK(err == NULL);
+    if (t >= 2) fprintf(stderr, "  tool results: %.2f s\n", t);
+    CHECK(t < 2);
+    n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), N / 2);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.2.content")), N / 2);
+    CHECK_STR(at_str(n, "messages.2.content.0.tool_use_id"), "call_0");
+    CHECK_STR(at_str(n, "messages.2.content.1.tool_use_id"), "call_2");
+    CHECK_STR(at_str(n, "messages.2.content.24999.tool_use_id"),
+              "call_49998");
+    CHECK_STR(at_str(n, "messages.2.content.25000.type"), "text");
+    CHECK_STR(at_str(n, "messages.2.content.25000.text"), "text 1");
+    CHECK_STR(at_str(n, "messages.2.content.49999.text"), "text 49999");
 }
 
 static void t_req_tools(apr_pool_t *p)
@@ -521,6 +678,18 @@ static void t_response(apr_pool_t *p)
                                    "\"overloaded_error\",\"message\":\"O\"}}");
         err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
         CHECK(err && err->status == 503);
+        /* a tool_use whose input is null or missing: "{}" arguments */
+        bad = pj(p, "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\","
+                 "\"name\":\"f\",\"input\":null},{\"type\":\"tool_use\","
+                 "\"id\":\"t2\",\"name\":\"g\"}],\"stop_reason\":"
+                 "\"tool_use\"}");
+        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        CHECK(err == NULL);
+        r = err ? NULL : llmp_json_parse_pool(p, out, len);
+        CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function."
+                         "arguments"), "{}");
+        CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.function."
+                         "arguments"), "{}");
     }
 }
 
@@ -711,6 +880,15 @@ static void t_stream_errors(apr_pool_t *p)
     /* an empty stream */
     x = xlate(p, 1, &s);
     CHECK(llmp_anthropic_ops.chat_stream_end(x, 1) != NULL);
+    /* everything up to message_delta with its stop_reason, a clean close,
+     * but no message_stop: still incomplete, no finish chunk */
+    x = xlate(p, 1, &s);
+    err = stream_fixture(p, x, "anthropic/stream_no_stop.sse", 1, &ended);
+    CHECK(err && ended && err->status == 502);
+    CHECK(err && strstr(err->message, "message_stop"));
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 2);      /* role, "All done" */
+    CHECK(cJSON_IsNull(at(cJSON_GetArrayItem(s.chunks, 1),
+                          "choices.0.finish_reason")));
 
     /* unknown events and non-JSON noise are skipped; a known event with a
      * broken payload is an error */
@@ -787,6 +965,8 @@ TEST_MAIN_BEGIN("anthropic")
     RUN(t_req_basic);
     RUN(t_req_defaults);
     RUN(t_req_merge);
+    RUN(t_req_version_header);
+    RUN(t_req_many_messages);
     RUN(t_req_tools);
     RUN(t_req_json_mode);
     RUN(t_req_errors);

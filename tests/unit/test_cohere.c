@@ -4,6 +4,7 @@
 #include "llmp_provider.h"
 #include "llmp_sse.h"
 #include "llmp_openai.h"
+#include <time.h>
 
 static const llmp_xlate_opts_t opts = { 4096, "search_document" };
 
@@ -332,6 +333,43 @@ static void t_response(apr_pool_t *p)
     CHECK_INT(at_num(r, "usage.completion_tokens"), 2);
 }
 
+/* Tool calls without arguments ("", null, "null", blank, missing) reach the
+ * client as "{}": OpenAI clients parse arguments as a JSON object. */
+static void t_response_noargs(apr_pool_t *p)
+{
+    llmp_error_t *err;
+    cJSON *r = xresp(p, "cohere/chat_response_tools_noargs.json", &err);
+    int i;
+
+    CHECK(err == NULL);
+    if (!r) { CHECK(r != NULL); return; }
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "tool_calls");
+    CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")), 5);
+    for (i = 0; i < 5; i++) {
+        CHECK_STR(at_str(r, apr_psprintf(p, "choices.0.message.tool_calls.%d"
+                                         ".function.arguments", i)), "{}");
+    }
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.1.function.name"),
+              "get_news");
+}
+
+/* usage.cached_tokens -> usage.prompt_tokens_details.cached_tokens */
+static void t_response_cached(apr_pool_t *p)
+{
+    llmp_error_t *err;
+    cJSON *r = xresp(p, "cohere/chat_response_cached.json", &err);
+
+    CHECK(err == NULL);
+    CHECK_INT(at_num(r, "usage.prompt_tokens"), 1276);
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 5);
+    CHECK_INT(at_num(r, "usage.total_tokens"), 1281);
+    CHECK_INT(at_num(r, "usage.prompt_tokens_details.cached_tokens"), 1024);
+    /* none reported: no details */
+    r = xresp(p, "cohere/chat_response.json", &err);
+    CHECK(err == NULL);
+    CHECK(at(r, "usage.prompt_tokens_details") == NULL);
+}
+
 static void t_response_odd(apr_pool_t *p)
 {
     llmp_xlate_t *x = new_x(p, 0, NULL);
@@ -535,6 +573,136 @@ static void t_stream_variants(apr_pool_t *p)
     CHECK_INT(s.chunks->nelts, 4);
 }
 
+/* The arguments of each streamed call, joined, by OpenAI index. */
+static const char *joined_args(apr_pool_t *p, sink_t *s, int index)
+{
+    const char *all = NULL;
+    int i;
+
+    for (i = 0; i < s->chunks->nelts; i++) {
+        const cJSON *tc = at(chunk(s, i), "choices.0.delta.tool_calls.0");
+        const char *a = at_str(tc, "function.arguments");
+        if (!tc || at_num(tc, "index") != index || !a) continue;
+        all = all ? apr_pstrcat(p, all, a, NULL) : a;
+    }
+    return all;
+}
+
+static void t_stream_noargs(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = new_x(p, 1, &s);
+    llmp_error_t *err;
+    int i;
+
+    x->include_usage = 1;
+    err = run_stream(p, x, "cohere/chat_stream_tools_noargs.sse", 1);
+    CHECK(err == NULL);
+    CHECK_STR(joined_args(p, &s, 0), "{}");          /* "" */
+    CHECK_STR(joined_args(p, &s, 1), "{}");          /* "nu" "ll" */
+    CHECK_STR(joined_args(p, &s, 2), " {\"location\": \"Oslo\"}");
+    CHECK_STR(joined_args(p, &s, 3), "{}");          /* no end, no delta */
+    for (i = 0; i < s.chunks->nelts; i++) {
+        const char *a = at_str(chunk(&s, i),
+                               "choices.0.delta.tool_calls.0.function."
+                               "arguments");
+        CHECK(!a || !strstr(a, "null"));
+    }
+    /* the "{}" of the last call comes before the finish chunk */
+    CHECK_INT(s.chunks->nelts, 12);
+    if (s.chunks->nelts != 12) return;
+    CHECK_STR(at_str(chunk(&s, 9), "choices.0.delta.tool_calls.0."
+                     "function.arguments"), "{}");
+    CHECK_STR(at_str(chunk(&s, 10), "choices.0.finish_reason"), "tool_calls");
+    CHECK_INT(at_num(chunk(&s, 11), "usage.prompt_tokens"), 640);
+    CHECK_INT(at_num(chunk(&s, 11), "usage.prompt_tokens_details."
+                     "cached_tokens"), 512);
+}
+
+/* A stream that closes cleanly after content-end but without message-end is
+ * incomplete: an error, never a clean end. */
+static void t_stream_no_end(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = new_x(p, 1, &s);
+    llmp_error_t *err;
+
+    err = run_stream(p, x, "cohere/chat_stream_no_end.sse", 1);
+    CHECK(err != NULL && err->status == 502);
+    CHECK(err && strstr(err->message, "message-end"));
+    CHECK_INT(s.chunks->nelts, 3);
+    CHECK_STR(at_str(chunk(&s, 2), "choices.0.delta.content"), " done");
+    x = new_x(p, 1, &s);
+    err = run_stream(p, x, "cohere/chat_stream_no_end.sse", 0);
+    CHECK(err != NULL && err->status == 502);
+    /* nothing at all */
+    x = new_x(p, 1, &s);
+    CHECK(ops()->chat_stream_end(x, 1) != NULL);
+}
+
+static double cpu_seconds(void)
+{
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+/* 100,000 messages are translated in linear time. */
+static void t_request_many_messages(apr_pool_t *p)
+{
+    enum { N = 100000 };
+    llmp_native_req_t nr;
+    llmp_error_t *err;
+    llmp_xlate_t *x = new_x(p, 0, NULL);
+    cJSON *req, *msgs, *m, *calls, *c, *fn, *n;
+    double t0, t;
+    int i;
+
+    req = cJSON_CreateObject();
+    llmp_json_pool_own(p, req);
+    msgs = cJSON_AddArrayToObject(req, "messages");
+    for (i = 0; i < N; i++) {
+        m = cJSON_CreateObject();
+        switch (i % 4) {
+        case 0:
+            cJSON_AddStringToObject(m, "role", "user");
+            cJSON_AddStringToObject(m, "content", "a question");
+            break;
+        case 1:
+            cJSON_AddStringToObject(m, "role", "assistant");
+            calls = cJSON_AddArrayToObject(m, "tool_calls");
+            c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "id", apr_psprintf(p, "call_%d", i));
+            cJSON_AddStringToObject(c, "type", "function");
+            fn = cJSON_AddObjectToObject(c, "function");
+            cJSON_AddStringToObject(fn, "name", "f");
+            cJSON_AddStringToObject(fn, "arguments", "{}");
+            cJSON_AddItemToArray(calls, c);
+            break;
+        case 2:
+            cJSON_AddStringToObject(m, "role", "tool");
+            cJSON_AddStringToObject(m, "tool_call_id",
+                                    apr_psprintf(p, "call_%d", i - 1));
+            cJSON_AddStringToObject(m, "content", "ok");
+            break;
+        default:
+            cJSON_AddStringToObject(m, "role", "assistant");
+            cJSON_AddStringToObject(m, "content", "an answer");
+        }
+        cJSON_AddItemToArray(msgs, m);
+    }
+    memset(&nr, 0, sizeof(nr));
+    t0 = cpu_seconds();
+    err = ops()->chat_request(x, req, &nr);
+    t = cpu_seconds() - t0;
+    CHECK(err == NULL);
+    if (t >= 2) fprintf(stderr, "  100000 messages: %.2f s\n", t);
+    CHECK(t < 2);
+    n = err ? NULL : llmp_json_parse_pool(p, nr.body, nr.len);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages")), N);
+    CHECK_STR(at_str(n, "messages.99998.role"), "tool");
+    CHECK_STR(at_str(n, "messages.99998.tool_call_id"), "call_99997");
+    CHECK_STR(at_str(n, "messages.99999.content"), "an answer");
+}
+
 static void t_embeddings(apr_pool_t *p)
 {
     llmp_xlate_t *x = new_x(p, 0, NULL);
@@ -655,11 +823,16 @@ TEST_MAIN_BEGIN("cohere")
     RUN(t_request_stream_and_images);
     RUN(t_request_tools);
     RUN(t_request_errors);
+    RUN(t_request_many_messages);
     RUN(t_response);
     RUN(t_response_odd);
+    RUN(t_response_noargs);
+    RUN(t_response_cached);
     RUN(t_stream_text);
     RUN(t_stream_tools);
     RUN(t_stream_variants);
+    RUN(t_stream_noargs);
+    RUN(t_stream_no_end);
     RUN(t_embeddings);
     RUN(t_errors);
 TEST_MAIN_END

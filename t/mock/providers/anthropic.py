@@ -1,5 +1,8 @@
 """Anthropic Messages API (POST .../v1/messages), strict.
 
+Requires the anthropic-version header (400 "anthropic-version: header is
+required" without it, as the real API answers); the value is recorded with
+the request (GET /__mock/requests).
 Validates the request the way the real API does (unknown top-level fields,
 missing max_tokens, roles, alternation, first turn, block types, tool_use /
 tool_result pairing, ranges) and answers with Anthropic's error shape
@@ -487,6 +490,9 @@ def handle(req):
         return error(405, "invalid_request_error", "Method not allowed")
     if not req.path.endswith("/v1/messages"):
         return error(404, "not_found_error", "Not found")
+    if not req.headers.get("anthropic-version"):
+        return error(400, "invalid_request_error",
+                     "anthropic-version: header is required")
     if req.headers.get("Content-Type", "").split(";")[0].strip() != \
             "application/json":
         return error(400, "invalid_request_error",

@@ -13,6 +13,12 @@ Behaviour is chosen by the last user message's text:
   stream_error  (stream) some text, then message-end with finish_reason
                 ERROR and delta.error, as Cohere reports a failed generation
   stream_drop   (stream) the connection is reset after 3 events
+  stream_cut    (stream) the body ends cleanly after content-end, without
+                message-end
+  empty_args    with use_tool: the call's arguments are "" (and no
+                tool-call-delta in a stream), as for a tool without
+                parameters
+  cache         usage.cached_tokens 40 (prompt tokens served from cache)
   slow_stream   (stream) events 0.3 s apart
 anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
 Embed: embedding_types is required, input_type too for v3+ models,
@@ -219,9 +225,12 @@ def _last_user_text(msgs):
     return ""
 
 
-def _usage(n_in, n_out):
-    return {"billed_units": {"input_tokens": n_in, "output_tokens": n_out},
-            "tokens": {"input_tokens": n_in + 60, "output_tokens": n_out}}
+def _usage(n_in, n_out, cached=None):
+    u = {"billed_units": {"input_tokens": n_in, "output_tokens": n_out},
+         "tokens": {"input_tokens": n_in + 60, "output_tokens": n_out}}
+    if cached is not None:
+        u["cached_tokens"] = float(cached)
+    return u
 
 
 def _plan(body):
@@ -239,7 +248,8 @@ def _plan(body):
         fn = body["tools"][0]["function"]
         props = (fn.get("parameters") or {}).get("properties") or {}
         args = {k: "Paris" for k in props}
-        return "tool", (fn["name"], json.dumps(args)), "TOOL_CALL"
+        return "tool", (fn["name"], "" if "empty_args" in text
+                        else json.dumps(args)), "TOOL_CALL"
     words = ("echo: %s" % text).split(" ")
     finish = "COMPLETE"
     mt = body.get("max_tokens")
@@ -258,6 +268,7 @@ def _chat(req, body):
                          "API calls / minute.")
     kind, payload, finish = _plan(body)
     msg_id = str(uuid.uuid4())
+    usage = _usage(5, 3, 40 if "cache" in text else None)
     if not body.get("stream"):
         message = {"role": "assistant"}
         if kind == "tool":
@@ -270,7 +281,7 @@ def _chat(req, body):
         else:
             message["content"] = [{"type": "text", "text": payload}]
         return json_response({"id": msg_id, "finish_reason": finish,
-                              "message": message, "usage": _usage(5, 3)})
+                              "message": message, "usage": usage})
     ev = [sse_event({"id": msg_id, "type": "message-start", "delta": {
         "message": {"role": "assistant", "content": [], "tool_plan": "",
                     "tool_calls": [], "citations": []}}},
@@ -287,7 +298,7 @@ def _chat(req, body):
             "tool_calls": {"id": "%s_mock1" % name, "type": "function",
                            "function": {"name": name, "arguments": ""}}}}})
         half = len(args) // 2
-        for piece in (args[:half], args[half:]):
+        for piece in (args[:half], args[half:]) if args else ():
             e({"type": "tool-call-delta", "index": 0, "delta": {"message": {
                 "tool_calls": {"function": {"arguments": piece}}}}})
         e({"type": "tool-call-end", "index": 0})
@@ -305,8 +316,10 @@ def _chat(req, body):
                 "finish_reason": "ERROR"}})
             return sse_response(ev)
         e({"type": "content-end", "index": 0})
+        if "stream_cut" in text:
+            return sse_response(ev)
     e({"type": "message-end", "delta": {"finish_reason": finish,
-                                        "usage": _usage(5, 3)}})
+                                        "usage": usage}})
     if "stream_drop" in text:
         return sse_response(ev, 0.05, drop_after=3)
     return sse_response(ev, 0.3 if "slow_stream" in text else 0.0)
