@@ -59,7 +59,7 @@ for my $case (['{"models":[]}', qr/no entries/, 'empty list'],
        "$name: and its models are gone";
 
     # the main server refuses it
-    ok eventually(sub { (get_json(undef, '/health'))[1]{last_error} // ''
+    ok eventually(sub { ((get_json(undef, '/health'))[1]{last_error} // '')
                         =~ $why }), "$name: last_error says why";
     ($st, $h) = get_json(undef, '/health');
     is "$st $h->{status}", '200 degraded',
@@ -68,14 +68,14 @@ for my $case (['{"models":[]}', qr/no entries/, 'empty list'],
     ok((grep { $_ eq 'gpt-4o-mini' } ids()), "$name: /v1/models unchanged");
     is post_json('/v1/chat/completions', $chat)->{status}, 200,
        "$name: chat still served";
-}
 
-# the gateway comes back
-mock_reset();
-ok eventually(sub { (get_json(undef, '/health'))[1]{status} eq 'ok' }),
-   'health ok again';
-ok eventually(sub { grep { $_ eq 'gpt-4o-mini' } ids('llmp_emptyok') }),
-   'the host that took the empty list has the models again';
+    # the gateway comes back
+    mock_reset();
+    ok eventually(sub { (get_json(undef, '/health'))[1]{status} eq 'ok' }),
+       "$name: health ok again once the list is back";
+    ok eventually(sub { grep { $_ eq 'gpt-4o-mini' } ids('llmp_emptyok') }),
+       "$name: the host that took it has the models again";
+}
 
 # ---- a fresh child waits for its first parse instead of answering 503 ----
 # A server of its own: 20,000 models, children that serve 50 connections
