@@ -408,6 +408,9 @@ static void llmp_child_init(apr_pool_t *pchild, server_rec *s)
     llmp_store_child_init(pchild, s);
     /* an idle handle (and connection) per worker thread, plus the fetcher */
     mc->http = llmp_http_pool_create(pchild, threads + 1);
+    if (!mc->http)
+        llmp_store_child_fatal(s, APR_ENOMEM, "create the HTTP client "
+                               "(libcurl handle pool)");
 }
 
 static void llmp_register_hooks(apr_pool_t *p)

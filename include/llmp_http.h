@@ -18,7 +18,8 @@ void llmp_http_global_cleanup(void);
 /* "libcurl/8.x OpenSSL/..." */
 const char *llmp_http_version(void);
 
-/* A pool of at most max_idle idle handles; destroyed with p. */
+/* A pool of at most max_idle idle handles; destroyed with p. NULL when it
+ * cannot be created (out of memory, no mutex). */
 llmp_http_pool_t *llmp_http_pool_create(apr_pool_t *p, int max_idle);
 
 typedef struct llmp_http_opts {

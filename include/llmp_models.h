@@ -23,6 +23,7 @@ typedef struct llmp_models {
     apr_array_header_t *list;      /* llmp_model_t *, in list order */
     apr_hash_t *by_id;             /* id -> apr_array_header_t of llmp_model_t * */
     apr_array_header_t *warnings;  /* const char *: skipped entries and why */
+    int entries;                   /* entries in the document */
     int skipped_unavailable;       /* entries with handle "unavailable" */
     const char *models_json;       /* pre-rendered GET /v1/models body */
     apr_size_t models_json_len;
@@ -30,11 +31,17 @@ typedef struct llmp_models {
 
 /* Parse a gateway list {"models":[...]} into pool p. created is the "created"
  * timestamp reported for every model. rules may be NULL. Returns NULL and
- * sets *err when the document as a whole is unusable. */
+ * sets *err when the document as a whole is unusable. What the index needs
+ * is copied into p: the parsed document is not kept. */
 llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
                                  apr_size_t len, apr_int64_t created,
                                  const llmp_route_rules_t *rules,
                                  const char **err);
+
+/* NULL when the list has at least one usable model; else why it has none
+ * ("it has no entries", "none of its 3 entries is usable (2 refused, 1
+ * unavailable)"), in pool p. */
+const char *llmp_models_empty_reason(apr_pool_t *p, const llmp_models_t *m);
 
 /* First entry for an id (NULL if unknown). O(1). */
 const llmp_model_t *llmp_models_find(const llmp_models_t *m, const char *id);

@@ -100,6 +100,9 @@ typedef struct llmp_store_status {
 int llmp_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s);
 void llmp_store_child_init(apr_pool_t *pchild, server_rec *s);
+/* Log what could not be set up in child_init and end the child. */
+void llmp_store_child_fatal(server_rec *s, apr_status_t rv, const char *what)
+    __attribute__((noreturn));
 /* The current list for a request (NULL while none is loaded); the
  * reference is dropped with pool p. */
 llmp_snapshot_t *llmp_store_acquire(llmp_source_t *src, apr_pool_t *p);

@@ -67,24 +67,34 @@ llmp_http_pool_t *llmp_http_pool_create(apr_pool_t *p, int max_idle)
 {
     llmp_http_pool_t *hp = apr_pcalloc(p, sizeof(*hp));
 
+    if (!hp) return NULL;
     hp->pool = p;
     hp->max_idle = max_idle > 0 ? max_idle : 1;
     hp->idle = apr_pcalloc(p, sizeof(CURL *) * (apr_size_t)hp->max_idle);
-    if (apr_thread_mutex_create(&hp->mutex, APR_THREAD_MUTEX_DEFAULT, p)
-        != APR_SUCCESS
+    if (!hp->idle
+        || apr_thread_mutex_create(&hp->mutex, APR_THREAD_MUTEX_DEFAULT, p)
+           != APR_SUCCESS
         || apr_thread_mutex_create(&hp->share_mutex, APR_THREAD_MUTEX_DEFAULT,
                                    p) != APR_SUCCESS)
         return NULL;
-    hp->share = curl_share_init();
-    if (hp->share) {
-        curl_share_setopt(hp->share, CURLSHOPT_LOCKFUNC, share_lock);
-        curl_share_setopt(hp->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-        curl_share_setopt(hp->share, CURLSHOPT_USERDATA, hp);
-        curl_share_setopt(hp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        curl_share_setopt(hp->share, CURLSHOPT_SHARE,
-                          CURL_LOCK_DATA_SSL_SESSION);
-    }
+    /* cleaned up with p from here on, whatever happens next */
     apr_pool_cleanup_register(p, hp, pool_cleanup, apr_pool_cleanup_null);
+    hp->share = curl_share_init();
+    if (!hp->share
+        || curl_share_setopt(hp->share, CURLSHOPT_LOCKFUNC, share_lock)
+           != CURLSHE_OK
+        || curl_share_setopt(hp->share, CURLSHOPT_UNLOCKFUNC, share_unlock)
+           != CURLSHE_OK
+        || curl_share_setopt(hp->share, CURLSHOPT_USERDATA, hp) != CURLSHE_OK
+        || curl_share_setopt(hp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
+           != CURLSHE_OK) {
+        /* out of memory: fail now rather than on the first request */
+        pool_cleanup(hp);
+        apr_pool_cleanup_kill(p, hp, pool_cleanup);
+        return NULL;
+    }
+    /* TLS session sharing is an optimisation a libcurl build may lack */
+    curl_share_setopt(hp->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     return hp;
 }
 

@@ -431,7 +431,6 @@ static llmp_error_t *ideo_error(llmp_xlate_t *x, int status,
 {
     const cJSON *detail = cJSON_IsObject(native)
         ? cJSON_GetObjectItemCaseSensitive(native, "detail") : NULL;
-    llmp_error_t *e;
 
     if (cJSON_IsArray(detail) || cJSON_IsObject(detail)) {
         const cJSON *d;
@@ -461,11 +460,16 @@ static llmp_error_t *ideo_error(llmp_xlate_t *x, int status,
             }
         }
         if (msg) {
+            /* the error may point into the tree it is made from (code,
+             * param): the tree lives as long as the error, in x->pool */
             tmp = cJSON_CreateObject();
-            cJSON_AddStringToObject(tmp, "message", msg);
-            e = llmp_provider_generic_error(x, status, tmp, body, len);
-            cJSON_Delete(tmp);
-            return e;
+            if (!tmp || !cJSON_AddStringToObject(tmp, "message", msg)) {
+                cJSON_Delete(tmp);
+                return llmp_error_make(x->pool, 500, NULL, NULL, NULL,
+                                       "out of memory");
+            }
+            llmp_json_pool_own(x->pool, tmp);
+            return llmp_provider_generic_error(x, status, tmp, body, len);
         }
     }
     return llmp_provider_generic_error(x, status, native, body, len);

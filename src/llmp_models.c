@@ -28,9 +28,11 @@ llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
 {
     cJSON *root, *arr, *e, *out, *data;
     llmp_models_t *m;
-    int idx = 0;
+    int idx = -1;
 
-    root = llmp_json_parse_pool(p, json, len);
+    /* the tree is deleted before returning: every child keeps only the
+     * index (strings copied into p), not the whole document */
+    root = json && len ? cJSON_ParseWithLength(json, len) : NULL;
     if (!root) {
         *err = "the model list is not valid JSON";
         return NULL;
@@ -38,6 +40,7 @@ llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
     arr = cJSON_GetObjectItemCaseSensitive(root, "models");
     if (!cJSON_IsArray(arr) && cJSON_IsArray(root)) arr = root;
     if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(root);
         *err = "the model list has no \"models\" array";
         return NULL;
     }
@@ -56,10 +59,15 @@ llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
         const char *id = llmp_json_str(e, "model_version");
         const char *family = llmp_json_str(e, "model_family");
         const char *handle = llmp_json_str(e, "handle");
-        const char *where = apr_psprintf(p, "#%d", idx++);
+        const char *where;
         llmp_model_t *mod;
         apr_array_header_t *same;
 
+        idx++;
+        m->entries++;
+        where = NULL;
+        if (!cJSON_IsObject(e) || !id || !*id)
+            where = apr_psprintf(p, "#%d", idx);
         if (!cJSON_IsObject(e)) {
             warn(m, "model list entry %s skipped: not an object%s", where, "");
             continue;
@@ -104,11 +112,24 @@ llmp_models_t *llmp_models_parse(apr_pool_t *p, const char *json,
     }
     m->models_json = llmp_json_print(p, out, &m->models_json_len);
     cJSON_Delete(out);
+    cJSON_Delete(root);
     if (!m->models_json) {
         *err = "out of memory rendering the model list";
         return NULL;
     }
     return m;
+}
+
+const char *llmp_models_empty_reason(apr_pool_t *p, const llmp_models_t *m)
+{
+    int refused;
+
+    if (m->list->nelts > 0) return NULL;
+    if (!m->entries) return "it has no entries";
+    refused = m->entries - m->skipped_unavailable;
+    return apr_psprintf(p, "none of its %d entries is usable (%d refused, %d "
+                        "unavailable)", m->entries, refused,
+                        m->skipped_unavailable);
 }
 
 const apr_array_header_t *llmp_models_find_all(const llmp_models_t *m,

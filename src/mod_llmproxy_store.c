@@ -5,7 +5,17 @@
  * Shared memory holds no pointers: a header and two slots; the fetcher
  * writes the inactive slot and flips 'active' under the global mutex, then
  * bumps 'generation'. Readers never wait for a fetch: they take the mutex
- * only to copy the bytes of a newer list. */
+ * only to copy the bytes of a newer list.
+ *
+ * Virtual hosts share a list when every setting that shapes it is the same
+ * (URL, token, refresh interval, CA file, TLS verification, maximum size,
+ * provider rules, LLMProxyAllowEmptyList); the fetch waits as long as the
+ * most patient of them (largest connect timeout and timeout, at most 60 s).
+ *
+ * A child that has no list yet makes its requests wait for the one thread
+ * that parses it; a child with a list keeps answering from it while one
+ * thread parses a newer one. */
+#include <stdlib.h>
 #include <apr_strings.h>
 #include <apr_atomic.h>
 #include <apr_uri.h>
@@ -50,7 +60,8 @@ struct llmp_source {
     const char *token;
     const char *auth_header;       /* "Authorization: OAuth ..." or NULL */
     server_rec *s;                 /* first server using it */
-    llmp_server_conf_t *conf;
+    llmp_server_conf_t *conf;      /* its list settings (all sharers agree) */
+    apr_interval_time_t connect_timeout, timeout;  /* largest of sharers' */
     apr_shm_t *shm;
     llmp_shm_hdr_t *hdr;
     char *slots;
@@ -58,7 +69,7 @@ struct llmp_source {
     apr_thread_mutex_t *reload_mutex;  /* one re-parse at a time */
     apr_thread_mutex_t *cur_mutex;     /* guards current and refs */
     llmp_snapshot_t *current;
-    apr_uint32_t seen_generation;
+    volatile apr_uint32_t seen_generation;
 };
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
@@ -74,6 +85,32 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+static int same_rules(const apr_array_header_t *a,
+                      const apr_array_header_t *b)
+{
+    int i, na = a ? a->nelts : 0, nb = b ? b->nelts : 0;
+
+    if (na != nb) return 0;
+    for (i = 0; i < na; i++) {
+        const llmp_route_rule_t *x = &APR_ARRAY_IDX(a, i, llmp_route_rule_t);
+        const llmp_route_rule_t *y = &APR_ARRAY_IDX(b, i, llmp_route_rule_t);
+        if (strcmp(x->prefix, y->prefix) || x->provider != y->provider)
+            return 0;
+    }
+    return 1;
+}
+
+/* Two servers may share a list only when nothing that shapes it differs:
+ * what is fetched, how often, how it is checked, and how it is read. */
+static int same_list(const llmp_server_conf_t *a, const llmp_server_conf_t *b)
+{
+    return !strcmp(a->list_url, b->list_url) && same(a->token, b->token)
+           && a->refresh == b->refresh && same(a->ca_file, b->ca_file)
+           && a->verify == b->verify && a->max_list_size == b->max_list_size
+           && a->allow_empty_list == b->allow_empty_list
+           && same_rules(a->route_rules.rules, b->route_rules.rules);
+}
+
 static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
                                  server_rec *v, llmp_server_conf_t *c,
                                  const char **err)
@@ -85,8 +122,12 @@ static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
 
     for (i = 0; i < mc->sources->nelts; i++) {
         src = APR_ARRAY_IDX(mc->sources, i, llmp_source_t *);
-        if (!strcmp(src->url, c->list_url) && same(src->token, c->token))
+        if (same_list(src->conf, c)) {
+            if (c->connect_timeout > src->connect_timeout)
+                src->connect_timeout = c->connect_timeout;
+            if (c->timeout > src->timeout) src->timeout = c->timeout;
             return src;
+        }
     }
     src = apr_pcalloc(pconf, sizeof(*src));
     src->index = mc->sources->nelts;
@@ -102,6 +143,8 @@ static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
                                               c->token, NULL) : NULL;
     src->s = v;
     src->conf = c;
+    src->connect_timeout = c->connect_timeout;
+    src->timeout = c->timeout;
     rv = apr_shm_create(&src->shm, HDR_SIZE + 2 * c->max_list_size, NULL,
                         pconf);
     if (rv != APR_SUCCESS) {
@@ -159,10 +202,11 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
     int i, unchanged;
 
     memset(&opts, 0, sizeof(opts));
-    opts.connect_timeout_ms = (long)apr_time_as_msec(c->connect_timeout);
-    opts.timeout_ms = (long)apr_time_as_msec(c->timeout > apr_time_from_sec(60)
+    opts.connect_timeout_ms = (long)apr_time_as_msec(src->connect_timeout);
+    opts.timeout_ms = (long)apr_time_as_msec(src->timeout
+                                             > apr_time_from_sec(60)
                                              ? apr_time_from_sec(60)
-                                             : c->timeout);
+                                             : src->timeout);
     opts.ca_file = c->ca_file;
     opts.verify = c->verify;
     i = 0;
@@ -195,6 +239,21 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
         const char *msg = apr_psprintf(p, "model list from %s rejected: %s",
                                        src->shown_url, err);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, src->s, LLMP_LOG_TAG "%s", msg);
+        set_error(src, mc->mutex, now, msg);
+        return;
+    }
+    err = c->allow_empty_list ? NULL : llmp_models_empty_reason(p, m);
+    if (err) {
+        /* an empty list is far more likely a gateway fault than the truth:
+         * keep serving the last good one */
+        const char *msg = apr_psprintf(p, "model list from %s rejected: %s; "
+                                       "the last good list stays in use "
+                                       "(LLMProxyAllowEmptyList on accepts "
+                                       "an empty list)", src->shown_url, err);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, src->s, LLMP_LOG_TAG "%s", msg);
+        for (i = 0; i < m->warnings->nelts && i < LLMP_MAX_WARNINGS; i++)
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, src->s, LLMP_LOG_TAG
+                         "%s", APR_ARRAY_IDX(m->warnings, i, const char *));
         set_error(src, mc->mutex, now, msg);
         return;
     }
@@ -279,11 +338,22 @@ static apr_status_t snapshot_release(void *data)
     return APR_SUCCESS;
 }
 
+/* The snapshot pools are unmanaged (a snapshot may be released by any
+ * thread): like httpd's own pools, they abort the child when memory runs
+ * out instead of returning NULL. */
+static int snapshot_oom(int retcode)
+{
+    ap_abort_on_oom();
+    return retcode;
+}
+
+/* Parse the shared list into a new snapshot. Called with reload_mutex. */
 static void reload(llmp_source_t *src, llmp_server_conf_t *mc)
 {
     llmp_shm_hdr_t *h = src->hdr;
     llmp_snapshot_t *snap, *old = NULL;
     apr_pool_t *p;
+    apr_status_t rv;
     char *buf;
     apr_size_t len;
     apr_uint32_t gen;
@@ -291,15 +361,28 @@ static void reload(llmp_source_t *src, llmp_server_conf_t *mc)
     const char *err = NULL;
     int destroy = 0;
 
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) return;
+    rv = apr_pool_create_unmanaged_ex(&p, snapshot_oom, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, src->s, LLMP_LOG_TAG
+                     "cannot create a memory pool for the model list from %s",
+                     src->shown_url);
+        return;
+    }
     apr_global_mutex_lock(mc->mutex);
     gen = apr_atomic_read32(&h->generation);
     len = h->len[h->active];
-    buf = apr_palloc(p, len + 1);
-    memcpy(buf, src->slots + h->active * h->max, len);
+    /* a transient copy: the snapshot keeps only the index */
+    buf = malloc(len ? len : 1);
+    if (buf) memcpy(buf, src->slots + h->active * h->max, len);
     fetched = h->fetched_at;
     apr_global_mutex_unlock(mc->mutex);
-    buf[len] = '\0';
+    if (!buf) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, APR_ENOMEM, src->s, LLMP_LOG_TAG
+                     "out of memory copying the model list from %s (%"
+                     APR_SIZE_T_FMT " bytes)", src->shown_url, len);
+        apr_pool_destroy(p);
+        return;
+    }
 
     snap = apr_pcalloc(p, sizeof(*snap));
     snap->pool = p;
@@ -309,12 +392,13 @@ static void reload(llmp_source_t *src, llmp_server_conf_t *mc)
     snap->refs = 1;                 /* held by src->current */
     snap->models = llmp_models_parse(p, buf, len, apr_time_sec(fetched),
                                      &src->conf->route_rules, &err);
+    free(buf);
     if (!snap->models) {
         /* cannot happen: the fetcher parsed the same bytes */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, src->s, LLMP_LOG_TAG
                      "shared model list unreadable: %s", err);
         apr_pool_destroy(p);
-        src->seen_generation = gen;
+        apr_atomic_set32(&src->seen_generation, gen);
         return;
     }
     apr_thread_mutex_lock(src->cur_mutex);
@@ -323,7 +407,7 @@ static void reload(llmp_source_t *src, llmp_server_conf_t *mc)
     if (old) destroy = (--old->refs == 0);
     apr_thread_mutex_unlock(src->cur_mutex);
     if (destroy) apr_pool_destroy(old->pool);
-    src->seen_generation = gen;
+    apr_atomic_set32(&src->seen_generation, gen);
 }
 
 llmp_snapshot_t *llmp_store_acquire(llmp_source_t *src, apr_pool_t *p)
@@ -332,10 +416,23 @@ llmp_snapshot_t *llmp_store_acquire(llmp_source_t *src, apr_pool_t *p)
     llmp_snapshot_t *snap;
     apr_uint32_t gen = apr_atomic_read32(&src->hdr->generation);
 
-    if (gen != src->seen_generation
-        && apr_thread_mutex_trylock(src->reload_mutex) == APR_SUCCESS) {
-        if (gen != src->seen_generation) reload(src, mc);
-        apr_thread_mutex_unlock(src->reload_mutex);
+    if (gen != apr_atomic_read32(&src->seen_generation)) {
+        int have;
+        apr_status_t rv;
+
+        apr_thread_mutex_lock(src->cur_mutex);
+        have = src->current != NULL;
+        apr_thread_mutex_unlock(src->cur_mutex);
+        /* with a list, answer from it while another thread parses the new
+         * one; without, wait for the parse (or do it) */
+        rv = have ? apr_thread_mutex_trylock(src->reload_mutex)
+                  : apr_thread_mutex_lock(src->reload_mutex);
+        if (rv == APR_SUCCESS) {
+            if (apr_atomic_read32(&src->hdr->generation)
+                != apr_atomic_read32(&src->seen_generation))
+                reload(src, mc);
+            apr_thread_mutex_unlock(src->reload_mutex);
+        }
     }
     apr_thread_mutex_lock(src->cur_mutex);
     snap = src->current;
@@ -378,7 +475,12 @@ int llmp_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     mc->sources = apr_array_make(pconf, 2, sizeof(llmp_source_t *));
     rv = ap_global_mutex_create(&mc->mutex, NULL, LLMP_MUTEX_TYPE, NULL, s,
                                 pconf, 0);
-    if (rv != APR_SUCCESS) return HTTP_INTERNAL_SERVER_ERROR;
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMP_LOG_TAG
+                     "cannot create the global mutex of the model list "
+                     "(Mutex " LLMP_MUTEX_TYPE ")");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (v = s; v; v = v->next) {
         llmp_server_conf_t *c = llmp_sconf(v);
         c->source = source_for(pconf, s, v, c, &err);
@@ -417,6 +519,16 @@ int llmp_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* child_init cannot fail: a child that cannot set up what every request
+ * needs logs why and exits with APEXIT_CHILDSICK, so that the parent slows
+ * down forking (what mod_proxy and mod_proxy_balancer do). */
+void llmp_store_child_fatal(server_rec *s, apr_status_t rv, const char *what)
+{
+    ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMP_LOG_TAG
+                 "cannot %s in this child; the child exits", what);
+    exit(APEXIT_CHILDSICK);
+}
+
 void llmp_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     llmp_server_conf_t *mc = llmp_sconf(s);
@@ -428,16 +540,20 @@ void llmp_store_child_init(apr_pool_t *pchild, server_rec *s)
                                      apr_global_mutex_lockfile(mc->mutex),
                                      pchild);
     if (rv != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMP_LOG_TAG
-                     "cannot attach the global mutex in this child");
+        llmp_store_child_fatal(s, rv, "attach the global mutex of the model "
+                               "list (Mutex " LLMP_MUTEX_TYPE ")");
     for (i = 0; i < mc->sources->nelts; i++) {
         llmp_source_t *src = APR_ARRAY_IDX(mc->sources, i, llmp_source_t *);
-        apr_thread_mutex_create(&src->reload_mutex, APR_THREAD_MUTEX_DEFAULT,
-                                pchild);
-        apr_thread_mutex_create(&src->cur_mutex, APR_THREAD_MUTEX_DEFAULT,
-                                pchild);
+        rv = apr_thread_mutex_create(&src->reload_mutex,
+                                     APR_THREAD_MUTEX_DEFAULT, pchild);
+        if (rv == APR_SUCCESS)
+            rv = apr_thread_mutex_create(&src->cur_mutex,
+                                         APR_THREAD_MUTEX_DEFAULT, pchild);
+        if (rv != APR_SUCCESS)
+            llmp_store_child_fatal(s, rv, "create the model list's thread "
+                                   "mutexes");
         src->current = NULL;
-        src->seen_generation = 0;
+        apr_atomic_set32(&src->seen_generation, 0);
     }
 }
 

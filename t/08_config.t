@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestConfig ();
 use File::Temp qw(tempdir);
+use LLMPTest;
 
 my $cfg = Apache::Test::config();
 my $httpd = $cfg->{vars}{httpd};
@@ -62,4 +63,24 @@ like $out, qr/not a valid size/, 'bad size';
 ($rc, $out) = configtest("LLMProxyAuthToken secret-xyz\nLLMProxyRefreshInterval -1");
 unlike $out, qr/secret-xyz/, 'the token is not echoed in errors';
 
+# Two virtual hosts with the same list URL and token but different
+# LLMProxyProviderRule lines get a list each: the same model goes to a
+# different provider on each (it used to follow the first host's rules).
+ok wait_list('llmp_rule_anth') && wait_list('llmp_rule_oai'),
+   'both lists loaded';
+my $body = '{"model":"custom-oai","messages":[{"role":"user","content":"hi"}]}';
+my $auth = { Authorization => 'OAuth ' . token() };
+my $r = post_json('/v1/chat/completions', $body, module => 'llmp_rule_oai',
+                  headers => $auth);
+is $r->{status}, 200, 'rule openai: answered';
+my $sent = last_request(qr{^/custom-oai/});
+is $sent && $sent->{body}, $body, 'rule openai: the body is passed through';
+$r = post_json('/v1/chat/completions', $body, module => 'llmp_rule_anth',
+               headers => $auth);
+$sent = last_request(qr{^/custom-oai/});
+my $native = json_decode($sent ? $sent->{body} : '') || {};
+isnt $sent && $sent->{body}, $body, 'rule anthropic: the body is not passed through';
+ok defined $native->{max_tokens} && $native->{messages}
+   && $native->{messages}[0]{role} eq 'user',
+   'rule anthropic: the body is translated to Anthropic Messages';
 done_testing();

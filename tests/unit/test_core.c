@@ -7,6 +7,7 @@
 #include "llmp_openai.h"
 #include "llmp_provider.h"
 #include "llmp_buf.h"
+#include "llmp_http.h"
 
 static void t_handle_safety(apr_pool_t *p)
 {
@@ -148,6 +149,82 @@ static void t_models(apr_pool_t *p)
     m = llmp_models_parse(p, "{\"models\":[]}", 13, 0, NULL, &err);
     CHECK(m && m->list->nelts == 0);
     CHECK_STR(m->models_json, "{\"object\":\"list\",\"data\":[]}");
+
+    /* why a list has no usable model (a failed refresh, by default) */
+    CHECK_STR(llmp_models_empty_reason(p, m), "it has no entries");
+    m = llmp_models_parse(p, json, strlen(json), 0, NULL, &err);
+    CHECK(m && llmp_models_empty_reason(p, m) == NULL);
+    CHECK_INT(m->entries, 9);
+    json = "{\"models\":[{\"model_version\":\"a\",\"handle\":\"//evil/x\"},"
+           "{\"model_version\":\"b\",\"handle\":\"unavailable\"},"
+           "{\"handle\":\"/x\"},7]}";
+    m = llmp_models_parse(p, json, strlen(json), 0, NULL, &err);
+    CHECK(m && m->list->nelts == 0);
+    CHECK_STR(llmp_models_empty_reason(p, m),
+              "none of its 4 entries is usable (3 refused, 1 unavailable)");
+    json = "[{\"model_version\":\"b\",\"handle\":\"unavailable\"}]";
+    m = llmp_models_parse(p, json, strlen(json), 0, NULL, &err);
+    CHECK_STR(llmp_models_empty_reason(p, m),
+              "none of its 1 entries is usable (0 refused, 1 unavailable)");
+}
+
+/* A large list: every entry indexed, and nothing points into the parsed
+ * document, which is deleted (ASan reports a use after free here). */
+static void t_models_large(apr_pool_t *p)
+{
+    const int n = 20000;
+    const char *err = NULL;
+    llmp_models_t *m;
+    char *doc, *w;
+    apr_size_t cap = (apr_size_t)n * 128 + 64;
+    int i, ok = 1;
+
+    doc = w = malloc(cap);
+    w += sprintf(w, "{\"models\":[");
+    for (i = 0; i < n; i++)
+        w += sprintf(w, "%s{\"model_version\":\"m-%d\",\"model_family\":"
+                     "\"fam-%d\",\"handle\":\"/openai/v1/chat/completions\","
+                     "\"prompt_price_1k\":0.5}", i ? "," : "", i, i);
+    w += sprintf(w, "]}");
+    m = llmp_models_parse(p, doc, (apr_size_t)(w - doc), 1700000000, NULL,
+                          &err);
+    /* the caller's buffer goes away too: the index owns its strings */
+    memset(doc, 'Z', (apr_size_t)(w - doc));
+    free(doc);
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK_INT(m->list->nelts, n);
+    CHECK_INT(m->entries, n);
+    for (i = 0; i < n; i += 997) {
+        char id[32], fam[32];
+        const llmp_model_t *mod;
+        apr_snprintf(id, sizeof(id), "m-%d", i);
+        apr_snprintf(fam, sizeof(fam), "fam-%d", i);
+        mod = llmp_models_find(m, id);
+        if (!mod || strcmp(mod->id, id) || strcmp(mod->family, fam)
+            || strcmp(mod->handle, "/openai/v1/chat/completions")
+            || mod->prompt_price_1k != 0.5)
+            ok = 0;
+    }
+    CHECK(ok);
+    CHECK(strstr(m->models_json, "\"id\":\"m-19999\"") != NULL);
+}
+
+/* The handle pool of a child: created, usable, destroyed with its pool. */
+static void t_http_pool(apr_pool_t *p)
+{
+    apr_pool_t *sub;
+    llmp_http_pool_t *hp;
+    const char *err = NULL;
+
+    CHECK(llmp_http_global_init(&err) == APR_SUCCESS);
+    apr_pool_create(&sub, p);
+    hp = llmp_http_pool_create(sub, 0);
+    CHECK(hp != NULL);
+    hp = llmp_http_pool_create(sub, 64);
+    CHECK(hp != NULL);
+    apr_pool_destroy(sub);
+    llmp_http_global_cleanup();
 }
 
 typedef struct { int n; char ev[8][32]; char data[8][256]; } sse_rec;
@@ -427,6 +504,8 @@ TEST_MAIN_BEGIN("core")
     RUN(t_origin);
     RUN(t_provider);
     RUN(t_models);
+    RUN(t_models_large);
+    RUN(t_http_pool);
     RUN(t_sse);
     RUN(t_openai);
 TEST_MAIN_END

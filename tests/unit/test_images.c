@@ -440,6 +440,55 @@ static void t_ideogram_error(apr_pool_t *p)
     CHECK_INT(e->status, 400);
 }
 
+/* The error built from Ideogram's "detail" must not point into a tree that
+ * was deleted: every string of it stays readable as long as x->pool (under
+ * ASan a use after cJSON_Delete is reported here). */
+static void touch(const char *s)
+{
+    if (s) CHECK(strlen(s) < 100000);
+}
+
+static void t_ideogram_error_lifetime(apr_pool_t *p)
+{
+    static const char *const docs[] = {
+        "{\"detail\":{\"msg\":\"bad key\",\"type\":\"auth\"}}",
+        "{\"detail\":{\"message\":\"slow down\"}}",
+        "{\"detail\":[{\"loc\":[\"body\",\"prompt\"],\"msg\":\"field "
+        "required\",\"type\":\"value_error.missing\"},\"plain\"]}",
+        NULL
+    };
+    int i;
+
+    for (i = 0; docs[i]; i++) {
+        llmp_xlate_t *x = new_x(p, "ideogram-v2", CLASSIC);
+        apr_size_t len = strlen(docs[i]);
+        cJSON *native = parse(p, docs[i]);
+        llmp_error_t *e = llmp_ideogram_ops.error(x, 422, native, docs[i],
+                                                  len);
+        char *json;
+
+        CHECK(e != NULL);
+        if (!e) continue;
+        /* reuse freed memory, as a busy server would */
+        cJSON_Delete(cJSON_Parse("{\"message\":\"XXXXXXXXXXXXXXXX\","
+                                 "\"code\":\"YYYYYYYY\"}"));
+        touch(e->message);
+        touch(e->type);
+        touch(e->code);
+        touch(e->param);
+        json = llmp_error_json(p, e);
+        CHECK(json && !strstr(json, "XXXX") && !strstr(json, "YYYY"));
+        CHECK(e->message && !strstr(e->message, "XXXX"));
+    }
+    {
+        llmp_xlate_t *x = new_x(p, "ideogram-v2", CLASSIC);
+        llmp_error_t *e = llmp_ideogram_ops.error(x, 422, parse(p, docs[2]),
+                                                  docs[2], strlen(docs[2]));
+        CHECK_STR(e->message, "prompt: field required; plain");
+        CHECK_INT(e->status, 422);
+    }
+}
+
 /* ---------------- Recraft ---------------- */
 
 static void t_recraft_request(apr_pool_t *p)
@@ -664,6 +713,7 @@ TEST_MAIN_BEGIN("images")
     RUN(t_v3_request);
     RUN(t_ideogram_response);
     RUN(t_ideogram_error);
+    RUN(t_ideogram_error_lifetime);
     RUN(t_recraft_request);
     RUN(t_recraft_models);
     RUN(t_recraft_errors);
