@@ -272,7 +272,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         native.path = m->handle;
         native.body = body;
         native.len = len;
-        native.stream = x->stream = x->stream && ep == LLMP_EP_CHAT;
+        native.stream = x->stream = x->stream
+            && (ep == LLMP_EP_CHAT || ep == LLMP_EP_COMPLETIONS);
         return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
     }
     x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");

@@ -17,6 +17,11 @@ typedef struct llmp_sse_parser llmp_sse_parser_t;
 /* max_event bounds one event's size (APR_ENOSPC beyond it). */
 llmp_sse_parser_t *llmp_sse_parser_create(apr_pool_t *p, apr_size_t max_event,
                                           llmp_sse_event_fn *fn, void *baton);
+/* Optional: called with the text after ':' of each comment line (a
+ * keep-alive), in order with the events; same baton and return rules. */
+typedef apr_status_t llmp_sse_comment_fn(void *baton, const char *text,
+                                         apr_size_t len);
+void llmp_sse_set_comment_fn(llmp_sse_parser_t *sp, llmp_sse_comment_fn *fn);
 /* Feed any number of bytes, split anywhere (CRLF, CR and LF line ends). */
 apr_status_t llmp_sse_feed(llmp_sse_parser_t *sp, const char *buf,
                            apr_size_t len);

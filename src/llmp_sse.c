@@ -9,6 +9,7 @@ struct llmp_sse_parser {
     apr_pool_t *pool;
     apr_size_t max_event;
     llmp_sse_event_fn *fn;
+    llmp_sse_comment_fn *comment_fn;
     void *baton;
     char *line;              /* the current, unfinished line */
     apr_size_t line_len, line_cap;
@@ -31,6 +32,11 @@ llmp_sse_parser_t *llmp_sse_parser_create(apr_pool_t *p, apr_size_t max_event,
     sp->fn = fn;
     sp->baton = baton;
     return sp;
+}
+
+void llmp_sse_set_comment_fn(llmp_sse_parser_t *sp, llmp_sse_comment_fn *fn)
+{
+    sp->comment_fn = fn;
 }
 
 static apr_status_t grow(apr_pool_t *p, char **buf, apr_size_t *cap,
@@ -75,7 +81,9 @@ static apr_status_t field(llmp_sse_parser_t *sp, const char *line,
     apr_status_t rv;
 
     if (len == 0) return dispatch(sp);
-    if (nlen == 0) return APR_SUCCESS;          /* comment */
+    if (nlen == 0)                               /* comment */
+        return sp->comment_fn ? sp->comment_fn(sp->baton, val, vlen)
+                              : APR_SUCCESS;
     if (vlen && *val == ' ') { val++; vlen--; }
     if (nlen == 4 && !memcmp(line, "data", 4)) {
         rv = grow(sp->pool, &sp->data, &sp->data_cap, sp->data_len,

@@ -132,13 +132,19 @@ typedef struct proxy_ctx {
     int started;                       /* response headers are out */
     llmp_buf_t body;                   /* buffered body (not streaming) */
     int too_big;
-    llmp_sse_parser_t *sse;
-    llmp_error_t *stream_err;          /* translator error mid-stream */
+    llmp_sse_parser_t *sse;            /* every stream, pass-through too */
+    llmp_error_t *stream_err;          /* what ends the stream early */
     int client_gone;
-    char tail[2];                      /* last bytes relayed (pass-through) */
     apr_size_t events;
     int pending;                       /* stream bytes written, not flushed */
     apr_time_t gone_checked;           /* last peek at the client socket */
+    const char *model_id;
+    apr_time_t t0;                     /* the backend call began */
+    apr_off_t stream_bytes;            /* backend bytes (decoded) so far */
+    apr_off_t max_stream_bytes;        /* LLMProxyMaxStreamBytes */
+    apr_interval_time_t max_duration;  /* LLMProxyStreamMaxDuration, 0: off */
+    int done;                          /* pass-through: "data: [DONE]" seen */
+    int backend_error;                 /* pass-through: relayed an error event */
 } proxy_ctx;
 
 /* How often a running transfer peeks at the client's socket. */
@@ -239,6 +245,72 @@ static apr_status_t on_native_event(void *baton, const char *event,
     return APR_SUCCESS;
 }
 
+/* A pass-through event: relayed as it came ("event:" and "data:" lines),
+ * once its data is known to be a JSON object or "[DONE]"; written into the
+ * brigade, flushed by on_tick. Nothing is allocated per event but the
+ * cJSON tree of the check. */
+static apr_status_t on_pass_event(void *baton, const char *event,
+                                  const char *data, apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+    const char *p = data, *end = data + len, *nl;
+
+    ctx->events++;
+    if (ctx->done || !len) return APR_SUCCESS;   /* nothing after [DONE] */
+    if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+        ctx->done = 1;
+    }
+    else {
+        cJSON *j = cJSON_ParseWithLength(data, len);
+        int ok = cJSON_IsObject(j);
+
+        if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
+            ctx->backend_error = 1;
+        cJSON_Delete(j);
+        if (!ok) {
+            ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
+                "bad_backend_response", NULL, "the backend for model '%s' "
+                "sent a stream event that is not JSON", ctx->model_id);
+            return APR_EGENERAL;
+        }
+    }
+    if (ctx->client_gone) return APR_ECONNABORTED;
+    start_stream(ctx);
+    if (*event) {
+        apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
+        apr_brigade_write(ctx->bb, NULL, NULL, event, strlen(event));
+        apr_brigade_write(ctx->bb, NULL, NULL, "\n", 1);
+    }
+    for (;;) {
+        nl = memchr(p, '\n', (apr_size_t)(end - p));
+        apr_brigade_write(ctx->bb, NULL, NULL, "data: ", 6);
+        apr_brigade_write(ctx->bb, NULL, NULL, p,
+                          (apr_size_t)((nl ? nl : end) - p));
+        apr_brigade_write(ctx->bb, NULL, NULL, "\n", 1);
+        if (!nl) break;
+        p = nl + 1;
+    }
+    apr_brigade_write(ctx->bb, NULL, NULL, "\n", 1);
+    ctx->pending = 1;
+    return APR_SUCCESS;
+}
+
+/* A pass-through comment line (": keep-alive"): relayed, so that proxies in
+ * front see traffic while the model thinks. */
+static apr_status_t on_pass_comment(void *baton, const char *text,
+                                    apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+
+    if (ctx->done || !ctx->started) return APR_SUCCESS;
+    if (ctx->client_gone) return APR_ECONNABORTED;
+    apr_brigade_write(ctx->bb, NULL, NULL, ":", 1);
+    apr_brigade_write(ctx->bb, NULL, NULL, text, len);
+    apr_brigade_write(ctx->bb, NULL, NULL, "\n\n", 2);
+    ctx->pending = 1;
+    return APR_SUCCESS;
+}
+
 static int on_head(void *baton, long status, const char *ctype)
 {
     proxy_ctx *ctx = baton;
@@ -250,9 +322,12 @@ static int on_head(void *baton, long status, const char *ctype)
     if (ctx->want_stream && status >= 200 && status < 300 && ctype
         && !strncasecmp(ctype, "text/event-stream", 17)) {
         ctx->streaming = 1;
-        if (ctx->ops)
-            ctx->sse = llmp_sse_parser_create(ctx->r->pool, LLMP_MAX_EVENT,
-                                              on_native_event, ctx);
+        /* pass-through too: only whole, checked events reach the client,
+         * and the end tells whether "data: [DONE]" came */
+        ctx->sse = llmp_sse_parser_create(ctx->r->pool, LLMP_MAX_EVENT,
+                                          ctx->ops ? on_native_event
+                                                   : on_pass_event, ctx);
+        if (!ctx->ops) llmp_sse_set_comment_fn(ctx->sse, on_pass_comment);
     }
     return 0;
 }
@@ -271,15 +346,27 @@ static int on_data(void *baton, const char *data, apr_size_t len)
     proxy_ctx *ctx = baton;
 
     if (!ctx->streaming) return buffer_data(ctx, data, len);
-    if (!ctx->ops) {
-        /* pass-through stream: relay the bytes as they come (curl calls
-         * this once per HTTP chunk; on_tick flushes after each read) */
-        if (len >= 2) memcpy(ctx->tail, data + len - 2, 2);
-        else if (len == 1) { ctx->tail[0] = ctx->tail[1]; ctx->tail[1] = *data; }
-        ctx->pending = 1;
-        return client_write(ctx, data, len, 0);
+    /* curl hands over decoded bytes: a small compressed answer that
+     * inflates without end is cut here too */
+    ctx->stream_bytes += (apr_off_t)len;
+    if (ctx->stream_bytes > ctx->max_stream_bytes) {
+        ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
+            "stream_too_large", NULL, "the stream from the backend for model "
+            "'%s' is longer than the %" APR_OFF_T_FMT " bytes this server "
+            "relays", ctx->model_id, ctx->max_stream_bytes);
+        return 1;
     }
-    return llmp_sse_feed(ctx->sse, data, len) != APR_SUCCESS;
+    /* the parser calls on_native_event (translated) or on_pass_event for
+     * each complete event; on_tick flushes after each read */
+    if (llmp_sse_feed(ctx->sse, data, len) != APR_SUCCESS) {
+        if (!ctx->stream_err && !ctx->client_gone)
+            ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
+                "bad_backend_response", NULL, "the backend for model '%s' "
+                "sent a stream event larger than %d bytes", ctx->model_id,
+                LLMP_MAX_EVENT);
+        return 1;
+    }
+    return 0;
 }
 
 /* curl calls this after each read from the backend and about once a
@@ -295,6 +382,15 @@ static int on_tick(void *baton)
         if (client_write(ctx, NULL, 0, 1)) return 1;
     }
     now = apr_time_now();
+    if (ctx->streaming && ctx->max_duration > 0 && !ctx->stream_err
+        && now - ctx->t0 > ctx->max_duration) {
+        ctx->stream_err = llmp_error_make(ctx->r->pool, 504, "api_error",
+            "stream_too_long", NULL, "the stream from the backend for model "
+            "'%s' lasted longer than the %" APR_TIME_T_FMT " seconds this "
+            "server allows", ctx->model_id,
+            apr_time_sec(ctx->max_duration));
+        return 1;
+    }
     if (!ctx->client_gone && now - ctx->gone_checked >= LLMP_GONE_CHECK) {
         ctx->gone_checked = now;
         if (client_gone(ctx->r->connection)) ctx->client_gone = 1;
@@ -308,10 +404,7 @@ static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
     apr_size_t n;
     char *ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
 
-    /* end a half-written pass-through event first */
-    if (!ctx->ops && ctx->started
-        && !(ctx->tail[0] == '\n' && ctx->tail[1] == '\n'))
-        client_write(ctx, "\n\n", 2, 0);
+    /* only whole events were written: this one follows them */
     apr_table_setn(ctx->r->notes, "llmproxy-error",
                    e->code ? e->code : e->type);
     client_write(ctx, ev, n, 1);
@@ -353,23 +446,47 @@ static llmp_error_t *transport_error(request_rec *r,
     }
 }
 
-/* The client asked for a stream, the backend answered one JSON completion
- * (some gateways ignore "stream"): replay it as chunks, so that stream
- * parsers (the SDKs) get what they asked for. DECLINED if it is not a
- * chat.completion. */
+/* The client asked for a stream, the backend answered one JSON body with
+ * a 2xx (some gateways ignore "stream"): replay a completion as chunks, so
+ * that stream parsers (the SDKs) get what they asked for. Anything else is
+ * a 502, never relayed as it came. Always OK: the client has its answer. */
 static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
                                      apr_size_t len)
 {
-    cJSON *c = llmp_json_parse_pool(ctx->r->pool, json, len);
+    request_rec *r = ctx->r;
+    cJSON *c = llmp_json_parse_pool(r->pool, json, len);
     const char *obj = c ? llmp_json_str(c, "object") : NULL;
 
-    if (!obj || strcmp(obj, "chat.completion")) return DECLINED;
-    apr_table_setn(ctx->r->notes, "llmproxy-stream-replayed", "1");
-    if (llmp_xlate_stream_completion(ctx->x, c) == APR_SUCCESS)
-        client_write(ctx, "data: [DONE]\n\n", 14, 1);
-    else
-        client_write(ctx, NULL, 0, 1);
-    return OK;
+    if (obj && ctx->ep == LLMP_EP_CHAT && !strcmp(obj, "chat.completion")) {
+        apr_table_setn(r->notes, "llmproxy-stream-replayed", "1");
+        if (llmp_xlate_stream_completion(ctx->x, c) == APR_SUCCESS)
+            client_write(ctx, "data: [DONE]\n\n", 14, 1);
+        else
+            client_write(ctx, NULL, 0, 1);
+        return OK;
+    }
+    if (obj && ctx->ep == LLMP_EP_COMPLETIONS
+        && !strcmp(obj, "text_completion")) {
+        /* a legacy completion's chunks have the answer's shape: one chunk */
+        apr_size_t n;
+        char *out = llmp_json_print(r->pool, c, &n);
+
+        if (out) {
+            apr_table_setn(r->notes, "llmproxy-stream-replayed", "1");
+            emit_chunk(ctx, out, n);
+            client_write(ctx, "data: [DONE]\n\n", 14, 1);
+            return OK;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                  "backend for model '%s' answered a stream request with "
+                  "HTTP %ld and a body that is not a %s", ctx->model_id,
+                  ctx->status, ctx->ep == LLMP_EP_CHAT ? "chat completion"
+                  : "completion");
+    return llmp_io_send_error(r, llmp_error_make(r->pool, 502, "api_error",
+        "bad_backend_response", NULL, "the backend for model '%s' answered a "
+        "stream request with neither a stream nor a completion",
+        ctx->model_id));
 }
 
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
@@ -438,6 +555,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.want_stream = native->stream;
     llmp_buf_init(&ctx.body, r->pool, LLMP_MAX_RESPONSE);
     ctx.gone_checked = t0;
+    ctx.model_id = model->id;
+    ctx.t0 = t0;
+    ctx.max_stream_bytes = sc->max_stream_bytes;
+    ctx.max_duration = sc->stream_max_duration;
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;
@@ -509,21 +630,46 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     if (ctx.streaming) {
         llmp_error_t *e = ctx.stream_err;
         int complete = res.outcome == LLMP_HTTP_OK;
+        int logged = !e && !complete && res.outcome != LLMP_HTTP_ABORTED;
 
-        if (!e && res.outcome != LLMP_HTTP_OK && res.outcome != LLMP_HTTP_ABORTED)
+        if (logged)
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
                           "stream from the backend for model '%s' ended "
                           "early: %s", model->id, res.error);
+        if (!e && complete && llmp_sse_finish(ctx.sse) != APR_SUCCESS)
+            e = ctx.stream_err;
         if (ops) {
-            if (!e && complete && llmp_sse_finish(ctx.sse) != APR_SUCCESS)
-                e = ctx.stream_err;
-            if (!e) e = ops->chat_stream_end(x, complete);
-            if (!e && !complete) e = transport_error(r, &res, model);
+            if (!e) {
+                e = ops->chat_stream_end(x, complete);
+                /* the answer is incomplete: a failed transfer says why (a
+                 * silent backend is a 504 backend_timeout) */
+                if (e && !complete) e = transport_error(r, &res, model);
+                else if (e && !e->code)
+                    e = llmp_error_make(r->pool, e->status, e->type,
+                                        "stream_truncated", e->param, "%s",
+                                        e->message);
+            }
         }
-        else if (!complete) {
-            e = transport_error(r, &res, model);
+        else if (!e && !ctx.done && !ctx.backend_error) {
+            /* a stream that ends without "data: [DONE]" lost its end */
+            e = complete ? llmp_error_make(r->pool, 502, "api_error",
+                    "stream_truncated", NULL, "the stream from the backend "
+                    "for model '%s' ended without its last event: the "
+                    "answer is incomplete", model->id)
+                : transport_error(r, &res, model);
         }
-        if (e) stream_error_event(&ctx, e);
+        if (e) {
+            /* a limit of this server's is no fault of the backend's */
+            int limit = e->code && (!strcmp(e->code, "stream_too_large")
+                                    || !strcmp(e->code, "stream_too_long"));
+            if (!logged)
+                ap_log_rerror(APLOG_MARK, limit ? APLOG_INFO : APLOG_WARNING,
+                              0, r, LLMP_LOG_TAG "stream for model '%s' ended "
+                              "with an error: %s", model->id, e->message);
+            /* nothing sent yet: a plain HTTP error */
+            if (!ctx.started) return llmp_io_send_error(r, e);
+            stream_error_event(&ctx, e);
+        }
         else if (ops) client_write(&ctx, "data: [DONE]\n\n", 14, 1);
         else client_write(&ctx, NULL, 0, 1);
         return OK;
@@ -574,7 +720,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                                                   ctx.body.len, &out, &outlen);
         if (unwrapped)
             apr_table_setn(r->notes, "llmproxy-envelope", "1");
-        if (ep == LLMP_EP_CHAT && x && x->stream
+        if (x && x->stream
             && send_completion_as_stream(&ctx, out, outlen) == OK)
             return OK;
         if (unwrapped)

@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 20;
+plan tests => 26;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -64,6 +64,22 @@ is $data[0]{choices}[0]{delta}{content}, 'echo: hi', 'content chunk';
 is $data[1]{choices}[0]{finish_reason}, 'stop', 'finish chunk';
 is $data[2]{usage}{total_tokens}, 5, 'usage chunk';
 is $data[-1], '[DONE]', 'then [DONE]';
+
+# Legacy /v1/completions streams too: the backend's text_completion chunks
+# are relayed as they come, then [DONE]
+$res = stream_raw('/v1/completions',
+    { model => 'gpt-3.5-turbo-instruct', stream => JSON::PP::true,
+      prompt => 'say done' });
+is $res->{status}, 200, 'completions stream: 200';
+like $res->{head}, qr{Content-Type: text/event-stream}i, '... an event stream';
+@data = sse_data($res);
+is join('', map { ref $_ ? $_->{choices}[0]{text} : '' } @data), 'done',
+   '... of text_completion chunks';
+is ref $data[-2] && $data[-2]{choices}[0]{finish_reason}, 'stop',
+   '... the last with finish_reason';
+is $data[-1], '[DONE]', '... then [DONE]';
+is last_request(qr{/v1/completions$})->{body} =~ /"stream"\s*:\s*true/ ? 1 : 0, 1,
+   'the backend was asked for a stream';
 
 # Streams are relayed by libcurl, event by event, whatever
 # LLMProxyUseModProxy says (%{llmproxy-via}n)

@@ -15,6 +15,13 @@ static apr_status_t on_event(void *baton, const char *event,
     return len == 5 && !memcmp(data, "abort", 5) ? APR_EGENERAL : APR_SUCCESS;
 }
 
+static apr_status_t on_comment(void *baton, const char *text, apr_size_t len)
+{
+    size_t *total = baton;
+    *total += len + (len && text[0] == '!');
+    return APR_SUCCESS;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int init;
@@ -25,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!init) { apr_initialize(); init = 1; }
     apr_pool_create(&p, NULL);
     sp = llmp_sse_parser_create(p, 4096, on_event, &total);
+    llmp_sse_set_comment_fn(sp, on_comment);
     step = size ? (size_t)(data[0] % 17) + 1 : 1;
     fuzz_feed_steps(sp, (const char *)data, size, step);
     llmp_sse_finish(sp);

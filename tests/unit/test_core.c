@@ -241,6 +241,18 @@ static apr_status_t sse_cb(void *baton, const char *event, const char *data,
     return APR_SUCCESS;
 }
 
+static apr_status_t sse_comment_cb(void *baton, const char *text,
+                                   apr_size_t len)
+{
+    sse_rec *r = baton;
+    if (r->n >= 8 || len >= sizeof(r->data[0])) return APR_EGENERAL;
+    strcpy(r->ev[r->n], "#");
+    memcpy(r->data[r->n], text, len);
+    r->data[r->n][len] = '\0';
+    r->n++;
+    return APR_SUCCESS;
+}
+
 static void t_sse(apr_pool_t *p)
 {
     const char *stream =
@@ -295,6 +307,24 @@ static void t_sse(apr_pool_t *p)
         CHECK(llmp_sse_feed(sp, "data: ", 6) == APR_SUCCESS);
         CHECK(llmp_sse_feed(sp, big, sizeof(big)) == APR_ENOSPC);
         CHECK(llmp_sse_feed(sp, "\n\n", 2) != APR_SUCCESS);
+    }
+    /* comments reach the comment callback, in order with the events */
+    {
+        sse_rec r;
+        llmp_sse_parser_t *sp;
+        memset(&r, 0, sizeof(r));
+        sp = llmp_sse_parser_create(p, 4096, sse_cb, &r);
+        llmp_sse_set_comment_fn(sp, sse_comment_cb);
+        CHECK_INT(llmp_sse_feed(sp, stream, len), APR_SUCCESS);
+        CHECK_INT(llmp_sse_feed(sp, "\n: ka\n:\n", 9), APR_SUCCESS);
+        CHECK_INT(llmp_sse_finish(sp), APR_SUCCESS);
+        CHECK_INT(r.n, 7);
+        CHECK_STR(r.ev[0], "#");
+        CHECK_STR(r.data[0], " comment");
+        CHECK_STR(r.data[1], "{\"a\":1}");
+        CHECK_STR(r.data[4], " ka");     /* inside the unfinished "tail" */
+        CHECK_STR(r.data[5], "");
+        CHECK_STR(r.data[6], "tail");
     }
     {
         apr_size_t n;

@@ -77,6 +77,17 @@ def handle(req):
              "revised_prompt": body.get("prompt")}]})
     if req.path.endswith("/completions") and not req.path.endswith(
             "/chat/completions"):
+        if body.get("stream") is True:
+            # legacy streams: text_completion chunks, then [DONE]
+            def chunk(text, finish=None):
+                return {"id": "cmpl-mock", "object": "text_completion",
+                        "created": 1700000000, "model": model,
+                        "choices": [{"index": 0, "text": text,
+                                     "logprobs": None,
+                                     "finish_reason": finish}]}
+            return sse_response([sse_event(chunk("do")), sse_event(chunk("ne")),
+                                 sse_event(chunk("", "stop")),
+                                 b"data: [DONE]\n\n"], 0.05)
         return json_response({"id": "cmpl-mock", "object": "text_completion",
                               "created": 1700000000, "model": model,
                               "choices": [{"index": 0, "text": "done",
