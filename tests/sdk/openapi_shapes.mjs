@@ -59,6 +59,7 @@ function adapt(node) {
 }
 
 const DOC_ID = 'https://openapi.invalid/openai.json';
+const where = new Map();     // schema node -> its JSON pointer in the file
 let ajv;
 
 function loadSpec() {
@@ -67,14 +68,21 @@ function loadSpec() {
   const version = String(doc.openapi || '');
   const schemas = doc.components && doc.components.schemas;
   if (!schemas) throw new Error(`${SPEC} has no components/schemas`);
-  const opts = { strict: false, allErrors: true, validateFormats: true };
+  // verbose: each error names the schema node it comes from (parentSchema)
+  const opts = { strict: false, allErrors: true, validateFormats: true, verbose: true };
   // OpenAPI 3.1 schemas are JSON Schema 2020-12; 3.0 is close to draft-07
   ajv = version.startsWith('3.0') ? new Ajv(opts) : new Ajv2020(opts);
   addFormats(ajv);
   ajv.addFormat('unixtime', { type: 'number',
                               validate: (x) => Number.isInteger(x) && x >= 0 });
   // the document itself, so that '#/components/schemas/X' resolves as is
-  ajv.addSchema({ $id: DOC_ID, components: { schemas: adapt(schemas) } });
+  const adapted = adapt(schemas);
+  ajv.addSchema({ $id: DOC_ID, components: { schemas: adapted } });
+  (function walk(node, path) {
+    if (!node || typeof node !== 'object') return;
+    if (!Array.isArray(node)) where.set(node, path);
+    for (const [k, v] of Object.entries(node)) walk(v, `${path}/${k}`);
+  })(adapted, '#/components/schemas');
   return `OpenAPI ${version}, API ${doc.info && doc.info.version}, ` +
          `${Object.keys(schemas).length} component schemas`;
 }
@@ -95,7 +103,14 @@ function violations(name, obj) {
   if (v(obj)) return [];
   return v.errors.map((e) => `${e.instancePath || '/'}: ${e.message}` +
     (e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : '') +
-    ` (schema ${name}${e.schemaPath.replace(/^.*#\/components\/schemas\/[^/]+/, '')})`);
+    ` (schema ${schemaPath(name, e)})`);
+}
+
+// where in openapi.yaml: #/components/schemas/<component>/.../<keyword>
+function schemaPath(name, e) {
+  const at = where.get(e.parentSchema);
+  if (at) return `${at}/${e.keyword}`;
+  return `#/components/schemas/${name} ${e.schemaPath}`;
 }
 
 // ---- HTTP ----------------------------------------------------------------
