@@ -32,10 +32,12 @@ $spec = abs_path($spec);
 
 ok wait_list(), 'model list loaded';
 ok wait_list('llmp_root'), 'model list loaded (llmp_root)';
+ok wait_list('llmp_timeout'), 'model list loaded (llmp_timeout)';
 my $base = 'http://' . hostport_of();
 my $root = 'http://' . hostport_of('llmp_root');
 my $notoken = 'http://' . hostport_of('llmp_notoken');
-my @lines = `OPENAPI_YAML='$spec' BASE_URL=$base ROOT_URL=$root NOTOKEN_URL=$notoken node tests/sdk/openapi_shapes.mjs 2>&1`;
+my $timeout = 'http://' . hostport_of('llmp_timeout');
+my @lines = `OPENAPI_YAML='$spec' BASE_URL=$base ROOT_URL=$root NOTOKEN_URL=$notoken TIMEOUT_URL=$timeout node tests/sdk/openapi_shapes.mjs 2>&1`;
 my $n = 0;
 for my $l (@lines) {
     my $r = json_decode($l);

@@ -1,11 +1,12 @@
 // Every answer shape mod_llmproxy produces, checked against OpenAI's own
 // published API description (openapi.yaml, its components/schemas) with a
 // JSON Schema validator (ajv).
-// Usage: OPENAPI_YAML=path BASE_URL=http://127.0.0.1:8529 \
-//        ROOT_URL=http://... NOTOKEN_URL=http://... node openapi_shapes.mjs
+// Usage: OPENAPI_YAML=path BASE_URL=http://127.0.0.1:8529 ROOT_URL=http://...
+//        NOTOKEN_URL=http://... TIMEOUT_URL=http://... node openapi_shapes.mjs [part of a name ...]
 //   BASE_URL     the main host (handler on /v1)
 //   ROOT_URL     a host with LLMProxyMaxRequestBody 1K (the 413 case)
 //   NOTOKEN_URL  a host whose model list cannot load (the 503 case)
+//   TIMEOUT_URL  a host with LLMProxyTimeout 2 (the 504 case)
 // Prints one JSON line per check: {"name", "ok", "detail"}; exits 0 always
 // (t/13_openapi.t turns the lines into test results). Only global fetch.
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import addFormats from 'ajv-formats';
 const BASE = process.env.BASE_URL;
 const ROOT = process.env.ROOT_URL;
 const NOTOKEN = process.env.NOTOKEN_URL;
+const TIMEOUT = process.env.TIMEOUT_URL;
 const SPEC = process.env.OPENAPI_YAML;
 
 function report(name, ok, detail, todo) {
@@ -301,14 +303,14 @@ jsonShape('one model (id with slashes)', 'Model', 200,
 // family has no tool-call case
 // The OpenAI-compatible mock (t/mock/providers/openai.py) answers without
 // the members OpenAI always sends; the module relays such an answer as it is.
-const MOCK_TODO = 'the mock\'s own answer, relayed unchanged, lacks members OpenAI ' +
-                  'always sends (choices[].logprobs, message.refusal)';
+const mockTodo = (members) => 'the mock\'s own answer, relayed unchanged, lacks ' +
+                               `members OpenAI always sends (${members})`;
 const CHAT = { 'pass-through': 'gpt-4o-mini', anthropic: 'claude-3-7-sonnet-20250219',
                gemini: 'gemini-2.0-flash', cohere: 'command-r-plus' };
 for (const [label, model] of Object.entries(CHAT)) {
   const translated = label !== 'pass-through';
   chat(label, model, { messages: [{ role: 'system', content: 'Be brief.' }, ...say('Say hi')] },
-       false, translated ? undefined : MOCK_TODO);
+       false, translated ? undefined : mockTodo('choices[].logprobs, message.refusal'));
   if (translated)
     chat(label, model, { tools, tool_choice: 'auto',
                          messages: say('use_tool: weather in Paris?') }, true);
@@ -346,6 +348,27 @@ for (const [label, model, body, toolCalls] of [
              'a chat stream with include_usage');
 }
 
+// the answer to a tool result (the round trip: call, result, answer)
+for (const label of ['anthropic', 'gemini', 'cohere']) {
+  const model = CHAT[label];
+  jsonShape(`chat completion after a tool result (${label})`, 'CreateChatCompletionResponse', 200,
+    async () => {
+      const first = await call(BASE, 'POST', '/v1/chat/completions',
+                               { model, tools, messages: say('use_tool: weather in Paris?') });
+      const msg = first.json && first.json.choices && first.json.choices[0].message;
+      const tc = msg && msg.tool_calls && msg.tool_calls[0];
+      if (!tc) throw new Error(`no tool call to answer: ${first.text.slice(0, 200)}`);
+      return call(BASE, 'POST', '/v1/chat/completions', { model, tools, messages: [
+        ...say('use_tool: weather in Paris?'), msg,
+        { role: 'tool', tool_call_id: tc.id, content: '{"temp":21}' }] });
+    },
+    (j) => j.choices[0].message.content);
+}
+chat('gemini: json_schema response_format', CHAT.gemini, { messages: say('give json'),
+  response_format: { type: 'json_schema', json_schema: { name: 'a', strict: true,
+    schema: { type: 'object', properties: { answer: { type: 'string' } },
+              required: ['answer'], additionalProperties: false } } } });
+
 // an error after the 200: the last event is an ErrorResponse, no [DONE]
 for (const [label, model, text] of [
   ['anthropic', CHAT.anthropic, 'stream_error'], ['anthropic', CHAT.anthropic, 'stream_cut'],
@@ -357,6 +380,12 @@ for (const [label, model, text] of [
 
 // embeddings: the OpenAI-compatible mock always answers floats
 embeddings('pass-through', 'text-embedding-3-small', false);
+jsonShape('embeddings of one string (gemini)', 'CreateEmbeddingResponse', 200,
+          () => call(BASE, 'POST', '/v1/embeddings', { model: 'text-embedding-004', input: 'hello' }));
+jsonShape('embeddings with dimensions (gemini)', 'CreateEmbeddingResponse', 200,
+          () => call(BASE, 'POST', '/v1/embeddings',
+                     { model: 'text-embedding-004', input: ['hello'], dimensions: 8 }),
+          (j) => `dim ${j.data[0].embedding.length}`);
 for (const [label, model] of [['gemini', 'text-embedding-004'], ['cohere', 'embed-english-v3.0']]) {
   embeddings(label, model, false);
   embeddings(label, model, true);
@@ -373,7 +402,7 @@ images('recraft', 'recraftv3', { response_format: 'b64_json' });
 jsonShape('legacy completion (pass-through)', 'CreateCompletionResponse', 200,
           () => call(BASE, 'POST', '/v1/completions',
                      { model: 'gpt-3.5-turbo-instruct', prompt: 'Say done' }),
-          undefined, MOCK_TODO);
+          undefined, mockTodo('choices[].logprobs'));
 
 // errors
 const chatReq = (model, content) => () => call(BASE, 'POST', '/v1/chat/completions',
@@ -399,6 +428,9 @@ errorShape('body over LLMProxyMaxRequestBody', 413,
                       { model: 'gpt-4o-mini', messages: say('x'.repeat(3000)) }));
 errorShape('non-JSON success body (pass-through)', 502, chatReq('mock-garbage', 'x'));
 errorShape('backend redirect (pass-through)', 502, chatReq('mock-redirect', 'x'));
+errorShape('backend slower than LLMProxyTimeout', 504,
+           () => call(TIMEOUT, 'POST', '/v1/chat/completions',
+                      { model: 'mock-stall', messages: say('x') }));
 errorShape('model list not loaded', 503,
            () => call(NOTOKEN, 'POST', '/v1/chat/completions',
                       { model: 'gpt-4o-mini', messages: say('x') }));
