@@ -256,7 +256,9 @@ function usageNull(label, model) {
         if (!Array.isArray(last.choices) || last.choices.length)
           bad.push(`last chunk: choices ${JSON.stringify(last.choices)}, want []`);
       }
-      if (bad.length) throw new Error(`CreateChatCompletionStreamResponse/properties/usage (description): ${bad.join('; ')}`);
+      if (bad.length) throw new Error(`${bad.join('; ')} (schema #/components/schemas/` +
+        'CreateChatCompletionStreamResponse/properties/usage/description: "When present, it ' +
+        'contains a null value except for the last chunk")');
       return `${chunks.length} chunks, usage ${JSON.stringify(last.usage)}`;
     });
 }
