@@ -7,6 +7,7 @@
 //   ROOT_URL     a host with LLMProxyMaxRequestBody 1K (the 413 case)
 //   NOTOKEN_URL  a host whose model list cannot load (the 503 case)
 //   TIMEOUT_URL  a host with LLMProxyTimeout 2 (the 504 case)
+//   OPENAPI_STRICT=1  also refuse members the description does not name
 // Prints one JSON line per check: {"name", "ok", "detail"}; exits 0 always
 // (t/13_openapi.t turns the lines into test results). Only global fetch.
 import { readFileSync } from 'node:fs';
@@ -79,6 +80,16 @@ function loadSpec() {
                               validate: (x) => Number.isInteger(x) && x >= 0 });
   // the document itself, so that '#/components/schemas/X' resolves as is
   const adapted = adapt(schemas);
+  // OPENAPI_STRICT=1: a member the description does not name is a violation
+  // too (the description itself allows them), to catch a translator that
+  // leaks a provider's own fields
+  if (process.env.OPENAPI_STRICT === '1') (function close(n) {
+    if (Array.isArray(n)) return n.forEach(close);
+    if (!n || typeof n !== 'object') return;
+    if (n.properties && n.additionalProperties === undefined
+        && n.unevaluatedProperties === undefined) n.unevaluatedProperties = false;
+    Object.values(n).forEach(close);
+  })(adapted);
   ajv.addSchema({ $id: DOC_ID, components: { schemas: adapted } });
   (function walk(node, path) {
     if (!node || typeof node !== 'object') return;
@@ -176,7 +187,8 @@ const tools = [{
 const say = (text) => [{ role: 'user', content: text }];
 
 const checks = [];
-// todo: why a failure is known and not the module's (the mock's own answer)
+// todo: why a failure is known: the mock's own answer, or a module defect
+// reported but not fixed here (t/13_openapi.t marks the test TODO)
 function check(name, fn, todo) { checks.push({ name, fn, todo }); }
 
 // one JSON answer, its status and the schema it must match
@@ -209,14 +221,15 @@ function chat(label, model, body, toolCalls, todo) {
 
 // every chunk of a stream; [DONE] last; an error event is an ErrorResponse
 function chatStream(label, model, body, what, wantError = false) {
-  check(`every stream chunk of ${what} (${label}) matches CreateChatCompletionStreamResponse`,
+  check(`every stream chunk of ${what} (${label}) matches CreateChatCompletionStreamResponse` +
+        (wantError ? ', its last event ErrorResponse' : ''),
     async () => {
       const ev = await stream(model, body);
       // the end: [DONE], or an error event (an error after the 200)
       const end = ev[ev.length - 1];
       const failed = end && end.error !== undefined;
       if (end !== '[DONE]' && !failed) throw new Error('ends with neither [DONE] nor an error event');
-      if (wantError !== undefined && failed !== wantError)
+      if (failed !== wantError)
         throw new Error(failed ? `error event: ${JSON.stringify(end)}` : 'no error event at the end');
       const chunks = failed ? ev : ev.slice(0, -1);
       if (chunks.includes('[DONE]')) throw new Error('[DONE] before the end');
