@@ -2,6 +2,7 @@
  * start-up (glue). */
 #include <errno.h>
 #include <stdlib.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_core.h>
 
