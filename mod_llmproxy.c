@@ -20,19 +20,14 @@ static const char *const endpoint_names[] = {
     "images.generations", "completions", "health", "unknown"
 };
 
-/* Where the handler is mounted: the <Location> path. A <Location> that
- * holds no directive of this module has no configuration of its own (httpd
- * creates one only for a module with a directive there): its path is then
- * core's. NULL at server level. */
-static const char *find_mount(request_rec *r)
+/* A <Location> that holds no directive of this module has no configuration
+ * of its own (httpd creates one only for a module with a directive there):
+ * its path is then core's (NULL at server level or for a regex). */
+static const char *core_mount(request_rec *r)
 {
-    llmp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
-                                               &llmproxy_module);
-    core_dir_config *cd;
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     apr_size_t n;
 
-    if (dc && dc->mount) return dc->mount;
-    cd = ap_get_core_module_config(r->per_dir_config);
     if (!cd || !cd->d || cd->d[0] != '/' || cd->r || cd->d_is_fnmatch)
         return NULL;
     n = strlen(cd->d);
@@ -40,10 +35,30 @@ static const char *find_mount(request_rec *r)
     return apr_pstrmemdup(r->pool, cd->d, n);
 }
 
-/* The endpoint, relative to where the handler is mounted. */
+static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
+                                   const char **model_id);
+
+/* The endpoint, relative to where the handler is mounted: the <Location>
+ * of our configuration; without one, the URL as it is (/v1/...) and else
+ * relative to the innermost <Location> (<Location /limited/v1> with only
+ * SetHandler and core directives in it). */
 static llmp_endpoint_e find_endpoint(request_rec *r, const char **model_id)
 {
-    const char *mount = find_mount(r);
+    llmp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                               &llmproxy_module);
+    llmp_endpoint_e ep;
+    const char *mount;
+
+    if (dc && dc->mount) return endpoint_at(r, dc->mount, model_id);
+    ep = endpoint_at(r, NULL, model_id);
+    if (ep == LLMP_EP_UNKNOWN && (mount = core_mount(r)) != NULL)
+        ep = endpoint_at(r, mount, model_id);
+    return ep;
+}
+
+static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
+                                   const char **model_id)
+{
     const char *rest = r->uri;
     apr_size_t n;
 
