@@ -9,7 +9,7 @@ use LLMPTest;
 use MIME::Base64 ();
 use Time::HiRes qw(time);
 
-plan tests => 123;
+plan tests => 133;
 
 my $via = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i ? 'mod_proxy' : 'libcurl';
 my $tok = token();
@@ -56,6 +56,11 @@ for my $module (undef, 'llmp_curlfb') {
     like $r->{json}{error}{message}, qr/HTTP 500.*Internal Server Error/,
          "$t: HTML 500: the excerpt says what it was";
     ok length($r->{json}{error}{message} // "") < 400, "$t: HTML 500: short excerpt";
+    # ... and from a translated provider's backend (Anthropic here)
+    $r = chat('mock-h-anthropic-html', module => $module);
+    clean_err($r, 500, undef, "$t: HTML 500 from a translated backend");
+    like $r->{json}{error}{message}, qr/HTTP 500.*Internal Server Error/,
+         "$t: HTML 500 from a translated backend: the excerpt";
     # ... for a stream request too (the backend never started a stream)
     clean_err(chat('mock-h-html-500', stream => JSON::PP::true,
                    module => $module),

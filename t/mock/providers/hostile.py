@@ -13,6 +13,8 @@ chosen by the request's "model":
   mock-h-status-600     HTTP status 600
   mock-h-status-101     a final "101" with a body
   mock-h-stall-body     headers and half the body, then 5 s of silence
+  mock-h-anthropic-html (an Anthropic handle, /hostile/v1/messages) the
+                        HTML 500 page of mock-h-html-500
 """
 import json
 import time
@@ -50,11 +52,11 @@ def handle(req):
         return json_response({"error": {
             "message": "internal error; request headers: Authorization: %s"
                        % auth, "type": "server_error", "code": None}}, 500)
-    if model == "mock-h-html-500":
+    if model in ("mock-h-html-500", "mock-h-anthropic-html"):
         page = (b"<html><head><title>500 Internal Server Error</title></head>"
-                b"<body><h1>Internal Server Error</h1>\x00\xff\xfe\x1b[31m"
-                b"<p>upstream said: Authorization: " + auth.encode() +
-                b"</p>" + b"<!-- padding -->" * 40 + b"</body></html>\n")
+                b"<body><h1>Internal Server Error</h1><p>Authorization: " +
+                auth.encode() + b"</p>\x00\xff\xfe\x1b[31m" +
+                b"<!-- padding -->" * 40 + b"</body></html>\n")
         return _raw(500, page, "text/html")
     if model == "mock-h-nul":
         return _raw(200, json.dumps(_completion(model, "a@b")).encode()
