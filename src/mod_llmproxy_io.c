@@ -693,7 +693,18 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     }
 
     /* nothing the backend sent reaches the client with a credential in
-     * it: scrubbed before it is relayed, quoted or translated */
+     * it: scrubbed before it is relayed, quoted or translated; its
+     * Content-Type (relayed with a pass-through body) too */
+    if (ctx.ctype) {
+        const char *c;
+        apr_size_t n;
+
+        for (c = ctx.ctype; *c && *c >= 0x20 && *c < 0x7f; c++)
+            ;
+        ctx.ctype = *c ? NULL : llmp_scrub(r->pool, ctx.ctype,
+                                           strlen(ctx.ctype),
+                                           backend_secrets(r, sc), &n);
+    }
     if (ctx.body.len) {
         apr_size_t n;
         char *clean = llmp_scrub(r->pool, ctx.body.data, ctx.body.len,

@@ -9,7 +9,7 @@ use LLMPTest;
 use MIME::Base64 ();
 use Time::HiRes qw(time);
 
-plan tests => 133;
+plan tests => 135;
 
 my $via = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i ? 'mod_proxy' : 'libcurl';
 my $tok = token();
@@ -81,6 +81,8 @@ for my $module (undef, 'llmp_curlfb') {
          "$t: echo 200: [redacted] in its place";
     is $r->{headers}{'content-length'}, length($r->{content}),
        "$t: echo 200: Content-Length fixed up";
+    ok index($r->{headers}{'content-type'} // '', $tok) < 0,
+       "$t: echo 200: token scrubbed from the Content-Type relayed";
     $r = chat('mock-h-echo-auth', module => $module,
               stream => JSON::PP::true);
     ok index($r->{content}, $tok) < 0,

@@ -47,7 +47,8 @@ def handle(req):
     if model == "mock-h-echo-auth":
         return json_response(_completion(
             model, "you sent Authorization: %s (json: %s)"
-            % (auth, json.dumps(auth))))
+            % (auth, json.dumps(auth))),
+            headers={"Content-Type": 'application/json; echo="%s"' % auth})
     if model == "mock-h-echo-auth-500":
         return json_response({"error": {
             "message": "internal error; request headers: Authorization: %s"
