@@ -12,6 +12,7 @@
 #include <util_mutex.h>
 
 #include "mod_llmproxy.h"
+#include "llmp_scrub.h"
 
 
 static const char *const endpoint_names[] = {
@@ -19,26 +20,60 @@ static const char *const endpoint_names[] = {
     "images.generations", "completions", "health", "unknown"
 };
 
-/* The endpoint, relative to where the handler is mounted. */
+/* A <Location> that holds no directive of this module has no configuration
+ * of its own (httpd creates one only for a module with a directive there):
+ * its path is then core's (NULL at server level or for a regex). */
+static const char *core_mount(request_rec *r)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    apr_size_t n;
+
+    if (!cd || !cd->d || cd->d[0] != '/' || cd->r || cd->d_is_fnmatch)
+        return NULL;
+    n = strlen(cd->d);
+    while (n > 1 && cd->d[n - 1] == '/') n--;
+    return apr_pstrmemdup(r->pool, cd->d, n);
+}
+
+static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
+                                   const char **model_id);
+
+/* The endpoint, relative to where the handler is mounted: the <Location>
+ * of our configuration; without one, the URL as it is (/v1/...) and else
+ * relative to the innermost <Location> (<Location /limited/v1> with only
+ * SetHandler and core directives in it). */
 static llmp_endpoint_e find_endpoint(request_rec *r, const char **model_id)
 {
     llmp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                &llmproxy_module);
+    llmp_endpoint_e ep;
+    const char *mount;
+
+    if (dc && dc->mount) return endpoint_at(r, dc->mount, model_id);
+    ep = endpoint_at(r, NULL, model_id);
+    if (ep == LLMP_EP_UNKNOWN && (mount = core_mount(r)) != NULL)
+        ep = endpoint_at(r, mount, model_id);
+    return ep;
+}
+
+static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
+                                   const char **model_id)
+{
     const char *rest = r->uri;
     apr_size_t n;
 
-    if (dc->mount && strcmp(dc->mount, "/")) {
-        n = strlen(dc->mount);
-        if (!strncmp(r->uri, dc->mount, n)
+    if (mount && strcmp(mount, "/")) {
+        n = strlen(mount);
+        if (!strncmp(r->uri, mount, n)
             && (r->uri[n] == '/' || r->uri[n] == '\0'))
             rest = r->uri + n;
         if (!*rest) {
             /* the mount point itself: <Location /health> */
-            const char *slash = strrchr(dc->mount, '/');
-            rest = slash ? slash : dc->mount;
+            const char *slash = strrchr(mount, '/');
+            rest = slash ? slash : mount;
         }
     }
-    if (!strncmp(rest, "/v1/", 4) && (!dc->mount || !strcmp(dc->mount, "/")))
+    if (!strncmp(rest, "/v1/", 4) && (!mount || !strcmp(mount, "/")))
         rest += 3;
     if (!strcmp(rest, "/health") || !strcmp(rest, "/health/"))
         return LLMP_EP_HEALTH;
@@ -193,6 +228,83 @@ static llmp_error_t *check_required(request_rec *r, const cJSON *req,
     return NULL;
 }
 
+/* A control character (or DEL) in the first len bytes of s? */
+static int has_control(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 1;
+    }
+    return 0;
+}
+
+/* Names and the model as they are at the top level of the request, for
+ * messages: printable ASCII only. */
+static const char *shown(request_rec *r, const char *s)
+{
+    return llmp_excerpt(r->pool, s, strlen(s), 64);
+}
+
+/* The request must mean to the backend what it means to us. cJSON keeps
+ * every member of an object and finds the first of a name, while most
+ * backends read the last: a member named twice is refused. cJSON's strings
+ * end at a NUL (a raw one, or \u0000) where the backend's do not: a body
+ * with a NUL is parsed again with each NUL read as U+0001, and a top-level
+ * name or a model with a control character is refused. */
+static llmp_error_t *check_top_level(request_rec *r, const char *body,
+                                     apr_size_t len, const cJSON *req)
+{
+    apr_hash_t *seen = apr_hash_make(r->pool);
+    const cJSON *c, *top = req;
+    apr_size_t i;
+    int nul = memchr(body, 0, len) != NULL;
+
+    for (c = req->child; c; c = c->next) {
+        if (!c->string) continue;
+        if (apr_hash_get(seen, c->string, APR_HASH_KEY_STRING)) {
+            const char *name = shown(r, c->string);
+            return llmp_error_make(r->pool, 400, NULL, "duplicate_key",
+                name, "'%s' appears more than once in the request body",
+                name);
+        }
+        apr_hash_set(seen, c->string, APR_HASH_KEY_STRING, c);
+    }
+    for (i = 0; !nul && i + 6 <= len; i++) {
+        if (body[i] == '\\' && !memcmp(body + i + 1, "u0000", 5)) nul = 1;
+    }
+    if (nul) {
+        char *copy = apr_pmemdup(r->pool, body, len);
+
+        for (i = 0; i < len; i++) {
+            if (!copy[i]) copy[i] = 1;
+            else if (copy[i] == '\\' && i + 6 <= len
+                     && !memcmp(copy + i + 1, "u0000", 5))
+                copy[i + 5] = '1';
+        }
+        top = llmp_json_parse_pool(r->pool, copy, len);
+        if (!cJSON_IsObject(top)) top = req;
+    }
+    for (c = top->child; c; c = c->next) {
+        if (!c->string) continue;
+        if (has_control(c->string, strlen(c->string))) {
+            return llmp_error_make(r->pool, 400, NULL, "invalid_key", NULL,
+                "a member name of the request body holds a control "
+                "character");
+        }
+        if (!strcmp(c->string, "model") && cJSON_IsString(c)
+            && c->valuestring
+            && (has_control(c->valuestring, strlen(c->valuestring))
+                || !llmp_utf8_valid(c->valuestring,
+                                    strlen(c->valuestring)))) {
+            return llmp_error_make(r->pool, 400, NULL, "invalid_model",
+                "model", "'model' holds a control character or invalid "
+                "UTF-8: '%s'", shown(r, c->valuestring));
+        }
+    }
+    return NULL;
+}
+
 static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                        llmp_endpoint_e ep)
 {
@@ -221,6 +333,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
             "invalid_json", NULL, "We could not parse the JSON body of your "
             "request: it must be a JSON object"));
     }
+    e = check_top_level(r, body, len, req);
+    if (e) return llmp_io_send_error(r, e);
     jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
     if (!cJSON_IsString(jmodel) || !*jmodel->valuestring) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
@@ -274,6 +388,10 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         native.len = len;
         native.stream = x->stream = x->stream
             && (ep == LLMP_EP_CHAT || ep == LLMP_EP_COMPLETIONS);
+        /* the SDKs ask for base64 vectors: floats from a backend that
+         * ignores it are encoded on the way back (mod_llmproxy_io.c) */
+        if (ep == LLMP_EP_EMBEDDINGS && llmp_embeddings_base64(req) == 1)
+            apr_table_setn(r->notes, "llmproxy-embeddings-base64", "1");
         return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
     }
     x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
@@ -425,6 +543,7 @@ static void llmp_register_hooks(apr_pool_t *p)
     ap_hook_handler(llmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     llmp_store_register_hooks(p);
     llmp_modproxy_register_hooks(p);
+    llmp_io_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(llmproxy) = {

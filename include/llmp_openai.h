@@ -145,6 +145,10 @@ cJSON *llmp_embeddings_new(const char *model, long prompt_tokens);
  * pool-owned, outlives it); deleting resp leaves them alone. */
 int llmp_embeddings_add(apr_pool_t *p, cJSON *resp, int index,
                         const cJSON *vector, int base64);
+/* In an OpenAI embeddings answer (from a pass-through backend), replace each
+ * data[].embedding that is an array of numbers by its base64 form (as
+ * llmp_embeddings_add writes it). Returns how many were replaced. */
+int llmp_embeddings_to_base64(apr_pool_t *p, cJSON *resp);
 
 /* ---- images ---- */
 /* "prompt": a required non-empty string (else 400 param "prompt"). */

@@ -116,6 +116,9 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
 int llmp_io_send_json(request_rec *r, int status, const char *json,
                       apr_size_t len);
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e);
+/* The output filter that turns httpd's own refusal of a request body into
+ * the OpenAI-shaped error (registered from the module's hooks). */
+void llmp_io_register_hooks(apr_pool_t *p);
 
 typedef enum {
     LLMP_EP_MODELS, LLMP_EP_MODEL, LLMP_EP_CHAT, LLMP_EP_EMBEDDINGS,

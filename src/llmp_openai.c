@@ -839,3 +839,34 @@ void llmp_images_add(cJSON *resp, const char *url, const char *b64_json,
                                                 revised_prompt);
     cJSON_AddItemToArray(data, e);
 }
+
+int llmp_embeddings_to_base64(apr_pool_t *p, cJSON *resp)
+{
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(resp, "data"), *item;
+    int n = 0;
+
+    if (!cJSON_IsArray(data)) return 0;
+    cJSON_ArrayForEach(item, data) {
+        cJSON *vec = cJSON_GetObjectItemCaseSensitive(item, "embedding");
+        cJSON *tmp, *added, *enc;
+
+        if (!cJSON_IsArray(vec)) continue;
+        /* llmp_embeddings_add encodes it, into a scratch answer */
+        tmp = cJSON_CreateObject();
+        if (!tmp || !cJSON_AddArrayToObject(tmp, "data")
+            || !llmp_embeddings_add(p, tmp, 0, vec, 1)) {
+            cJSON_Delete(tmp);
+            continue;
+        }
+        added = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tmp,
+                                                                    "data"), 0);
+        enc = cJSON_DetachItemFromObjectCaseSensitive(added, "embedding");
+        cJSON_Delete(tmp);
+        if (enc && cJSON_ReplaceItemInObjectCaseSensitive(item, "embedding",
+                                                          enc))
+            n++;
+        else
+            cJSON_Delete(enc);
+    }
+    return n;
+}

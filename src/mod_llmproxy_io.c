@@ -14,11 +14,24 @@
 #include "mod_llmproxy.h"
 #include "llmp_sse.h"
 #include "llmp_buf.h"
+#include "llmp_scrub.h"
 
 APLOG_USE_MODULE(llmproxy);
 
 #define LLMP_MAX_RESPONSE  (64 * 1024 * 1024)   /* non-streamed bodies */
 #define LLMP_MAX_EVENT     (8 * 1024 * 1024)    /* one SSE event */
+
+/* ap_rwrite takes an int: a body of any size goes in pieces. */
+static void write_body(request_rec *r, const char *data, apr_size_t len)
+{
+    while (len) {
+        apr_size_t n = len > (1u << 30) ? (1u << 30) : len;
+
+        if (ap_rwrite(data, (int)n, r) < 0) return;
+        data += n;
+        len -= n;
+    }
+}
 
 int llmp_io_send_json(request_rec *r, int status, const char *json,
                       apr_size_t len)
@@ -27,7 +40,7 @@ int llmp_io_send_json(request_rec *r, int status, const char *json,
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)len);
     if (r->header_only) return OK;
-    ap_rwrite(json, (int)len, r);
+    write_body(r, json, len);
     return OK;
 }
 
@@ -43,8 +56,54 @@ int llmp_io_send_error(request_rec *r, const llmp_error_t *e)
     return llmp_io_send_json(r, e->status, json, strlen(json));
 }
 
+#define LLMP_BODY_ERROR_FILTER "LLMPROXY_BODY_ERROR"
+
+/* httpd's input filter reports a body it refuses (over LimitRequestBody,
+ * a broken chunk) with an error bucket sent down the output filters, which
+ * answers with httpd's HTML error page at once. While the body is read,
+ * this filter keeps the status of such a bucket and drops it: the client
+ * gets the OpenAI-shaped error instead. */
+static apr_status_t body_error_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    int *status = f->ctx;
+    apr_bucket *e;
+
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        if (AP_BUCKET_IS_ERROR(e) && !*status)
+            *status = ((ap_bucket_error *)e->data)->status;
+    }
+    if (*status) {
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void llmp_io_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_register_output_filter(LLMP_BODY_ERROR_FILTER, body_error_out, NULL,
+                              AP_FTYPE_RESOURCE);
+}
+
+static int read_body(request_rec *r, apr_off_t limit, char **body,
+                     apr_size_t *len, llmp_error_t **err, int *refused);
+
 int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
                       apr_size_t *len, llmp_error_t **err)
+{
+    int refused = 0, rc;
+    ap_filter_t *f = ap_add_output_filter(LLMP_BODY_ERROR_FILTER, &refused,
+                                          r, r->connection);
+
+    rc = read_body(r, limit, body, len, err, &refused);
+    if (f) ap_remove_output_filter(f);
+    return rc;
+}
+
+static int read_body(request_rec *r, apr_off_t limit, char **body,
+                     apr_size_t *len, llmp_error_t **err, int *refused)
 {
     apr_off_t core_limit = ap_get_limit_req_body(r);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
@@ -70,6 +129,18 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
         apr_status_t rv = ap_get_brigade(r->input_filters, bb,
                                          AP_MODE_READBYTES, APR_BLOCK_READ,
                                          HUGE_STRING_LEN);
+        if (*refused) {
+            /* httpd's input filter refused the body (see body_error_out);
+             * ap_pass_brigade marked the EOS that came with the error as
+             * sent, but it was dropped: the answer is still to come */
+            r->eos_sent = 0;
+            r->connection->keepalive = AP_CONN_CLOSE;
+            if (*refused == HTTP_REQUEST_ENTITY_TOO_LARGE) goto too_large;
+            *err = llmp_error_make(r->pool, ap_is_HTTP_ERROR(*refused)
+                                   ? *refused : 400, NULL, NULL, NULL,
+                                   "could not read the request body");
+            return (*err)->status;
+        }
         if (rv != APR_SUCCESS) {
             int st = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
             if (st == HTTP_REQUEST_ENTITY_TOO_LARGE) goto too_large;
@@ -334,6 +405,9 @@ static int on_head(void *baton, long status, const char *ctype)
 
 static int buffer_data(proxy_ctx *ctx, const char *data, apr_size_t len)
 {
+    /* a final 1xx (curl takes a 101 as one) or a status out of range is
+     * no HTTP answer: stop, nothing of it is kept */
+    if (ctx->status < 200 || ctx->status > 599) return 1;
     if (llmp_buf_append(&ctx->body, data, len) != APR_SUCCESS) {
         ctx->too_big = 1;
         return 1;
@@ -421,8 +495,92 @@ static int send_backend_body(proxy_ctx *ctx)
                                       : "application/json");
     ap_set_content_length(r, (apr_off_t)ctx->body.len);
     if (ctx->body.len && !r->header_only)
-        ap_rwrite(ctx->body.data, (int)ctx->body.len, r);
+        write_body(r, ctx->body.data, ctx->body.len);
     return OK;
+}
+
+/* The buffered body as JSON, when it is JSON that a client can read:
+ * cJSON parses it (bounded by its nesting limit), and it holds no control
+ * byte other than white space (cJSON lets them through inside strings, a
+ * NUL too) and is valid UTF-8 (cJSON does not check). NULL otherwise. */
+static cJSON *backend_json(proxy_ctx *ctx)
+{
+    const unsigned char *b = (const unsigned char *)ctx->body.data;
+    apr_size_t i, n = ctx->body.len;
+
+    if (!b || !n) return NULL;
+    for (i = 0; i < n; i++) {
+        if (b[i] < 0x20 && b[i] != ' ' && b[i] != '\t' && b[i] != '\n'
+            && b[i] != '\r')
+            return NULL;
+    }
+    if (!llmp_utf8_valid(ctx->body.data, n)) return NULL;
+    return llmp_json_parse_pool(ctx->r->pool, ctx->body.data, n);
+}
+
+/* A short printable excerpt of the body, for an error message. */
+static const char *body_excerpt(proxy_ctx *ctx)
+{
+    return llmp_excerpt(ctx->r->pool, ctx->body.data, ctx->body.len, 200);
+}
+
+/* A pass-through backend's error (4xx, 5xx): its JSON object as it is
+ * (OpenAI-shaped already); anything else (an HTML page from a load
+ * balancer, text) becomes an OpenAI error with the backend's status and a
+ * short printable excerpt. */
+static int send_backend_error(proxy_ctx *ctx, const llmp_model_t *model)
+{
+    request_rec *r = ctx->r;
+    const char *ex;
+
+    if (cJSON_IsObject(backend_json(ctx))) return send_backend_body(ctx);
+    ex = body_excerpt(ctx);
+    return llmp_io_send_error(r, llmp_error_make(r->pool, (int)ctx->status,
+        NULL, "backend_http_error", NULL,
+        "the backend for model '%s' answered HTTP %ld%s%s", model->id,
+        ctx->status, *ex ? ": " : "", ex));
+}
+
+/* What the backend could reflect that a client must never see: the
+ * gateway's token and, when they are forwarded, the client's credentials
+ * (NULL-terminated). */
+static const char *const *backend_secrets(request_rec *r,
+                                          const llmp_server_conf_t *sc)
+{
+    const char **s = apr_pcalloc(r->pool, 8 * sizeof(*s));
+    int n = 0;
+
+    if (sc->token && *sc->token) {
+        s[n++] = sc->token;
+        if (strchr(sc->token, '/')) {
+            /* as a JSON encoder may write it: "\/" */
+            char *esc = apr_palloc(r->pool, 2 * strlen(sc->token) + 1), *o = esc;
+            const char *c;
+            for (c = sc->token; *c; c++) {
+                if (*c == '/') *o++ = '\\';
+                *o++ = *c;
+            }
+            *o = '\0';
+            s[n++] = esc;
+        }
+    }
+    if (sc->forward_client_auth > 0) {
+        const char *a = apr_table_get(r->headers_in, "Authorization");
+        const char *k = apr_table_get(r->headers_in, "x-api-key");
+
+        /* (short values are not hunted for: they would match anything) */
+        if (a && strlen(a) >= 8) {
+            const char *cred = strchr(a, ' ');
+            s[n++] = a;
+            if (cred) {
+                while (*cred == ' ') cred++;
+                if (strlen(cred) >= 8) s[n++] = cred;
+            }
+        }
+        if (k && strlen(k) >= 8) s[n++] = k;
+    }
+    s[n] = NULL;
+    return s;
 }
 
 static llmp_error_t *transport_error(request_rec *r,
@@ -450,11 +608,9 @@ static llmp_error_t *transport_error(request_rec *r,
  * a 2xx (some gateways ignore "stream"): replay a completion as chunks, so
  * that stream parsers (the SDKs) get what they asked for. Anything else is
  * a 502, never relayed as it came. Always OK: the client has its answer. */
-static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
-                                     apr_size_t len)
+static int send_tree_as_stream(proxy_ctx *ctx, const cJSON *c)
 {
     request_rec *r = ctx->r;
-    cJSON *c = llmp_json_parse_pool(r->pool, json, len);
     const char *obj = c ? llmp_json_str(c, "object") : NULL;
 
     if (obj && ctx->ep == LLMP_EP_CHAT && !strcmp(obj, "chat.completion")) {
@@ -489,11 +645,18 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
         ctx->model_id));
 }
 
+static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
+                                     apr_size_t len)
+{
+    return send_tree_as_stream(ctx, llmp_json_parse_pool(ctx->r->pool, json,
+                                                         len));
+}
+
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
 static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
 {
     request_rec *r = ctx->r;
-    cJSON *native = llmp_json_parse_pool(r->pool, ctx->body.data, ctx->body.len);
+    cJSON *native = backend_json(ctx);
     llmp_error_t *e = NULL;
     char *out = NULL;
     apr_size_t outlen = 0;
@@ -675,6 +838,43 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         return OK;
     }
 
+    /* nothing the backend sent reaches the client with a credential in
+     * it: scrubbed before it is relayed, quoted or translated; its
+     * Content-Type (relayed with a pass-through body) too */
+    if (ctx.ctype) {
+        const char *c;
+        apr_size_t n;
+
+        for (c = ctx.ctype; *c && *c >= 0x20 && *c < 0x7f; c++)
+            ;
+        ctx.ctype = *c ? NULL : llmp_scrub(r->pool, ctx.ctype,
+                                           strlen(ctx.ctype),
+                                           backend_secrets(r, sc), &n);
+    }
+    if (ctx.body.len) {
+        apr_size_t n;
+        char *clean = llmp_scrub(r->pool, ctx.body.data, ctx.body.len,
+                                 backend_secrets(r, sc), &n);
+        if (clean != ctx.body.data) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
+                          "the answer of the backend for model '%s' held a "
+                          "credential: redacted", model->id);
+            apr_table_setn(r->notes, "llmproxy-redacted", "1");
+            ctx.body.data = clean;
+            ctx.body.len = n;
+        }
+    }
+    if (ctx.status && (ctx.status < 200 || ctx.status > 599)) {
+        /* not an HTTP answer (a final 1xx, a status out of range): none
+         * of its bytes are shown */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                      "backend for model '%s' answered with HTTP status %ld",
+                      model->id, ctx.status);
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+            "api_error", "bad_backend_response", NULL,
+            "the backend for model '%s' answered with an invalid HTTP "
+            "status", model->id));
+    }
     if (res.outcome != LLMP_HTTP_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
                       "backend call for model '%s' failed: %s", model->id,
@@ -682,49 +882,67 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                       : res.error ? res.error : "error");
         return llmp_io_send_error(r, transport_error(r, &res, model));
     }
-    if (ctx.status < 200 || ctx.status >= 300) {
+    if (ctx.status >= 300) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
                       "backend for model '%s' answered HTTP %ld", model->id,
                       ctx.status);
-        if (!ops) {
-            /* pass the backend's own error through */
-            if (ctx.status < 400) {
-                return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
-                    "api_error", "bad_backend_response", NULL,
-                    "the backend for model '%s' answered HTTP %ld",
-                    model->id, ctx.status));
-            }
-            return send_backend_body(&ctx);
+        if (ctx.status < 400) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+                "api_error", "bad_backend_response", NULL,
+                "the backend for model '%s' answered HTTP %ld",
+                model->id, ctx.status));
         }
-        return llmp_io_send_error(r, ops->error(x, (int)ctx.status,
-            llmp_json_parse_pool(r->pool, ctx.body.data, ctx.body.len),
-            ctx.body.data, ctx.body.len));
+        /* pass the backend's own error through */
+        if (!ops) return send_backend_error(&ctx, model);
+        {
+            /* a translator quotes only JSON a client can read, or a
+             * printable excerpt */
+            cJSON *native = backend_json(&ctx);
+            const char *ex = native ? ctx.body.data : body_excerpt(&ctx);
+            return llmp_io_send_error(r, ops->error(x, (int)ctx.status,
+                native, ex, native ? ctx.body.len : strlen(ex)));
+        }
     }
     if (ops) return finish_translated(&ctx, model);
     /* every OpenAI answer is a JSON object: a 2xx body that is not one (an
-     * HTML page from a load balancer, garbage) is a 502, not a success the
-     * SDKs cannot parse; a pass-through body is not parsed to tell */
-    if (!llmp_json_looks_like_object(ctx.body.data, ctx.body.len)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
-                      "backend for model '%s' answered HTTP %ld with a body "
-                      "that is not a JSON object", model->id, ctx.status);
-        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
-            "api_error", "bad_backend_response", NULL,
-            "the backend for model '%s' returned a body that is not JSON",
-            model->id));
-    }
+     * HTML page from a load balancer, garbage, invalid UTF-8, cut short)
+     * is a 502, not a success the SDKs cannot parse */
     {
-        char *out = ctx.body.data;
-        apr_size_t outlen = ctx.body.len;
-        int unwrapped = llmp_envelope_unwrap_body(r->pool, ctx.body.data,
-                                                  ctx.body.len, &out, &outlen);
-        if (unwrapped)
+        cJSON *root = backend_json(&ctx), *inner;
+        int changed = 0;
+
+        if (!cJSON_IsObject(root)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                          "backend for model '%s' answered HTTP %ld with a "
+                          "body that is not a JSON object", model->id,
+                          ctx.status);
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+                "api_error", "bad_backend_response", NULL,
+                "the backend for model '%s' returned a body that is not "
+                "JSON", model->id));
+        }
+        inner = llmp_envelope_unwrap(root);
+        if (inner != root) {
             apr_table_setn(r->notes, "llmproxy-envelope", "1");
-        if (x && x->stream
-            && send_completion_as_stream(&ctx, out, outlen) == OK)
+            changed = 1;
+        }
+        /* the SDKs ask for base64 by default: a backend that answers
+         * floats anyway gets them encoded */
+        if (ep == LLMP_EP_EMBEDDINGS
+            && apr_table_get(r->notes, "llmproxy-embeddings-base64")
+            && llmp_embeddings_to_base64(r->pool, inner))
+            changed = 1;
+        if (x && x->stream && send_tree_as_stream(&ctx, inner) == OK)
             return OK;
-        if (unwrapped)
+        if (changed) {
+            apr_size_t outlen = 0;
+            char *out = llmp_json_print(r->pool, inner, &outlen);
+            if (!out) {
+                return llmp_io_send_error(r, llmp_error_make(r->pool, 500,
+                    NULL, NULL, NULL, "out of memory"));
+            }
             return llmp_io_send_json(r, (int)ctx.status, out, outlen);
+        }
     }
     return send_backend_body(&ctx);
 }

@@ -43,6 +43,7 @@ typedef struct {
     int seen;          /* mod_proxy passed an answer (or part of one) */
     int eos;           /* ... and its end */
     int error;         /* an error bucket: the backend failed mid-answer */
+    apr_time_t last;   /* when the backend last sent something */
 } capture_ctx;
 
 /* The body, in pieces of at most readbytes, then EOS. */
@@ -88,6 +89,7 @@ static apr_status_t capture_out(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(e) || c->too_big) continue;
         rv = apr_bucket_read(e, &d, &n, APR_BLOCK_READ);
         if (rv != APR_SUCCESS) break;
+        if (n) c->last = apr_time_now();   /* (not for the error bucket) */
         if (n && llmp_buf_append(c->body, d, n) != APR_SUCCESS) {
             c->too_big = 1;
             rv = APR_ENOSPC;
@@ -206,6 +208,19 @@ void llmp_modproxy_register_hooks(apr_pool_t *p)
                               AP_FTYPE_RESOURCE);
 }
 
+/* Did the answer break off because the backend went silent for the
+ * worker's timeout (LLMProxyTimeout)? mod_proxy_http reports a body that
+ * stops coming as it reports a reset (an error bucket, a 502), so tell
+ * them apart by the silence before the end, as libcurl's timeout would:
+ * the same stall gives the same 504 whichever client made the call. */
+static int stalled(request_rec *r, const capture_ctx *cc)
+{
+    apr_interval_time_t t = llmp_sconf(r->server)->timeout;
+
+    return t > 0 && apr_time_now() - cc->last
+                    >= t - apr_time_from_msec(100);
+}
+
 int llmp_modproxy_perform(request_rec *r, const char *url,
                           const char *const *headers, const char *body,
                           apr_size_t len, llmp_buf_t *out, int *too_big,
@@ -256,6 +271,7 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     fin = ap_add_input_filter(LLMP_REPLAY_FILTER, &rc, r, r->connection);
     fout = ap_add_output_filter(LLMP_CAPTURE_FILTER, &cc, r, r->connection);
 
+    cc.last = apr_time_now();
     status = ap_run_handler(r);
 
     ap_remove_input_filter(fin);
@@ -301,7 +317,8 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
         res->error = "cannot connect";
     }
     else if (status == HTTP_GATEWAY_TIME_OUT
-             || apr_table_get(r->notes, "proxy_timedout")) {
+             || apr_table_get(r->notes, "proxy_timedout")
+             || stalled(r, &cc)) {
         res->outcome = LLMP_HTTP_TIMEOUT;
         res->error = "timed out";
     }

@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 57;
+plan tests => 104;
 
 ok wait_list(), 'model list loaded';
 
@@ -42,12 +42,14 @@ err_ok(post_json('/v1/chat/completions', $big, module => 'llmp_root'),
 err_ok(post_json('/v1/chat/completions', $big, chunked => 1,
                  module => 'llmp_root'),
        413, 'request_too_large', 'chunked body over LLMProxyMaxRequestBody');
-# LimitRequestBody 2048 on /limited/v1: httpd refuses it itself (its own
-# error page), with a Content-Length or chunked
-is post_json('/limited/v1/chat/completions', $big)->{status}, 413,
-   'body over LimitRequestBody';
-is post_json('/limited/v1/chat/completions', $big, chunked => 1)->{status},
-   413, 'chunked body over LimitRequestBody';
+# LimitRequestBody 2048 on /limited/v1: the same OpenAI-shaped 413, with a
+# Content-Length or chunked (httpd's input filter finds it; not its HTML page)
+err_ok(post_json('/limited/v1/chat/completions', $big),
+       413, 'request_too_large', 'body over LimitRequestBody');
+$r = post_json('/limited/v1/chat/completions', $big, chunked => 1);
+err_ok($r, 413, 'request_too_large', 'chunked body over LimitRequestBody');
+like $r->{headers}{'content-type'}, qr{^application/json},
+     'chunked body over LimitRequestBody: JSON, not an HTML page';
 
 # List not loaded: the mock refuses the list without the token
 err_ok(post_json('/v1/chat/completions', '{"model":"gpt-4o-mini"}',
@@ -92,3 +94,43 @@ err_ok(post_json('/v1/completions', '{"model":"claude-3-7-sonnet-20250219","prom
 err_ok(post_json('/v1/chat/completions',
                  '{"model":"mock-redirect","messages":[{"role":"user","content":"x"}]}'),
        502, 'bad_backend_response', 'backend redirect');
+
+# The request must mean to the backend what it means to us: cJSON routes by
+# the first "model" while the backend reads the last; cJSON's strings end
+# at a NUL, the backend's do not. Refused before any backend call.
+mock_reset();
+my $msgs = '"messages":[{"role":"user","content":"x"}]';
+err_ok(post_json('/v1/chat/completions',
+                 qq({"model":"gpt-4o-mini","model":"mock-error",$msgs})),
+       400, 'duplicate_key', 'model named twice');
+err_ok(post_json('/v1/chat/completions',
+                 qq({"model":"gpt-4o-mini","stream":false,$msgs,"stream":true})),
+       400, 'duplicate_key', 'stream named twice');
+err_ok(post_json('/v1/chat/completions',
+                 qq({"model":"gpt-4o-mini",$msgs,"temperature":1,"temperature":0})),
+       400, 'duplicate_key', 'another member named twice');
+err_ok(post_json('/v1/chat/completions',
+                 qq({"model\\u0000":"mock-error","model":"gpt-4o-mini",$msgs})),
+       400, 'duplicate_key', 'a name with a NUL that cJSON reads as "model"');
+err_ok(post_json('/v1/chat/completions',
+                 qq({"model\\u0000x":"gpt-4o-mini",$msgs})),
+       400, 'invalid_key', 'a name with a NUL');
+for my $case (['gpt-4o-mini\\u0000evil', 'NUL escape'],
+              ["gpt-4o-mini\x00evil", 'raw NUL'],
+              ['gpt-4o-mini\\u0001', 'control escape'],
+              ['gpt-4o-mini\\n', 'newline'],
+              ["gpt-4o-mini\x7f", 'DEL'],
+              ["gpt-4o-mini\xff", 'invalid UTF-8']) {
+    my ($m, $what) = @$case;
+    $r = post_json('/v1/chat/completions', qq({"model":"$m",$msgs}));
+    err_ok($r, 400, 'invalid_model', "model with a $what");
+    like $r->{content}, qr/^[\x20-\x7e]*\z/, "model with a $what: not echoed raw";
+}
+ok !last_request(qr{^/openai/}), 'none of these reached the backend';
+# a NUL in a message, a backslash before u0000, a name only like "model":
+# fine
+$r = post_json('/v1/chat/completions',
+    '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"a\\u0000b \\\\u0000"}],"models":1}');
+is $r->{status}, 200, 'a NUL in a message is not refused';
+is $r->{json}{choices}[0]{message}{content}, "echo: a\x{0}b \\u0000",
+   'and reaches the backend as it was';
