@@ -36,8 +36,9 @@ def _completion(model, text):
     return {"id": "chatcmpl-mock", "object": "chat.completion",
             "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant",
-                                                 "content": text},
-                         "finish_reason": "stop"}],
+                                                 "content": text,
+                                                 "refusal": None},
+                         "logprobs": None, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 2,
                       "total_tokens": 5}}
 
@@ -91,6 +92,7 @@ def handle(req):
         return json_response({"id": "cmpl-mock", "object": "text_completion",
                               "created": 1700000000, "model": model,
                               "choices": [{"index": 0, "text": "done",
+                                           "logprobs": None,
                                            "finish_reason": "stop"}]})
     if "messages" not in body:
         return json_response({"error": {"message": "messages is required",
