@@ -215,8 +215,12 @@ typedef struct proxy_ctx {
     apr_off_t max_stream_bytes;        /* LLMProxyMaxStreamBytes */
     apr_interval_time_t max_duration;  /* LLMProxyStreamMaxDuration, 0: off */
     int done;                          /* pass-through: "data: [DONE]" seen */
+    const char *const *secrets;        /* scrubbed from every relayed byte */
     int backend_error;                 /* pass-through: relayed an error event */
 } proxy_ctx;
+
+static const char *const *backend_secrets(request_rec *r,
+                                          const llmp_server_conf_t *sc);
 
 /* How often a running transfer peeks at the client's socket. */
 #define LLMP_GONE_CHECK apr_time_from_msec(500)
@@ -305,6 +309,8 @@ static apr_status_t on_native_event(void *baton, const char *event,
     llmp_error_t *e;
 
     ctx->events++;
+    /* a backend that reflects the token in its text must not show it */
+    data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
     e = ctx->ops->chat_stream_event(ctx->x, event, data, len);
     if (e) {
         ctx->stream_err = e;
@@ -325,6 +331,7 @@ static apr_status_t on_pass_event(void *baton, const char *event,
 {
     proxy_ctx *ctx = baton;
     const char *p = data, *end = data + len, *nl;
+    apr_size_t elen;
 
     ctx->events++;
     if (ctx->done || !len) return APR_SUCCESS;   /* nothing after [DONE] */
@@ -338,12 +345,20 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
         cJSON_Delete(j);
-        if (!ok) {
+        if (!ok || !llmp_utf8_valid(data, len)) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
                 "bad_backend_response", NULL, "the backend for model '%s' "
-                "sent a stream event that is not JSON", ctx->model_id);
+                "sent a stream event that is not %s", ctx->model_id,
+                ok ? "valid UTF-8" : "JSON");
             return APR_EGENERAL;
         }
+        /* the bytes are relayed as they came: no credential in them
+         * (a copy only when one occurs) */
+        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
+        end = data + len;
+        p = data;
+        event = llmp_scrub(ctx->r->pool, event, strlen(event), ctx->secrets,
+                           &elen);
     }
     if (ctx->client_gone) return APR_ECONNABORTED;
     start_stream(ctx);
@@ -375,6 +390,7 @@ static apr_status_t on_pass_comment(void *baton, const char *text,
 
     if (ctx->done || !ctx->started) return APR_SUCCESS;
     if (ctx->client_gone) return APR_ECONNABORTED;
+    text = llmp_scrub(ctx->r->pool, text, len, ctx->secrets, &len);
     apr_brigade_write(ctx->bb, NULL, NULL, ":", 1);
     apr_brigade_write(ctx->bb, NULL, NULL, text, len);
     apr_brigade_write(ctx->bb, NULL, NULL, "\n\n", 2);
@@ -722,6 +738,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.t0 = t0;
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
+    ctx.secrets = backend_secrets(r, sc);
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;

@@ -9,7 +9,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 63;
+plan tests => 63 + 12;
 
 ok wait_list(), 'model list loaded';
 ok wait_list('llmp_smallstream'), 'model list loaded (small stream limits)';
@@ -175,3 +175,29 @@ for my $m (qw(mock-stall-stream hostile-anthropic-stall)) {
     is $err && $err->{type}, 'api_error', "$m: api_error";
     ok time - $t0 < 4.8, "$m: after the 2 s stall timeout";
 }
+
+# 7. A backend that reflects the request's credentials in its stream: the
+#    token never reaches the client, in a chunk, an event name or a comment
+#    (pass-through) nor in translated text
+my $tok = token();
+$res = req('hostile-echo-auth');
+is $res->{status}, 200, 'echo-auth stream: 200';
+ok index($res->{raw}, $tok) < 0, '... the token is not in any byte relayed';
+like stream_text(sse_data($res)), qr/your header was: OAuth \[redacted\]/,
+    '... it is replaced by [redacted] in the chunk';
+like $res->{raw}, qr/^event: x-OAuth-\[redacted\]$/m, '... and in the event name';
+like $res->{raw}, qr/^: debug OAuth \[redacted\]$/m, '... and in the comment';
+ok $res->{raw} =~ /data: \[DONE\]/, '... and the stream ends well';
+$res = req('hostile-anthropic-echo-auth');
+ok index($res->{raw}, $tok) < 0, 'translated echo-auth: the token is not relayed';
+like stream_text(sse_data($res)), qr/header: OAuth \[redacted\]/,
+    '... [redacted] in the translated text';
+
+# 8. An event whose JSON holds invalid UTF-8: not relayed, the error event
+#    ends the stream
+$res = req('hostile-badutf8');
+$err = last_error($res);
+is $err && $err->{code}, 'bad_backend_response', 'invalid UTF-8 event: bad_backend_response';
+like $err && $err->{message}, qr/UTF-8/, '... that says why';
+ok $res->{raw} !~ /\xff\xfe/, '... the bad bytes are not relayed';
+ok $res->{raw} !~ /data: \[DONE\]/, '... and no clean end';

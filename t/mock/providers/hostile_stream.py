@@ -15,10 +15,14 @@ chosen by the request's "model" (each answers a stream request only):
   hostile-gzip          ~1.2 MB of chunks, gzip-compressed (Content-Encoding:
                         gzip) when the request accepts gzip; a few KB on the
                         wire
+  hostile-echo-auth     chunks whose content, event name and a comment
+                        echo the request's Authorization header, [DONE]
+  hostile-badutf8       a chunk whose content holds invalid UTF-8, [DONE]
   hostile-anthropic-html   200 text/html
   hostile-anthropic-stall  message_start and one delta, then 5 s of silence
   hostile-anthropic-cut    a delta, then a clean end without message_stop
   hostile-anthropic-long   40 deltas 0.25 s apart
+  hostile-anthropic-echo-auth  a delta that echoes the Authorization header
 """
 import json
 import zlib
@@ -101,6 +105,21 @@ def _openai(req, body):
             ("data: %s\ndata: %s\n\n" % (split[:half], split[half:])).encode(),
             sse_event(_chunk(model, {}, "stop")),
             DONE], 0.05)
+    if model == "hostile-echo-auth":
+        auth = req.headers.get("Authorization") or ""
+        return sse_response([
+            _role(model),
+            _word(model, "your header was: " + auth),
+            (": debug %s\n\n" % auth).encode(),
+            ("event: x-%s\ndata: %s\n\n" % (
+                auth.replace(" ", "-"),
+                json.dumps(_chunk(model, {"content": "!"})))).encode(),
+            sse_event(_chunk(model, {}, "stop")), DONE], 0.05)
+    if model == "hostile-badutf8":
+        bad = json.dumps(_chunk(model, {"content": "AB"})).encode().replace(
+            b"AB", b"A\xff\xfeB")
+        return sse_response([_role(model), b"data: " + bad + b"\n\n",
+                             _word(model, "c"), DONE], 0.05)
     if model == "hostile-html":
         return Response(200, b"<html><body>Service temporarily unavailable"
                         b"</body></html>", {"Content-Type": "text/html"})
@@ -153,6 +172,10 @@ def _anthropic(req, body):
         return r
     if model == "hostile-anthropic-cut":
         return sse_response([start, block, delta("x"), delta("y")], 0.05)
+    if model == "hostile-anthropic-echo-auth":
+        auth = req.headers.get("Authorization") or ""
+        return sse_response([start, block, delta("header: " + auth)] + end,
+                            0.05)
     if model == "hostile-anthropic-long":
         return sse_response([start, block] + [delta("w%d " % i)
                                               for i in range(40)] + end, 0.25)
