@@ -4,7 +4,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
 
-plan tests => 7;
+plan tests => 8;
 
 sub slurp { my $f = shift; open my $fh, '<', $f or return ''; local $/; <$fh> }
 
@@ -20,3 +20,26 @@ ok $err !~ /exit signal|Segmentation fault|AddressSanitizer|runtime error:/,
    'no child crashed';
 my @san = (glob('t/logs/asan.*'), glob('t/logs/ubsan.*'));
 ok !@san, 'no sanitizer report' or diag slurp($san[0]);
+
+# Every warning or error in error_log is one the tests provoke on purpose
+# (mod_md's harness does the same): an unexpected one fails the run.
+my @expected = (
+    qr/\[llmproxy:error\] .*fetching \S+ failed: /,
+    qr/\[llmproxy:warn\] .*model list entry .* skipped: /,
+    qr/\[llmproxy:error\] .*model list from \S+ rejected: /,
+    qr/\[llmproxy:warn\] .*backend for model '(?:mock-|hostile-)[^']*' answered /,
+    qr/\[llmproxy:warn\] .*stream from the backend for model '[^']*' ended early: /,
+    qr/\[llmproxy:warn\] .*stream for model '[^']*' ended with an error: /,
+    qr/\[llmproxy:error\] .*backend call for model '[^']*' failed: /,
+    # mod_proxy_http's own words for the hostile backends (stalls, resets,
+    # a 101, a refused connection)
+    qr/\[proxy(?:_http)?:error\] .*AH0(?:1102|1110|1114|0898|0940|0957)/,
+);
+my @unexpected;
+for my $line (split /\n/, $err) {
+    next unless $line =~ /\[[a-z_0-9]+:(?:warn|error|crit|alert|emerg)\]/;
+    next if grep { $line =~ $_ } @expected;
+    push @unexpected, $line;
+}
+ok !@unexpected, 'no unexpected warning or error in error_log'
+    or diag join "\n", @unexpected[0 .. ($#unexpected < 9 ? $#unexpected : 9)];
