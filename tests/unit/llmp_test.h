@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -171,5 +172,19 @@ static inline llmp_error_t *llmp_feed_sse(apr_pool_t *p,
     if (rv == APR_SUCCESS) llmp_sse_finish(sp);
     return f.err;
 }
+
+/* CPU seconds used by this process, for the tests that a translator's work
+ * is linear in its input (a quadratic one takes minutes, not seconds). */
+static inline double llmp_test_cpu_seconds(void)
+{
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+/* ASan/UBSan builds are slower: their time bounds are stretched. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LLMP_TEST_SLOW 5
+#else
+#define LLMP_TEST_SLOW 1
+#endif
 
 #endif

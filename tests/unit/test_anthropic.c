@@ -278,10 +278,6 @@ static void t_req_version_header(apr_pool_t *p)
 
 /* 100,000 messages are translated in linear time (the merge of turns, the
  * tool results placed first in a user turn). */
-static double cpu_seconds(void)
-{
-    return (double)clock() / CLOCKS_PER_SEC;
-}
 
 static void t_req_many_messages(apr_pool_t *p)
 {
@@ -306,9 +302,9 @@ static void t_req_many_messages(apr_pool_t *p)
     }
     x = xlate(p, 0, NULL);
     memset(&out, 0, sizeof(out));
-    t0 = cpu_seconds();
+    t0 = llmp_test_cpu_seconds();
     err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = cpu_seconds() - t0;
+    t = llmp_test_cpu_seconds() - t0;
     CHECK(err == NULL);
     if (t >= 2) fprintf(stderr, "  alternating: %.2f s\n", t);
     CHECK(t < 2);
@@ -329,9 +325,9 @@ static void t_req_many_messages(apr_pool_t *p)
     }
     x = xlate(p, 0, NULL);
     memset(&out, 0, sizeof(out));
-    t0 = cpu_seconds();
+    t0 = llmp_test_cpu_seconds();
     err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = cpu_seconds() - t0;
+    t = llmp_test_cpu_seconds() - t0;
     CHECK(err == NULL);
     if (t >= 2) fprintf(stderr, "  merged: %.2f s\n", t);
     CHECK(t < 2);
@@ -378,9 +374,9 @@ static void t_req_many_messages(apr_pool_t *p)
     }
     x = xlate(p, 0, NULL);
     memset(&out, 0, sizeof(out));
-    t0 = cpu_seconds();
+    t0 = llmp_test_cpu_seconds();
     err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = cpu_seconds() - t0;
+    t = llmp_test_cpu_seconds() - t0;
     CHECK(err == NULL);
     if (t >= 2) fprintf(stderr, "  tool results: %.2f s\n", t);
     CHECK(t < 2);
