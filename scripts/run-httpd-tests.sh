@@ -25,8 +25,8 @@ mkdir -p t/logs
 rm -f t/logs/error_log t/logs/llmproxy_log t/logs/asan.* t/logs/ubsan.*
 
 # Throw-away certificates: two CAs; the mock's certificate (127.0.0.1) from
-# the first, another one for it from the second (which the first does not
-# sign)
+# the first; one for it from the second (which the first does not sign);
+# one from the first for another name
 rm -rf "$LLMP_TLS_DIR"
 mkdir -p "$LLMP_TLS_DIR"
 tls_ca() {
@@ -36,17 +36,19 @@ tls_ca() {
     -keyout "$LLMP_TLS_DIR/$1.key" -out "$LLMP_TLS_DIR/$1.pem" 2>/dev/null
 }
 tls_server() {
-  printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+  printf '%s\n' "subjectAltName=$4" "basicConstraints=CA:FALSE" \
     "keyUsage=critical,digitalSignature,keyEncipherment" \
     "extendedKeyUsage=serverAuth" > "$LLMP_TLS_DIR/ext.cnf"
-  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$5" \
     -keyout "$LLMP_TLS_DIR/$1.key" -out "$LLMP_TLS_DIR/$1.csr" 2>/dev/null &&
   openssl x509 -req -in "$LLMP_TLS_DIR/$1.csr" -days 2 -set_serial "$3" \
     -CA "$LLMP_TLS_DIR/$2.pem" -CAkey "$LLMP_TLS_DIR/$2.key" \
     -extfile "$LLMP_TLS_DIR/ext.cnf" -out "$LLMP_TLS_DIR/$1.pem" 2>/dev/null
 }
 tls_ca ca1 "mod_llmproxy test CA 1" && tls_ca ca2 "mod_llmproxy test CA 2" &&
-tls_server mock ca1 1001 && tls_server other ca2 2001 ||
+tls_server mock ca1 1001 IP:127.0.0.1 127.0.0.1 &&
+tls_server otherca ca2 2001 IP:127.0.0.1 127.0.0.1 &&
+tls_server othername ca1 1002 DNS:gateway.invalid gateway.invalid ||
   { echo "cannot make the test certificates (openssl)"; exit 1; }
 
 python3 t/mock/upstream.py --port "$LLMP_MOCK_PORT" --token "$LLMP_TOKEN" \
@@ -61,7 +63,8 @@ python3 t/mock/upstream.py --port "$LLMP_MOCK_TLS_PORT" --token "$LLMP_TOKEN" \
 mock3=$!
 python3 t/mock/upstream.py --port "$LLMP_MOCK_TLS2_PORT" --token "$LLMP_TOKEN" \
   --tls-cert "$LLMP_TLS_DIR/mock.pem" --tls-key "$LLMP_TLS_DIR/mock.key" \
-  --tls-alt-cert "$LLMP_TLS_DIR/other.pem" --tls-alt-key "$LLMP_TLS_DIR/other.key" \
+  --tls-alt "$LLMP_TLS_DIR/othername.pem:$LLMP_TLS_DIR/othername.key" \
+  --tls-alt "$LLMP_TLS_DIR/otherca.pem:$LLMP_TLS_DIR/otherca.key" \
   >t/logs/mock-tls2.log 2>&1 &
 mock4=$!
 cleanup() { kill "$mock1" "$mock2" "$mock3" "$mock4" 2>/dev/null; }

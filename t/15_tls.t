@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(sleep);
 
-plan tests => 36;
+plan tests => 39;
 
 my $modproxy = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i;
 my $via = $modproxy ? 'mod_proxy' : 'libcurl';
@@ -112,38 +112,62 @@ is $r->{json}{choices}[0]{message}{content}, 'echo: tls-noverify', '... answered
 ok scalar(grep { /model=GigaChat-2-Max .*backend=200 .*via=\Q$via\E$/ } @log),
    "no verification: via $via";
 
-# llmp_tls_swap: its gateway's certificate is replaced by one from another
-# CA while the server runs: every call fails from then on, buffered (new
-# connections through mod_proxy) or streamed
+# llmp_tls_swap: its gateway's certificate is replaced while the server
+# runs, by one from the right CA for another name, then by one from another
+# CA: every call fails from then on, buffered (new connections through
+# mod_proxy) or streamed
 ok wait_list('llmp_tls_swap'), 'swap: model list';
 $r = chat('llmp_tls_swap', 'gpt-4o-mini', 'tls-swap-before');
 is $r->{status}, 200, 'swap: a call before';
-my $out = `curl -s --cacert "$ENV{LLMP_TLS_DIR}/ca1.pem" -X POST https://127.0.0.1:$ENV{LLMP_MOCK_TLS2_PORT}/__mock/tls-alt`;
-like $out, qr/"ok"/, 'the gateway now shows a certificate from another CA';
-sleep 0.5;
-my (%st, %code);
-for my $i (1 .. 3) {
-    $r = chat('llmp_tls_swap', 'gpt-4o-mini', "tls-swap-after-$i");
-    $st{$r->{status}}++;
-    $code{json_decode($r->{content})->{error}{code} // ''}++;
+
+sub swap_to {
+    my $n = shift;
+    # (the control call itself checks nothing: the name no longer matches)
+    my $out = `curl -s -k -X POST "https://127.0.0.1:$ENV{LLMP_MOCK_TLS2_PORT}/__mock/tls-alt?n=$n"`;
+    sleep 0.5;
+    return $out =~ /"ok"/;
 }
-is_deeply \%st, { 502 => 3 }, 'swap: every buffered call fails (502)';
-ok !grep({ $_ !~ /^backend_(error|unreachable)$/ } keys %code),
-   'swap: as backend_error or backend_unreachable'
-   or diag explain \%code;
-unlike join(',', keys %code), qr/^$/, 'with an error code';
+
+sub all_fail {
+    my ($what) = @_;
+    my (%st, %code);
+    for my $i (1 .. 3) {
+        $r = chat('llmp_tls_swap', 'gpt-4o-mini', "tls-swap-after-$i");
+        $st{$r->{status}}++;
+        $code{(json_decode($r->{content}) || {})->{error}{code} // ''}++;
+    }
+    is_deeply \%st, { 502 => 3 }, "$what: every buffered call fails (502)";
+    ok !grep({ $_ !~ /^backend_(error|unreachable)$/ } keys %code),
+       "$what: as backend_error or backend_unreachable"
+       or diag explain \%code;
+}
+
+ok swap_to(0), 'the gateway now shows a certificate for another name';
+all_fail('another name');
+if ($modproxy) {
+    $elog = do { local $/; open my $efh, '<', 't/logs/error_log' or die $!; <$efh> };
+    like $elog, qr{\[ssl:\w+\].*Peer certificate does not match for hostname 127\.0\.0\.1},
+         'another name: mod_ssl refused it';
+}
+else {
+    pass 'LLMProxyUseModProxy Off: libcurl refused it';
+}
+
+ok swap_to(1), 'the gateway now shows a certificate from another CA';
+all_fail('another CA');
 $res = stream_raw('/v1/chat/completions',
     { model => 'gpt-4o-mini', stream => JSON::PP::true,
       messages => [{ role => 'user', content => 'tls stream after' }] },
     module => 'llmp_tls_swap');
-is $res->{status}, 502, 'swap: a stream fails too';
+is $res->{status}, 502, 'another CA: a stream fails too';
 @log = log_lines();
-ok scalar(grep { /model=gpt-4o-mini .*error=\S.*via=\Q$via\E$/ && /^502 / } @log),
-   "swap: the failed calls went via $via";
+is scalar(grep { /^502 chat\.completions model=gpt-4o-mini .*error=backend_\w+ via=\Q$via\E$/ } @log),
+   $modproxy ? 6 : 7, "the failed buffered calls went via $via"
+   . ($modproxy ? '' : ' (and the stream)');
 $elog = do { local $/; open my $efh, '<', 't/logs/error_log' or die $!; <$efh> };
 if ($modproxy) {
-    like $elog, qr{\[ssl:\w+\].*(Certificate Verification: Error|certificate verify failed)},
-         'swap: mod_ssl refused the certificate';
+    like $elog, qr{\[ssl:\w+\].*Certificate Verification: Error},
+         'another CA: mod_ssl refused it';
 }
 else {
     pass 'LLMProxyUseModProxy Off: libcurl refused it';

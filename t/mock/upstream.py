@@ -10,9 +10,9 @@ Control endpoints (no auth):
   POST /__mock/models-status   {"status": 503} makes /models fail
   GET  /__mock/stats           {"list_fetches": N, "connections": N, ...}
   GET  /open/models            the model list without authentication
-  POST /__mock/tls-alt         (TLS instance) present the --tls-alt-cert
-                               certificate from now on, and drop the open
-                               connections
+  POST /__mock/tls-alt?n=N     (TLS instance) present the Nth --tls-alt
+                               certificate (from 0) from now on, and drop
+                               the open connections
 With --tls-cert/--tls-key it speaks https only (a throw-away certificate
 made by scripts/run-httpd-tests.sh).
 """
@@ -170,8 +170,9 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["models_status"] = int(req.json["status"])
             return json_response({"ok": True})
         if what == "tls-alt" and getattr(self.server, "alt_ctx", None):
+            n = int((req.query.get("n") or ["0"])[0])
             with LOCK:
-                self.server.ctx = self.server.alt_ctx
+                self.server.ctx = self.server.alt_ctx[n]
                 others = [c for c in self.server.open if c is not self.connection]
             for c in others:
                 try:
@@ -230,15 +231,14 @@ def main():
     ap.add_argument("--pidfile")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
-    ap.add_argument("--tls-alt-cert")
-    ap.add_argument("--tls-alt-key")
+    ap.add_argument("--tls-alt", action="append", default=[],
+                    metavar="CERT:KEY")
     args = ap.parse_args()
     reset()
     if args.tls_cert:
         srv = TLSServer(("127.0.0.1", args.port), Handler)
         srv.ctx = tls_context(args.tls_cert, args.tls_key)
-        srv.alt_ctx = (tls_context(args.tls_alt_cert, args.tls_alt_key)
-                       if args.tls_alt_cert else None)
+        srv.alt_ctx = [tls_context(*a.split(":", 1)) for a in args.tls_alt]
         srv.open = set()
     else:
         srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
