@@ -217,11 +217,11 @@ static ap_conf_vector_t *tls_section(apr_pool_t *pconf, apr_pool_t *plog,
     ap_directive_t *tree = NULL;
     conf_lines cl;
     cmd_parms parms;
-    const char *err;
+    const char *err, *file = NULL, *dir = NULL;
 
     APR_ARRAY_PUSH(a, const char *) = "SSLProxyEngine on";
     if (c->verify) {
-        const char *file = c->ca_file, *dir = NULL;
+        file = c->ca_file;
 
         if (!file) llmp_http_default_ca(ptemp, &file, &dir);
         if (!file && !dir) {
@@ -287,6 +287,12 @@ static ap_conf_vector_t *tls_section(apr_pool_t *pconf, apr_pool_t *plog,
         *why = "mod_ssl could not set up its proxy TLS context (see above)";
         return NULL;
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, v, LLMP_LOG_TAG
+                 "calls to %s through mod_proxy_http and mod_ssl: %s%s%s%s%s",
+                 c->origin, c->verify ? "certificate checked against "
+                 : "certificate not checked", file ? file : "",
+                 file && dir ? " and " : "", dir ? dir : "",
+                 c->verify && !c->ca_file ? " (libcurl's default)" : "");
     return sec;
 }
 

@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(sleep);
 
-plan tests => 39;
+plan tests => 41;
 
 my $modproxy = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i;
 my $via = $modproxy ? 'mod_proxy' : 'libcurl';
@@ -85,6 +85,18 @@ is json_decode($r->{content})->{error}{code}, 'model_list_unavailable',
 my $elog = do { local $/; open my $efh, '<', 't/logs/error_log' or die $!; <$efh> };
 like $elog, qr{fetching https://127\.0\.0\.1:\d+/models failed: SSL certificate problem},
      'and the error log says why';
+
+# llmp_tls_sysca: no CA file, the system's CAs (libcurl's default bundle);
+# the test CA is not one of them
+$r = chat('llmp_tls_sysca', 'gpt-4o-mini', 'tls-sysca');
+is $r->{status}, 503, 'system CAs: the list is refused';
+if ($modproxy) {
+    like $elog, qr{calls to https://127\.0\.0\.1:\d+ through mod_proxy_http and mod_ssl: certificate checked against /\S+ .*\(libcurl's default\)},
+         'system CAs: mod_ssl checks against the system bundle';
+}
+else {
+    pass 'LLMProxyUseModProxy Off: libcurl uses its own';
+}
 
 # llmp_tls_shared: llmp_tls's settings, but the main server's mod_proxy
 # configuration, shared with llmp_tls_badca: libcurl, and the log says why
