@@ -329,7 +329,11 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         no_modproxy(s, "mod_proxy's worker API was not found");
         return OK;
     }
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
     if (!ssl || !ap_ssl_has_outgoing_handlers())
+#else
+    if (!ssl)
+#endif
         no_modproxy_tls(s, "mod_ssl is not loaded");
     else if (!(section_post = (llmp_section_post_config_fn *)dlsym(
                    RTLD_DEFAULT, "proxy_run_section_post_config")))

@@ -136,9 +136,10 @@ is $r->{status}, 200, 'swap: a call before';
 sub swap_to {
     my $n = shift;
     # (the control call itself checks nothing: the name no longer matches)
-    my $out = `curl -s -k -X POST "https://127.0.0.1:$ENV{LLMP_MOCK_TLS2_PORT}/__mock/tls-alt?n=$n"`;
+    my $r = HTTP::Tiny->new(timeout => 10, verify_SSL => 0)->post(
+        "https://127.0.0.1:$ENV{LLMP_MOCK_TLS2_PORT}/__mock/tls-alt?n=$n");
     sleep 0.5;
-    return $out =~ /"ok"/;
+    return $r->{status} == 200 && $r->{content} =~ /"ok"/;
 }
 
 sub all_fail {
