@@ -18,6 +18,10 @@ void llmp_http_global_cleanup(void);
 /* "libcurl/8.x OpenSSL/..." */
 const char *llmp_http_version(void);
 
+/* The CA bundle file and directory libcurl trusts by default (either may
+ * be NULL), allocated from p. */
+void llmp_http_default_ca(apr_pool_t *p, const char **file, const char **dir);
+
 /* A pool of at most max_idle idle handles; destroyed with p. NULL when it
  * cannot be created (out of memory, no mutex). */
 llmp_http_pool_t *llmp_http_pool_create(apr_pool_t *p, int max_idle);

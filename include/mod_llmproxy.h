@@ -53,6 +53,10 @@ typedef struct llmp_server_conf {
     llmp_xlate_opts_t xlate_opts;
     int use_modproxy;              /* LLMProxyUseModProxy; -1 unset */
     int via_proxy;                 /* buffered calls go through mod_proxy */
+    ap_conf_vector_t *tls_section; /* an https gateway through
+                                    mod_proxy: mod_ssl's proxy settings
+                                    from LLMProxySSLVerify and
+                                    LLMProxyCACertificateFile, or NULL */
 
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */

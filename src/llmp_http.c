@@ -38,6 +38,28 @@ const char *llmp_http_version(void)
     return curl_version();
 }
 
+/* The CA bundle and directory libcurl trusts when no CA file is set (what
+ * it was built with); NULL when it knows none. */
+void llmp_http_default_ca(apr_pool_t *p, const char **file, const char **dir)
+{
+    CURL *h = curl_easy_init();
+    char *v;
+
+    *file = *dir = NULL;
+    if (!h) return;
+#if LIBCURL_VERSION_NUM >= 0x075400
+    v = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CAINFO, &v) == CURLE_OK && v && *v)
+        *file = apr_pstrdup(p, v);
+    v = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CAPATH, &v) == CURLE_OK && v && *v)
+        *dir = apr_pstrdup(p, v);
+#else
+    (void)v; (void)p;
+#endif
+    curl_easy_cleanup(h);
+}
+
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a,
                        void *u)
 {

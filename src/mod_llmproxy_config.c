@@ -386,7 +386,11 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (c->allow_empty_list < 0) c->allow_empty_list = 0;
         c->route_rules.rules = c->rules;
         if (c->use_modproxy < 0) c->use_modproxy = 1;
-        c->via_proxy = c->use_modproxy && !strncmp(c->origin, "http://", 7);
+        /* https needs mod_ssl too: checked in llmp_modproxy's post_config */
+        c->via_proxy = c->use_modproxy
+                       && (!strncmp(c->origin, "http://", 7)
+                           || !strncmp(c->origin, "https://", 8));
+        c->tls_section = NULL;
         c->xlate_opts.default_max_tokens = c->default_max_tokens;
         c->xlate_opts.embed_input_type = c->embed_input_type;
         c->xlate_opts.anthropic_version = c->anthropic_version;

@@ -15,8 +15,24 @@
  *     so that nothing from the backend reaches the client as it is: the
  *     caller answers from the captured status, Content-Type and body, and
  *     no upstream header is echoed.
- * Everything is put back before the caller answers. Streams, https and
- * servers without mod_proxy keep libcurl (llmp_http). */
+ * Everything is put back before the caller answers.
+ *
+ * An https gateway needs mod_ssl as well, and mod_ssl's proxy settings
+ * must be ours (LLMProxySSLVerify, LLMProxyCACertificateFile), whatever
+ * SSLProxy* the server has or lacks. mod_ssl reads them from the
+ * request's per-directory configuration when mod_proxy opens or reuses a
+ * backend connection (ap_proxy_ssl_engine). So at start-up each such
+ * server gets what a <Proxy "https://gateway"> section holding SSLProxyEngine
+ * on, SSLProxyVerify, SSLProxyCACertificateFile... would give: the
+ * directives are parsed into a configuration vector of its own (mod_ssl's
+ * part only), which mod_ssl initialises through mod_proxy's
+ * section_post_config hook (its SSL_CTX, CA store loaded once); each call
+ * runs with the request's configuration merged with it, as mod_proxy's
+ * own <Proxy> sections are merged. The section is not registered with
+ * mod_proxy: it applies to our calls only.
+ *
+ * Streams and servers without mod_proxy (or, for https, without mod_ssl)
+ * keep libcurl (llmp_http). */
 #include <dlfcn.h>
 #include <apr_strings.h>
 #include <http_core.h>
@@ -107,6 +123,9 @@ typedef proxy_worker *llmp_get_worker_fn(apr_pool_t *, proxy_balancer *,
 typedef char *llmp_define_worker_fn(apr_pool_t *, proxy_worker **,
                                     proxy_balancer *, proxy_server_conf *,
                                     const char *, int);
+typedef int llmp_section_post_config_fn(apr_pool_t *, apr_pool_t *,
+                                       apr_pool_t *, server_rec *,
+                                       ap_conf_vector_t *);
 
 static void no_modproxy(server_rec *s, const char *why)
 {
@@ -124,19 +143,179 @@ static void no_modproxy(server_rec *s, const char *why)
     }
 }
 
-/* A mod_proxy worker (its connection pool) for each http origin, in the
+static int is_https(const llmp_server_conf_t *c)
+{
+    return !strncmp(c->origin, "https://", 8);
+}
+
+/* Servers with an https gateway use libcurl (why: once, at info). */
+static void no_modproxy_tls(server_rec *s, const char *why)
+{
+    server_rec *v;
+    int said = 0;
+
+    for (v = s; v; v = v->next) {
+        llmp_server_conf_t *c = llmp_sconf(v);
+
+        if (!c->via_proxy || !is_https(c)) continue;
+        c->via_proxy = 0;
+        if (!said++)
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
+                         "%s: libcurl makes every call to an https gateway",
+                         why);
+    }
+}
+
+/* What decides whether a TLS connection may be reused for another
+ * server's calls: the peer checks it was made with. */
+static const char *tls_key(apr_pool_t *p, const llmp_server_conf_t *c)
+{
+    if (!c->verify) return "noverify";
+    return apr_pstrcat(p, "verify ", c->ca_file ? c->ca_file : "-", NULL);
+}
+
+/* The generated configuration lines, read by ap_build_config. */
+typedef struct {
+    const char *const *lines;
+    int i;
+} conf_lines;
+
+static apr_status_t lines_gets(void *buf, apr_size_t size, void *param)
+{
+    conf_lines *l = param;
+
+    if (!l->lines[l->i]) return APR_EOF;
+    apr_cpystrn(buf, l->lines[l->i++], size);
+    return APR_SUCCESS;
+}
+
+static apr_status_t lines_close(void *param)
+{
+    (void)param;
+    return APR_SUCCESS;
+}
+
+/* A path as one configuration argument, or NULL when it cannot be one. */
+static const char *conf_arg(apr_pool_t *p, const char *path)
+{
+    if (!path || strpbrk(path, "\"\\\r\n")) return NULL;
+    return apr_pstrcat(p, "\"", path, "\"", NULL);
+}
+
+/* mod_ssl's proxy configuration for server v's https gateway, from our
+ * directives: a configuration vector with mod_ssl's per-directory part,
+ * initialised by mod_ssl (section_post_config). NULL, with *why, when it
+ * cannot be made. */
+static ap_conf_vector_t *tls_section(apr_pool_t *pconf, apr_pool_t *plog,
+                                     apr_pool_t *ptemp, server_rec *v,
+                                     llmp_section_post_config_fn *post,
+                                     module *ssl, const char **why)
+{
+    llmp_server_conf_t *c = llmp_sconf(v);
+    apr_array_header_t *a = apr_array_make(ptemp, 12, sizeof(char *));
+    ap_conf_vector_t *sec = ap_create_per_dir_config(pconf);
+    ap_directive_t *tree = NULL;
+    conf_lines cl;
+    cmd_parms parms;
+    const char *err, *file = NULL, *dir = NULL;
+
+    APR_ARRAY_PUSH(a, const char *) = "SSLProxyEngine on";
+    if (c->verify) {
+        file = c->ca_file;
+
+        if (!file) llmp_http_default_ca(ptemp, &file, &dir);
+        if (!file && !dir) {
+            *why = "no CA bundle is known (set LLMProxyCACertificateFile)";
+            return NULL;
+        }
+        if ((file && !conf_arg(ptemp, file))
+            || (dir && !conf_arg(ptemp, dir))) {
+            *why = "the CA file's name cannot be handed to mod_ssl";
+            return NULL;
+        }
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyVerify require";
+        /* as OpenSSL and libcurl: chains of intermediates */
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyVerifyDepth 100";
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyCheckPeerName on";
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyCheckPeerExpire on";
+        if (file)
+            APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(ptemp,
+                "SSLProxyCACertificateFile ", conf_arg(ptemp, file), NULL);
+        if (dir)
+            APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(ptemp,
+                "SSLProxyCACertificatePath ", conf_arg(ptemp, dir), NULL);
+    }
+    else {
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyVerify none";
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyCheckPeerName off";
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyCheckPeerCN off";
+        APR_ARRAY_PUSH(a, const char *) = "SSLProxyCheckPeerExpire off";
+    }
+    APR_ARRAY_PUSH(a, const char *) = NULL;
+    cl.lines = (const char *const *)a->elts;
+    cl.i = 0;
+
+    /* as the contents of a <Proxy "https://gateway"> section */
+    memset(&parms, 0, sizeof(parms));
+    parms.pool = pconf;
+    parms.temp_pool = ptemp;
+    parms.server = v;
+    parms.override = ACCESS_CONF | PROXY_CONF;
+    parms.override_opts = OPT_ALL | OPT_SYM_OWNER | OPT_MULTI;
+    parms.limited = -1;
+    parms.path = apr_pstrcat(pconf, "proxy:", c->origin, NULL);
+    parms.config_file = ap_pcfg_open_custom(ptemp, "mod_llmproxy TLS",
+                                            &cl, NULL, lines_gets,
+                                            lines_close);
+    if (!parms.config_file) {
+        *why = "out of memory";
+        return NULL;
+    }
+    err = ap_build_config(&parms, pconf, ptemp, &tree);
+    if (!err) err = ap_walk_config(tree, &parms, sec);
+    ap_cfg_closefile(parms.config_file);
+    if (err) {
+        *why = apr_pstrcat(ptemp, "mod_ssl refused its proxy settings: ",
+                           err, NULL);
+        return NULL;
+    }
+    if (!ap_get_module_config(sec, ssl)) {
+        *why = "mod_ssl kept no proxy settings";
+        return NULL;
+    }
+    if (post(pconf, plog, ptemp, v, sec) != OK) {
+        *why = "mod_ssl could not set up its proxy TLS context (see above)";
+        return NULL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, v, LLMP_LOG_TAG
+                 "calls to %s through mod_proxy_http and mod_ssl: %s%s%s%s%s",
+                 c->origin, c->verify ? "certificate checked against "
+                 : "certificate not checked", file ? file : "",
+                 file && dir ? " and " : "", dir ? dir : "",
+                 c->verify && !c->ca_file ? " (libcurl's default)" : "");
+    return sec;
+}
+
+/* A mod_proxy worker (its connection pool) for each gateway origin, in the
  * mod_proxy configuration of every server that sends calls through it:
- * what <Proxy "http://gateway"> ProxySet ... </Proxy> would define. Runs in
- * post_config, before mod_proxy's child_init sets the workers up. */
+ * what <Proxy "http://gateway"> ProxySet ... </Proxy> would define; for an
+ * https gateway, mod_ssl's proxy settings too (tls_section). Runs in
+ * post_config, after mod_ssl's and before mod_proxy's; mod_proxy's
+ * child_init sets the workers up. */
 static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
     module *pm = ap_find_linked_module("mod_proxy.c");
+    module *ssl = ap_find_linked_module("mod_ssl.c");
     llmp_get_worker_fn *get_worker;
     llmp_define_worker_fn *define_worker;
+    llmp_section_post_config_fn *section_post = NULL;
+    /* https: "<mod_proxy configuration> <origin>" -> the tls_key() of the
+     * servers that would share that worker ("" when they differ); and the
+     * workers we defined */
+    apr_hash_t *keys = apr_hash_make(ptemp);
+    apr_hash_t *ours = apr_hash_make(ptemp);
     server_rec *v;
-
-    (void)plog; (void)ptemp;
 
     if (!pm || !ap_find_linked_module("mod_proxy_http.c")) {
         no_modproxy(s, "mod_proxy_http is not loaded");
@@ -150,14 +329,83 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         no_modproxy(s, "mod_proxy's worker API was not found");
         return OK;
     }
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
+    if (!ssl || !ap_ssl_has_outgoing_handlers())
+#else
+    if (!ssl)
+#endif
+        no_modproxy_tls(s, "mod_ssl is not loaded");
+    else if (!(section_post = (llmp_section_post_config_fn *)dlsym(
+                   RTLD_DEFAULT, "proxy_run_section_post_config")))
+        no_modproxy_tls(s, "mod_proxy's section_post_config hook was not "
+                           "found");
+
+    /* Servers that share a mod_proxy configuration (a virtual host with no
+     * mod_proxy directive shares the main server's) share its worker for
+     * the gateway, so its pooled connections: only when they check the
+     * gateway's certificate alike. */
+    for (v = s; v; v = v->next) {
+        llmp_server_conf_t *c = llmp_sconf(v);
+        proxy_server_conf *pc = ap_get_module_config(v->module_config, pm);
+        const char *wk, *key, *seen;
+
+        if (!c->via_proxy || !pc || !is_https(c)) continue;
+        wk = apr_psprintf(ptemp, "%pp %s", (void *)pc, c->origin);
+        key = tls_key(ptemp, c);
+        seen = apr_hash_get(keys, wk, APR_HASH_KEY_STRING);
+        apr_hash_set(keys, wk, APR_HASH_KEY_STRING,
+                     !seen || !strcmp(seen, key) ? key : "");
+    }
+
     for (v = s; v; v = v->next) {
         llmp_server_conf_t *c = llmp_sconf(v);
         proxy_server_conf *pc = ap_get_module_config(v->module_config, pm);
         proxy_worker *w;
         char *err;
+        const char *wk, *why = NULL;
+        int tls;
 
         if (!c->via_proxy || !pc) continue;
+        wk = apr_psprintf(ptemp, "%pp %s", (void *)pc, c->origin);
+        tls = is_https(c);
+        if (tls && !*(const char *)apr_hash_get(keys, wk,
+                                                APR_HASH_KEY_STRING)) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
+                         "servers sharing a mod_proxy configuration (so its "
+                         "worker for %s) check the gateway's certificate "
+                         "differently (LLMProxySSLVerify, "
+                         "LLMProxyCACertificateFile): libcurl makes this "
+                         "server's backend calls (a mod_proxy directive in "
+                         "a virtual host gives it a configuration of its "
+                         "own)", c->origin);
+            c->via_proxy = 0;
+            continue;
+        }
+        if (tls) {
+            c->tls_section = tls_section(pconf, plog, ptemp, v, section_post,
+                                         ssl, &why);
+            if (!c->tls_section) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
+                             "no TLS through mod_proxy for %s (%s): "
+                             "libcurl makes this server's backend calls",
+                             c->origin, why);
+                c->via_proxy = 0;
+                continue;
+            }
+        }
         w = get_worker(pconf, NULL, pc, c->origin);
+        if (w && tls && !apr_hash_get(ours, wk, APR_HASH_KEY_STRING)) {
+            /* the administrator's own (<Proxy>, ProxyPass): its
+             * connections are checked with mod_ssl's settings for it, and
+             * never reused for these calls */
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
+                         "a mod_proxy worker for %s is configured, with TLS "
+                         "settings of its own: libcurl makes this server's "
+                         "backend calls", c->origin);
+            c->via_proxy = 0;
+            c->tls_section = NULL;
+            continue;
+        }
         if (w) {
             /* one defined for another server that shares this mod_proxy
              * configuration, or the administrator's own <Proxy> or
@@ -171,6 +419,7 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              "LLMProxyConnectTimeout: libcurl makes this "
                              "server's backend calls", c->origin);
                 c->via_proxy = 0;
+                c->tls_section = NULL;
             }
             continue;
         }
@@ -181,8 +430,10 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "libcurl makes this server's backend calls",
                          c->origin, err ? err : "no worker");
             c->via_proxy = 0;
+            c->tls_section = NULL;
             continue;
         }
+        if (tls) apr_hash_set(ours, wk, APR_HASH_KEY_STRING, "");
         w->s->timeout = c->timeout;
         w->s->timeout_set = 1;
         w->s->conn_timeout = c->connect_timeout;
@@ -199,9 +450,11 @@ void llmp_modproxy_register_hooks(apr_pool_t *p)
 {
     /* the workers exist before mod_proxy looks at its configuration */
     static const char *const succ[] = { "mod_proxy.c", NULL };
+    /* mod_ssl set up before its proxy contexts are made */
+    static const char *const pred[] = { "mod_ssl.c", NULL };
 
     (void)p;
-    ap_hook_post_config(modproxy_post_config, NULL, succ, APR_HOOK_MIDDLE);
+    ap_hook_post_config(modproxy_post_config, pred, succ, APR_HOOK_MIDDLE);
     ap_register_input_filter(LLMP_REPLAY_FILTER, replay_in, NULL,
                              AP_FTYPE_RESOURCE);
     ap_register_output_filter(LLMP_CAPTURE_FILTER, capture_out, NULL,
@@ -236,6 +489,8 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     int saved_aborted = r->connection->aborted;
     char *saved_filename = r->filename;
     const char *saved_handler = r->handler;
+    ap_conf_vector_t *saved_dir = r->per_dir_config;
+    ap_conf_vector_t *tls = llmp_sconf(r->server)->tls_section;
     int saved_expecting = r->expecting_100;
     const char *const *hl;
     int status;
@@ -271,8 +526,15 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     fin = ap_add_input_filter(LLMP_REPLAY_FILTER, &rc, r, r->connection);
     fout = ap_add_output_filter(LLMP_CAPTURE_FILTER, &cc, r, r->connection);
 
+    /* mod_ssl's proxy settings for this gateway, as a <Proxy> section's
+     * are merged by mod_proxy */
+    if (tls) r->per_dir_config = ap_merge_per_dir_configs(r->pool,
+                                                          saved_dir, tls);
+
     cc.last = apr_time_now();
     status = ap_run_handler(r);
+
+    r->per_dir_config = saved_dir;
 
     ap_remove_input_filter(fin);
     ap_remove_output_filter(fout);

@@ -10,12 +10,18 @@ Control endpoints (no auth):
   POST /__mock/models-status   {"status": 503} makes /models fail
   GET  /__mock/stats           {"list_fetches": N, "connections": N, ...}
   GET  /open/models            the model list without authentication
+  POST /__mock/tls-alt?n=N     (TLS instance) present the Nth --tls-alt
+                               certificate (from 0) from now on, and drop
+                               the open connections
+With --tls-cert/--tls-key it speaks https only (a throw-away certificate
+made by scripts/run-httpd-tests.sh).
 """
 import argparse
 import importlib
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -163,6 +169,17 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["models_status"] = int(req.json["status"])
             return json_response({"ok": True})
+        if what == "tls-alt" and getattr(self.server, "alt_ctx", None):
+            n = int((req.query.get("n") or ["0"])[0])
+            with LOCK:
+                self.server.ctx = self.server.alt_ctx[n]
+                others = [c for c in self.server.open if c is not self.connection]
+            for c in others:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return json_response({"ok": True})
         if what == "stats":
             with LOCK:
                 return json_response({k: STATE.get(k) for k in (
@@ -173,15 +190,58 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
 
+class TLSServer(ThreadingHTTPServer):
+    """https: each connection's handshake in its own thread."""
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        with LOCK:
+            ctx = self.ctx
+        return ctx.wrap_socket(sock, server_side=True,
+                               do_handshake_on_connect=False), addr
+
+    def finish_request(self, request, client_address):
+        request.settimeout(10)
+        try:
+            request.do_handshake()
+        except (OSError, ssl.SSLError):
+            # a client that does not trust the certificate, or went away
+            return
+        request.settimeout(None)
+        with LOCK:
+            self.open.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with LOCK:
+                self.open.discard(request)
+
+
+def tls_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=18089)
     ap.add_argument("--token", default="test-token")
     ap.add_argument("--models-path", default="/models")
     ap.add_argument("--pidfile")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-alt", action="append", default=[],
+                    metavar="CERT:KEY")
     args = ap.parse_args()
     reset()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        srv = TLSServer(("127.0.0.1", args.port), Handler)
+        srv.ctx = tls_context(args.tls_cert, args.tls_key)
+        srv.alt_ctx = [tls_context(*a.split(":", 1)) for a in args.tls_alt]
+        srv.open = set()
+    else:
+        srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.token = args.token
     srv.models_path = args.models_path
