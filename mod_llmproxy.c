@@ -270,8 +270,14 @@ static llmp_error_t *check_top_level(request_rec *r, const char *body,
         }
         apr_hash_set(seen, c->string, APR_HASH_KEY_STRING, c);
     }
+    /* look for "\u0000" from one backslash to the next (memchr): no
+     * per-byte loop over a body that has few or none */
     for (i = 0; !nul && i + 6 <= len; i++) {
-        if (body[i] == '\\' && !memcmp(body + i + 1, "u0000", 5)) nul = 1;
+        const char *bs = memchr(body + i, '\\', len - 5 - i);
+
+        if (!bs) break;
+        i = (apr_size_t)(bs - body);
+        if (!memcmp(body + i + 1, "u0000", 5)) nul = 1;
     }
     if (nul) {
         char *copy = apr_pmemdup(r->pool, body, len);

@@ -94,6 +94,7 @@ static int utf8_seq(const unsigned char *s)
 
 /* Bytes that print as they are: printable ASCII but '"' and '\\'. */
 #define JW_PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+#define JW_ONES UINT64_C(0x0101010101010101)
 
 static int jw_string(llmp_buf_t *b, const char *str)
 {
@@ -102,11 +103,28 @@ static int jw_string(llmp_buf_t *b, const char *str)
 
     if (!jw_put(b, "\"", 1)) return 0;
     if (s) {
+        const unsigned char *end = s + strlen(str);
+
         for (;;) {
             unsigned char c;
             char *o;
 
-            for (run = s; JW_PLAIN(*s); s++)
+            run = s;
+            /* eight bytes at a time while all are plain (SWAR: a byte
+             * < 0x20, >= 0x80, '"' or '\\' flags its word, maybe with a
+             * false alarm; the byte loop below is exact) */
+            while ((apr_size_t)(end - s) >= 8) {
+                apr_uint64_t v, q, k;
+
+                memcpy(&v, s, 8);
+                q = v ^ (JW_ONES * '"');
+                k = v ^ (JW_ONES * '\\');
+                if (((v - JW_ONES * 0x20) | v | ((q - JW_ONES) & ~q)
+                     | ((k - JW_ONES) & ~k)) & (JW_ONES * 0x80))
+                    break;
+                s += 8;
+            }
+            for (; JW_PLAIN(*s); s++)
                 ;
             if (s > run && !jw_put(b, (const char *)run,
                                    (apr_size_t)(s - run)))
