@@ -283,11 +283,18 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
 
 cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
 {
-    char buf[32];
+    char buf[32], *o = buf + sizeof(buf) - 1;
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
     cJSON *item;
 
-    apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, v);
-    item = cJSON_CreateRaw(buf);
+    /* decimal digits from the end (no formatter per number) */
+    *o = '\0';
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--o = '-';
+    item = cJSON_CreateRaw(o);
     if (!item) return NULL;
     if (!cJSON_AddItemToObject(obj, name, item)) {
         cJSON_Delete(item);
