@@ -526,6 +526,18 @@ static cJSON *backend_json(proxy_ctx *ctx)
 
     if (!b || !n) return NULL;
     for (i = 0; i < n; i++) {
+        /* eight bytes at a time while none is below 0x20 (SWAR, no false
+         * negative; a flagged word is looked at byte by byte) */
+        while (n - i >= 8) {
+            apr_uint64_t v;
+
+            memcpy(&v, b + i, 8);
+            if ((v - UINT64_C(0x2020202020202020)) & ~v
+                & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= n) break;
         if (b[i] < 0x20 && b[i] != ' ' && b[i] != '\t' && b[i] != '\n'
             && b[i] != '\r')
             return NULL;
