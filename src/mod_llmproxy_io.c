@@ -807,8 +807,8 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         if (res.status) on_head(&ctx, res.status, res.content_type);
     }
     apr_table_setn(r->notes, "llmproxy-backend-time-ms",
-                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
-                                apr_time_as_msec(apr_time_now() - t0)));
+                   apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
+                       apr_time_now() - t0)));
 
     if (ctx.client_gone || r->connection->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
@@ -878,12 +878,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ;
         ctx.ctype = *c ? NULL : llmp_scrub(r->pool, ctx.ctype,
                                            strlen(ctx.ctype),
-                                           backend_secrets(r, sc), &n);
+                                           ctx.secrets, &n);
     }
     if (ctx.body.len) {
         apr_size_t n;
         char *clean = llmp_scrub(r->pool, ctx.body.data, ctx.body.len,
-                                 backend_secrets(r, sc), &n);
+                                 ctx.secrets, &n);
         if (clean != ctx.body.data) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
                           "the answer of the backend for model '%s' held a "
