@@ -105,8 +105,11 @@ static int is_blank(const char *s)
 static cJSON *text_block(const char *text)
 {
     cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "type", "text");
-    cJSON_AddStringToObject(b, "text", text);
+
+    /* references, not copies: the block is printed while the request's
+     * tree (text's owner) lives, and never changed */
+    cJSON_AddItemToObjectCS(b, "type", cJSON_CreateStringReference("text"));
+    cJSON_AddItemToObjectCS(b, "text", cJSON_CreateStringReference(text));
     return b;
 }
 

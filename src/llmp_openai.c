@@ -547,16 +547,27 @@ const char *llmp_make_id(apr_pool_t *p, const char *prefix)
     return apr_pstrcat(p, prefix, out, NULL);
 }
 
+/* Members of the answers this module builds: constant names (and constant
+ * values) as references, not copies (fewer allocations per answer; cJSON
+ * frees neither). */
+static void add_cs(cJSON *o, const char *name, cJSON *v)
+{
+    if (!cJSON_AddItemToObjectCS(o, name, v)) cJSON_Delete(v);
+}
+#define ADD_STR(o, k, v)   add_cs(o, k, cJSON_CreateString(v))
+#define ADD_CONST(o, k, v) add_cs(o, k, cJSON_CreateStringReference(v))
+#define ADD_NULL(o, k)     add_cs(o, k, cJSON_CreateNull())
+
 cJSON *llmp_completion_new(const char *id, apr_int64_t created,
                            const char *model)
 {
     cJSON *c = cJSON_CreateObject();
 
-    cJSON_AddStringToObject(c, "id", id);
-    cJSON_AddStringToObject(c, "object", "chat.completion");
+    ADD_STR(c, "id", id);
+    ADD_CONST(c, "object", "chat.completion");
     llmp_json_add_int(c, "created", created);
-    cJSON_AddStringToObject(c, "model", model);
-    cJSON_AddArrayToObject(c, "choices");
+    ADD_STR(c, "model", model);
+    add_cs(c, "choices", cJSON_CreateArray());
     return c;
 }
 
@@ -568,15 +579,14 @@ cJSON *llmp_completion_add_choice(cJSON *completion, int index,
     cJSON *choice = cJSON_CreateObject(), *msg = cJSON_CreateObject();
 
     llmp_json_add_int(choice, "index", index);
-    cJSON_AddStringToObject(msg, "role", "assistant");
-    if (content) cJSON_AddStringToObject(msg, "content", content);
-    else cJSON_AddNullToObject(msg, "content");
-    cJSON_AddNullToObject(msg, "refusal");
-    cJSON_AddItemToObject(choice, "message", msg);
-    cJSON_AddNullToObject(choice, "logprobs");
-    if (finish_reason) cJSON_AddStringToObject(choice, "finish_reason",
-                                               finish_reason);
-    else cJSON_AddNullToObject(choice, "finish_reason");
+    ADD_CONST(msg, "role", "assistant");
+    if (content) ADD_STR(msg, "content", content);
+    else ADD_NULL(msg, "content");
+    ADD_NULL(msg, "refusal");
+    cJSON_AddItemToObjectCS(choice, "message", msg);
+    ADD_NULL(choice, "logprobs");
+    if (finish_reason) ADD_STR(choice, "finish_reason", finish_reason);
+    else ADD_NULL(choice, "finish_reason");
     cJSON_AddItemToArray(choices, choice);
     return msg;
 }
