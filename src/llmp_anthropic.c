@@ -284,8 +284,11 @@ static void turn_open(turns_t *t, int user)
 
     if (t->turn && t->user == user) return;
     m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "role", user ? "user" : "assistant");
-    t->content = cJSON_AddArrayToObject(m, "content");
+    /* constant names and role: references, not copies */
+    cJSON_AddItemToObjectCS(m, "role", cJSON_CreateStringReference(
+                                           user ? "user" : "assistant"));
+    t->content = cJSON_CreateArray();
+    cJSON_AddItemToObjectCS(m, "content", t->content);
     t->rest = NULL;
     t->turn = m;
     t->user = user;
@@ -298,7 +301,10 @@ static void turn_add(turns_t *t, int user, cJSON *blocks)
     if (blocks->child) {
         turn_open(t, user);
         if (user) {
-            if (!t->rest) t->rest = cJSON_AddArrayToObject(t->turn, "rest");
+            if (!t->rest) {
+                t->rest = cJSON_CreateArray();
+                cJSON_AddItemToObjectCS(t->turn, "rest", t->rest);
+            }
             move_items(t->rest, blocks);
         }
         else {
