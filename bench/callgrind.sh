@@ -58,6 +58,9 @@ gcc -std=gnu99 -O2 -o "$CD/mock_upstream" bench/mock_upstream.c -lpthread
 PIDS=""
 cleanup() {
   set +e
+  for f in "$CD"/*/vg.pid; do
+    [ -f "$f" ] && PIDS="$PIDS $(cat "$f")" && rm -f "$f"
+  done
   for p in $PIDS; do kill "$p" 2>/dev/null; done
   sleep 1
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -159,7 +162,8 @@ count_run() {
     --callgrind-out-file="$d/callgrind.out.%p" \
     "$HTTPD" -X -f "$d/httpd.conf" 2>"$d/valgrind.log" &
   vpid=$!
-  PIDS="$PIDS $vpid"
+  # (count_run runs in a subshell: the pid file is how cleanup finds it)
+  echo "$vpid" > "$d/vg.pid"
   # ready: listening, and (mod_llmproxy) the model list loaded; no probe
   # request, which would be counted
   i=0
@@ -172,6 +176,7 @@ count_run() {
   [ "$cnt" -gt 0 ] && send "$port" "$path" "$body" "$cnt"
   kill -TERM "$vpid"
   wait "$vpid" 2>/dev/null || true
+  rm -f "$d/vg.pid"
   f=$(ls -t "$d"/callgrind.out.* | head -1)
   sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$f" | head -1
   [ -z "${CG_KEEP:-}" ] || cp "$f" "$CD/$name.$cnt.callgrind.out"
