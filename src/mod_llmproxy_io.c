@@ -80,11 +80,17 @@ static apr_status_t body_error_out(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* The filter's record, set once while the hooks are registered (before
+ * any request or thread) and only read afterwards: adding the filter by
+ * its handle spares a lookup of its name per request. */
+static ap_filter_rec_t *body_error_filter;
+
 void llmp_io_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_register_output_filter(LLMP_BODY_ERROR_FILTER, body_error_out, NULL,
-                              AP_FTYPE_RESOURCE);
+    body_error_filter = ap_register_output_filter(LLMP_BODY_ERROR_FILTER,
+                                                  body_error_out, NULL,
+                                                  AP_FTYPE_RESOURCE);
 }
 
 static int read_body(request_rec *r, apr_off_t limit, char **body,
@@ -94,8 +100,8 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
                       apr_size_t *len, llmp_error_t **err)
 {
     int refused = 0, rc;
-    ap_filter_t *f = ap_add_output_filter(LLMP_BODY_ERROR_FILTER, &refused,
-                                          r, r->connection);
+    ap_filter_t *f = ap_add_output_filter_handle(body_error_filter, &refused,
+                                                 r, r->connection);
 
     rc = read_body(r, limit, body, len, err, &refused);
     if (f) ap_remove_output_filter(f);
