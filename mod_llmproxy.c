@@ -255,23 +255,47 @@ static const char *shown(request_rec *r, const char *s)
 static llmp_error_t *check_top_level(request_rec *r, const char *body,
                                      apr_size_t len, const cJSON *req)
 {
-    apr_hash_t *seen = apr_hash_make(r->pool);
-    const cJSON *c, *top = req;
+    apr_hash_t *seen = NULL;
+    const cJSON *c, *d, *top = req;
     apr_size_t i;
-    int nul = memchr(body, 0, len) != NULL;
+    int nul = memchr(body, 0, len) != NULL, n = 0;
 
     for (c = req->child; c; c = c->next) {
+        int dup = 0;
+
         if (!c->string) continue;
-        if (apr_hash_get(seen, c->string, APR_HASH_KEY_STRING)) {
+        if (++n <= 16) {
+            /* a request has a handful of members: compare with the ones
+             * before (no hash table for them) */
+            for (d = req->child; d != c && !dup; d = d->next)
+                dup = d->string && !strcmp(d->string, c->string);
+        }
+        else {
+            if (!seen) {
+                seen = apr_hash_make(r->pool);
+                for (d = req->child; d != c; d = d->next) {
+                    if (d->string)
+                        apr_hash_set(seen, d->string, APR_HASH_KEY_STRING, d);
+                }
+            }
+            dup = apr_hash_get(seen, c->string, APR_HASH_KEY_STRING) != NULL;
+            apr_hash_set(seen, c->string, APR_HASH_KEY_STRING, c);
+        }
+        if (dup) {
             const char *name = shown(r, c->string);
             return llmp_error_make(r->pool, 400, NULL, "duplicate_key",
                 name, "'%s' appears more than once in the request body",
                 name);
         }
-        apr_hash_set(seen, c->string, APR_HASH_KEY_STRING, c);
     }
+    /* look for "\u0000" from one backslash to the next (memchr): no
+     * per-byte loop over a body that has few or none */
     for (i = 0; !nul && i + 6 <= len; i++) {
-        if (body[i] == '\\' && !memcmp(body + i + 1, "u0000", 5)) nul = 1;
+        const char *bs = memchr(body + i, '\\', len - 5 - i);
+
+        if (!bs) break;
+        i = (apr_size_t)(bs - body);
+        if (!memcmp(body + i + 1, "u0000", 5)) nul = 1;
     }
     if (nul) {
         char *copy = apr_pmemdup(r->pool, body, len);

@@ -105,8 +105,11 @@ static int is_blank(const char *s)
 static cJSON *text_block(const char *text)
 {
     cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "type", "text");
-    cJSON_AddStringToObject(b, "text", text);
+
+    /* references, not copies: the block is printed while the request's
+     * tree (text's owner) lives, and never changed */
+    cJSON_AddItemToObjectCS(b, "type", cJSON_CreateStringReference("text"));
+    cJSON_AddItemToObjectCS(b, "text", cJSON_CreateStringReference(text));
     return b;
 }
 
@@ -174,6 +177,28 @@ static cJSON *file_block(llmp_xlate_t *x, const cJSON *part,
     return b;
 }
 
+/* "name[i]", for the param of an error: built for every item, so without
+ * a formatter. */
+static const char *indexed(apr_pool_t *p, const char *name, int i)
+{
+    apr_size_t n = strlen(name);
+    char digits[16], *o = digits + sizeof(digits), *out;
+    unsigned int u = i < 0 ? 0 : (unsigned int)i;
+
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    out = apr_palloc(p, n + (apr_size_t)(digits + sizeof(digits) - o) + 3);
+    memcpy(out, name, n);
+    out[n++] = '[';
+    memcpy(out + n, o, (apr_size_t)(digits + sizeof(digits) - o));
+    n += (apr_size_t)(digits + sizeof(digits) - o);
+    out[n++] = ']';
+    out[n] = '\0';
+    return out;
+}
+
 /* Append the blocks of an OpenAI "content" (string, parts, or null) to arr.
  * media: images and files allowed (user turns). */
 static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
@@ -194,7 +219,7 @@ static llmp_error_t *add_content(llmp_xlate_t *x, cJSON *arr,
                    "%s must be a string or an array of content parts",
                    param));
     cJSON_ArrayForEach(part, content) {
-        const char *pparam = apr_psprintf(x->pool, "%s[%d]", param, pi++);
+        const char *pparam = indexed(x->pool, param, pi++);
         const char *type = llmp_json_str(part, "type");
         llmp_error_t *err = NULL;
         cJSON *b = NULL;
@@ -259,8 +284,11 @@ static void turn_open(turns_t *t, int user)
 
     if (t->turn && t->user == user) return;
     m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "role", user ? "user" : "assistant");
-    t->content = cJSON_AddArrayToObject(m, "content");
+    /* constant names and role: references, not copies */
+    cJSON_AddItemToObjectCS(m, "role", cJSON_CreateStringReference(
+                                           user ? "user" : "assistant"));
+    t->content = cJSON_CreateArray();
+    cJSON_AddItemToObjectCS(m, "content", t->content);
     t->rest = NULL;
     t->turn = m;
     t->user = user;
@@ -273,7 +301,10 @@ static void turn_add(turns_t *t, int user, cJSON *blocks)
     if (blocks->child) {
         turn_open(t, user);
         if (user) {
-            if (!t->rest) t->rest = cJSON_AddArrayToObject(t->turn, "rest");
+            if (!t->rest) {
+                t->rest = cJSON_CreateArray();
+                cJSON_AddItemToObjectCS(t->turn, "rest", t->rest);
+            }
             move_items(t->rest, blocks);
         }
         else {
@@ -374,7 +405,7 @@ static llmp_error_t *add_tool_calls(llmp_xlate_t *x, cJSON *content,
 static llmp_error_t *add_tool_result(llmp_xlate_t *x, turns_t *turns,
                                      const cJSON *m, int mi)
 {
-    const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
+    const char *param = indexed(x->pool, "messages", mi);
     const char *id = llmp_json_str(m, "tool_call_id");
     const cJSON *c = llmp_json_get(m, "content");
     cJSON *b, *inner;
@@ -426,7 +457,7 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
         return llmp_bad_request(x->pool, "messages",
                                 "'messages' must be a non-empty array");
     cJSON_ArrayForEach(m, msgs) {
-        const char *param = apr_psprintf(x->pool, "messages[%d]", mi);
+        const char *param = indexed(x->pool, "messages", mi);
         const char *role = llmp_json_str(m, "role");
         const cJSON *c = llmp_json_get(m, "content");
         llmp_error_t *err;
@@ -497,7 +528,7 @@ static llmp_error_t *convert_tools(llmp_xlate_t *x, const cJSON *req,
         return llmp_bad_request(x->pool, "tools", "'tools' must be an array");
     out = cJSON_AddArrayToObject(native, "tools");
     cJSON_ArrayForEach(t, tools) {
-        const char *param = apr_psprintf(x->pool, "tools[%d]", ti++);
+        const char *param = indexed(x->pool, "tools", ti++);
         const char *type = llmp_json_str(t, "type");
         const cJSON *fn = llmp_json_get(t, "function");
         const char *name = llmp_json_str(fn, "name");

@@ -94,6 +94,7 @@ static int utf8_seq(const unsigned char *s)
 
 /* Bytes that print as they are: printable ASCII but '"' and '\\'. */
 #define JW_PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+#define JW_ONES UINT64_C(0x0101010101010101)
 
 static int jw_string(llmp_buf_t *b, const char *str)
 {
@@ -102,11 +103,28 @@ static int jw_string(llmp_buf_t *b, const char *str)
 
     if (!jw_put(b, "\"", 1)) return 0;
     if (s) {
+        const unsigned char *end = s + strlen(str);
+
         for (;;) {
             unsigned char c;
             char *o;
 
-            for (run = s; JW_PLAIN(*s); s++)
+            run = s;
+            /* eight bytes at a time while all are plain (SWAR: a byte
+             * < 0x20, >= 0x80, '"' or '\\' flags its word, maybe with a
+             * false alarm; the byte loop below is exact) */
+            while ((apr_size_t)(end - s) >= 8) {
+                apr_uint64_t v, q, k;
+
+                memcpy(&v, s, 8);
+                q = v ^ (JW_ONES * '"');
+                k = v ^ (JW_ONES * '\\');
+                if (((v - JW_ONES * 0x20) | v | ((q - JW_ONES) & ~q)
+                     | ((k - JW_ONES) & ~k)) & (JW_ONES * 0x80))
+                    break;
+                s += 8;
+            }
+            for (; JW_PLAIN(*s); s++)
                 ;
             if (s > run && !jw_put(b, (const char *)run,
                                    (apr_size_t)(s - run)))
@@ -265,11 +283,18 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
 
 cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
 {
-    char buf[32];
+    char buf[32], *o = buf + sizeof(buf) - 1;
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
     cJSON *item;
 
-    apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, v);
-    item = cJSON_CreateRaw(buf);
+    /* decimal digits from the end (no formatter per number) */
+    *o = '\0';
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--o = '-';
+    item = cJSON_CreateRaw(o);
     if (!item) return NULL;
     if (!cJSON_AddItemToObject(obj, name, item)) {
         cJSON_Delete(item);
@@ -522,16 +547,27 @@ const char *llmp_make_id(apr_pool_t *p, const char *prefix)
     return apr_pstrcat(p, prefix, out, NULL);
 }
 
+/* Members of the answers this module builds: constant names (and constant
+ * values) as references, not copies (fewer allocations per answer; cJSON
+ * frees neither). */
+static void add_cs(cJSON *o, const char *name, cJSON *v)
+{
+    if (!cJSON_AddItemToObjectCS(o, name, v)) cJSON_Delete(v);
+}
+#define ADD_STR(o, k, v)   add_cs(o, k, cJSON_CreateString(v))
+#define ADD_CONST(o, k, v) add_cs(o, k, cJSON_CreateStringReference(v))
+#define ADD_NULL(o, k)     add_cs(o, k, cJSON_CreateNull())
+
 cJSON *llmp_completion_new(const char *id, apr_int64_t created,
                            const char *model)
 {
     cJSON *c = cJSON_CreateObject();
 
-    cJSON_AddStringToObject(c, "id", id);
-    cJSON_AddStringToObject(c, "object", "chat.completion");
+    ADD_STR(c, "id", id);
+    ADD_CONST(c, "object", "chat.completion");
     llmp_json_add_int(c, "created", created);
-    cJSON_AddStringToObject(c, "model", model);
-    cJSON_AddArrayToObject(c, "choices");
+    ADD_STR(c, "model", model);
+    add_cs(c, "choices", cJSON_CreateArray());
     return c;
 }
 
@@ -543,15 +579,14 @@ cJSON *llmp_completion_add_choice(cJSON *completion, int index,
     cJSON *choice = cJSON_CreateObject(), *msg = cJSON_CreateObject();
 
     llmp_json_add_int(choice, "index", index);
-    cJSON_AddStringToObject(msg, "role", "assistant");
-    if (content) cJSON_AddStringToObject(msg, "content", content);
-    else cJSON_AddNullToObject(msg, "content");
-    cJSON_AddNullToObject(msg, "refusal");
-    cJSON_AddItemToObject(choice, "message", msg);
-    cJSON_AddNullToObject(choice, "logprobs");
-    if (finish_reason) cJSON_AddStringToObject(choice, "finish_reason",
-                                               finish_reason);
-    else cJSON_AddNullToObject(choice, "finish_reason");
+    ADD_CONST(msg, "role", "assistant");
+    if (content) ADD_STR(msg, "content", content);
+    else ADD_NULL(msg, "content");
+    ADD_NULL(msg, "refusal");
+    cJSON_AddItemToObjectCS(choice, "message", msg);
+    ADD_NULL(choice, "logprobs");
+    if (finish_reason) ADD_STR(choice, "finish_reason", finish_reason);
+    else ADD_NULL(choice, "finish_reason");
     cJSON_AddItemToArray(choices, choice);
     return msg;
 }

@@ -96,7 +96,19 @@ int llmp_utf8_valid(const char *buf, apr_size_t len)
         apr_size_t n, k;
         unsigned char lo = 0x80, hi = 0xbf;   /* the second byte's range */
 
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            /* ASCII: then eight bytes at a time while none has its high
+             * bit set */
+            i++;
+            while (len - i >= 8) {
+                apr_uint64_t v;
+
+                memcpy(&v, s + i, 8);
+                if (v & UINT64_C(0x8080808080808080)) break;
+                i += 8;
+            }
+            continue;
+        }
         if (c >= 0xc2 && c <= 0xdf) n = 1;
         else if (c == 0xe0) { n = 2; lo = 0xa0; }          /* overlong */
         else if (c == 0xed) { n = 2; hi = 0x9f; }          /* surrogates */

@@ -80,11 +80,17 @@ static apr_status_t body_error_out(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* The filter's record, set once while the hooks are registered (before
+ * any request or thread) and only read afterwards: adding the filter by
+ * its handle spares a lookup of its name per request. */
+static ap_filter_rec_t *body_error_filter;
+
 void llmp_io_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_register_output_filter(LLMP_BODY_ERROR_FILTER, body_error_out, NULL,
-                              AP_FTYPE_RESOURCE);
+    body_error_filter = ap_register_output_filter(LLMP_BODY_ERROR_FILTER,
+                                                  body_error_out, NULL,
+                                                  AP_FTYPE_RESOURCE);
 }
 
 static int read_body(request_rec *r, apr_off_t limit, char **body,
@@ -94,8 +100,8 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
                       apr_size_t *len, llmp_error_t **err)
 {
     int refused = 0, rc;
-    ap_filter_t *f = ap_add_output_filter(LLMP_BODY_ERROR_FILTER, &refused,
-                                          r, r->connection);
+    ap_filter_t *f = ap_add_output_filter_handle(body_error_filter, &refused,
+                                                 r, r->connection);
 
     rc = read_body(r, limit, body, len, err, &refused);
     if (f) ap_remove_output_filter(f);
@@ -526,6 +532,18 @@ static cJSON *backend_json(proxy_ctx *ctx)
 
     if (!b || !n) return NULL;
     for (i = 0; i < n; i++) {
+        /* eight bytes at a time while none is below 0x20 (SWAR, no false
+         * negative; a flagged word is looked at byte by byte) */
+        while (n - i >= 8) {
+            apr_uint64_t v;
+
+            memcpy(&v, b + i, 8);
+            if ((v - UINT64_C(0x2020202020202020)) & ~v
+                & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= n) break;
         if (b[i] < 0x20 && b[i] != ' ' && b[i] != '\t' && b[i] != '\n'
             && b[i] != '\r')
             return NULL;
@@ -795,8 +813,8 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         if (res.status) on_head(&ctx, res.status, res.content_type);
     }
     apr_table_setn(r->notes, "llmproxy-backend-time-ms",
-                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
-                                apr_time_as_msec(apr_time_now() - t0)));
+                   apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
+                       apr_time_now() - t0)));
 
     if (ctx.client_gone || r->connection->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
@@ -866,12 +884,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ;
         ctx.ctype = *c ? NULL : llmp_scrub(r->pool, ctx.ctype,
                                            strlen(ctx.ctype),
-                                           backend_secrets(r, sc), &n);
+                                           ctx.secrets, &n);
     }
     if (ctx.body.len) {
         apr_size_t n;
         char *clean = llmp_scrub(r->pool, ctx.body.data, ctx.body.len,
-                                 backend_secrets(r, sc), &n);
+                                 ctx.secrets, &n);
         if (clean != ctx.body.data) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
                           "the answer of the backend for model '%s' held a "

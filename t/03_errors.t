@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
 
-plan tests => 104;
+plan tests => 113;
 
 ok wait_list(), 'model list loaded';
 
@@ -109,6 +109,19 @@ err_ok(post_json('/v1/chat/completions',
 err_ok(post_json('/v1/chat/completions',
                  qq({"model":"gpt-4o-mini",$msgs,"temperature":1,"temperature":0})),
        400, 'duplicate_key', 'another member named twice');
+{
+    # many members: a name again after the 16th, of one before or after it
+    my $many = join ',', map { qq("x$_":$_) } 1 .. 20;
+    err_ok(post_json('/v1/chat/completions',
+                     qq({"model":"gpt-4o-mini",$msgs,$many,"x3":0})),
+           400, 'duplicate_key', 'a member named twice among many (early)');
+    err_ok(post_json('/v1/chat/completions',
+                     qq({"model":"gpt-4o-mini",$msgs,$many,"x19":0})),
+           400, 'duplicate_key', 'a member named twice among many (late)');
+    err_ok(post_json('/v1/chat/completions',
+                     qq({"x0":0,$many,"model":"gpt-4o-mini","model":"mock-error",$msgs})),
+           400, 'duplicate_key', 'model named twice after many members');
+}
 err_ok(post_json('/v1/chat/completions',
                  qq({"model\\u0000":"mock-error","model":"gpt-4o-mini",$msgs})),
        400, 'duplicate_key', 'a name with a NUL that cJSON reads as "model"');
