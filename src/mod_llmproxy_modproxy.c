@@ -446,6 +446,11 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* The filters' records, set once while the hooks are registered (before
+ * any request or thread) and only read afterwards: adding a filter by its
+ * handle spares a lookup of its name per call. */
+static ap_filter_rec_t *replay_filter, *capture_filter;
+
 void llmp_modproxy_register_hooks(apr_pool_t *p)
 {
     /* the workers exist before mod_proxy looks at its configuration */
@@ -455,10 +460,11 @@ void llmp_modproxy_register_hooks(apr_pool_t *p)
 
     (void)p;
     ap_hook_post_config(modproxy_post_config, pred, succ, APR_HOOK_MIDDLE);
-    ap_register_input_filter(LLMP_REPLAY_FILTER, replay_in, NULL,
-                             AP_FTYPE_RESOURCE);
-    ap_register_output_filter(LLMP_CAPTURE_FILTER, capture_out, NULL,
-                              AP_FTYPE_RESOURCE);
+    replay_filter = ap_register_input_filter(LLMP_REPLAY_FILTER, replay_in,
+                                             NULL, AP_FTYPE_RESOURCE);
+    capture_filter = ap_register_output_filter(LLMP_CAPTURE_FILTER,
+                                               capture_out, NULL,
+                                               AP_FTYPE_RESOURCE);
 }
 
 /* Did the answer break off because the backend went silent for the
@@ -515,7 +521,7 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
                        colon[1] == ' ' ? colon + 2 : colon + 1);
     }
     apr_table_setn(r->headers_in, "Content-Length",
-                   apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, len));
+                   apr_off_t_toa(r->pool, (apr_off_t)len));
     apr_table_setn(r->headers_in, "User-Agent", "mod_llmproxy/1.0");
     r->expecting_100 = 0;
     /* a 1xx from the backend would go to the client directly */
@@ -523,8 +529,9 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
     r->handler = "proxy-server";
     r->proxyreq = PROXYREQ_REVERSE;
-    fin = ap_add_input_filter(LLMP_REPLAY_FILTER, &rc, r, r->connection);
-    fout = ap_add_output_filter(LLMP_CAPTURE_FILTER, &cc, r, r->connection);
+    fin = ap_add_input_filter_handle(replay_filter, &rc, r, r->connection);
+    fout = ap_add_output_filter_handle(capture_filter, &cc, r,
+                                       r->connection);
 
     /* mod_ssl's proxy settings for this gateway, as a <Proxy> section's
      * are merged by mod_proxy */
