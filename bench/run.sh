@@ -255,6 +255,9 @@ Listen 127.0.0.1:$LLMT_PORT
     cat >> "$d/httpd.conf" <<EOF
 LoadModule proxy_module $moddir/mod_proxy.so
 LoadModule proxy_http_module $moddir/mod_proxy_http.so
+# mod_ssl: buffered calls to the https gateway (the TLS rows) go through
+# mod_proxy_http with it, as on a system with mod_ssl enabled
+LoadModule ssl_module $moddir/mod_ssl.so
 LoadModule llmproxy_module $SO
 LLMProxyModelListURL $MOCK/models
 LLMProxyAuthToken benchtoken
