@@ -60,6 +60,10 @@ llmp_error_t *llmp_json_out(apr_pool_t *p, const cJSON *j, char **out,
 /* Parse with length; NULL when not JSON. Caller owns result (cJSON_Delete),
  * or use llmp_json_parse_pool which deletes it with the pool. */
 cJSON *llmp_json_parse_pool(apr_pool_t *p, const char *buf, apr_size_t len);
+/* Parse exactly one JSON value that may be followed by white space only
+ * (cJSON alone ignores what follows the first value); NULL otherwise.
+ * The caller owns the result (cJSON_Delete). */
+cJSON *llmp_json_parse_strict(const char *buf, apr_size_t len);
 /* Attach an existing tree's lifetime to a pool. */
 void llmp_json_pool_own(apr_pool_t *p, cJSON *j);
 

@@ -1512,6 +1512,12 @@ static llmp_error_t *gemini_chat_stream_end(llmp_xlate_t *x,
     int i, finished = 0;
 
     if (st && (st->ended || st->failed)) return NULL;
+    /* Gemini has no end event, and Vertex puts a finishReason on every
+     * chunk: only a whole transfer tells that the answer is whole */
+    if (!upstream_complete)
+        return llmp_error_make(x->pool, 502, "api_error", NULL, NULL,
+                               "the Gemini stream was interrupted before "
+                               "the model finished");
     for (i = 0; st && i < GM_MAX_CHOICES; i++) {
         if (st->choices[i].started && st->choices[i].reason) finished++;
     }

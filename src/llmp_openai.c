@@ -362,12 +362,30 @@ void llmp_json_pool_own(apr_pool_t *p, cJSON *j)
     if (j) json_cleanup_reg(p, j);
 }
 
-cJSON *llmp_json_parse_pool(apr_pool_t *p, const char *buf, apr_size_t len)
+cJSON *llmp_json_parse_strict(const char *buf, apr_size_t len)
 {
+    const char *end = NULL;
     cJSON *j;
 
     if (!buf || !len) return NULL;
-    j = cJSON_ParseWithLength(buf, len);
+    /* cJSON stops after the first value: what follows it must be white
+     * space only ("{} <html>" is not JSON) */
+    j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!j) return NULL;
+    while (end && end < buf + len
+           && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (!end || end != buf + len) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+cJSON *llmp_json_parse_pool(apr_pool_t *p, const char *buf, apr_size_t len)
+{
+    cJSON *j = llmp_json_parse_strict(buf, len);
+
     if (j) json_cleanup_reg(p, j);
     return j;
 }

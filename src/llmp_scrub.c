@@ -5,35 +5,40 @@
 
 #include "llmp_scrub.h"
 
+/* Where secret s (sl bytes) occurs first in buf at or after pos; len when
+ * it does not. */
+static apr_size_t find_from(const char *buf, apr_size_t len, apr_size_t pos,
+                            const char *s, apr_size_t sl)
+{
+    while (pos + sl <= len) {
+        const char *hit = memchr(buf + pos, s[0], len - pos - sl + 1);
+        if (!hit) break;
+        if (!memcmp(hit, s, sl)) return (apr_size_t)(hit - buf);
+        pos = (apr_size_t)(hit - buf) + 1;
+    }
+    return len;
+}
+
 /* The secret that occurs first in buf at or after off (the longest one
  * when several start there); its start in *at, its index returned, -1 if
- * none occurs. */
+ * none occurs. next[] caches each secret's next occurrence (len: none):
+ * only those that fell behind off are searched again, so a whole scrub
+ * reads buf once per secret, however many occurrences it replaces. */
 static int next_secret(const char *buf, apr_size_t len, apr_size_t off,
                        const char *const *secrets, const apr_size_t *slen,
-                       int n, apr_size_t *at)
+                       apr_size_t *next, int n, apr_size_t *at)
 {
     int i, best = -1;
     apr_size_t best_at = len;
 
     for (i = 0; i < n; i++) {
-        const char *s = secrets[i];
-        apr_size_t pos = off;
-
-        if (!slen[i]) continue;
-        while (pos + slen[i] <= len && pos <= best_at) {
-            const char *hit = memchr(buf + pos, s[0], len - pos - slen[i] + 1);
-            apr_size_t h;
-            if (!hit) break;
-            h = (apr_size_t)(hit - buf);
-            if (h > best_at) break;
-            if (!memcmp(hit, s, slen[i])) {
-                if (h < best_at || (best >= 0 && slen[i] > slen[best])) {
-                    best = i;
-                    best_at = h;
-                }
-                break;
-            }
-            pos = h + 1;
+        if (next[i] < off) next[i] = find_from(buf, len, off, secrets[i],
+                                               slen[i]);
+        if (next[i] >= len) continue;
+        if (next[i] < best_at
+            || (next[i] == best_at && best >= 0 && slen[i] > slen[best])) {
+            best = i;
+            best_at = next[i];
         }
     }
     *at = best_at;
@@ -44,7 +49,7 @@ char *llmp_scrub(apr_pool_t *p, const char *buf, apr_size_t len,
                  const char *const *secrets, apr_size_t *outlen)
 {
     const apr_size_t rl = sizeof(LLMP_REDACTED) - 1;
-    apr_size_t slen[16], at, off = 0, used = 0, cap;
+    apr_size_t slen[16], next[16], at, off = 0, used = 0, cap;
     const char *list[16];
     char *out;
     int n = 0, i;
@@ -54,10 +59,13 @@ char *llmp_scrub(apr_pool_t *p, const char *buf, apr_size_t len,
         if (!*secrets[i]) continue;
         list[n] = secrets[i];
         slen[n] = strlen(secrets[i]);
+        next[n] = 0;
         n++;
     }
     if (!n || !buf) return (char *)buf;
-    i = next_secret(buf, len, 0, list, slen, n, &at);
+    for (i = 0; i < n; i++)
+        next[i] = find_from(buf, len, 0, list[i], slen[i]);
+    i = next_secret(buf, len, 0, list, slen, next, n, &at);
     if (i < 0) return (char *)buf;
     /* each replacement grows the text by at most rl bytes per secret byte
      * (a one-byte secret); size for the worst case of what is left */
@@ -77,7 +85,7 @@ char *llmp_scrub(apr_pool_t *p, const char *buf, apr_size_t len,
         memcpy(out + used, LLMP_REDACTED, rl);
         used += rl;
         off = at + slen[i];
-        i = next_secret(buf, len, off, list, slen, n, &at);
+        i = next_secret(buf, len, off, list, slen, next, n, &at);
     }
     memcpy(out + used, buf + off, len - off);
     used += len - off;

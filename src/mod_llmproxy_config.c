@@ -116,7 +116,8 @@ static const char *parse_seconds(cmd_parms *cmd, const char *v, int allow0,
     char *end;
     double d = strtod(v, &end);
 
-    if (end == v || *end || d < 0 || (!allow0 && d == 0) || d > 86400.0 * 365)
+    if (end == v || *end || d != d || d < 0 || (!allow0 && d == 0)
+        || d > 86400.0 * 365)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid number of "
                             "seconds%s", cmd->cmd->name, v,
                             allow0 ? "" : " (must be > 0)");
@@ -224,7 +225,8 @@ static const char *set_stream_max_duration(cmd_parms *cmd, void *d,
         conf_of(cmd)->stream_max_duration = 0;
         return NULL;
     }
-    return parse_seconds(cmd, v, 0, &conf_of(cmd)->stream_max_duration);
+    /* 0 is off too */
+    return parse_seconds(cmd, v, 1, &conf_of(cmd)->stream_max_duration);
 }
 
 static const char *set_anthropic_version(cmd_parms *cmd, void *d,

@@ -328,6 +328,42 @@ static apr_status_t on_native_event(void *baton, const char *event,
     return APR_SUCCESS;
 }
 
+/* Bytes a client may be given as they came: valid UTF-8 without a raw
+ * control byte other than white space (JSON has none: cJSON alone would
+ * let ESC and the like through in strings). */
+static int clean_text(const char *buf, apr_size_t n)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        /* eight bytes at a time while none is below 0x20 (SWAR, no false
+         * negative; a flagged word is looked at byte by byte) */
+        while (n - i >= 8) {
+            apr_uint64_t v;
+
+            memcpy(&v, b + i, 8);
+            if ((v - UINT64_C(0x2020202020202020)) & ~v
+                & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= n) break;
+        if (b[i] < 0x20 && b[i] != ' ' && b[i] != '\t' && b[i] != '\n'
+            && b[i] != '\r')
+            return 0;
+    }
+    return llmp_utf8_valid(buf, n);
+}
+
+/* An SSE event name a client may be given: printable ASCII, no ':'. */
+static int clean_event_name(const char *e)
+{
+    for (; *e; e++)
+        if (*e <= ' ' || *e > '~' || *e == ':') return 0;
+    return 1;
+}
+
 /* A pass-through event: relayed as it came ("event:" and "data:" lines),
  * once its data is known to be a JSON object or "[DONE]"; written into the
  * brigade, flushed by on_tick. Nothing is allocated per event but the
@@ -345,17 +381,17 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         ctx->done = 1;
     }
     else {
-        cJSON *j = cJSON_ParseWithLength(data, len);
+        cJSON *j = llmp_json_parse_strict(data, len);
         int ok = cJSON_IsObject(j);
 
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
         cJSON_Delete(j);
-        if (!ok || !llmp_utf8_valid(data, len)) {
+        if (!ok || !clean_text(data, len)) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
                 "bad_backend_response", NULL, "the backend for model '%s' "
                 "sent a stream event that is not %s", ctx->model_id,
-                ok ? "valid UTF-8" : "JSON");
+                ok ? "valid UTF-8 text" : "JSON");
             return APR_EGENERAL;
         }
         /* the bytes are relayed as they came: no credential in them
@@ -363,8 +399,12 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
         end = data + len;
         p = data;
+    }
+    /* an event name is relayed only when it is a plain token */
+    if (*event) {
         event = llmp_scrub(ctx->r->pool, event, strlen(event), ctx->secrets,
                            &elen);
+        if (!clean_event_name(event)) event = "";
     }
     if (ctx->client_gone) return APR_ECONNABORTED;
     start_stream(ctx);
@@ -396,6 +436,12 @@ static apr_status_t on_pass_comment(void *baton, const char *text,
 
     if (ctx->done || !ctx->started) return APR_SUCCESS;
     if (ctx->client_gone) return APR_ECONNABORTED;
+    /* a comment that is not plain text is still a sign of life */
+    if (!clean_text(text, len) || memchr(text, '\n', len)
+        || memchr(text, '\r', len)) {
+        text = " keep-alive";
+        len = 11;
+    }
     text = llmp_scrub(ctx->r->pool, text, len, ctx->secrets, &len);
     apr_brigade_write(ctx->bb, NULL, NULL, ":", 1);
     apr_brigade_write(ctx->bb, NULL, NULL, text, len);
@@ -527,29 +573,10 @@ static int send_backend_body(proxy_ctx *ctx)
  * NUL too) and is valid UTF-8 (cJSON does not check). NULL otherwise. */
 static cJSON *backend_json(proxy_ctx *ctx)
 {
-    const unsigned char *b = (const unsigned char *)ctx->body.data;
-    apr_size_t i, n = ctx->body.len;
-
-    if (!b || !n) return NULL;
-    for (i = 0; i < n; i++) {
-        /* eight bytes at a time while none is below 0x20 (SWAR, no false
-         * negative; a flagged word is looked at byte by byte) */
-        while (n - i >= 8) {
-            apr_uint64_t v;
-
-            memcpy(&v, b + i, 8);
-            if ((v - UINT64_C(0x2020202020202020)) & ~v
-                & UINT64_C(0x8080808080808080))
-                break;
-            i += 8;
-        }
-        if (i >= n) break;
-        if (b[i] < 0x20 && b[i] != ' ' && b[i] != '\t' && b[i] != '\n'
-            && b[i] != '\r')
-            return NULL;
-    }
-    if (!llmp_utf8_valid(ctx->body.data, n)) return NULL;
-    return llmp_json_parse_pool(ctx->r->pool, ctx->body.data, n);
+    if (!ctx->body.data || !ctx->body.len
+        || !clean_text(ctx->body.data, ctx->body.len))
+        return NULL;
+    return llmp_json_parse_pool(ctx->r->pool, ctx->body.data, ctx->body.len);
 }
 
 /* A short printable excerpt of the body, for an error message. */

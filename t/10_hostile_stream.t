@@ -9,7 +9,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 63 + 12;
+plan tests => 63 + 12 + 9;
 
 ok wait_list(), 'model list loaded';
 ok wait_list('llmp_smallstream'), 'model list loaded (small stream limits)';
@@ -201,3 +201,20 @@ is $err && $err->{code}, 'bad_backend_response', 'invalid UTF-8 event: bad_backe
 like $err && $err->{message}, qr/UTF-8/, '... that says why';
 ok $res->{raw} !~ /\xff\xfe/, '... the bad bytes are not relayed';
 ok $res->{raw} !~ /data: \[DONE\]/, '... and no clean end';
+
+# 9. Event data with bytes after its JSON, or a raw control byte in a
+#    string: not relayed, the error event ends the stream
+for my $m (qw(hostile-trailing hostile-esc)) {
+    $res = req($m);
+    $err = last_error($res);
+    is $err && $err->{code}, 'bad_backend_response', "$m: bad_backend_response";
+    ok $res->{raw} !~ /junk|\x1b/, "$m: the bad bytes are not relayed";
+    ok $res->{raw} !~ /data: \[DONE\]/, "$m: no clean end";
+}
+# ... a comment that is not plain text becomes a plain keep-alive, an event
+#     name that is not a token is dropped; the events themselves go on
+$res = req('hostile-dirty-meta');
+ok $res->{raw} !~ /\x1b/, 'dirty comment: no control byte relayed';
+like $res->{raw}, qr/^: keep-alive$/m, '... a keep-alive instead';
+ok $res->{raw} !~ /bad name/ && $res->{raw} =~ /data: \[DONE\]/,
+   '... the bad event name is dropped, the stream ends well';

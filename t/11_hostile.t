@@ -9,7 +9,7 @@ use LLMPTest;
 use MIME::Base64 ();
 use Time::HiRes qw(time);
 
-plan tests => 135;
+plan tests => 155;
 
 my $via = ($ENV{LLMP_MODPROXY} || 'On') =~ /^on$/i ? 'mod_proxy' : 'libcurl';
 my $tok = token();
@@ -39,7 +39,8 @@ for my $module (undef, 'llmp_curlfb') {
     ok wait_list($module), "$t: list loaded";
 
     # 2xx bodies that are not valid JSON: 502 bad_backend_response
-    for my $m (qw(mock-h-nul mock-h-badutf8 mock-h-truncated mock-h-deep)) {
+    for my $m (qw(mock-h-nul mock-h-badutf8 mock-h-truncated mock-h-deep
+                   mock-h-trailing mock-h-esc)) {
         clean_err(chat($m, module => $module), 502, 'bad_backend_response',
                   "$t: $m");
     }

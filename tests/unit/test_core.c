@@ -370,6 +370,12 @@ static void t_openai(apr_pool_t *p)
     CHECK(!llmp_json_looks_like_object("{} trailing", 11));
     CHECK(!llmp_json_looks_like_object("[{}]", 4));
     CHECK(!llmp_envelope_unwrap_body(p, "{\"choices\":[]}", 14, &out, &outlen));
+    /* one JSON value and white space, nothing after it */
+    CHECK(llmp_json_parse_pool(p, " {\"a\":1} \r\n", 12) != NULL);
+    CHECK(llmp_json_parse_pool(p, "{} trailing", 11) == NULL);
+    CHECK(llmp_json_parse_pool(p, "{\"a\":1}{\"b\":2}", 14) == NULL);
+    CHECK(llmp_json_parse_pool(p, "{\"id\":\"x\"}<html></html>", 25) == NULL);
+    CHECK(llmp_json_parse_pool(p, "{}\0", 3) == NULL);
 
     CHECK(llmp_data_url_parse(p, "data:image/png;base64,AAAA", &mime, &b64));
     CHECK_STR(mime, "image/png");

@@ -611,9 +611,11 @@ static void t_stream_errors(apr_pool_t *p)
     CHECK(e != NULL && e->status == 502);
     sink_free(&s);
 
-    /* a drop after the finish is a complete answer */
+    /* a drop even after a finishReason is an error: Vertex puts one on
+     * every chunk, so only a whole transfer says the answer is whole */
     memset(&s, 0, sizeof(s));
-    CHECK(run_stream(p, "stream_text.sse", 0, 0, &s) == NULL);
+    e = run_stream(p, "stream_text.sse", 0, 0, &s);
+    CHECK(e != NULL && e->status == 502);
     sink_free(&s);
 
     memset(&s, 0, sizeof(s));
@@ -813,6 +815,16 @@ static void t_stream_every_finish(apr_pool_t *p)
     CHECK_INT(at_num(s.chunk[s.n - 2], "choices.0.index"), 1);
     CHECK_STR(at_str(s.chunk[s.n - 1], "choices.0.finish_reason"),
               "content_filter");
+    sink_free(&s);
+
+    /* a finishReason on every chunk says nothing of the end: a transfer
+     * that broke off after one is an error, and no finish chunk goes out */
+    memset(&s, 0, sizeof(s));
+    x = mkx(p, "/google/v1beta/models", "g", 1, &s);
+    CHECK(event(x, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
+                "\"The\"}]},\"finishReason\":\"STOP\"}]}") == NULL);
+    CHECK(llmp_gemini_ops.chat_stream_end(x, 0) != NULL);
+    CHECK_INT(s.finishes, 0);
     sink_free(&s);
 }
 

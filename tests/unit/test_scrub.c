@@ -48,6 +48,32 @@ static void t_scrub(apr_pool_t *p)
     CHECK_INT(n, 0);
 }
 
+/* A body made of one secret repeated, while another secret never occurs:
+ * every secret is searched once over the body, not again after each
+ * replacement (that took minutes for a 64 MB body). */
+static void t_scrub_linear(apr_pool_t *p)
+{
+    const char *const two[] = { "Bearer sk-0123456789abcdef",
+                                "sk-0123456789abcdef", NULL };
+    const apr_size_t sl = strlen(two[1]), reps = 200000;
+    char *buf = apr_palloc(p, sl * reps + 1);
+    const char *out;
+    apr_size_t i, n;
+    double t0;
+
+    for (i = 0; i < reps; i++) memcpy(buf + i * sl, two[1], sl);
+    buf[sl * reps] = '\0';
+    t0 = llmp_test_cpu_seconds();
+    out = llmp_scrub(p, buf, sl * reps, two, &n);
+    CHECK(llmp_test_cpu_seconds() - t0 < 1.0 * LLMP_TEST_SLOW);
+    CHECK_INT(n, reps * 10);
+    CHECK(!memcmp(out, "[redacted][redacted]", 20));
+    CHECK(!memcmp(out + n - 10, "[redacted]", 10));
+    /* overlapping occurrences: the leftmost longest first, then on */
+    CHECK_STR(scrub(p, "x Bearer sk-0123456789abcdefsk-0123456789abcdef",
+                    two, &n), "x [redacted][redacted]");
+}
+
 static void t_utf8(apr_pool_t *p)
 {
     static const struct { const char *s; int ok; } cases[] = {
@@ -135,6 +161,7 @@ static void t_embeddings_b64(apr_pool_t *p)
 
 TEST_MAIN_BEGIN("scrub")
     RUN(t_scrub);
+    RUN(t_scrub_linear);
     RUN(t_utf8);
     RUN(t_excerpt);
     RUN(t_embeddings_b64);

@@ -9,6 +9,8 @@ chosen by the request's "model":
   mock-h-badutf8        200 JSON with invalid UTF-8 inside a string
   mock-h-truncated      200 JSON cut in the middle (Content-Length right)
   mock-h-deep           200 JSON nested deeper than any parser's limit
+  mock-h-trailing       200 JSON completion followed by an HTML page
+  mock-h-esc            200 JSON with a raw ESC byte inside a string
   mock-h-envelope       the gateway's envelope with an escaped key name
   mock-h-status-600     HTTP status 600
   mock-h-status-101     a final "101" with a body
@@ -68,6 +70,12 @@ def handle(req):
     if model == "mock-h-truncated":
         whole = json.dumps(_completion(model, "cut")).encode()
         return _raw(200, whole[:len(whole) // 2])
+    if model == "mock-h-trailing":
+        return _raw(200, json.dumps(_completion(model, "ok")).encode()
+                    + b"<html><body>cached by a proxy</body></html>")
+    if model == "mock-h-esc":
+        return _raw(200, json.dumps(_completion(model, "a@b")).encode()
+                    .replace(b"a@b", b"a\x1b[2Jb"))
     if model == "mock-h-deep":
         return _raw(200, b'{"id":"x","object":"chat.completion","deep":'
                     + b"[" * 5000 + b"]" * 5000 + b"}")

@@ -18,6 +18,10 @@ chosen by the request's "model" (each answers a stream request only):
   hostile-echo-auth     chunks whose content, event name and a comment
                         echo the request's Authorization header, [DONE]
   hostile-badutf8       a chunk whose content holds invalid UTF-8, [DONE]
+  hostile-trailing      a chunk whose data has bytes after its JSON, [DONE]
+  hostile-esc           a chunk whose content holds a raw ESC byte, [DONE]
+  hostile-dirty-meta    a comment with an ESC byte and an event name with
+                        a space, around good chunks, [DONE]
   hostile-anthropic-html   200 text/html
   hostile-anthropic-stall  message_start and one delta, then 5 s of silence
   hostile-anthropic-cut    a delta, then a clean end without message_stop
@@ -120,6 +124,21 @@ def _openai(req, body):
             b"AB", b"A\xff\xfeB")
         return sse_response([_role(model), b"data: " + bad + b"\n\n",
                              _word(model, "c"), DONE], 0.05)
+    if model == "hostile-trailing":
+        return sse_response([_role(model), b"data: " + json.dumps(
+            _chunk(model, {"content": "a"})).encode() + b"junk\n\n",
+            _word(model, "b"), DONE], 0.05)
+    if model == "hostile-esc":
+        bad = json.dumps(_chunk(model, {"content": "AB"})).encode().replace(
+            b"AB", b"A\x1b[2JB")
+        return sse_response([_role(model), b"data: " + bad + b"\n\n",
+                             _word(model, "c"), DONE], 0.05)
+    if model == "hostile-dirty-meta":
+        return sse_response([
+            _role(model), b": \x1b[2J clear\n\n",
+            b"event: bad name\ndata: " + json.dumps(
+                _chunk(model, {"content": "a"})).encode() + b"\n\n",
+            sse_event(_chunk(model, {}, "stop")), DONE], 0.05)
     if model == "hostile-html":
         return Response(200, b"<html><body>Service temporarily unavailable"
                         b"</body></html>", {"Content-Type": "text/html"})
