@@ -371,7 +371,7 @@ static void t_openai(apr_pool_t *p)
     CHECK(!llmp_json_looks_like_object("[{}]", 4));
     CHECK(!llmp_envelope_unwrap_body(p, "{\"choices\":[]}", 14, &out, &outlen));
     /* one JSON value and white space, nothing after it */
-    CHECK(llmp_json_parse_pool(p, " {\"a\":1} \r\n", 12) != NULL);
+    CHECK(llmp_json_parse_pool(p, " {\"a\":1} \r\n", 11) != NULL);
     CHECK(llmp_json_parse_pool(p, "{} trailing", 11) == NULL);
     CHECK(llmp_json_parse_pool(p, "{\"a\":1}{\"b\":2}", 14) == NULL);
     CHECK(llmp_json_parse_pool(p, "{\"id\":\"x\"}<html></html>", 25) == NULL);
