@@ -180,6 +180,24 @@ static inline double llmp_test_cpu_seconds(void)
     return (double)clock() / CLOCKS_PER_SEC;
 }
 
+/* ops->chat_request into *out (cleared first), timed: its CPU seconds in
+ * *secs, said on stderr under label when it took a second or more (the
+ * linear-time tests bound it). */
+static inline llmp_error_t *llmp_test_timed_request(
+    const llmp_provider_ops_t *ops, llmp_xlate_t *x, const cJSON *req,
+    llmp_native_req_t *out, const char *label, double *secs)
+{
+    double t0;
+    llmp_error_t *err;
+
+    memset(out, 0, sizeof(*out));
+    t0 = llmp_test_cpu_seconds();
+    err = ops->chat_request(x, req, out);
+    *secs = llmp_test_cpu_seconds() - t0;
+    if (*secs >= 1.0) fprintf(stderr, "  %s: %.2f s\n", label, *secs);
+    return err;
+}
+
 /* ASan/UBSan builds are slower: their time bounds are stretched. */
 #if defined(__SANITIZE_ADDRESS__)
 #define LLMP_TEST_SLOW 5

@@ -286,7 +286,7 @@ static void t_req_many_messages(apr_pool_t *p)
     llmp_error_t *err;
     llmp_xlate_t *x;
     cJSON *req, *msgs, *m, *calls, *c, *fn, *n;
-    double t0, t;
+    double t;
     int i;
 
     /* alternating user / assistant */
@@ -301,12 +301,9 @@ static void t_req_many_messages(apr_pool_t *p)
         cJSON_AddItemToArray(msgs, m);
     }
     x = xlate(p, 0, NULL);
-    memset(&out, 0, sizeof(out));
-    t0 = llmp_test_cpu_seconds();
-    err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = llmp_test_cpu_seconds() - t0;
+    err = llmp_test_timed_request(&llmp_anthropic_ops, x, req, &out,
+                                  "alternating", &t);
     CHECK(err == NULL);
-    if (t >= 2) fprintf(stderr, "  alternating: %.2f s\n", t);
     CHECK(t < 2);
     n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), N);
@@ -324,12 +321,9 @@ static void t_req_many_messages(apr_pool_t *p)
         cJSON_AddItemToArray(msgs, m);
     }
     x = xlate(p, 0, NULL);
-    memset(&out, 0, sizeof(out));
-    t0 = llmp_test_cpu_seconds();
-    err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = llmp_test_cpu_seconds() - t0;
+    err = llmp_test_timed_request(&llmp_anthropic_ops, x, req, &out,
+                                  "merged", &t);
     CHECK(err == NULL);
-    if (t >= 2) fprintf(stderr, "  merged: %.2f s\n", t);
     CHECK(t < 2);
     n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 1);
@@ -373,12 +367,9 @@ static void t_req_many_messages(apr_pool_t *p)
         cJSON_AddItemToArray(msgs, m);
     }
     x = xlate(p, 0, NULL);
-    memset(&out, 0, sizeof(out));
-    t0 = llmp_test_cpu_seconds();
-    err = llmp_anthropic_ops.chat_request(x, req, &out);
-    t = llmp_test_cpu_seconds() - t0;
+    err = llmp_test_timed_request(&llmp_anthropic_ops, x, req, &out,
+                                  "tool results", &t);
     CHECK(err == NULL);
-    if (t >= 2) fprintf(stderr, "  tool results: %.2f s\n", t);
     CHECK(t < 2);
     n = err ? NULL : llmp_json_parse_pool(p, out.body, out.len);
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), 3);

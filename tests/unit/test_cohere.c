@@ -649,7 +649,7 @@ static void t_request_many_messages(apr_pool_t *p)
     llmp_error_t *err;
     llmp_xlate_t *x = new_x(p, 0, NULL);
     cJSON *req, *msgs, *m, *calls, *c, *fn, *n;
-    double t0, t;
+    double t;
     int i;
 
     req = cJSON_CreateObject();
@@ -685,12 +685,8 @@ static void t_request_many_messages(apr_pool_t *p)
         }
         cJSON_AddItemToArray(msgs, m);
     }
-    memset(&nr, 0, sizeof(nr));
-    t0 = llmp_test_cpu_seconds();
-    err = ops()->chat_request(x, req, &nr);
-    t = llmp_test_cpu_seconds() - t0;
+    err = llmp_test_timed_request(ops(), x, req, &nr, "100000 messages", &t);
     CHECK(err == NULL);
-    if (t >= 2) fprintf(stderr, "  100000 messages: %.2f s\n", t);
     CHECK(t < 2);
     n = err ? NULL : llmp_json_parse_pool(p, nr.body, nr.len);
     CHECK_INT(cJSON_GetArraySize(at(n, "messages")), N);
