@@ -18,6 +18,7 @@
 #include <apr_pools.h>
 #include <cjson/cJSON.h>
 #include "llmp_openai.h"
+#include "llmp_front.h"
 
 typedef enum {
     LLMP_PROV_OPENAI = 0,   /* OpenAI-compatible: bodies pass through */
@@ -53,6 +54,15 @@ typedef struct llmp_xlate {
     void *state;               /* the translator's own per-request state */
     llmp_emit_fn *emit;        /* set by the glue for streams */
     void *emit_baton;
+    /* The inbound protocol's front translator when it is not Chat
+     * Completions (llmp_front.h): llmp_xlate_emit hands each IR chunk to
+     * front->ops->stream_chunk instead of printing it; an error it returns
+     * is kept in front_err. NULL: the chunks are the answer. */
+    llmp_front_t *front;
+    llmp_error_t *front_err;
+    int want_reasoning;        /* put the backend's reasoning in the IR
+                                  ("reasoning_content"); the chat front
+                                  leaves it off */
 } llmp_xlate_t;
 
 /* Print the cJSON chunk and hand it to x->emit. */
@@ -84,8 +94,9 @@ typedef struct llmp_provider_ops {
     /* /v1/chat/completions */
     llmp_error_t *(*chat_request)(llmp_xlate_t *x, const cJSON *req,
                                   llmp_native_req_t *out);
+    /* the answer as a chat.completion tree, owned by x->pool */
     llmp_error_t *(*chat_response)(llmp_xlate_t *x, const cJSON *native,
-                                   char **out, apr_size_t *outlen);
+                                   cJSON **out);
     llmp_error_t *(*chat_stream_event)(llmp_xlate_t *x, const char *event,
                                        const char *data, apr_size_t len);
     llmp_error_t *(*chat_stream_end)(llmp_xlate_t *x, int upstream_complete);
@@ -108,6 +119,11 @@ typedef struct llmp_provider_ops {
     llmp_error_t *(*error)(llmp_xlate_t *x, int status, const cJSON *native,
                            const char *body, apr_size_t len);
 } llmp_provider_ops_t;
+
+/* ops->chat_response, printed (the chat front's answer). */
+llmp_error_t *llmp_xlate_chat_response(const llmp_provider_ops_t *ops,
+                                       llmp_xlate_t *x, const cJSON *native,
+                                       char **out, apr_size_t *outlen);
 
 /* The table for a provider (never NULL for a valid enum value). */
 const llmp_provider_ops_t *llmp_provider_ops(llmp_provider_e prov);

@@ -891,7 +891,7 @@ static llmp_error_t *anthropic_error(llmp_xlate_t *x, int status,
 
 static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
                                              const cJSON *native,
-                                             char **out, apr_size_t *outlen)
+                                             cJSON **out)
 {
     const cJSON *content, *b, *usage;
     const char *type = llmp_json_str(native, "type");
@@ -962,11 +962,9 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
                                      jlong(usage,
                                            "cache_creation_input_tokens"),
                                      jlong(usage, "output_tokens")));
-    {
-        llmp_error_t *e = llmp_json_out(x->pool, resp, out, outlen);
-        cJSON_Delete(resp);
-        return e;
-    }
+    llmp_json_pool_own(x->pool, resp);
+    *out = resp;
+    return NULL;
 }
 
 /* ---- stream ---- */

@@ -592,8 +592,7 @@ static llmp_error_t *finish_error(llmp_xlate_t *x, int status,
 
 static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
                                                const cJSON *native,
-                                               char **out,
-                                               apr_size_t *outlen)
+                                               cJSON **out)
 {
     const cJSON *msg = llmp_json_get(native, "message"), *content, *calls,
                 *part;
@@ -650,7 +649,8 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
     }
     read_usage(llmp_json_get(native, "usage"), &in, &o, &cached);
     cJSON_AddItemToObject(resp, "usage", llmp_usage_new(in, o, cached));
-    return llmp_json_out(x->pool, resp, out, outlen);
+    *out = resp;
+    return NULL;
 }
 
 /* ---- stream ---- */

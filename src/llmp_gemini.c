@@ -1172,8 +1172,7 @@ static llmp_error_t *gm_add_calls(apr_pool_t *p, cJSON *msg,
 }
 
 static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
-                                          const cJSON *native, char **out,
-                                          apr_size_t *outlen)
+                                          const cJSON *native, cJSON **out)
 {
     apr_pool_t *p = x->pool;
     const cJSON *cands, *cand, *err, *part, *fc;
@@ -1242,7 +1241,8 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
     memset(&u, 0, sizeof(u));
     gm_usage_read(&u, native);
     cJSON_AddItemToObject(resp, "usage", gm_usage_json(&u));
-    return llmp_json_out(p, resp, out, outlen);
+    *out = resp;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ */

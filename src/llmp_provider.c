@@ -43,8 +43,16 @@ apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
     apr_pool_t *tmp;
     llmp_buf_t b;
 
-    if (!x->emit) return APR_EINIT;
     if (!chunk) return APR_EINVAL;
+    if (x->front) {
+        llmp_error_t *e = x->front->ops->stream_chunk(x->front, chunk);
+        if (e) {
+            x->front_err = e;
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;
+    }
+    if (!x->emit) return APR_EINIT;
     /* printed in a subpool destroyed at once: a long stream must not grow
      * the request pool by every chunk it sends (emit copies) */
     rv = apr_pool_create(&tmp, x->pool);
@@ -135,6 +143,17 @@ const llmp_provider_ops_t llmp_openai_ops = {
     NULL, NULL,                /* images: pass-through */
     llmp_provider_generic_error,
 };
+
+llmp_error_t *llmp_xlate_chat_response(const llmp_provider_ops_t *ops,
+                                       llmp_xlate_t *x, const cJSON *native,
+                                       char **out, apr_size_t *outlen)
+{
+    cJSON *tree = NULL;
+    llmp_error_t *e = ops->chat_response(x, native, &tree);
+
+    if (e) return e;
+    return llmp_json_out(x->pool, tree, out, outlen);
+}
 
 apr_status_t llmp_xlate_stream_completion(llmp_xlate_t *x,
                                           const cJSON *completion)

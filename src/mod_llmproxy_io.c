@@ -731,7 +731,7 @@ static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
     native = llmp_envelope_unwrap(native);
     switch (ctx->ep) {
     case LLMP_EP_CHAT:
-        e = ctx->ops->chat_response(ctx->x, native, &out, &outlen);
+        e = llmp_xlate_chat_response(ctx->ops, ctx->x, native, &out, &outlen);
         break;
     case LLMP_EP_EMBEDDINGS:
         e = ctx->ops->embeddings_response(ctx->x, native, &out, &outlen);

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *out = NULL;
         apr_size_t outlen = 0;
         if (native)
-            llmp_anthropic_ops.chat_response(&x, native, &out, &outlen);
+            llmp_xlate_chat_response(&llmp_anthropic_ops, &x, native, &out, &outlen);
         break;
     }
     case 2: {

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 1:
         j = llmp_json_parse_pool(p, body, blen);
-        if (j) llmp_cohere_ops.chat_response(&x, j, &out, &olen);
+        if (j) llmp_xlate_chat_response(&llmp_cohere_ops, &x, j, &out, &olen);
         break;
     case 2:
         j = llmp_json_parse_pool(p, body, blen);

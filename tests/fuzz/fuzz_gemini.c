@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         llmp_gemini_ops.embeddings_response(x, j, &body, &len);
         llmp_gemini_ops.embeddings_response(mkx(p, 0, &total), j, &body,
                                             &len);
-        llmp_gemini_ops.chat_response(mkx(p, 0, &total), j, &body, &len);
+        llmp_xlate_chat_response(&llmp_gemini_ops, mkx(p, 0, &total), j, &body, &len);
         llmp_gemini_ops.error(mkx(p, 0, &total), 400, j, s, size);
     }
     llmp_gemini_ops.error(mkx(p, 0, &total), 200 + (size % 400), NULL, s,

@@ -597,7 +597,7 @@ static cJSON *resp(apr_pool_t *p, const char *fixture, llmp_error_t **err)
     apr_size_t outlen = 0;
     llmp_xlate_t *x = xlate(p, 0, NULL);
 
-    *err = llmp_anthropic_ops.chat_response(x, native, &out, &outlen);
+    *err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, native, &out, &outlen);
     return *err ? NULL : llmp_json_parse_pool(p, out, outlen);
 }
 
@@ -653,24 +653,24 @@ static void t_response(apr_pool_t *p)
         char *out;
         apr_size_t len;
         cJSON *bad = pj(p, "{\"type\":\"message\"}");
-        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, bad, &out, &len);
         CHECK(err && err->status == 502);
         bad = pj(p, "{\"content\":[{\"type\":\"tool_use\"}]}");
-        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, bad, &out, &len);
         CHECK(err && err->status == 502);
         bad = pj(p, "[]");
-        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, bad, &out, &len);
         CHECK(err && err->status == 502);
         bad = pj(p, "{\"type\":\"error\",\"error\":{\"type\":"
                                    "\"overloaded_error\",\"message\":\"O\"}}");
-        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, bad, &out, &len);
         CHECK(err && err->status == 503);
         /* a tool_use whose input is null or missing: "{}" arguments */
         bad = pj(p, "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\","
                  "\"name\":\"f\",\"input\":null},{\"type\":\"tool_use\","
                  "\"id\":\"t2\",\"name\":\"g\"}],\"stop_reason\":"
                  "\"tool_use\"}");
-        err = llmp_anthropic_ops.chat_response(x, bad, &out, &len);
+        err = llmp_xlate_chat_response(&llmp_anthropic_ops, x, bad, &out, &len);
         CHECK(err == NULL);
         r = err ? NULL : llmp_json_parse_pool(p, out, len);
         CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function."

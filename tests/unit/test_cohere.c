@@ -285,7 +285,7 @@ static cJSON *xresp(apr_pool_t *p, const char *fixture, llmp_error_t **err)
     char *out = NULL;
     apr_size_t len = 0;
 
-    *err = ops()->chat_response(x, llmp_fixture_json(p, fixture), &out, &len);
+    *err = llmp_xlate_chat_response(ops(), x, llmp_fixture_json(p, fixture), &out, &len);
     if (*err) return NULL;
     return llmp_json_parse_pool(p, out, len);
 }
@@ -378,18 +378,18 @@ static void t_response_odd(apr_pool_t *p)
     llmp_error_t *err;
     cJSON *r;
 
-    err = ops()->chat_response(x, parse(p, "{\"id\":\"x\"}"), &out, &len);
+    err = llmp_xlate_chat_response(ops(), x, parse(p, "{\"id\":\"x\"}"), &out, &len);
     CHECK(err && err->status == 502);
-    err = ops()->chat_response(x, parse(p, "[1,2]"), &out, &len);
+    err = llmp_xlate_chat_response(ops(), x, parse(p, "[1,2]"), &out, &len);
     CHECK(err && err->status == 502);
-    err = ops()->chat_response(x, parse(p,
+    err = llmp_xlate_chat_response(ops(), x, parse(p,
         "{\"finish_reason\":\"ERROR\",\"message\":{\"role\":\"assistant\"}}"),
         &out, &len);
     CHECK(err && err->status == 502);
-    err = ops()->chat_response(x, parse(p,
+    err = llmp_xlate_chat_response(ops(), x, parse(p,
         "{\"finish_reason\":\"TIMEOUT\",\"message\":{}}"), &out, &len);
     CHECK(err && err->status == 504);
-    err = ops()->chat_response(x, parse(p,
+    err = llmp_xlate_chat_response(ops(), x, parse(p,
         "{\"finish_reason\":\"ERROR_TOXIC\",\"message\":{\"content\":[]}}"),
         &out, &len);
     CHECK(err == NULL);
@@ -397,7 +397,7 @@ static void t_response_odd(apr_pool_t *p)
     CHECK_STR(at_str(r, "choices.0.finish_reason"), "content_filter");
     CHECK_INT(at_num(r, "usage.total_tokens"), 0);
     /* thinking parts are dropped, lowercase reasons accepted */
-    err = ops()->chat_response(x, parse(p,
+    err = llmp_xlate_chat_response(ops(), x, parse(p,
         "{\"finish_reason\":\"stop_sequence\",\"message\":{\"content\":["
         "{\"type\":\"thinking\",\"thinking\":\"hmm\"},"
         "{\"type\":\"text\",\"text\":\"A\"}]}}"), &out, &len);
@@ -405,7 +405,7 @@ static void t_response_odd(apr_pool_t *p)
     r = llmp_json_parse_pool(p, out, len);
     CHECK_STR(at_str(r, "choices.0.message.content"), "A");
     CHECK_STR(at_str(r, "choices.0.finish_reason"), "stop");
-    err = ops()->chat_response(x, parse(p,
+    err = llmp_xlate_chat_response(ops(), x, parse(p,
         "{\"finish_reason\":\"TOOL_CALL\",\"message\":{\"tool_calls\":["
         "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}}"),
         &out, &len);

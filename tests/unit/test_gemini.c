@@ -421,7 +421,7 @@ static cJSON *respond(apr_pool_t *p, const char *fixture, llmp_error_t **e)
     char *out = NULL;
     apr_size_t len = 0;
 
-    *e = llmp_gemini_ops.chat_response(x, fixture_json(p, fixture), &out,
+    *e = llmp_xlate_chat_response(&llmp_gemini_ops, x, fixture_json(p, fixture), &out,
                                        &len);
     return *e ? NULL : llmp_json_parse_pool(p, out, len);
 }
@@ -486,15 +486,15 @@ static void t_response(apr_pool_t *p)
         llmp_xlate_t *x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
         char *out;
         apr_size_t len;
-        e = llmp_gemini_ops.chat_response(x, fixture_json(p, "error_503.json"),
+        e = llmp_xlate_chat_response(&llmp_gemini_ops, x, fixture_json(p, "error_503.json"),
                                           &out, &len);
         CHECK(e && e->status == 503);
-        e = llmp_gemini_ops.chat_response(x, parse(p, "[1]"), &out, &len);
+        e = llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p, "[1]"), &out, &len);
         CHECK(e && e->status == 502);
-        e = llmp_gemini_ops.chat_response(x, parse(p, "{\"candidates\":7}"),
+        e = llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p, "{\"candidates\":7}"),
                                           &out, &len);
         CHECK(e && e->status == 502);
-        e = llmp_gemini_ops.chat_response(x, parse(p,
+        e = llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p,
                 "{\"candidates\":[{\"index\":1e9}]}"), &out, &len);
         CHECK(e && e->status == 502);
     }
@@ -1169,14 +1169,14 @@ static void t_many_calls(apr_pool_t *p)
     x = mkx(p, "/google/v1beta/models", "g", 0, NULL);
     ev = many_calls(p, 100000, &len);
     h0 = heap_used();
-    e = llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen);
+    e = llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p, ev), &out, &outlen);
     CHECK(e != NULL);
     if (e) {
         CHECK_INT(e->status, 502);
         CHECK_STR(e->type, "api_error");
     }
     ev = many_calls(p, 1024, &len);
-    CHECK(llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen)
+    CHECK(llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p, ev), &out, &outlen)
           == NULL);
     r = parse(p, out);
     CHECK_INT(cJSON_GetArraySize(at(r, "choices.0.message.tool_calls")),
@@ -1196,7 +1196,7 @@ static void t_many_calls(apr_pool_t *p)
                          apr_array_pstrcat(p, parts, ','), "]},"
                          "\"finishReason\":\"STOP\"}]}", NULL);
         t0 = apr_time_now();
-        CHECK(llmp_gemini_ops.chat_response(x, parse(p, ev), &out, &outlen)
+        CHECK(llmp_xlate_chat_response(&llmp_gemini_ops, x, parse(p, ev), &out, &outlen)
               == NULL);
         CHECK(apr_time_now() - t0 < apr_time_from_sec(2) * SLOW);
         r = parse(p, out);
