@@ -17,7 +17,8 @@
 
 static const char *const endpoint_names[] = {
     "models", "model", "chat.completions", "embeddings",
-    "images.generations", "completions", "health", "unknown"
+    "images.generations", "completions", "health", "unknown",
+    "responses", "response", "messages", "count_tokens"
 };
 
 /* A <Location> that holds no directive of this module has no configuration
@@ -566,6 +567,7 @@ static void llmp_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(llmp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(llmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     llmp_store_register_hooks(p);
+    llmp_rstore_register_hooks(p);
     llmp_modproxy_register_hooks(p);
     llmp_io_register_hooks(p);
 }

@@ -21,16 +21,22 @@
  *            "prompt_cache_key", "stream", "stream_options".
  *            Extensions (never sent to a strict API; the OpenAI-compatible
  *            family gets them removed by llmp_ir_strip):
- *              message "reasoning_content": the assistant's reasoning text
+ *              assistant message "reasoning_content": its reasoning text;
+ *              "reasoning_signature": the backend's opaque proof of it
+ *              (Anthropic's thinking "signature"), to be sent back with
+ *              the reasoning on the next turn
  *              "x_llmp": {...} front-private data (ignored by every back
  *              translator)
  *   answer   a "chat.completion" object; the message may carry
- *            "reasoning_content"; "usage" with prompt_tokens_details.
+ *            "reasoning_content" and "reasoning_signature"; "usage" with
+ *            prompt_tokens_details.
  *            cached_tokens and completion_tokens_details.reasoning_tokens
  *            where known.
  *   stream   "chat.completion.chunk" objects, in order; with
  *            stream_options.include_usage the last one carries "usage".
- *            A delta may carry "reasoning_content".
+ *            A delta may carry "reasoning_content" (a piece of the text)
+ *            and "reasoning_signature" (whole, once). Back translators put
+ *            reasoning in the IR only when x->want_reasoning is set.
  *
  * Back translators (llmp_provider_ops_t, llmp_provider.h) turn the IR
  * request into the backend's native request and the native answer and
@@ -110,7 +116,8 @@ llmp_front_t *llmp_front_create(apr_pool_t *p, const llmp_front_ops_t *ops,
                                 const char *model_id, apr_int64_t created,
                                 int stream, const cJSON *req);
 
-/* Remove the IR's extensions ("x_llmp", "reasoning_content") before the
+/* Remove the IR's extensions ("x_llmp", "reasoning_content",
+ * "reasoning_signature") before the
  * IR is sent to an OpenAI-compatible backend as it is. */
 void llmp_ir_strip(cJSON *ir);
 

@@ -126,7 +126,11 @@ void llmp_io_register_hooks(apr_pool_t *p);
 
 typedef enum {
     LLMP_EP_MODELS, LLMP_EP_MODEL, LLMP_EP_CHAT, LLMP_EP_EMBEDDINGS,
-    LLMP_EP_IMAGES, LLMP_EP_COMPLETIONS, LLMP_EP_HEALTH, LLMP_EP_UNKNOWN
+    LLMP_EP_IMAGES, LLMP_EP_COMPLETIONS, LLMP_EP_HEALTH, LLMP_EP_UNKNOWN,
+    LLMP_EP_RESPONSES,            /* POST /v1/responses */
+    LLMP_EP_RESPONSE,             /* GET /v1/responses/{id} */
+    LLMP_EP_MESSAGES,             /* POST /v1/messages */
+    LLMP_EP_COUNT_TOKENS          /* POST /v1/messages/count_tokens */
 } llmp_endpoint_e;
 
 /* Forward a request to the backend and answer the client. native is the
@@ -136,6 +140,18 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   llmp_endpoint_e ep, const llmp_model_t *model,
                   const llmp_native_req_t *native,
                   const llmp_provider_ops_t *ops, llmp_xlate_t *x);
+
+/* mod_llmproxy_rstore.c: Responses kept for previous_response_id and
+ * GET /v1/responses/{id}, in a mod_socache provider (LLMProxyResponseStore,
+ * LLMProxyResponseStoreTTL). */
+/* The record stored under id, parsed and owned by r->pool; NULL when the
+ * id is unknown, expired, or the server keeps no store. */
+cJSON *llmp_rstore_get(request_rec *r, const char *id);
+/* Keep json (len bytes) under id for the TTL. A failure (too large for the
+ * cache, no store) is logged, never an error for the client. */
+void llmp_rstore_put(request_rec *r, const char *id, const char *json,
+                     apr_size_t len);
+void llmp_rstore_register_hooks(apr_pool_t *p);
 
 /* mod_llmproxy_modproxy.c: buffered calls through mod_proxy_http */
 /* Filters, and a post_config hook that defines the workers (servers that

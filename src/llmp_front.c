@@ -28,7 +28,8 @@ void llmp_ir_strip(cJSON *ir)
     cJSON_DeleteItemFromObjectCaseSensitive(ir, "x_llmp");
     msgs = cJSON_GetObjectItemCaseSensitive(ir, "messages");
     cJSON_ArrayForEach(m, msgs) {
-        if (cJSON_IsObject(m))
-            cJSON_DeleteItemFromObjectCaseSensitive(m, "reasoning_content");
+        if (!cJSON_IsObject(m)) continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "reasoning_content");
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "reasoning_signature");
     }
 }
