@@ -30,6 +30,43 @@ typedef enum {
     LLMP_PROV_COUNT
 } llmp_provider_e;
 
+/* Which OpenAI endpoint a model serves. */
+typedef enum {
+    LLMP_KIND_ANY = 0,         /* cannot tell: let the backend decide */
+    LLMP_KIND_CHAT,
+    LLMP_KIND_EMBEDDINGS,
+    LLMP_KIND_IMAGES,
+    LLMP_KIND_COMPLETIONS
+} llmp_kind_e;
+
+/* A shape of handle: what its path (before any query) ends with or holds. */
+#define LLMP_SHAPE_SUFFIX 0x0      /* the path ends with text */
+#define LLMP_SHAPE_WORD   0x1      /* text occurs in the handle */
+#define LLMP_SHAPE_DETECT 0x2      /* a match makes the handle this
+                                      provider's (else it only tells the
+                                      endpoint of a handle already known
+                                      to be the provider's) */
+typedef struct llmp_shape {
+    const char *text;              /* NULL ends a list; case-insensitive */
+    unsigned flags;
+    llmp_kind_e kind;
+} llmp_shape_t;
+
+/* How a handle is recognised as a provider's (llmp_route_provider): an
+ * LLMProxyProviderRule first; then the providers whose segment or family
+ * is decisive (image APIs); then the DETECT shapes of every provider, in
+ * the table's order; then the segments of every provider; then the
+ * families; else the first provider (OpenAI-compatible). */
+typedef struct llmp_detect {
+    int decisive;                  /* segment or family before any shape */
+    const char *const *segments;   /* the handle's first path segment
+                                      (after a leading "raw"); NULL ends */
+    const char *const *family_prefixes;  /* model_family starts with */
+    const char *const *family_words;     /* model_family holds */
+    const llmp_shape_t *shapes;    /* checked in order */
+    llmp_kind_e kind;              /* when no shape tells the endpoint */
+} llmp_detect_t;
+
 /* Configuration the translators need, filled by the glue from directives. */
 typedef struct llmp_xlate_opts {
     int default_max_tokens;        /* Anthropic requires max_tokens */
@@ -118,7 +155,15 @@ typedef struct llmp_provider_ops {
      * body was not JSON; body/len are the raw bytes. Never NULL. */
     llmp_error_t *(*error)(llmp_xlate_t *x, int status, const cJSON *native,
                            const char *body, apr_size_t len);
+
+    const llmp_detect_t *detect;   /* which handles are this provider's */
+    /* (x->state, a translator's per-request state, is made on first use
+     * by the translator: its shape depends on the endpoint and it needs
+     * set-up, so the table holds no size for it) */
 } llmp_provider_ops_t;
+
+/* The providers in detection order (NULL terminated). */
+extern const llmp_provider_ops_t *const llmp_providers[];
 
 /* ops->chat_response, printed (the chat front's answer). */
 llmp_error_t *llmp_xlate_chat_response(const llmp_provider_ops_t *ops,

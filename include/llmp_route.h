@@ -39,15 +39,8 @@ llmp_provider_e llmp_route_provider(const char *handle, const char *family,
 const char *llmp_route_owner(apr_pool_t *p, const char *handle,
                              const char *family);
 
-/* Which OpenAI endpoint a model serves, judged from its handle. */
-typedef enum {
-    LLMP_KIND_ANY = 0,         /* cannot tell: let the backend decide */
-    LLMP_KIND_CHAT,
-    LLMP_KIND_EMBEDDINGS,
-    LLMP_KIND_IMAGES,
-    LLMP_KIND_COMPLETIONS
-} llmp_kind_e;
-
+/* Which OpenAI endpoint a model serves, judged from its handle by its
+ * provider's table (llmp_detect_t). */
 llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider);
 /* "/v1/chat/completions", ... for messages. */
 const char *llmp_kind_endpoint(llmp_kind_e kind);

@@ -1259,6 +1259,17 @@ static llmp_error_t *anthropic_chat_stream_end(llmp_xlate_t *x,
                            "message_stop: the answer is incomplete");
 }
 
+static const char *const anthropic_segments[] = { "anthropic", NULL };
+static const char *const anthropic_family_words[] = { "claude", NULL };
+static const llmp_shape_t anthropic_shapes[] = {
+    { "/messages", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT, LLMP_KIND_CHAT },
+    { NULL, 0, LLMP_KIND_ANY }
+};
+static const llmp_detect_t anthropic_detect = {
+    0, anthropic_segments, NULL, anthropic_family_words, anthropic_shapes,
+    LLMP_KIND_CHAT
+};
+
 const llmp_provider_ops_t llmp_anthropic_ops = {
     "anthropic",
     anthropic_chat_request,
@@ -1268,4 +1279,5 @@ const llmp_provider_ops_t llmp_anthropic_ops = {
     NULL, NULL,                /* embeddings: Anthropic has none */
     NULL, NULL,                /* images: Anthropic has none */
     anthropic_error,
+    &anthropic_detect,
 };

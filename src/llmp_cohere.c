@@ -1049,6 +1049,21 @@ static llmp_error_t *llmp_cohere_error(llmp_xlate_t *x, int status,
     return e;
 }
 
+static const char *const cohere_segments[] = { "cohere", NULL };
+static const char *const cohere_family_prefixes[] = { "command", NULL };
+static const llmp_shape_t cohere_shapes[] = {
+    { "/v2/chat", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT, LLMP_KIND_CHAT },
+    { "/v2/embed", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_EMBEDDINGS },
+    { "/embed", LLMP_SHAPE_SUFFIX, LLMP_KIND_EMBEDDINGS },
+    { "/chat", LLMP_SHAPE_SUFFIX, LLMP_KIND_CHAT },
+    { NULL, 0, LLMP_KIND_ANY }
+};
+static const llmp_detect_t cohere_detect = {
+    0, cohere_segments, cohere_family_prefixes, NULL, cohere_shapes,
+    LLMP_KIND_ANY
+};
+
 const llmp_provider_ops_t llmp_cohere_ops = {
     "cohere",
     llmp_cohere_chat_request,
@@ -1059,4 +1074,5 @@ const llmp_provider_ops_t llmp_cohere_ops = {
     llmp_cohere_embeddings_response,
     NULL, NULL,
     llmp_cohere_error,
+    &cohere_detect,
 };

@@ -1659,6 +1659,25 @@ static llmp_error_t *gemini_embeddings_response(llmp_xlate_t *x,
     return llmp_json_out(p, resp, out, outlen);
 }
 
+static const char *const gemini_segments[] = { "google", "gemini", NULL };
+static const char *const gemini_family_words[] = { "gemini", NULL };
+static const llmp_shape_t gemini_shapes[] = {
+    { ":embedContent", LLMP_SHAPE_WORD | LLMP_SHAPE_DETECT,
+      LLMP_KIND_EMBEDDINGS },
+    { ":batchEmbedContents", LLMP_SHAPE_WORD | LLMP_SHAPE_DETECT,
+      LLMP_KIND_EMBEDDINGS },
+    { ":generateContent", LLMP_SHAPE_WORD | LLMP_SHAPE_DETECT,
+      LLMP_KIND_CHAT },
+    { ":streamGenerateContent", LLMP_SHAPE_WORD | LLMP_SHAPE_DETECT,
+      LLMP_KIND_CHAT },
+    { "generateContent", LLMP_SHAPE_WORD, LLMP_KIND_CHAT },
+    { NULL, 0, LLMP_KIND_ANY }
+};
+static const llmp_detect_t gemini_detect = {
+    0, gemini_segments, NULL, gemini_family_words, gemini_shapes,
+    LLMP_KIND_ANY
+};
+
 const llmp_provider_ops_t llmp_gemini_ops = {
     "gemini",
     gemini_chat_request,
@@ -1669,4 +1688,5 @@ const llmp_provider_ops_t llmp_gemini_ops = {
     gemini_embeddings_response,
     NULL, NULL,
     gemini_error,
+    &gemini_detect,
 };

@@ -475,6 +475,11 @@ static llmp_error_t *ideo_error(llmp_xlate_t *x, int status,
     return llmp_provider_generic_error(x, status, native, body, len);
 }
 
+static const char *const ideogram_names[] = { "ideogram", NULL };
+static const llmp_detect_t ideogram_detect = {
+    1, ideogram_names, ideogram_names, NULL, NULL, LLMP_KIND_IMAGES
+};
+
 const llmp_provider_ops_t llmp_ideogram_ops = {
     "ideogram",
     NULL, NULL, NULL, NULL,     /* chat: not an Ideogram endpoint */
@@ -482,4 +487,5 @@ const llmp_provider_ops_t llmp_ideogram_ops = {
     ideo_request,
     ideo_response,
     ideo_error,
+    &ideogram_detect,
 };

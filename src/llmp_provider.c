@@ -5,6 +5,7 @@
 #include "llmp_provider.h"
 #include "llmp_buf.h"
 
+/* Indexed by llmp_provider_e. */
 static const llmp_provider_ops_t *const providers[LLMP_PROV_COUNT] = {
     &llmp_openai_ops,
     &llmp_anthropic_ops,
@@ -12,6 +13,18 @@ static const llmp_provider_ops_t *const providers[LLMP_PROV_COUNT] = {
     &llmp_cohere_ops,
     &llmp_ideogram_ops,
     &llmp_recraft_ops,
+};
+
+/* Detection order (llmp_detect_t): the OpenAI-compatible shapes first, as
+ * a gateway may serve them under any provider's segment. */
+const llmp_provider_ops_t *const llmp_providers[] = {
+    &llmp_openai_ops,
+    &llmp_gemini_ops,
+    &llmp_anthropic_ops,
+    &llmp_cohere_ops,
+    &llmp_ideogram_ops,
+    &llmp_recraft_ops,
+    NULL
 };
 
 const llmp_provider_ops_t *llmp_provider_ops(llmp_provider_e prov)
@@ -136,12 +149,29 @@ llmp_error_t *llmp_provider_generic_error(llmp_xlate_t *x, int status,
     return e;
 }
 
+static const llmp_shape_t openai_shapes[] = {
+    { "/chat/completions", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_CHAT },
+    { "/embeddings", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_EMBEDDINGS },
+    { "/images/generations", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_IMAGES },
+    { "/completions", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_COMPLETIONS },
+    { NULL, 0, LLMP_KIND_ANY }
+};
+
+static const llmp_detect_t openai_detect = {
+    0, NULL, NULL, NULL, openai_shapes, LLMP_KIND_ANY
+};
+
 const llmp_provider_ops_t llmp_openai_ops = {
     "openai",
     NULL, NULL, NULL, NULL,    /* chat: pass-through, done by the glue */
     NULL, NULL,                /* embeddings: pass-through */
     NULL, NULL,                /* images: pass-through */
     llmp_provider_generic_error,
+    &openai_detect,
 };
 
 llmp_error_t *llmp_xlate_chat_response(const llmp_provider_ops_t *ops,

@@ -293,6 +293,11 @@ static llmp_error_t *recraft_error(llmp_xlate_t *x, int status,
     return e;
 }
 
+static const char *const recraft_names[] = { "recraft", NULL };
+static const llmp_detect_t recraft_detect = {
+    1, recraft_names, recraft_names, NULL, NULL, LLMP_KIND_IMAGES
+};
+
 const llmp_provider_ops_t llmp_recraft_ops = {
     "recraft",
     NULL, NULL, NULL, NULL,     /* chat: not a Recraft endpoint */
@@ -300,4 +305,5 @@ const llmp_provider_ops_t llmp_recraft_ops = {
     recraft_request,
     recraft_response,
     recraft_error,
+    &recraft_detect,
 };

@@ -97,16 +97,56 @@ static int has_word(const char *s, const char *w)
     return 0;
 }
 
+static int in_list(const char *const *list, const char *s, int prefix)
+{
+    for (; list && *list; list++) {
+        if (prefix ? !strncasecmp(s, *list, strlen(*list))
+                   : !strcasecmp(s, *list))
+            return 1;
+    }
+    return 0;
+}
+
+static int family_matches(const llmp_detect_t *d, const char *family)
+{
+    const char *const *w;
+
+    if (!*family) return 0;
+    if (in_list(d->family_prefixes, family, 1)) return 1;
+    for (w = d->family_words; w && *w; w++) {
+        if (has_word(family, *w)) return 1;
+    }
+    return 0;
+}
+
+/* The first of d's shapes that the handle has (with flag DETECT when
+ * detect is set), or NULL. */
+static const llmp_shape_t *shape_of(const llmp_detect_t *d,
+                                    const char *handle, size_t len,
+                                    int detect)
+{
+    const llmp_shape_t *sh;
+
+    for (sh = d->shapes; sh && sh->text; sh++) {
+        if (detect && !(sh->flags & LLMP_SHAPE_DETECT)) continue;
+        if ((sh->flags & LLMP_SHAPE_WORD) ? has_word(handle, sh->text)
+                                          : ends_with(handle, len, sh->text))
+            return sh;
+    }
+    return NULL;
+}
+
 llmp_provider_e llmp_route_provider(const char *handle, const char *family,
                                     const llmp_route_rules_t *rules)
 {
     char seg[64];
     size_t len;
     const char *q;
+    int i, pass;
 
     if (!handle) return LLMP_PROV_OPENAI;
     if (rules && rules->rules) {
-        int i, best = -1;
+        int best = -1;
         size_t best_len = 0;
         for (i = 0; i < rules->rules->nelts; i++) {
             const llmp_route_rule_t *r = &APR_ARRAY_IDX(rules->rules, i,
@@ -125,32 +165,32 @@ llmp_provider_e llmp_route_provider(const char *handle, const char *family,
     len = q ? (size_t)(q - handle) : strlen(handle);
     if (!family) family = "";
 
-    if (!strcasecmp(seg, "recraft") || !strncasecmp(family, "recraft", 7))
-        return LLMP_PROV_RECRAFT;
-    if (!strcasecmp(seg, "ideogram") || !strncasecmp(family, "ideogram", 8))
-        return LLMP_PROV_IDEOGRAM;
-    if (ends_with(handle, len, "/chat/completions")
-        || ends_with(handle, len, "/embeddings")
-        || ends_with(handle, len, "/images/generations")
-        || ends_with(handle, len, "/completions"))
-        return LLMP_PROV_OPENAI;
-    if (has_word(handle, ":generateContent")
-        || has_word(handle, ":streamGenerateContent")
-        || has_word(handle, ":embedContent")
-        || has_word(handle, ":batchEmbedContents"))
-        return LLMP_PROV_GEMINI;
-    if (ends_with(handle, len, "/messages"))
-        return LLMP_PROV_ANTHROPIC;
-    if (ends_with(handle, len, "/v2/chat") || ends_with(handle, len, "/v2/embed"))
-        return LLMP_PROV_COHERE;
-    if (!strcasecmp(seg, "google") || !strcasecmp(seg, "gemini"))
-        return LLMP_PROV_GEMINI;
-    if (!strcasecmp(seg, "anthropic") || has_word(family, "claude"))
-        return LLMP_PROV_ANTHROPIC;
-    if (!strcasecmp(seg, "cohere") || !strncasecmp(family, "command", 7))
-        return LLMP_PROV_COHERE;
-    if (has_word(family, "gemini"))
-        return LLMP_PROV_GEMINI;
+    /* pass 0: decisive segments and families; 1: shapes; 2: segments;
+     * 3: families */
+    for (pass = 0; pass < 4; pass++) {
+        for (i = 0; llmp_providers[i]; i++) {
+            const llmp_detect_t *d = llmp_providers[i]->detect;
+            int hit;
+
+            if (!d) continue;
+            switch (pass) {
+            case 0:
+                hit = d->decisive && (in_list(d->segments, seg, 0)
+                                      || family_matches(d, family));
+                break;
+            case 1:
+                hit = shape_of(d, handle, len, 1) != NULL;
+                break;
+            case 2:
+                hit = in_list(d->segments, seg, 0);
+                break;
+            default:
+                hit = family_matches(d, family);
+            }
+            if (hit) return (llmp_provider_e)llmp_provider_from_name(
+                llmp_providers[i]->name);
+        }
+    }
     return LLMP_PROV_OPENAI;
 }
 
@@ -169,36 +209,14 @@ const char *llmp_route_owner(apr_pool_t *p, const char *handle,
 
 llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider)
 {
+    const llmp_detect_t *d = llmp_provider_ops(provider)->detect;
     const char *q = strchr(handle, '?');
     size_t len = q ? (size_t)(q - handle) : strlen(handle);
+    const llmp_shape_t *sh;
 
-    switch (provider) {
-    case LLMP_PROV_IDEOGRAM:
-    case LLMP_PROV_RECRAFT:
-        return LLMP_KIND_IMAGES;
-    case LLMP_PROV_ANTHROPIC:
-        return LLMP_KIND_CHAT;
-    case LLMP_PROV_COHERE:
-        if (ends_with(handle, len, "/embed")) return LLMP_KIND_EMBEDDINGS;
-        if (ends_with(handle, len, "/chat")) return LLMP_KIND_CHAT;
-        return LLMP_KIND_ANY;
-    case LLMP_PROV_GEMINI:
-        if (has_word(handle, ":embedContent")
-            || has_word(handle, ":batchEmbedContents"))
-            return LLMP_KIND_EMBEDDINGS;
-        if (has_word(handle, "generateContent")
-            || has_word(handle, "GenerateContent"))
-            return LLMP_KIND_CHAT;
-        return LLMP_KIND_ANY;
-    default:
-        if (ends_with(handle, len, "/chat/completions")) return LLMP_KIND_CHAT;
-        if (ends_with(handle, len, "/embeddings")) return LLMP_KIND_EMBEDDINGS;
-        if (ends_with(handle, len, "/images/generations"))
-            return LLMP_KIND_IMAGES;
-        if (ends_with(handle, len, "/completions"))
-            return LLMP_KIND_COMPLETIONS;
-        return LLMP_KIND_ANY;
-    }
+    if (!d) return LLMP_KIND_ANY;
+    sh = shape_of(d, handle, len, 0);
+    return sh ? sh->kind : d->kind;
 }
 
 const char *llmp_kind_endpoint(llmp_kind_e kind)

@@ -76,6 +76,33 @@ static void t_provider(apr_pool_t *p)
               LLMP_PROV_RECRAFT);
     CHECK_INT(llmp_route_provider("/gigachat/api/v1/chat/completions", "GigaChat", NULL),
               LLMP_PROV_OPENAI);
+    /* the table's order: decisive names, shapes, segments, families */
+    CHECK_INT(llmp_route_provider("/x/v1/images/generations", "recraft-v3",
+                                  NULL), LLMP_PROV_RECRAFT);
+    CHECK_INT(llmp_route_provider("/cohere/v1/x", "claude-3", NULL),
+              LLMP_PROV_COHERE);
+    CHECK_INT(llmp_route_provider("/vendor/x", "Claude-3.5", NULL),
+              LLMP_PROV_ANTHROPIC);
+    CHECK_INT(llmp_route_provider("/vendor/x", "command-a", NULL),
+              LLMP_PROV_COHERE);
+    CHECK_INT(llmp_route_provider("/vendor/x:streamGenerateContent?alt=sse",
+                                  "", NULL), LLMP_PROV_GEMINI);
+    CHECK_INT(llmp_route_kind("/cohere/v1/embed", LLMP_PROV_COHERE),
+              LLMP_KIND_EMBEDDINGS);
+    CHECK_INT(llmp_route_kind("/google/m:batchEmbedContents",
+                              LLMP_PROV_GEMINI), LLMP_KIND_EMBEDDINGS);
+    CHECK_INT(llmp_route_kind("/google/m:generateContent?x=1",
+                              LLMP_PROV_GEMINI), LLMP_KIND_CHAT);
+    CHECK_INT(llmp_route_kind("/google/models", LLMP_PROV_GEMINI),
+              LLMP_KIND_ANY);
+    CHECK_INT(llmp_route_kind("/anthropic/v1/x", LLMP_PROV_ANTHROPIC),
+              LLMP_KIND_CHAT);
+    CHECK_INT(llmp_route_kind("/recraft/gen", LLMP_PROV_RECRAFT),
+              LLMP_KIND_IMAGES);
+    CHECK_INT(llmp_route_kind("/o/v1/completions", LLMP_PROV_OPENAI),
+              LLMP_KIND_COMPLETIONS);
+    CHECK_INT(llmp_route_kind("/o/v1/chat/completions?x", LLMP_PROV_OPENAI),
+              LLMP_KIND_CHAT);
     /* rules: longest prefix wins */
     rules.rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
     r = apr_array_push(rules.rules);
