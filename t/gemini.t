@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 86;
+plan tests => 93;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -55,6 +55,25 @@ is $r->{json}{choices}[0]{message}{content}, 'echo: thinking about it',
    'thought parts skipped';
 is $r->{json}{usage}{completion_tokens_details}{reasoning_tokens}, 3,
    'reasoning tokens';
+
+# reasoning_effort -> thinkingConfig, checked by the strict mock; chat
+# clients get no reasoning members (and no thought summaries asked)
+$r = chat(messages => user('deep question'), reasoning_effort => 'high');
+is $r->{status}, 200, 'reasoning_effort high accepted by the strict mock';
+is $r->{json}{choices}[0]{message}{content}, 'echo: deep question',
+   'answer unchanged';
+ok !exists $r->{json}{choices}[0]{message}{reasoning_content},
+   'no reasoning_content for chat clients';
+is_deeply json_decode(last_request(qr{^/google/})->{body})
+    ->{generationConfig}{thinkingConfig}, { thinkingBudget => 24576 },
+    'thinkingBudget sent, no includeThoughts';
+$r = chat(messages => user('quick'), reasoning_effort => 'none');
+is_deeply [$r->{status}, json_decode(last_request(qr{^/google/})->{body})
+    ->{generationConfig}{thinkingConfig}], [200, { thinkingBudget => 0 }],
+    'none -> budget 0';
+$r = chat(messages => user('quick'), reasoning_effort => 'extreme');
+is $r->{status}, 400, 'unknown effort refused';
+is $r->{json}{error}{param}, 'reasoning_effort', 'named';
 
 # json_schema response format
 $r = chat(messages => user('give json'), response_format => {
