@@ -31,10 +31,11 @@
  *     one, the budget is lowered to max_tokens - 1, and thinking is left
  *     out when that is below 1024. Thinking is also left out when
  *     tool_choice forces a tool (Anthropic allows only auto/none with
- *     thinking), and when the last assistant turn has a tool_use without a
- *     thinking block first (Anthropic refuses that turn with thinking on:
- *     a client that does not send the reasoning back gets an answer
- *     without thinking rather than a 400). With thinking on, temperature,
+ *     thinking), when the conversation ends with an assistant turn (a
+ *     prefill, refused with thinking), and when the last assistant turn
+ *     has a tool_use without a thinking block first (Anthropic refuses
+ *     that turn with thinking on: a client that does not send the
+ *     reasoning back gets an answer without thinking rather than a 400). With thinking on, temperature,
  *     top_p and top_k are dropped silently (Anthropic refuses changes to
  *     them with thinking).
  *   response_format json_object/json_schema -> an instruction appended to
@@ -707,8 +708,9 @@ static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
 
 /* ---- request: thinking ---- */
 
-/* Does the last assistant turn hold a tool_use without a thinking block
- * first? Anthropic refuses it with thinking on. */
+/* Does the conversation end with an assistant turn (a prefill), or does
+ * the last assistant turn hold a tool_use without a thinking block first?
+ * Anthropic refuses both with thinking on. */
 static int last_turn_unthought(const cJSON *native)
 {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(native, "messages");
@@ -717,6 +719,7 @@ static int last_turn_unthought(const cJSON *native)
 
     cJSON_ArrayForEach(m, msgs) {
         if (!strcmp(llmp_json_str(m, "role"), "assistant")) last = m;
+        if (!m->next && last == m) return 1;       /* a prefill */
     }
     first = llmp_json_get(last, "content");
     first = first ? first->child : NULL;

@@ -1029,6 +1029,12 @@ static void t_req_thinking(apr_pool_t *p)
                "\"tools\":[{\"type\":\"function\",\"function\":"
                "{\"name\":\"f\"}}]}");
     CHECK(n && !at(n, "thinking"));
+    /* a prefill (the last turn the assistant's): no thinking either */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":\"{\"}],"
+               "\"reasoning_effort\":\"high\"}");
+    CHECK(n && !at(n, "thinking"));
+    CHECK_STR(at_str(n, "messages.1.role"), "assistant");
 }
 
 /* The reasoning of an earlier turn goes back as a signed thinking block. */

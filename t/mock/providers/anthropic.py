@@ -24,8 +24,9 @@ Behaviour is chosen by the text of the last user turn:
 Thinking is checked as the API does: {"type":"enabled","budget_tokens"}
 (>= 1024 and < max_tokens) or {"type":"disabled"}; with it enabled,
 temperature other than 1, top_k, top_p below 0.95 and a tool_choice that
-forces a tool are refused, and a last assistant turn with tool_use must
-start with a thinking block. A thinking block sent back must carry the
+forces a tool are refused, so is an assistant prefill (a last assistant
+turn), and a last assistant turn with tool_use must start with a thinking
+block. A thinking block sent back must carry the
 signature the mock made for its text.
 otherwise an echo "echo: <prompt>" (one token per word; max_tokens and
 stop_sequences are honoured). A last turn of tool results answers
@@ -349,6 +350,9 @@ def validate(body):
                               "corresponding `tool_result` block in the next "
                               "message." % (i - 1, ", ".join(missing)))
         prev = m
+    if thinking and msgs[-1].get("role") == "assistant":
+        raise Invalid("Pre-filling the assistant response is not supported "
+                      "when thinking is enabled.")
     if thinking:
         last = [m for m in msgs if m.get("role") == "assistant"]
         blocks = _blocks(last[-1]) if last else []
