@@ -475,16 +475,30 @@ static llmp_error_t *add_tool_result(llmp_xlate_t *x, turns_t *turns,
     return NULL;
 }
 
+/* Does the model have extended thinking: Claude 3.7, or a generation 4 or
+ * later (by the version in its id, so that later names need no change),
+ * or an id LLMProxyReasoningModels names? */
+static int claude_thinks(const llmp_xlate_t *x)
+{
+    int major, minor;
+
+    return llmp_reasoning_allowed(x,
+               llmp_model_version(x->model_id, "claude", &major, &minor)
+               && (major >= 4 || (major == 3 && minor >= 7)));
+}
+
 /* An assistant message's reasoning (IR "reasoning_content" and
  * "reasoning_signature") -> a thinking block, first of its blocks. Only a
- * signed one: Anthropic refuses a thinking block without its signature. */
-static void add_thinking(cJSON *blocks, const cJSON *m)
+ * signed one: Anthropic refuses a thinking block without its signature;
+ * and only for a model with thinking. */
+static void add_thinking(const llmp_xlate_t *x, cJSON *blocks,
+                         const cJSON *m)
 {
     const char *sig = llmp_json_str(m, "reasoning_signature");
     const char *text = llmp_json_str(m, "reasoning_content");
     cJSON *b;
 
-    if (!sig || !*sig) return;
+    if (!sig || !*sig || !claude_thinks(x)) return;
     b = cJSON_CreateObject();
     cJSON_AddItemToObjectCS(b, "type", cJSON_CreateStringReference(
                                            "thinking"));
@@ -525,7 +539,7 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             int user = role[0] == 'u';
             cJSON *blocks = cJSON_CreateArray();
 
-            if (!user) add_thinking(blocks, m);
+            if (!user) add_thinking(x, blocks, m);
             err = add_content(x, blocks, c, user,
                               apr_pstrcat(x->pool, param, ".content", NULL));
             if (!err && !user)
@@ -752,6 +766,12 @@ static llmp_error_t *thinking_budget(llmp_xlate_t *x, const cJSON *req,
                                 "reasoning_effort must be \"none\", "
                                 "\"minimal\", \"low\", \"medium\" or "
                                 "\"high\"");
+    /* a model without thinking: the effort is dropped (Anthropic refuses
+     * thinking for it) */
+    if (!claude_thinks(x)) {
+        *budget = 0;
+        return NULL;
+    }
     /* a forced tool: Anthropic allows only auto or none with thinking */
     tc = jset(req, "tool_choice");
     if (!cJSON_IsArray(jset(req, "tools")) || !jset(req, "tools")->child)

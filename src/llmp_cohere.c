@@ -443,6 +443,11 @@ static llmp_error_t *convert_thinking(llmp_xlate_t *x, const cJSON *req,
                                 "reasoning_effort must be \"none\", "
                                 "\"minimal\", \"low\", \"medium\" or "
                                 "\"high\"");
+    /* only reasoning models take "thinking" (Cohere refuses it for the
+     * others): the effort is dropped for them */
+    if (!llmp_reasoning_allowed(x, llmp_model_has(x->model_id,
+                                                  "reasoning")))
+        return NULL;
     th = cJSON_AddObjectToObject(root, "thinking");
     if (!budget) {
         cJSON_AddStringToObject(th, "type", "disabled");

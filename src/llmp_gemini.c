@@ -791,14 +791,25 @@ static llmp_error_t *gm_tool_choice(apr_pool_t *p, cJSON *root,
     return NULL;
 }
 
+/* The backend's model: the one the handle names ("models/<m>:method"),
+ * else the model id (a models collection handle). */
+static const char *gm_backend_model(llmp_xlate_t *x)
+{
+    const char *query, *path, *slash;
+
+    if (!x->handle || !x->model_id) return x->model_id ? x->model_id : "";
+    path = gm_model_path(x->pool, x->handle, x->model_id, &query);
+    slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* reasoning_effort -> generationConfig.thinkingConfig (see the top). */
 static llmp_error_t *gm_thinking(llmp_xlate_t *x, cJSON *gc, const cJSON *req)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req,
                                                       "reasoning_effort");
-    const char *e, *m = x->model_id ? x->model_id : "";
-    int g3 = strstr(m, "gemini-3") != NULL, pro = strstr(m, "-pro") != NULL;
-    int none;
+    const char *e, *m;
+    int g3, pro, major, minor, none, known;
     cJSON *tc;
 
     if (!v || cJSON_IsNull(v)) return NULL;
@@ -809,6 +820,19 @@ static llmp_error_t *gm_thinking(llmp_xlate_t *x, cJSON *gc, const cJSON *req)
                                 "reasoning_effort must be \"none\", "
                                 "\"minimal\", \"low\", \"medium\" or "
                                 "\"high\"");
+    /* thinking models: 2.5 and later, "thinking" ones, the unversioned
+     * "-latest" aliases; else (2.0, 1.5, an unknown alias) the effort is
+     * dropped, unless LLMProxyReasoningModels names the model id */
+    m = gm_backend_model(x);
+    known = llmp_model_version(m, "gemini", &major, &minor);
+    if (!llmp_reasoning_allowed(x,
+            llmp_model_has(m, "thinking")
+            || (known && (major >= 3 || (major == 2 && minor >= 5)))
+            || (!known && llmp_model_has(m, "gemini")
+                && llmp_model_has(m, "-latest"))))
+        return NULL;
+    g3 = known && major >= 3;
+    pro = llmp_model_has(m, "-pro");
     none = !strcmp(e, "none");
     tc = cJSON_AddObjectToObject(gc, "thinkingConfig");
     if (g3) {

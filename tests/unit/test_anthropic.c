@@ -1037,6 +1037,92 @@ static void t_req_thinking(apr_pool_t *p)
     CHECK_STR(at_str(n, "messages.1.role"), "assistant");
 }
 
+/* Thinking only for models that have it (Anthropic answers 400 "thinking
+ * is not supported for this model" otherwise): Claude 3.7 and 4 or later by
+ * the version in the id; an alias only when LLMProxyReasoningModels names
+ * it. Elsewhere the effort is dropped and so is signed reasoning. */
+static void t_req_thinking_models(apr_pool_t *p)
+{
+    static const char *const yes[] = { "claude-3-7-sonnet-20250219",
+        "claude-sonnet-4-20250514", "claude-opus-4-1-20250805",
+        "claude-opus-4-5", "claude-haiku-4-5-20251001", "claude-4-sonnet",
+        "claude-sonnet-5", "claude-opus-4@20250514",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude-Sonnet-4",
+        NULL };
+    static const char *const no[] = { "claude-3-5-haiku-20241022",
+        "claude-3-5-sonnet-latest", "claude-3-opus-20240229",
+        "claude-3-haiku-20240307", "claude-2.1", "claude-2",
+        "claude-instant-1.2", "claude-v2", "my-claude", "sonnet", NULL };
+    static const char *const pats[] = { "my-claude*", "*-thinking" };
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"Hi\"}],\"reasoning_effort\":\"high\","
+                       "\"temperature\":0.2}";
+    const char *signed_turn = "{\"messages\":[{\"role\":\"user\","
+        "\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\","
+        "\"reasoning_content\":\"T\",\"reasoning_signature\":\"EqQBsig\"},"
+        "{\"role\":\"user\",\"content\":\"More\"}],"
+        "\"reasoning_effort\":\"low\"}";
+    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+    cJSON *n;
+    int i;
+
+    for (i = 0; yes[i]; i++) {
+        x = xlate(p, 0, NULL);
+        x->model_id = yes[i];
+        err = NULL;
+        n = xreq(p, x, body, NULL, &err);
+        CHECK(!err);
+        CHECK_STR(at_str(n, "thinking.type"), "enabled");
+        if (!at(n, "thinking")) fprintf(stderr, "  model %s\n", yes[i]);
+    }
+    for (i = 0; no[i]; i++) {
+        x = xlate(p, 0, NULL);
+        x->model_id = no[i];
+        err = NULL;
+        n = xreq(p, x, body, NULL, &err);
+        CHECK(!err && n && !at(n, "thinking"));
+        if (at(n, "thinking")) fprintf(stderr, "  model %s\n", no[i]);
+        /* without thinking the sampling settings stay */
+        CHECK(at_num(n, "temperature") > 0.19 && at_num(n, "temperature") < 0.21);
+        CHECK_INT(at_num(n, "max_tokens"), 1024);
+        /* and signed reasoning is not sent back */
+        x = xlate(p, 0, NULL);
+        x->model_id = no[i];
+        n = xreq(p, x, signed_turn, NULL, &err);
+        CHECK_STR(at_str(n, "messages.1.content.0.type"), "text");
+        CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 1);
+    }
+    /* an invalid value is still refused */
+    x = xlate(p, 0, NULL);
+    x->model_id = "claude-3-5-haiku-20241022";
+    err = NULL;
+    xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+         "\"reasoning_effort\":\"huge\"}", NULL, &err);
+    CHECK(err && err->status == 400);
+    /* aliases the administrator names */
+    for (i = 0; i < 2; i++) APR_ARRAY_PUSH(a, const char *) = pats[i];
+    o.reasoning_models = a;
+    x = xlate(p, 0, NULL);
+    x->model_id = "my-claude";
+    x->opts = &o;
+    n = xreq(p, x, body, NULL, &err);
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 16384);
+    x = xlate(p, 0, NULL);
+    x->model_id = "house-model-thinking";
+    x->opts = &o;
+    n = xreq(p, x, signed_turn, NULL, &err);
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 1024);
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "thinking");
+    x = xlate(p, 0, NULL);
+    x->model_id = "house-model";
+    x->opts = &o;
+    n = xreq(p, x, body, NULL, &err);
+    CHECK(n && !at(n, "thinking"));
+}
+
 /* The reasoning of an earlier turn goes back as a signed thinking block. */
 static void t_req_thinking_roundtrip(apr_pool_t *p)
 {
@@ -1216,6 +1302,7 @@ TEST_MAIN_BEGIN("anthropic")
     RUN(t_stream_errors);
     RUN(t_stream_misc);
     RUN(t_req_thinking);
+    RUN(t_req_thinking_models);
     RUN(t_req_thinking_roundtrip);
     RUN(t_req_ir_extras);
     RUN(t_response_thinking);

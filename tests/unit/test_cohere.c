@@ -812,6 +812,15 @@ static void t_errors(apr_pool_t *p)
 
 /* ---- reasoning ---- */
 
+/* A reasoning model (the ones that take "thinking"). */
+static llmp_xlate_t *new_rx(apr_pool_t *p)
+{
+    llmp_xlate_t *x = new_x(p, 0, NULL);
+
+    x->model_id = "command-a-reasoning-08-2025";
+    return x;
+}
+
 static void t_request_thinking(apr_pool_t *p)
 {
     static const struct { const char *effort; int budget; } m[] = {
@@ -822,40 +831,95 @@ static void t_request_thinking(apr_pool_t *p)
     int i;
 
     for (i = 0; m[i].effort; i++) {
-        n = xreq(p, new_x(p, 0, NULL), apr_psprintf(p,
+        n = xreq(p, new_rx(p), apr_psprintf(p,
                  "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                  "\"reasoning_effort\":\"%s\"}", m[i].effort), &err, NULL);
         CHECK_STR(at_str(n, "thinking.type"), "enabled");
         CHECK_INT(at_num(n, "thinking.token_budget"), m[i].budget);
         CHECK_INT(cJSON_GetArraySize(at(n, "thinking")), 2);
     }
-    n = xreq(p, new_x(p, 0, NULL),
+    n = xreq(p, new_rx(p),
              "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
              "\"reasoning_effort\":\"none\"}", &err, NULL);
     CHECK_STR(at_str(n, "thinking.type"), "disabled");
     CHECK_INT(cJSON_GetArraySize(at(n, "thinking")), 1);
     /* under the client's max_tokens */
-    n = xreq(p, new_x(p, 0, NULL),
+    n = xreq(p, new_rx(p),
              "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
              "\"reasoning_effort\":\"high\",\"max_tokens\":2000}", &err,
              NULL);
     CHECK_INT(at_num(n, "thinking.token_budget"), 1999);
     CHECK_INT(at_num(n, "max_tokens"), 2000);
-    n = xreq(p, new_x(p, 0, NULL),
+    n = xreq(p, new_rx(p),
              "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
              "\"reasoning_effort\":\"high\",\"max_tokens\":1}", &err, NULL);
     CHECK_STR(at_str(n, "thinking.type"), "enabled");
     CHECK(!at(n, "thinking.token_budget"));
     /* absent or null: nothing, as before */
-    n = xreq(p, new_x(p, 0, NULL),
+    n = xreq(p, new_rx(p),
              "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
              "\"reasoning_effort\":null}", &err, NULL);
     CHECK(n && !at(n, "thinking"));
-    xreq(p, new_x(p, 0, NULL),
+    xreq(p, new_rx(p),
          "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
          "\"reasoning_effort\":\"lots\"}", &err, NULL);
     CHECK(err && err->status == 400);
     CHECK_STR(err ? err->param : NULL, "reasoning_effort");
+}
+
+/* Only reasoning models get "thinking" (Cohere answers 400 to it for the
+ * others): the effort is dropped for them, unless LLMProxyReasoningModels
+ * names the model id. */
+static void t_request_thinking_models(apr_pool_t *p)
+{
+    static const char *const pats[] = { "my-cohere-*", "*-thinks" };
+    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+    cJSON *n;
+    int i;
+
+    for (i = 0; i < 2; i++) APR_ARRAY_PUSH(a, const char *) = pats[i];
+    n = xreq(p, new_x(p, 0, NULL),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"high\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    n = xreq(p, new_x(p, 0, NULL),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"none\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    /* an invalid value is still refused */
+    xreq(p, new_x(p, 0, NULL),
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+         "\"reasoning_effort\":\"lots\"}", &err, NULL);
+    CHECK(err && err->status == 400);
+    /* case blind */
+    x = new_x(p, 0, NULL);
+    x->model_id = "Command-A-Reasoning";
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    /* an alias: nothing, unless a pattern names it */
+    x = new_x(p, 0, NULL);
+    x->model_id = "my-cohere-alias";
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    o.reasoning_models = a;
+    x = new_x(p, 0, NULL);
+    x->model_id = "my-cohere-alias";
+    x->opts = &o;
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    CHECK_INT(at_num(n, "thinking.token_budget"), 1024);
+    x = new_x(p, 0, NULL);
+    x->model_id = "other-alias";
+    x->opts = &o;
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
 }
 
 /* The IR's extras are not sent; a file part is a clear 400. */
@@ -958,6 +1022,7 @@ TEST_MAIN_BEGIN("cohere")
     RUN(t_embeddings);
     RUN(t_errors);
     RUN(t_request_thinking);
+    RUN(t_request_thinking_models);
     RUN(t_request_ir_extras);
     RUN(t_response_thinking);
     RUN(t_stream_thinking);

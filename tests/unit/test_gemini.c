@@ -1348,6 +1348,67 @@ static void t_request_thinking(apr_pool_t *p)
     CHECK_STR(e ? e->param : NULL, "reasoning_effort");
 }
 
+/* Thinking settings only for models that think (Google answers 400 to a
+ * thinkingConfig for the others): judged from the model the handle names,
+ * else the model id; LLMProxyReasoningModels adds model ids. */
+static void t_request_thinking_models(apr_pool_t *p)
+{
+    static const char *const none[] = { "gemini-2.0-flash",
+        "gemini-2.0-flash-lite", "gemini-1.5-pro", "gemini-1.5-flash-002",
+        "gemini-1.0-pro", "gemini-pro", "gemini-exp-1206", "my-alias", NULL };
+    static const char *const some[] = { "gemini-2.5-flash",
+        "gemini-2.5-pro-preview-06-05", "gemini-2.0-flash-thinking-exp",
+        "gemini-flash-latest", "Gemini-2.5-Flash", "gemini-4-ultra", NULL };
+    static const char *const pats[] = { "my-gem*" };
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_native_req_t out;
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"Hi\"}],\"reasoning_effort\":\"high\"}";
+    cJSON *n;
+    int i;
+
+    for (i = 0; none[i]; i++) {
+        n = think_req(p, none[i], "high", 1);
+        CHECK(n && !at(n, "generationConfig.thinkingConfig"));
+        n = think_req(p, none[i], "none", 1);
+        CHECK(n && !at(n, "generationConfig.thinkingConfig"));
+    }
+    for (i = 0; some[i]; i++) {
+        n = think_req(p, some[i], "high", 0);
+        CHECK(at(n, "generationConfig.thinkingConfig") != NULL);
+    }
+    /* the model the handle names decides */
+    x = mkx(p, "/google/v1beta/models/gemini-2.5-flash:generateContent",
+            "fast", 0, NULL);
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK_INT(at_num(native_of(p, &out),
+                     "generationConfig.thinkingConfig.thinkingBudget"),
+              24576);
+    x = mkx(p, "/google/v1beta/models/gemini-2.0-flash:generateContent",
+            "gemini-2.5-flash", 0, NULL);
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK(!at(native_of(p, &out), "generationConfig.thinkingConfig"));
+    /* an alias the administrator names */
+    APR_ARRAY_PUSH(a, const char *) = pats[0];
+    o.reasoning_models = a;
+    x = mkx(p, "/google/v1beta/models", "my-gemini", 0, NULL);
+    x->opts = &o;
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK_INT(at_num(native_of(p, &out),
+                     "generationConfig.thinkingConfig.thinkingBudget"),
+              24576);
+    x = mkx(p, "/google/v1beta/models", "other-alias", 0, NULL);
+    x->opts = &o;
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK(!at(native_of(p, &out), "generationConfig.thinkingConfig"));
+}
+
 /* IR extras: the reasoning of an earlier turn and the Responses front's
  * members are not sent (Gemini refuses unknown fields). */
 static void t_request_ir_extras(apr_pool_t *p)
@@ -1472,6 +1533,7 @@ TEST_MAIN_BEGIN("gemini")
     RUN(t_many_calls);
     RUN(t_many_messages);
     RUN(t_request_thinking);
+    RUN(t_request_thinking_models);
     RUN(t_request_ir_extras);
     RUN(t_response_thinking);
     RUN(t_stream_thinking);
