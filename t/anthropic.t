@@ -7,7 +7,7 @@ use LLMPTest;
 use HTTP::Tiny;
 use Digest::SHA ();
 
-plan tests => 89;
+plan tests => 98;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -168,6 +168,39 @@ is_deeply [$nb->{thinking}{type}, $nb->{messages}[1]{content}[0]{type},
 $r = loop_with('EqQB' . '0' x 24);
 is $r->{status}, 400, 'a forged signature is refused by the mock';
 like $r->{json}{error}{message}, qr/signature/, 'it says so';
+
+# Thinking only for models that have it (Claude 3.7, 4 and later): Codex
+# sends an effort on every call, and the strict mock, as the API, answers
+# 400 to thinking for an older model; there the effort is dropped
+$r = post_json('/v1/chat/completions',
+    { model => 'claude-3-5-haiku-20241022', reasoning_effort => 'high',
+      temperature => 0.3,
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'Claude 3.5 with reasoning_effort: answered'
+    or diag explain $r->{json};
+is $r->{json}{choices}[0]{message}{content}, 'echo: why so', '... the answer';
+$nb = native_body();
+ok !exists $nb->{thinking} && $nb->{temperature} == 0.3,
+   '... no thinking sent, sampling kept';
+$r = stream_raw('/v1/chat/completions',
+    { model => 'claude-3-5-haiku-20241022', stream => JSON::PP::true,
+      reasoning_effort => 'low',
+      messages => [{ role => 'user', content => 'why so' }] });
+is stream_text(grep { ref $_ } sse_data($r)), 'echo: why so',
+   'Claude 3.5 stream with reasoning_effort: answered';
+ok !exists native_body()->{thinking}, '... no thinking sent';
+$r = post_json('/v1/chat/completions',
+    { model => 'claude-sonnet-4-5', reasoning_effort => 'medium',
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'Claude 4.5: answered';
+is native_body()->{thinking}{budget_tokens}, 4096, '... with thinking';
+# an alias the gateway made up: thinking because LLMProxyReasoningModels
+# names it (t/conf/extra.conf.in)
+$r = post_json('/v1/chat/completions',
+    { model => 'house-claude-thinker', reasoning_effort => 'low',
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'an alias named by LLMProxyReasoningModels: answered';
+is native_body()->{thinking}{budget_tokens}, 1024, '... with thinking';
 
 # Refused before the backend
 $r = post_json('/v1/chat/completions',

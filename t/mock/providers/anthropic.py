@@ -27,7 +27,9 @@ temperature other than 1, top_k, top_p below 0.95 and a tool_choice that
 forces a tool are refused, so is an assistant prefill (a last assistant
 turn), and a last assistant turn with tool_use must start with a thinking
 block. A thinking block sent back must carry the
-signature the mock made for its text.
+signature the mock made for its text. A model without extended thinking
+(before Claude 3.7: claude-3-5-*, claude-3-opus, claude-2, unknown ids; see
+mocklib.model_thinks) gets 400 for any "thinking" field.
 otherwise an echo "echo: <prompt>" (one token per word; max_tokens and
 stop_sequences are honoured). A last turn of tool results answers
 "tool said: <results>".
@@ -36,7 +38,8 @@ import hashlib
 import json
 import re
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/anthropic/", "/raw/anthropic/"]
 
@@ -229,6 +232,10 @@ def validate(body):
         if "user_id" in md and not isinstance(md["user_id"], (str,
                                                               type(None))):
             raise Invalid("metadata.user_id: Input should be a valid string")
+    if "thinking" in body and not model_thinks(body["model"], "claude"):
+        # Claude 3.7 and 4 or later only (as the API: 400 for the others)
+        raise Invalid("thinking: `thinking` is not supported for this "
+                      "model (%s)." % body["model"])
     thinking = _check_thinking(body)
     sysp = body.get("system")
     if sysp is not None:

@@ -24,6 +24,8 @@ anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
 "thinking" is checked as the API does ({"type":"enabled"[,"token_budget":
 a positive integer]} or {"type":"disabled"}); when enabled, a text answer
 starts with a thinking content part (a thinking content block in a stream).
+Only reasoning models (command-a-reasoning-*) take "thinking": 400 for the
+others (command-r-plus, ...).
 
 Embed: embedding_types is required, input_type too for v3+ models,
 output_dimension only for embed-v4 models.
@@ -31,7 +33,8 @@ output_dimension only for embed-v4 models.
 import json
 import uuid
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/cohere/", "/raw/cohere/"]
 
@@ -207,6 +210,10 @@ def _validate_chat(body):
             isinstance(s, str) for s in ss)):
         raise Invalid("stop_sequences must be a list of up to 5 strings")
     th = body.get("thinking")
+    if th is not None and not model_thinks(body["model"], "cohere"):
+        # reasoning models only (command-a-reasoning-*)
+        raise Invalid("thinking is not supported for model '%s'"
+                      % body["model"])
     if th is not None:
         if not isinstance(th, dict) or th.get("type") not in ("enabled",
                                                               "disabled"):

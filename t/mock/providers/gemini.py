@@ -26,7 +26,9 @@ Behaviour is chosen by the text of the last user turn:
 generationConfig.thinkingConfig is checked as Google does: known fields
 only, thinkingBudget or thinkingLevel (not both), Gemini 2.5 budget ranges
 (Pro 128..32768, no 0; Flash 0..24576; Flash-Lite 0 or 512..24576; -1
-dynamic), Gemini 3 levels (Pro: low and high only).
+dynamic), Gemini 3 levels (Pro: low and high only); a model without
+thinking (2.0, 1.5, 1.0: see mocklib.model_thinks; the model of the path)
+gets 400 for any thinkingConfig.
   partial_call  a functionCall of the first declared function whose args
                 come in a second functionCall part without a name (Vertex
                 streams a call's arguments in parts like this); in a
@@ -43,7 +45,8 @@ import hashlib
 import json
 import re
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/google/", "/raw/google/", "/gemini/"]
 
@@ -279,6 +282,9 @@ def check_request(body, model):
         if not isinstance(v, GEN_FIELDS[k]):
             bad("Invalid value at 'generation_config.%s'" % k)
     if "thinkingConfig" in gc:
+        if not model_thinks(model, "gemini"):
+            # 2.5 and later only (2.0, 1.5: INVALID_ARGUMENT)
+            bad("Thinking is not supported for this model.")
         check_thinking(gc["thinkingConfig"], model)
     if "stopSequences" in gc and (len(gc["stopSequences"]) > 5 or not all(
             isinstance(s, str) for s in gc["stopSequences"])):
