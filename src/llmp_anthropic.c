@@ -17,7 +17,8 @@
  *   An assistant message's "reasoning_content" with its
  *     "reasoning_signature" (IR extensions) -> a thinking block
  *     {"thinking","signature"} before its other blocks (left out without a
- *     signature: Anthropic refuses an unsigned one).
+ *     signature: Anthropic refuses an unsigned one, and for a model
+ *     without thinking, see below).
  *   max_completion_tokens|max_tokens, else the configured default;
  *     temperature (OpenAI 0..2) clamped to 1; top_p; top_k (Anthropic's own,
  *     passed when sent); stop -> stop_sequences (blank ones left out);
@@ -25,7 +26,14 @@
  *     of metadata is dropped: Anthropic takes no other key); n > 1 -> 400.
  *   reasoning_effort -> thinking {"type":"enabled","budget_tokens":N}:
  *     minimal/low 1024, medium 4096, high/xhigh 16384; "none" (or absent)
- *     -> no thinking; another value -> 400. Anthropic wants budget_tokens
+ *     -> no thinking; another value -> 400. Only for a model with
+ *     extended thinking: Claude 3.7 and 4 or later, read from the version
+ *     in the model id (llmp_model_version: claude-3-7-*, claude-sonnet-4*,
+ *     claude-opus-4-5, claude-sonnet-5, ...), or an id that
+ *     LLMProxyReasoningModels names (llmp_reasoning_allowed); for another
+ *     model (claude-3-5-*, claude-3-opus, claude-2, an unknown alias) the
+ *     effort is dropped silently (Anthropic answers 400 to thinking
+ *     there, and Codex sends an effort on every call). Anthropic wants budget_tokens
  *     >= 1024 and < max_tokens: without a client max_tokens, max_tokens is
  *     raised to budget + the default when it is not above the budget; with
  *     one, the budget is lowered to max_tokens - 1, and thinking is left

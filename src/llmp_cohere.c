@@ -19,7 +19,11 @@
  *   reasoning_effort -> thinking: none -> {"type":"disabled"}; minimal/low
  *     -> {"type":"enabled","token_budget":1024}, medium 4096, high/xhigh
  *     16384, lowered under the client's max_tokens (Cohere counts thinking
- *     in them); another value -> 400.
+ *     in them); another value -> 400. Only for a reasoning model ("reasoning"
+ *     in the model id, e.g. command-a-reasoning-08-2025) or an id that
+ *     LLMProxyReasoningModels names (llmp_reasoning_allowed): for the
+ *     others (command-r-plus, ...) no "thinking" is sent (Cohere answers
+ *     400 to it) and the effort, "none" too, is dropped silently.
  *   n > 1 -> 400. OpenAI-only fields (user, logprobs, logit_bias,
  *     parallel_tool_calls, stream_options, store, metadata, verbosity,
  *     prompt_cache_key, x_llmp...) and unknown message members are dropped,

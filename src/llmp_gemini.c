@@ -18,6 +18,12 @@
  *     cannot turn thinking off (none and minimal -> its least, 128).
  *     Another value -> 400. "includeThoughts": true when x->want_reasoning
  *     and the effort is not "none" (thought summaries for the front).
+ *     Only for a thinking model, judged from the model the handle names
+ *     (else the model id; llmp_model_version): 2.5 and later, one with
+ *     "thinking" in its name, an unversioned "gemini-*-latest", or a model
+ *     id LLMProxyReasoningModels names (llmp_reasoning_allowed); for 2.0,
+ *     1.5, 1.0 and unknown ids no thinkingConfig is sent (Google answers
+ *     400 to it) and the effort is dropped silently.
  *   Answers: parts with "thought": true -> message.reasoning_content (their
  *     texts joined) when x->want_reasoning, else dropped; in streams a
  *     delta "reasoning_content" per event's thoughts, in order with the
