@@ -16,6 +16,7 @@
 #define LLMP_PROVIDER_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <cjson/cJSON.h>
 #include "llmp_openai.h"
 #include "llmp_front.h"
@@ -72,6 +73,10 @@ typedef struct llmp_xlate_opts {
     int default_max_tokens;        /* Anthropic requires max_tokens */
     const char *embed_input_type;  /* Cohere embed input_type default */
     const char *anthropic_version; /* anthropic-version header value */
+    /* LLMProxyReasoningModels: globs (const char *, fnmatch style, case
+     * blind) on the model id of models to treat as taking thinking
+     * settings besides the ones each family knows; NULL or empty: none */
+    const apr_array_header_t *reasoning_models;
 } llmp_xlate_opts_t;
 
 /* Emit one OpenAI SSE data payload (a JSON object, unformatted). */
@@ -175,6 +180,30 @@ const llmp_provider_ops_t *llmp_provider_ops(llmp_provider_e prov);
 const char *llmp_provider_name(llmp_provider_e prov);
 /* "anthropic" -> LLMP_PROV_ANTHROPIC; -1 if unknown. */
 int llmp_provider_from_name(const char *name);
+
+/* Does the request's model take thinking settings (reasoning_effort)?
+ * builtin: the family's own judgement from the model id and the handle
+ * (Anthropic: Claude 3.7 and 4 or later; Gemini: 2.5 and later; Cohere:
+ * "reasoning" models); true also when the model id matches one of
+ * x->opts->reasoning_models. A back translator sends no thinking settings
+ * (and drops reasoning_effort silently) when this is 0: the real APIs
+ * answer 400 to thinking settings for a model without thinking. */
+int llmp_reasoning_allowed(const llmp_xlate_t *x, int builtin);
+
+/* The version in a model id, for the families' judgement: after the first
+ * (case blind) "family" in id, the id is split at every character that is
+ * not a letter or a digit; words (sonnet, pro, ...) are skipped, the first
+ * number of one or two digits is the major version and a number of one or
+ * two digits right after it the minor (0 when there is none). A longer
+ * number (a date) or a word after the major ends the search. 1 with
+ * *major and *minor set ("claude-3-7-sonnet-20250219" 3.7,
+ * "claude-opus-4-5" 4.5, "gemini-2.5-flash" 2.5, "gemini-3-pro" 3.0);
+ * 0 when there is no such version ("gemini-exp-1206"). */
+int llmp_model_version(const char *id, const char *family, int *major,
+                       int *minor);
+
+/* Does id contain word (case blind)? 0 for a NULL id. */
+int llmp_model_has(const char *id, const char *word);
 
 /* Generic error mapping for providers whose errors look like
  * {"error":{"message"...}} or {"message":...}: keeps status and message. */

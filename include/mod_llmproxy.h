@@ -45,6 +45,9 @@ typedef struct llmp_server_conf {
     apr_interval_time_t stream_max_duration; /* LLMProxyStreamMaxDuration;
                                                -1 unset, 0 off */
     int allow_empty_list;          /* LLMProxyAllowEmptyList; -1 unset */
+    apr_array_header_t *reasoning_models; /* LLMProxyReasoningModels:
+                                             const char * globs; NULL
+                                             unset, empty: "none" */
 
     /* resolved in post_config */
     llmp_source_t *source;

@@ -14,10 +14,38 @@
  *     Empty text is left out (Anthropic refuses empty text blocks).
  *   assistant tool_calls -> tool_use blocks (id kept, arguments parsed:
  *     they must be a JSON object, else 400).
+ *   An assistant message's "reasoning_content" with its
+ *     "reasoning_signature" (IR extensions) -> a thinking block
+ *     {"thinking","signature"} before its other blocks (left out without a
+ *     signature: Anthropic refuses an unsigned one, and for a model
+ *     without thinking, see below).
  *   max_completion_tokens|max_tokens, else the configured default;
  *     temperature (OpenAI 0..2) clamped to 1; top_p; top_k (Anthropic's own,
  *     passed when sent); stop -> stop_sequences (blank ones left out);
- *     user|safety_identifier -> metadata.user_id; n > 1 -> 400.
+ *     user|safety_identifier|metadata.user_id -> metadata.user_id (the rest
+ *     of metadata is dropped: Anthropic takes no other key); n > 1 -> 400.
+ *   reasoning_effort -> thinking {"type":"enabled","budget_tokens":N}:
+ *     minimal/low 1024, medium 4096, high/xhigh 16384; "none" (or absent)
+ *     -> no thinking; another value -> 400. Only for a model with
+ *     extended thinking: Claude 3.7 and 4 or later, read from the version
+ *     in the model id (llmp_model_version: claude-3-7-*, claude-sonnet-4*,
+ *     claude-opus-4-5, claude-sonnet-5, ...), or an id that
+ *     LLMProxyReasoningModels names (llmp_reasoning_allowed); for another
+ *     model (claude-3-5-*, claude-3-opus, claude-2, an unknown alias) the
+ *     effort is dropped silently (Anthropic answers 400 to thinking
+ *     there, and Codex sends an effort on every call). Anthropic wants budget_tokens
+ *     >= 1024 and < max_tokens: without a client max_tokens, max_tokens is
+ *     raised to budget + the default when it is not above the budget; with
+ *     one, the budget is lowered to max_tokens - 1, and thinking is left
+ *     out when that is below 1024. Thinking is also left out when
+ *     tool_choice forces a tool (Anthropic allows only auto/none with
+ *     thinking), when the conversation ends with an assistant turn (a
+ *     prefill, refused with thinking), and when the last assistant turn
+ *     has a tool_use without a thinking block first (Anthropic refuses
+ *     that turn with thinking on: a client that does not send the
+ *     reasoning back gets an answer without thinking rather than a 400). With thinking on, temperature,
+ *     top_p and top_k are dropped silently (Anthropic refuses changes to
+ *     them with thinking).
  *   response_format json_object/json_schema -> an instruction appended to
  *     the system prompt (Anthropic has no JSON mode).
  *   tools (function only) -> {name, description, input_schema}; tool_choice
@@ -25,16 +53,25 @@
  *     tool_choice.disable_parallel_tool_use. tool_choice without tools is
  *     dropped (Anthropic refuses it).
  *   Dropped: seed, logprobs, top_logprobs, frequency/presence_penalty,
- *     logit_bias, stream_options, service_tier, store, metadata,
- *     reasoning_effort, modalities, prediction, audio, ...
+ *     logit_bias, stream_options, service_tier, store, verbosity,
+ *     prompt_cache_key, x_llmp, modalities, prediction, audio, unknown
+ *     members of messages, ...
  * Response: text blocks joined, tool_use -> tool_calls (arguments = the
- *   printed input), thinking/redacted_thinking/server tool blocks skipped;
+ *   printed input), redacted_thinking/server tool blocks skipped; thinking
+ *   blocks, when x->want_reasoning: their texts joined ->
+ *   message.reasoning_content, the last signature ->
+ *   message.reasoning_signature (else dropped);
  *   stop_reason end_turn/stop_sequence/pause_turn -> stop, max_tokens ->
  *   length, tool_use -> tool_calls, refusal -> content_filter; usage:
  *   prompt = input + cache_read + cache_creation, cached = cache_read.
  * Stream: a per-request state machine; the event kind is the data's "type"
  *   (the SSE event name is the fallback). tool_use blocks get OpenAI indexes
- *   in order of appearance, kept per Anthropic block index.
+ *   in order of appearance, kept per Anthropic block index. With
+ *   x->want_reasoning, each thinking_delta -> a delta "reasoning_content"
+ *   piece, each signature_delta -> a delta "reasoning_signature" (whole;
+ *   one per thinking block, the last one is the message's).
+ * Usage: Anthropic does not count thinking tokens apart (they are in
+ *   output_tokens): no completion_tokens_details.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -44,6 +81,7 @@
 
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 4096
 #define ANTHROPIC_DEFAULT_VERSION "2023-06-01"
+#define ANTHROPIC_MIN_THINKING 1024  /* Anthropic's least budget_tokens */
 
 /* ---- per-request state (streams) ---- */
 
@@ -157,7 +195,7 @@ static cJSON *file_block(llmp_xlate_t *x, const cJSON *part,
                          const char *param, llmp_error_t **err)
 {
     const cJSON *f = llmp_json_get(part, "file");
-    const char *data = llmp_json_str(f, "file_data"), *mime, *b64;
+    const char *data = llmp_json_str(f, "file_data"), *mime, *b64, *name;
     cJSON *b, *src;
 
     if (!data || !llmp_data_url_parse(x->pool, data, &mime, &b64)
@@ -174,6 +212,8 @@ static cJSON *file_block(llmp_xlate_t *x, const cJSON *part,
     cJSON_AddStringToObject(src, "type", "base64");
     cJSON_AddStringToObject(src, "media_type", "application/pdf");
     cJSON_AddStringToObject(src, "data", b64);
+    name = llmp_json_str(f, "filename");
+    if (name && *name) cJSON_AddStringToObject(b, "title", name);
     return b;
 }
 
@@ -443,6 +483,40 @@ static llmp_error_t *add_tool_result(llmp_xlate_t *x, turns_t *turns,
     return NULL;
 }
 
+/* Does the model have extended thinking: Claude 3.7, or a generation 4 or
+ * later (by the version in its id, so that later names need no change),
+ * or an id LLMProxyReasoningModels names? */
+static int claude_thinks(const llmp_xlate_t *x)
+{
+    int major, minor;
+
+    return llmp_reasoning_allowed(x,
+               llmp_model_version(x->model_id, "claude", &major, &minor)
+               && (major >= 4 || (major == 3 && minor >= 7)));
+}
+
+/* An assistant message's reasoning (IR "reasoning_content" and
+ * "reasoning_signature") -> a thinking block, first of its blocks. Only a
+ * signed one: Anthropic refuses a thinking block without its signature;
+ * and only for a model with thinking. */
+static void add_thinking(const llmp_xlate_t *x, cJSON *blocks,
+                         const cJSON *m)
+{
+    const char *sig = llmp_json_str(m, "reasoning_signature");
+    const char *text = llmp_json_str(m, "reasoning_content");
+    cJSON *b;
+
+    if (!sig || !*sig || !claude_thinks(x)) return;
+    b = cJSON_CreateObject();
+    cJSON_AddItemToObjectCS(b, "type", cJSON_CreateStringReference(
+                                           "thinking"));
+    cJSON_AddItemToObjectCS(b, "thinking", cJSON_CreateStringReference(
+                                               text ? text : ""));
+    cJSON_AddItemToObjectCS(b, "signature",
+                            cJSON_CreateStringReference(sig));
+    cJSON_AddItemToArray(blocks, b);
+}
+
 /* messages -> native "messages"; system text is collected in sys. */
 static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
                                       cJSON *native, cJSON *sys)
@@ -473,6 +547,7 @@ static llmp_error_t *convert_messages(llmp_xlate_t *x, const cJSON *msgs,
             int user = role[0] == 'u';
             cJSON *blocks = cJSON_CreateArray();
 
+            if (!user) add_thinking(x, blocks, m);
             err = add_content(x, blocks, c, user,
                               apr_pstrcat(x->pool, param, ".content", NULL));
             if (!err && !user)
@@ -653,6 +728,71 @@ static const char *json_instruction(llmp_xlate_t *x, const cJSON *rf,
     }
 }
 
+/* ---- request: thinking ---- */
+
+/* Does the conversation end with an assistant turn (a prefill), or does
+ * the last assistant turn hold a tool_use without a thinking block first?
+ * Anthropic refuses both with thinking on. */
+static int last_turn_unthought(const cJSON *native)
+{
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(native, "messages");
+    const cJSON *m, *last = NULL, *b, *first;
+    const char *t;
+
+    cJSON_ArrayForEach(m, msgs) {
+        if (!strcmp(llmp_json_str(m, "role"), "assistant")) last = m;
+        if (!m->next && last == m) return 1;       /* a prefill */
+    }
+    first = llmp_json_get(last, "content");
+    first = first ? first->child : NULL;
+    t = llmp_json_str(first, "type");
+    if (t && (!strcmp(t, "thinking") || !strcmp(t, "redacted_thinking")))
+        return 0;
+    cJSON_ArrayForEach(b, llmp_json_get(last, "content")) {
+        t = llmp_json_str(b, "type");
+        if (t && !strcmp(t, "tool_use")) return 1;
+    }
+    return 0;
+}
+
+/* reasoning_effort -> the thinking budget (*budget 0: no thinking). */
+static llmp_error_t *thinking_budget(llmp_xlate_t *x, const cJSON *req,
+                                     const cJSON *native, int *budget)
+{
+    const cJSON *v = jset(req, "reasoning_effort"), *tc;
+    const char *e;
+
+    *budget = 0;
+    if (!v) return NULL;
+    e = cJSON_IsString(v) ? v->valuestring : "";
+    if (!strcmp(e, "none")) return NULL;
+    if (!strcmp(e, "minimal") || !strcmp(e, "low")) *budget = 1024;
+    else if (!strcmp(e, "medium")) *budget = 4096;
+    else if (!strcmp(e, "high") || !strcmp(e, "xhigh")) *budget = 16384;
+    else
+        return llmp_bad_request(x->pool, "reasoning_effort",
+                                "reasoning_effort must be \"none\", "
+                                "\"minimal\", \"low\", \"medium\" or "
+                                "\"high\"");
+    /* a model without thinking: the effort is dropped (Anthropic refuses
+     * thinking for it) */
+    if (!claude_thinks(x)) {
+        *budget = 0;
+        return NULL;
+    }
+    /* a forced tool: Anthropic allows only auto or none with thinking */
+    tc = jset(req, "tool_choice");
+    if (!cJSON_IsArray(jset(req, "tools")) || !jset(req, "tools")->child)
+        tc = NULL;                  /* dropped without tools */
+    if (tc && (cJSON_IsObject(tc) || (cJSON_IsString(tc)
+                                      && !strcmp(tc->valuestring,
+                                                 "required"))))
+        *budget = 0;
+    else if (last_turn_unthought(native))
+        *budget = 0;
+    return NULL;
+}
+
 /* ---- request ---- */
 
 /* The Messages API answers 400 to a call without "anthropic-version". */
@@ -676,7 +816,7 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
     const cJSON *v;
     const char *instr, *user;
     llmp_error_t *err = NULL;
-    int max_tokens;
+    int max_tokens, client_max, budget = 0;
     apr_array_header_t *stops;
 
     if (!cJSON_IsObject(req))
@@ -721,32 +861,55 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
         return llmp_bad_request(x->pool, jset(req, "max_completion_tokens")
                                 ? "max_completion_tokens" : "max_tokens",
                                 "max_tokens must be at least 1");
+    client_max = max_tokens > 0;
     if (max_tokens < 0)
         max_tokens = (x->opts && x->opts->default_max_tokens > 0)
                      ? x->opts->default_max_tokens
                      : ANTHROPIC_DEFAULT_MAX_TOKENS;
-    llmp_json_add_int(native, "max_tokens", max_tokens);
 
-    /* sampling */
+    /* reasoning_effort -> thinking */
+    if ((err = thinking_budget(x, req, native, &budget))) return err;
+    if (budget > 0) {
+        if (!client_max && max_tokens <= budget) {
+            max_tokens = budget + ((x->opts && x->opts->default_max_tokens > 0)
+                                   ? x->opts->default_max_tokens
+                                   : ANTHROPIC_DEFAULT_MAX_TOKENS);
+        }
+        else if (budget >= max_tokens) {
+            budget = max_tokens - 1;
+        }
+        if (budget < ANTHROPIC_MIN_THINKING) budget = 0;
+    }
+    llmp_json_add_int(native, "max_tokens", max_tokens);
+    if (budget > 0) {
+        cJSON *th = cJSON_AddObjectToObject(native, "thinking");
+        cJSON_AddStringToObject(th, "type", "enabled");
+        llmp_json_add_int(th, "budget_tokens", budget);
+    }
+
+    /* sampling: checked always, sent only without thinking (Anthropic
+     * refuses changes to them with thinking on) */
     if ((v = jset(req, "temperature"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)
             return llmp_bad_request(
                 x->pool, "temperature",
                 "temperature must be a number from 0 to 2");
-        cJSON_AddNumberToObject(native, "temperature",
-                                v->valuedouble > 1 ? 1 : v->valuedouble);
+        if (!budget)
+            cJSON_AddNumberToObject(native, "temperature",
+                                    v->valuedouble > 1 ? 1 : v->valuedouble);
     }
     if ((v = jset(req, "top_p"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1)
             return llmp_bad_request(x->pool, "top_p",
                                     "top_p must be a number from 0 to 1");
-        cJSON_AddNumberToObject(native, "top_p", v->valuedouble);
+        if (!budget) cJSON_AddNumberToObject(native, "top_p", v->valuedouble);
     }
     if ((v = jset(req, "top_k"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9)
             return llmp_bad_request(x->pool, "top_k",
                                     "top_k must be a non-negative integer");
-        cJSON_AddNumberToObject(native, "top_k", (int)v->valuedouble);
+        if (!budget)
+            cJSON_AddNumberToObject(native, "top_k", (int)v->valuedouble);
     }
     if ((v = jset(req, "stop"))) {
         int i;
@@ -765,9 +928,11 @@ static llmp_error_t *anthropic_chat_request(llmp_xlate_t *x,
         }
     }
 
-    /* user -> metadata.user_id */
+    /* user -> metadata.user_id (Anthropic takes no other metadata) */
     user = llmp_json_str(req, "user");
     if (!user || !*user) user = llmp_json_str(req, "safety_identifier");
+    if (!user || !*user)
+        user = llmp_json_str(llmp_json_get(req, "metadata"), "user_id");
     if (user && *user) {
         cJSON *md = cJSON_AddObjectToObject(native, "metadata");
         cJSON_AddStringToObject(md, "user_id", user);
@@ -895,7 +1060,8 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
 {
     const cJSON *content, *b, *usage;
     const char *type = llmp_json_str(native, "type");
-    const char *text = NULL;
+    const char *text = NULL, *thought = NULL, *sig = NULL;
+    apr_array_header_t *thoughts = NULL;
     cJSON *resp, *msg, *calls = NULL;
     int ncalls = 0;
 
@@ -941,14 +1107,26 @@ static llmp_error_t *anthropic_chat_response(llmp_xlate_t *x,
             cJSON_AddItemToArray(calls, c);
             ncalls++;
         }
-        /* thinking, redacted_thinking, server tools: not for OpenAI */
+        else if (!strcmp(bt, "thinking") && x->want_reasoning) {
+            const char *t = llmp_json_str(b, "thinking");
+            const char *sg = llmp_json_str(b, "signature");
+            if (!thoughts)
+                thoughts = apr_array_make(x->pool, 2, sizeof(const char *));
+            if (t) APR_ARRAY_PUSH(thoughts, const char *) = t;
+            if (sg && *sg) sig = sg;
+        }
+        /* redacted_thinking, server tools: not for the IR */
     }
+    if (thoughts) thought = apr_array_pstrcat(x->pool, thoughts, 0);
 
     resp = llmp_completion_new(x->id, x->created, x->model_id);
     msg = llmp_completion_add_choice(resp, 0, text ? text
                                      : (ncalls ? NULL : ""),
                                      finish_reason(llmp_json_str(
                                          native, "stop_reason")));
+    if (thought) cJSON_AddStringToObject(msg, "reasoning_content", thought);
+    if (thought && sig) cJSON_AddStringToObject(msg, "reasoning_signature",
+                                                sig);
     cJSON_ArrayForEach(b, calls) {
         llmp_message_add_tool_call(msg, llmp_json_str(b, "id"),
                                    llmp_json_str(b, "name"),
@@ -1009,6 +1187,19 @@ static llmp_error_t *emit_text(llmp_xlate_t *x, const char *text)
     if (!text || !*text) return NULL;
     c = new_chunk(x, NULL, &d);
     cJSON_AddStringToObject(d, "content", text);
+    return emit(x, c);
+}
+
+/* A piece of reasoning ("reasoning_content") or a signature
+ * ("reasoning_signature"), when the front wants them. */
+static llmp_error_t *emit_reasoning(llmp_xlate_t *x, const char *name,
+                                    const char *text)
+{
+    cJSON *c, *d;
+
+    if (!x->want_reasoning || !text || !*text) return NULL;
+    c = new_chunk(x, NULL, &d);
+    cJSON_AddStringToObject(d, name, text);
     return emit(x, c);
 }
 
@@ -1093,7 +1284,14 @@ static llmp_error_t *on_block_start(llmp_xlate_t *x, anthropic_state_t *st,
         llmp_delta_add_tool_call(d, t->oai, id, name, "");
         return emit(x, c);
     }
-    return NULL;                   /* thinking, server tools: skipped */
+    if (!strcmp(type, "thinking")) {
+        llmp_error_t *err = emit_reasoning(x, "reasoning_content",
+                                           llmp_json_str(cb, "thinking"));
+        if (err) return err;
+        return emit_reasoning(x, "reasoning_signature",
+                              llmp_json_str(cb, "signature"));
+    }
+    return NULL;          /* redacted_thinking, server tools: skipped */
 }
 
 static llmp_error_t *on_block_delta(llmp_xlate_t *x, anthropic_state_t *st,
@@ -1117,7 +1315,13 @@ static llmp_error_t *on_block_delta(llmp_xlate_t *x, anthropic_state_t *st,
         t->args_sent = 1;
         return emit_args(x, t->oai, piece);
     }
-    return NULL;       /* thinking_delta, signature_delta, citations_delta */
+    if (!strcmp(type, "thinking_delta"))
+        return emit_reasoning(x, "reasoning_content",
+                              llmp_json_str(delta, "thinking"));
+    if (!strcmp(type, "signature_delta"))
+        return emit_reasoning(x, "reasoning_signature",
+                              llmp_json_str(delta, "signature"));
+    return NULL;                   /* citations_delta, new kinds */
 }
 
 static llmp_error_t *on_block_stop(llmp_xlate_t *x, anthropic_state_t *st,

@@ -16,10 +16,25 @@
  *     sets strict_tools). tool_choice: auto -> omitted, none -> "NONE",
  *     required -> "REQUIRED", a named function -> "REQUIRED" with only that
  *     tool in "tools" (Cohere has no named choice).
+ *   reasoning_effort -> thinking: none -> {"type":"disabled"}; minimal/low
+ *     -> {"type":"enabled","token_budget":1024}, medium 4096, high/xhigh
+ *     16384, lowered under the client's max_tokens (Cohere counts thinking
+ *     in them); another value -> 400. Only for a reasoning model ("reasoning"
+ *     in the model id, e.g. command-a-reasoning-08-2025) or an id that
+ *     LLMProxyReasoningModels names (llmp_reasoning_allowed): for the
+ *     others (command-r-plus, ...) no "thinking" is sent (Cohere answers
+ *     400 to it) and the effort, "none" too, is dropped silently.
  *   n > 1 -> 400. OpenAI-only fields (user, logprobs, logit_bias,
- *     parallel_tool_calls, stream_options, store, metadata...) are dropped.
- * Response: text parts joined, tool_calls kept with their ids, thinking and
- *   tool_plan dropped; finish reasons COMPLETE/STOP_SEQUENCE -> stop,
+ *     parallel_tool_calls, stream_options, store, metadata, verbosity,
+ *     prompt_cache_key, x_llmp...) and unknown message members are dropped,
+ *     and so is an assistant message's reasoning_content /
+ *     reasoning_signature (IR extensions: Cohere keeps no signed thinking
+ *     to send back). A file part -> 400 (Cohere chat takes no files).
+ * Response: text parts joined, tool_calls kept with their ids, tool_plan
+ *   dropped; "thinking" parts -> message.reasoning_content when
+ *   x->want_reasoning (else dropped); in streams a thinking content block's
+ *   deltas -> delta "reasoning_content" pieces. Cohere reports no reasoning
+ *   token count apart. Finish reasons COMPLETE/STOP_SEQUENCE -> stop,
  *   MAX_TOKENS/ERROR_LIMIT -> length, TOOL_CALL -> tool_calls,
  *   ERROR_TOXIC/CONTENT_BLOCKED -> content_filter, ERROR -> 502, TIMEOUT ->
  *   504; usage from usage.tokens, else usage.billed_units.
@@ -131,6 +146,14 @@ static cJSON *convert_content(llmp_xlate_t *x, const cJSON *content, int kind,
             cJSON_AddStringToObject(img, "url", url);
             if (detail) cJSON_AddStringToObject(img, "detail", detail);
             cJSON_AddItemToArray(arr, c);
+        }
+        else if (type && !strcmp(type, "file")) {
+            *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
+                       "messages[%d]: Cohere models take no file parts "
+                       "(PDF or other documents): send the document's text "
+                       "instead", mi));
+            cJSON_Delete(arr);
+            return NULL;
         }
         else {
             *err = llmp_bad_request(x->pool, param, apr_psprintf(x->pool,
@@ -403,6 +426,43 @@ static llmp_error_t *convert_response_format(llmp_xlate_t *x,
                "response_format type '%s' is not supported", type));
 }
 
+/* reasoning_effort -> thinking (see the top); max_tokens: the client's, or
+ * 0. */
+static llmp_error_t *convert_thinking(llmp_xlate_t *x, const cJSON *req,
+                                      cJSON *root, int max_tokens)
+{
+    const cJSON *v = llmp_json_get(req, "reasoning_effort");
+    const char *e;
+    cJSON *th;
+    int budget;
+
+    if (!v || cJSON_IsNull(v)) return NULL;
+    e = cJSON_IsString(v) ? v->valuestring : "";
+    if (!strcmp(e, "none")) budget = 0;
+    else if (!strcmp(e, "minimal") || !strcmp(e, "low")) budget = 1024;
+    else if (!strcmp(e, "medium")) budget = 4096;
+    else if (!strcmp(e, "high") || !strcmp(e, "xhigh")) budget = 16384;
+    else
+        return llmp_bad_request(x->pool, "reasoning_effort",
+                                "reasoning_effort must be \"none\", "
+                                "\"minimal\", \"low\", \"medium\" or "
+                                "\"high\"");
+    /* only reasoning models take "thinking" (Cohere refuses it for the
+     * others): the effort is dropped for them */
+    if (!llmp_reasoning_allowed(x, llmp_model_has(x->model_id,
+                                                  "reasoning")))
+        return NULL;
+    th = cJSON_AddObjectToObject(root, "thinking");
+    if (!budget) {
+        cJSON_AddStringToObject(th, "type", "disabled");
+        return NULL;
+    }
+    cJSON_AddStringToObject(th, "type", "enabled");
+    if (max_tokens > 0 && budget >= max_tokens) budget = max_tokens - 1;
+    if (budget > 0) llmp_json_add_int(th, "token_budget", budget);
+    return NULL;
+}
+
 /* Copy a numeric member under another name; 400 if present but not a
  * number. */
 static llmp_error_t *copy_number(llmp_xlate_t *x, const cJSON *req,
@@ -427,7 +487,7 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
     const cJSON *v;
     llmp_error_t *err;
     apr_array_header_t *stop;
-    int max_tokens, i;
+    int max_tokens, max_tokens_set = 0, i;
 
     if (!cJSON_IsObject(req))
         return llmp_bad_request(x->pool, NULL,
@@ -454,6 +514,7 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
             return llmp_bad_request(x->pool, "max_tokens",
                                     "'max_tokens' must be a positive integer");
         llmp_json_add_int(root, "max_tokens", max_tokens);
+        max_tokens_set = max_tokens;
     }
     if ((err = copy_number(x, req, "temperature", root, "temperature")))
         return err;
@@ -469,6 +530,7 @@ static llmp_error_t *llmp_cohere_chat_request(llmp_xlate_t *x,
         if (p < 0.01) p = 0.01;
         cJSON_AddNumberToObject(root, "p", p);
     }
+    if ((err = convert_thinking(x, req, root, max_tokens_set))) return err;
     v = llmp_json_get(req, "seed");
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsNumber(v) || v->valuedouble < -9e18
@@ -596,7 +658,8 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
 {
     const cJSON *msg = llmp_json_get(native, "message"), *content, *calls,
                 *part;
-    const char *text = NULL, *reason, *finish;
+    const char *text = NULL, *reason, *finish, *thought = NULL;
+    apr_array_header_t *texts = NULL, *thoughts = NULL;
     cJSON *resp, *m;
     long in = 0, o = 0, cached = -1;
     int status;
@@ -612,9 +675,24 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
         cJSON_ArrayForEach(part, content) {
             const char *type = llmp_json_str(part, "type");
             const char *t = llmp_json_str(part, "text");
+            if (type && !strcmp(type, "thinking")) {
+                t = llmp_json_str(part, "thinking");
+                if (t && x->want_reasoning) {
+                    if (!thoughts)
+                        thoughts = apr_array_make(x->pool, 2,
+                                                  sizeof(const char *));
+                    APR_ARRAY_PUSH(thoughts, const char *) = t;
+                }
+                continue;
+            }
             if (!t || (type && strcmp(type, "text"))) continue;
-            text = text ? apr_pstrcat(x->pool, text, t, NULL) : t;
+            if (!texts)
+                texts = apr_array_make(x->pool, 2, sizeof(const char *));
+            APR_ARRAY_PUSH(texts, const char *) = t;
         }
+        /* joined once: linear in the parts */
+        if (texts) text = apr_array_pstrcat(x->pool, texts, 0);
+        if (thoughts) thought = apr_array_pstrcat(x->pool, thoughts, 0);
     }
     else if (cJSON_IsString(content)) {
         text = content->valuestring;
@@ -626,6 +704,7 @@ static llmp_error_t *llmp_cohere_chat_response(llmp_xlate_t *x,
     resp = llmp_completion_new(x->id, x->created, x->model_id);
     llmp_json_pool_own(x->pool, resp);
     m = llmp_completion_add_choice(resp, 0, text, finish);
+    if (thought) cJSON_AddStringToObject(m, "reasoning_content", thought);
     if (cJSON_IsArray(calls)) {
         const cJSON *tc;
         cJSON_ArrayForEach(tc, calls) {
@@ -690,6 +769,24 @@ static llmp_error_t *emit_text(llmp_xlate_t *x, cohere_state_t *st,
     chunk = llmp_chunk_new(x->id, x->created, x->model_id);
     delta = llmp_chunk_add_choice(chunk, 0, NULL);
     cJSON_AddStringToObject(delta, "content", text);
+    return emit_chunk(x, chunk);
+}
+
+/* A piece of a thinking block ("thinking", or "text"): a delta
+ * "reasoning_content" when the front wants reasoning. */
+static llmp_error_t *emit_thought(llmp_xlate_t *x, cohere_state_t *st,
+                                  const cJSON *content)
+{
+    const char *t = llmp_json_str(content, "thinking");
+    llmp_error_t *err;
+    cJSON *chunk, *delta;
+
+    if ((err = ensure_started(x, st))) return err;
+    if (!t) t = llmp_json_str(content, "text");
+    if (!x->want_reasoning || !t || !*t) return NULL;
+    chunk = llmp_chunk_new(x->id, x->created, x->model_id);
+    delta = llmp_chunk_add_choice(chunk, 0, NULL);
+    cJSON_AddStringToObject(delta, "reasoning_content", t);
     return emit_chunk(x, chunk);
 }
 
@@ -875,7 +972,7 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
         if (llmp_json_str(content, "type")
             && !strcmp(llmp_json_str(content, "type"), "thinking")) {
             st->thinking = 1;
-            return ensure_started(x, st);
+            return emit_thought(x, st, content);
         }
         return emit_text(x, st, llmp_json_str(content, "text"));
     }
@@ -883,7 +980,7 @@ static llmp_error_t *dispatch_event(llmp_xlate_t *x, cohere_state_t *st,
         content =
             llmp_json_get(llmp_json_get(llmp_json_get(ev, "delta"), "message"),
                           "content");
-        if (st->thinking) return NULL;
+        if (st->thinking) return emit_thought(x, st, content);
         return emit_text(x, st, llmp_json_str(content, "text"));
     }
     if (!strcmp(type, "content-end")) {

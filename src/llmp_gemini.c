@@ -7,6 +7,33 @@
  * ("thoughtSignature", required back by thinking models), the signature is
  * carried in the id after "__thought__" and restored on the functionCall part
  * when the client sends the conversation back.
+ *
+ * Reasoning:
+ *   reasoning_effort -> generationConfig.thinkingConfig. Gemini 3 models
+ *     (a model id with "gemini-3") take a thinkingLevel: minimal, low,
+ *     medium, high (xhigh -> high); a Pro model knows only low and high
+ *     (minimal -> low, medium -> high); "none" is the least level (Gemini 3
+ *     always thinks). Other models (2.5) take a thinkingBudget: none 0,
+ *     minimal 512, low 1024, medium 8192, high/xhigh 24576; a Pro model
+ *     cannot turn thinking off (none and minimal -> its least, 128).
+ *     Another value -> 400. "includeThoughts": true when x->want_reasoning
+ *     and the effort is not "none" (thought summaries for the front).
+ *     Only for a thinking model, judged from the model the handle names
+ *     (else the model id; llmp_model_version): 2.5 and later, one with
+ *     "thinking" in its name, an unversioned "gemini-*-latest", or a model
+ *     id LLMProxyReasoningModels names (llmp_reasoning_allowed); for 2.0,
+ *     1.5, 1.0 and unknown ids no thinkingConfig is sent (Google answers
+ *     400 to it) and the effort is dropped silently.
+ *   Answers: parts with "thought": true -> message.reasoning_content (their
+ *     texts joined) when x->want_reasoning, else dropped; in streams a
+ *     delta "reasoning_content" per event's thoughts, in order with the
+ *     text. usageMetadata.thoughtsTokenCount ->
+ *     completion_tokens_details.reasoning_tokens (and in completion_tokens).
+ *   Requests: an assistant message's reasoning_content and
+ *     reasoning_signature (IR extensions) are dropped (Gemini's signatures
+ *     ride on the function call ids, see above); so are x_llmp, verbosity,
+ *     prompt_cache_key, store, metadata, user and unknown message members.
+ *     A file part with a data: URL (a PDF) -> inlineData.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -770,16 +797,85 @@ static llmp_error_t *gm_tool_choice(apr_pool_t *p, cJSON *root,
     return NULL;
 }
 
-static llmp_error_t *gm_generation_config(apr_pool_t *p, cJSON *root,
+/* The backend's model: the one the handle names ("models/<m>:method"),
+ * else the model id (a models collection handle). */
+static const char *gm_backend_model(llmp_xlate_t *x)
+{
+    const char *query, *path, *slash;
+
+    if (!x->handle || !x->model_id) return x->model_id ? x->model_id : "";
+    path = gm_model_path(x->pool, x->handle, x->model_id, &query);
+    slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* reasoning_effort -> generationConfig.thinkingConfig (see the top). */
+static llmp_error_t *gm_thinking(llmp_xlate_t *x, cJSON *gc, const cJSON *req)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req,
+                                                      "reasoning_effort");
+    const char *e, *m;
+    int g3, pro, major, minor, none, known;
+    cJSON *tc;
+
+    if (!v || cJSON_IsNull(v)) return NULL;
+    e = cJSON_IsString(v) ? v->valuestring : "";
+    if (strcmp(e, "none") && strcmp(e, "minimal") && strcmp(e, "low")
+        && strcmp(e, "medium") && strcmp(e, "high") && strcmp(e, "xhigh"))
+        return llmp_bad_request(x->pool, "reasoning_effort",
+                                "reasoning_effort must be \"none\", "
+                                "\"minimal\", \"low\", \"medium\" or "
+                                "\"high\"");
+    /* thinking models: 2.5 and later, "thinking" ones, the unversioned
+     * "-latest" aliases; else (2.0, 1.5, an unknown alias) the effort is
+     * dropped, unless LLMProxyReasoningModels names the model id */
+    m = gm_backend_model(x);
+    known = llmp_model_version(m, "gemini", &major, &minor);
+    if (!llmp_reasoning_allowed(x,
+            llmp_model_has(m, "thinking")
+            || (known && (major >= 3 || (major == 2 && minor >= 5)))
+            || (!known && llmp_model_has(m, "gemini")
+                && llmp_model_has(m, "-latest"))))
+        return NULL;
+    g3 = known && major >= 3;
+    pro = llmp_model_has(m, "-pro");
+    none = !strcmp(e, "none");
+    tc = cJSON_AddObjectToObject(gc, "thinkingConfig");
+    if (g3) {
+        const char *level;
+        if (none || !strcmp(e, "minimal")) level = pro ? "low" : "minimal";
+        else if (!strcmp(e, "low")) level = "low";
+        else if (!strcmp(e, "medium")) level = pro ? "high" : "medium";
+        else level = "high";
+        cJSON_AddStringToObject(tc, "thinkingLevel", level);
+    }
+    else {
+        int budget;
+        if (none) budget = pro ? 128 : 0;
+        else if (!strcmp(e, "minimal")) budget = pro ? 128 : 512;
+        else if (!strcmp(e, "low")) budget = 1024;
+        else if (!strcmp(e, "medium")) budget = 8192;
+        else budget = 24576;
+        llmp_json_add_int(tc, "thinkingBudget", budget);
+    }
+    if (x->want_reasoning && !none)
+        cJSON_AddTrueToObject(tc, "includeThoughts");
+    return NULL;
+}
+
+static llmp_error_t *gm_generation_config(llmp_xlate_t *x, cJSON *root,
                                           const cJSON *req,
                                           gm_schema_ctx_t *ctx)
 {
+    apr_pool_t *p = x->pool;
     cJSON *gc = cJSON_CreateObject();
     const cJSON *v;
     int max = llmp_req_max_tokens(req);
     apr_array_header_t *stops;
+    llmp_error_t *e;
 
     cJSON_AddItemToObject(root, "generationConfig", gc);
+    if ((e = gm_thinking(x, gc, req))) return e;
     if (max >= 0) llmp_json_add_int(gc, "maxOutputTokens", max);
     v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
     if (cJSON_IsNumber(v))
@@ -945,7 +1041,7 @@ static llmp_error_t *gemini_chat_request(llmp_xlate_t *x, const cJSON *req,
                    + gm_json_size(cJSON_GetObjectItemCaseSensitive(
                                       req, "response_format")))
                 + GM_SCHEMA_FLOOR;
-    if ((e = gm_generation_config(p, root, req, &sctx))
+    if ((e = gm_generation_config(x, root, req, &sctx))
         || (e = gm_tools(p, root, cJSON_GetObjectItemCaseSensitive(req,
                                                                    "tools"),
                          &sctx))
@@ -1051,6 +1147,17 @@ static const char *gm_part_text(const cJSON *part)
 
     if (!t || !*t
         || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
+        return NULL;
+    return t;
+}
+
+/* The text of a thought part, or NULL. */
+static const char *gm_part_thought(const cJSON *part)
+{
+    const char *t = llmp_json_str(part, "text");
+
+    if (!t || !*t
+        || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
         return NULL;
     return t;
 }
@@ -1209,6 +1316,7 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
                                                                 "content");
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
         apr_array_header_t *texts = apr_array_make(p, 4, sizeof(char *));
+        apr_array_header_t *thoughts = NULL;
         const char *text = NULL;
         int idx = gm_cand_index(cand, pos++), has_calls = 0;
         cJSON *msg;
@@ -1220,6 +1328,11 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
             if (t && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part,
                                                                   "thought")))
                 APR_ARRAY_PUSH(texts, const char *) = t;
+            else if (t && x->want_reasoning) {
+                if (!thoughts)
+                    thoughts = apr_array_make(p, 2, sizeof(char *));
+                APR_ARRAY_PUSH(thoughts, const char *) = t;
+            }
             if (gm_part_call(part, &fc, &name) == 1) has_calls = 1;
         }
         if (texts->nelts) text = apr_array_pstrcat(p, texts, 0);
@@ -1228,6 +1341,9 @@ static llmp_error_t *gemini_chat_response(llmp_xlate_t *x,
         if (!text && !has_calls && strcmp(fr, LLMP_FINISH_CONTENT_FILTER))
             text = "";
         msg = llmp_completion_add_choice(resp, idx, text, fr);
+        if (thoughts)
+            cJSON_AddStringToObject(msg, "reasoning_content",
+                                    apr_array_pstrcat(p, thoughts, 0));
         if (has_calls && (e = gm_add_calls(p, msg, parts, &ncalls)))
             return e;
     }
@@ -1348,6 +1464,16 @@ static llmp_error_t *gm_flush_text(llmp_xlate_t *x, apr_pool_t *ep,
     return gm_emit(x, chunk);
 }
 
+/* Sends a thought's text as a piece of reasoning. */
+static llmp_error_t *gm_emit_thought(llmp_xlate_t *x, const char *t, int idx)
+{
+    cJSON *chunk = gm_chunk(x), *delta;
+
+    delta = llmp_chunk_add_choice(chunk, idx, NULL);
+    cJSON_AddStringToObject(delta, "reasoning_content", t);
+    return gm_emit(x, chunk);
+}
+
 /* Sends the held call of a choice, if any. */
 static llmp_error_t *gm_flush_call(llmp_xlate_t *x, gm_choice_t *c, int idx)
 {
@@ -1434,6 +1560,13 @@ static llmp_error_t *gm_stream_candidate(llmp_xlate_t *x, apr_pool_t *ep,
         else if ((t = gm_part_text(part))) {
             if ((e = gm_flush_call(x, c, idx))) return e;
             APR_ARRAY_PUSH(texts, const char *) = t;
+        }
+        else if (x->want_reasoning && (t = gm_part_thought(part))) {
+            /* sent at once, after what came before it */
+            if ((e = gm_flush_text(x, ep, texts, idx))
+                || (e = gm_flush_call(x, c, idx))
+                || (e = gm_emit_thought(x, t, idx)))
+                return e;
         }
     }
     if ((e = gm_flush_text(x, ep, texts, idx))) return e;

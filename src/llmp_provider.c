@@ -1,6 +1,9 @@
 /* Provider registry and the shared pieces of error translation (core). */
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
+#include <apr_fnmatch.h>
+#include <apr_lib.h>
 
 #include "llmp_provider.h"
 #include "llmp_buf.h"
@@ -48,6 +51,70 @@ int llmp_provider_from_name(const char *name)
     }
     if (!strcasecmp(name, "google")) return LLMP_PROV_GEMINI;
     return -1;
+}
+
+int llmp_reasoning_allowed(const llmp_xlate_t *x, int builtin)
+{
+    const apr_array_header_t *pats = x->opts ? x->opts->reasoning_models
+                                             : NULL;
+    int i;
+
+    if (builtin) return 1;
+    if (!pats || !x->model_id) return 0;
+    for (i = 0; i < pats->nelts; i++) {
+        const char *pat = APR_ARRAY_IDX(pats, i, const char *);
+        if (pat && apr_fnmatch(pat, x->model_id, APR_FNM_CASE_BLIND)
+                   == APR_SUCCESS)
+            return 1;
+    }
+    return 0;
+}
+
+int llmp_model_has(const char *id, const char *word)
+{
+    apr_size_t n = strlen(word);
+
+    for (; id && *id; id++)
+        if (!strncasecmp(id, word, n)) return 1;
+    return 0;
+}
+
+int llmp_model_version(const char *id, const char *family, int *major,
+                       int *minor)
+{
+    apr_size_t fn = strlen(family);
+    const char *s = id;
+
+    *major = *minor = -1;
+    for (; s && *s; s++)
+        if (!strncasecmp(s, family, fn)) break;
+    if (!s || !*s) return 0;
+    s += fn;
+    for (;;) {
+        const char *t;
+        apr_size_t n, i;
+        int num = 1;
+
+        while (*s && !apr_isalnum(*s)) s++;
+        for (t = s; apr_isalnum(*s); s++)
+            if (!apr_isdigit(*s)) num = 0;
+        n = (apr_size_t)(s - t);
+        if (!n) break;
+        if (!num) {
+            if (*major >= 0) break;          /* a word after the major */
+            continue;                        /* a name word: skipped */
+        }
+        if (n > 2) break;                    /* a date, a build number */
+        for (i = 0, num = 0; i < n; i++) num = num * 10 + (t[i] - '0');
+        if (*major < 0) *major = num;
+        else {
+            *minor = num;
+            break;
+        }
+    }
+    if (*major < 0) return 0;
+    if (*minor < 0) *minor = 0;
+    return 1;
 }
 
 apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)

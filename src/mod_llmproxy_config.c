@@ -58,6 +58,7 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(max_stream_bytes, -1);
     MERGE_VAL(stream_max_duration, UNSET_TIME);
     MERGE_VAL(allow_empty_list, -1);
+    MERGE_PTR(reasoning_models);
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -249,6 +250,25 @@ static const char *set_allow_empty_list(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+/* LLMProxyReasoningModels PATTERN...: model ids (fnmatch globs, case
+ * blind) to treat as taking thinking settings, besides the ones each
+ * family knows; "none" clears the list (also an inherited one). */
+static const char *add_reasoning_model(cmd_parms *cmd, void *d,
+                                       const char *v)
+{
+    llmp_server_conf_t *c = conf_of(cmd);
+
+    if (!*v || strpbrk(v, "\r\n"))
+        return "LLMProxyReasoningModels: a pattern must not be empty or "
+               "contain line breaks";
+    if (!strcasecmp(v, "none") || !c->reasoning_models)
+        c->reasoning_models = apr_array_make(cmd->pool, 4,
+                                             sizeof(const char *));
+    if (strcasecmp(v, "none"))
+        APR_ARRAY_PUSH(c->reasoning_models, const char *) = v;
+    return NULL;
+}
+
 static const char *set_max_tokens(cmd_parms *cmd, void *d, const char *v)
 {
     char *end;
@@ -334,6 +354,10 @@ const command_rec llmp_cmds[] = {
     AP_INIT_TAKE1("LLMProxyStreamMaxDuration", set_stream_max_duration, NULL,
         RSRC_CONF, "seconds a stream may last in all, or 'off' (default); "
         "a longer stream ends with an error event"),
+    AP_INIT_ITERATE("LLMProxyReasoningModels", add_reasoning_model, NULL,
+        RSRC_CONF, "model ids (globs such as my-claude* or *-thinking) to "
+        "send thinking settings (reasoning_effort) to besides the known "
+        "thinking models; 'none' clears the list"),
     AP_INIT_FLAG("LLMProxyAllowEmptyList", set_allow_empty_list, NULL,
         RSRC_CONF, "accept a model list with no usable entry (default off: "
         "an empty list is a failed refresh and the last good list stays)"),
@@ -396,6 +420,7 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         c->xlate_opts.default_max_tokens = c->default_max_tokens;
         c->xlate_opts.embed_input_type = c->embed_input_type;
         c->xlate_opts.anthropic_version = c->anthropic_version;
+        c->xlate_opts.reasoning_models = c->reasoning_models;
         if (!c->verify)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, LLMP_LOG_TAG
                          "LLMProxySSLVerify off: backend certificates are not "

@@ -60,6 +60,13 @@ like $out, qr/cannot read file/, 'missing CA file';
 ($rc, $out) = configtest('LLMProxyModelListMaxSize 12Q');
 like $out, qr/not a valid size/, 'bad size';
 
+($rc, $out) = configtest('LLMProxyReasoningModels');
+like $out, qr/LLMProxyReasoningModels requires at least one argument/,
+     'reasoning models without a pattern';
+($rc, $out) = configtest("LLMProxyReasoningModels my-claude* *-thinking\n"
+                         . "LLMProxyReasoningModels none");
+is $rc, 0, 'reasoning model patterns and none pass' or diag $out;
+
 ($rc, $out) = configtest("LLMProxyAuthToken secret-xyz\nLLMProxyRefreshInterval -1");
 unlike $out, qr/secret-xyz/, 'the token is not echoed in errors';
 

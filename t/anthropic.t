@@ -5,8 +5,9 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use HTTP::Tiny;
+use Digest::SHA ();
 
-plan tests => 75;
+plan tests => 98;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -103,6 +104,104 @@ is $r->{json}{usage}{prompt_tokens_details}{cached_tokens}, 100,
    'cached tokens';
 is $r->{json}{usage}{prompt_tokens}, 3 + 100 + 10, 'prompt tokens with cache';
 
+# reasoning_effort -> thinking, as the strict mock checks it (budget under
+# max_tokens, no temperature); chat clients get no reasoning members
+$r = post_json('/v1/chat/completions',
+    { model => $model, reasoning_effort => 'high', temperature => 0.3,
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'reasoning_effort high accepted by the strict mock';
+is $r->{json}{choices}[0]{message}{content}, 'echo: why so',
+   'answer unchanged';
+ok !exists $r->{json}{choices}[0]{message}{reasoning_content}
+   && !exists $r->{json}{choices}[0]{message}{reasoning_signature},
+   'chat answer: no reasoning members';
+$nb = native_body();
+is_deeply $nb->{thinking}, { type => 'enabled', budget_tokens => 16384 },
+    'thinking sent';
+ok $nb->{max_tokens} > 16384 && !exists $nb->{temperature},
+   'max_tokens raised, temperature dropped';
+$r = stream_raw('/v1/chat/completions',
+    { model => $model, stream => JSON::PP::true, reasoning_effort => 'low',
+      messages => [{ role => 'user', content => 'why so' }] });
+my @d = grep { ref $_ } sse_data($r);
+is stream_text(@d), 'echo: why so', 'stream with thinking: text';
+ok !(grep { @{ $_->{choices} || [] }
+            && exists $_->{choices}[0]{delta}{reasoning_content} } @d),
+   'stream: no reasoning for chat clients';
+is native_body()->{thinking}{budget_tokens}, 1024, 'stream: thinking sent';
+# a tool loop whose assistant turn comes back without its reasoning: the
+# answer comes without thinking rather than a 400
+$r = post_json('/v1/chat/completions',
+    { model => $model, tools => $tools, reasoning_effort => 'medium',
+      messages => [{ role => 'user', content => 'weather? use_tool' },
+                   { role => 'assistant', content => undef, tool_calls => [{
+                       id => 'toolu_x1', type => 'function', function => {
+                       name => 'get_weather', arguments => '{}' } }] },
+                   { role => 'tool', tool_call_id => 'toolu_x1',
+                     content => 'rain' }] });
+is $r->{status}, 200, 'tool loop without reasoning: accepted';
+ok !exists native_body()->{thinking}, 'thinking left out';
+# with the signed reasoning sent back (IR reasoning_content and
+# reasoning_signature) it goes back as a thinking block, and thinking stays
+sub loop_with {
+    my ($sig) = @_;
+    return post_json('/v1/chat/completions',
+        { model => $model, tools => $tools, reasoning_effort => 'medium',
+          messages => [{ role => 'user', content => 'weather? use_tool' },
+                       { role => 'assistant', content => undef,
+                         reasoning_content => 'Let me think about: weather?',
+                         reasoning_signature => $sig,
+                         tool_calls => [{
+                           id => 'toolu_x1', type => 'function', function => {
+                           name => 'get_weather', arguments => '{}' } }] },
+                       { role => 'tool', tool_call_id => 'toolu_x1',
+                         content => 'rain' }] });
+}
+$r = loop_with('EqQB' . substr(Digest::SHA::sha256_hex(
+                                   'Let me think about: weather?'), 0, 24));
+is $r->{status}, 200, 'signed reasoning accepted by the strict mock';
+$nb = native_body();
+is_deeply [$nb->{thinking}{type}, $nb->{messages}[1]{content}[0]{type},
+           $nb->{messages}[1]{content}[0]{thinking}],
+    ['enabled', 'thinking', 'Let me think about: weather?'],
+    'it leads the assistant turn';
+$r = loop_with('EqQB' . '0' x 24);
+is $r->{status}, 400, 'a forged signature is refused by the mock';
+like $r->{json}{error}{message}, qr/signature/, 'it says so';
+
+# Thinking only for models that have it (Claude 3.7, 4 and later): Codex
+# sends an effort on every call, and the strict mock, as the API, answers
+# 400 to thinking for an older model; there the effort is dropped
+$r = post_json('/v1/chat/completions',
+    { model => 'claude-3-5-haiku-20241022', reasoning_effort => 'high',
+      temperature => 0.3,
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'Claude 3.5 with reasoning_effort: answered'
+    or diag explain $r->{json};
+is $r->{json}{choices}[0]{message}{content}, 'echo: why so', '... the answer';
+$nb = native_body();
+ok !exists $nb->{thinking} && $nb->{temperature} == 0.3,
+   '... no thinking sent, sampling kept';
+$r = stream_raw('/v1/chat/completions',
+    { model => 'claude-3-5-haiku-20241022', stream => JSON::PP::true,
+      reasoning_effort => 'low',
+      messages => [{ role => 'user', content => 'why so' }] });
+is stream_text(grep { ref $_ } sse_data($r)), 'echo: why so',
+   'Claude 3.5 stream with reasoning_effort: answered';
+ok !exists native_body()->{thinking}, '... no thinking sent';
+$r = post_json('/v1/chat/completions',
+    { model => 'claude-sonnet-4-5', reasoning_effort => 'medium',
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'Claude 4.5: answered';
+is native_body()->{thinking}{budget_tokens}, 4096, '... with thinking';
+# an alias the gateway made up: thinking because LLMProxyReasoningModels
+# names it (t/conf/extra.conf.in)
+$r = post_json('/v1/chat/completions',
+    { model => 'house-claude-thinker', reasoning_effort => 'low',
+      messages => [{ role => 'user', content => 'why so' }] });
+is $r->{status}, 200, 'an alias named by LLMProxyReasoningModels: answered';
+is native_body()->{thinking}{budget_tokens}, 1024, '... with thinking';
+
 # Refused before the backend
 $r = post_json('/v1/chat/completions',
     { model => $model, n => 2, messages => [{ role => 'user', content => 'x' }] });
@@ -150,7 +249,7 @@ $r = stream_raw('/v1/chat/completions',
       messages => [{ role => 'user', content => 'a b c' }] });
 is $r->{status}, 200, 'stream status';
 like $r->{head}, qr{Content-Type: text/event-stream}i;
-my @d = sse_data($r);
+@d = sse_data($r);
 is $d[0]{choices}[0]{delta}{role}, 'assistant', 'role chunk first';
 is $d[0]{choices}[0]{delta}{content}, '', 'with empty content';
 is stream_text(@d), 'echo: a b c', 'text deltas';

@@ -6,7 +6,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 68;
+plan tests => 80;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -40,6 +40,51 @@ is $nb->{p}, 0.99, 'top_p -> p, clamped';
 is_deeply $nb->{stop_sequences}, ['zz'], 'stop -> stop_sequences';
 ok !exists $nb->{user} && !exists $nb->{top_p} && !exists $nb->{stream},
    'OpenAI-only fields dropped';
+
+# reasoning_effort -> thinking (reasoning models), checked by the strict
+# mock, which then thinks; chat clients get the answer as before
+$r = post_json('/v1/chat/completions',
+    { model => 'command-a-reasoning-08-2025', reasoning_effort => 'high',
+      messages => [{ role => 'user', content => 'hard one' }] });
+is $r->{status}, 200, 'reasoning_effort high accepted by the strict mock';
+is $r->{json}{choices}[0]{message}{content}, 'echo: hard one',
+   'answer unchanged (thinking part dropped)';
+ok !exists $r->{json}{choices}[0]{message}{reasoning_content},
+   'no reasoning_content for chat clients';
+is_deeply json_decode(last_request(qr{^/cohere/v2/chat$})->{body})
+    ->{thinking}, { type => 'enabled', token_budget => 16384 },
+    'thinking sent';
+$r = stream_raw('/v1/chat/completions',
+    { model => 'command-a-reasoning-08-2025', stream => JSON::PP::true,
+      reasoning_effort => 'medium',
+      messages => [{ role => 'user', content => 'hard one' }] });
+my @td = grep { ref $_ } sse_data($r);
+is stream_text(@td), 'echo: hard one', 'stream: text only';
+ok !(grep { @{ $_->{choices} || [] }
+            && exists $_->{choices}[0]{delta}{reasoning_content} } @td),
+   'stream: no reasoning for chat clients';
+$r = post_json('/v1/chat/completions',
+    { model => 'command-a-reasoning-08-2025', reasoning_effort => 'none',
+      messages => [{ role => 'user', content => 'easy' }] });
+is_deeply [$r->{status}, json_decode(last_request(qr{^/cohere/v2/chat$})
+    ->{body})->{thinking}], [200, { type => 'disabled' }], 'none -> disabled';
+# a model without reasoning: the effort is dropped (the strict mock, as
+# Cohere, answers 400 to "thinking" there), also "none"
+for my $e ('high', 'none') {
+    $r = post_json('/v1/chat/completions',
+        { model => 'command-r-plus', reasoning_effort => $e,
+          messages => [{ role => 'user', content => 'hard one' }] });
+    is_deeply [$r->{status}, $r->{json}{choices}[0]{message}{content}],
+        [200, 'echo: hard one'], "command-r-plus with reasoning_effort $e: "
+        . 'answered' or diag explain $r->{json};
+    ok !exists json_decode(last_request(qr{^/cohere/v2/chat$})->{body})
+        ->{thinking}, '... no thinking sent';
+}
+$r = post_json('/v1/chat/completions',
+    { model => 'command-r-plus', messages => [{ role => 'user', content => [
+        { type => 'file', file => { filename => 'a.pdf',
+          file_data => 'data:application/pdf;base64,JVBERi0=' } }] }] });
+is $r->{status}, 400, 'file part: a clear 400';
 
 # max_tokens reached
 $r = post_json('/v1/chat/completions',

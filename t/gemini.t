@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 86;
+plan tests => 98;
 
 ok wait_list(), 'model list loaded';
 mock_reset();
@@ -55,6 +55,44 @@ is $r->{json}{choices}[0]{message}{content}, 'echo: thinking about it',
    'thought parts skipped';
 is $r->{json}{usage}{completion_tokens_details}{reasoning_tokens}, 3,
    'reasoning tokens';
+
+# reasoning_effort -> thinkingConfig (Gemini 2.5 and later), checked by the
+# strict mock; chat clients get no reasoning members (and no thought
+# summaries asked)
+sub chat25 { post_json('/v1/chat/completions',
+                       { model => 'gemini-2.5-flash', @_ }) }
+$r = chat25(messages => user('deep question'), reasoning_effort => 'high');
+is $r->{status}, 200, 'reasoning_effort high accepted by the strict mock';
+is $r->{json}{choices}[0]{message}{content}, 'echo: deep question',
+   'answer unchanged';
+ok !exists $r->{json}{choices}[0]{message}{reasoning_content},
+   'no reasoning_content for chat clients';
+is_deeply json_decode(last_request(qr{^/google/})->{body})
+    ->{generationConfig}{thinkingConfig}, { thinkingBudget => 24576 },
+    'thinkingBudget sent, no includeThoughts';
+$r = chat25(messages => user('quick'), reasoning_effort => 'none');
+is_deeply [$r->{status}, json_decode(last_request(qr{^/google/})->{body})
+    ->{generationConfig}{thinkingConfig}], [200, { thinkingBudget => 0 }],
+    'none -> budget 0';
+# a model without thinking (2.0, 1.5): the effort is dropped (the strict
+# mock, as Google, answers 400 to a thinkingConfig there)
+for my $m ('gemini-2.0-flash', 'gemini-1.5-pro') {
+    $r = post_json('/v1/chat/completions', { model => $m,
+        messages => user('deep question'), reasoning_effort => 'high' });
+    is_deeply [$r->{status}, $r->{json}{choices}[0]{message}{content}],
+        [200, 'echo: deep question'], "$m with reasoning_effort: answered"
+        or diag explain $r->{json};
+    ok !exists json_decode(last_request(qr{^/google/})->{body})
+        ->{generationConfig}{thinkingConfig}, "$m: no thinkingConfig sent";
+}
+$r = stream_raw('/v1/chat/completions', { model => 'gemini-2.0-flash',
+    stream => JSON::PP::true, messages => user('deep question'),
+    reasoning_effort => 'low' });
+is stream_text(grep { ref $_ } sse_data($r)), 'echo: deep question',
+   'gemini-2.0-flash stream with reasoning_effort: answered';
+$r = chat(messages => user('quick'), reasoning_effort => 'extreme');
+is $r->{status}, 400, 'unknown effort refused';
+is $r->{json}{error}{param}, 'reasoning_effort', 'named';
 
 # json_schema response format
 $r = chat(messages => user('give json'), response_format => {

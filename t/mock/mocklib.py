@@ -5,6 +5,7 @@ and handle(req) -> Response. upstream.py does the HTTP, checks the OAuth
 token, records every request and writes the response.
 """
 import json
+import re
 
 
 class Request:
@@ -63,3 +64,52 @@ def sse_response(events, delay=0.0, drop_after=None, headers=None):
     h = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     h.update(headers or {})
     return Response(200, b"", h, [(delay, e) for e in events], drop_after)
+
+
+# Model ids the mock gateway made up for a real model (as a company gateway
+# may): the backend judges the real model. The gateway's thinking rule does
+# not know them (LLMProxyReasoningModels names them in t/conf).
+GATEWAY_ALIASES = {"house-claude-thinker": "claude-sonnet-4-5"}
+
+
+def model_version(model, family):
+    """(major, minor) read from a model id the way mod_llmproxy reads it
+    (llmp_model_version): after the family name, words are skipped, the
+    first number of one or two digits is the major, a number right after it
+    the minor; a longer number or a word after the major ends it. None
+    when there is no version."""
+    low = model.lower()
+    i = low.find(family)
+    if i < 0:
+        return None
+    major = minor = None
+    for tok in re.split(r"[^a-z0-9]+", low[i + len(family):]):
+        if not tok:
+            continue
+        if not tok.isdigit():
+            if major is not None:
+                break
+            continue
+        if len(tok) > 2:
+            break
+        if major is None:
+            major = int(tok)
+        else:
+            minor = int(tok)
+            break
+    return None if major is None else (major, minor or 0)
+
+
+def model_thinks(model, family):
+    """Does the real API take thinking settings for this model? Anthropic:
+    Claude 3.7 and 4 or later; Gemini: 2.5 and later and "thinking" models;
+    Cohere: "reasoning" models."""
+    model = GATEWAY_ALIASES.get(model, model)
+    low = model.lower()
+    v = model_version(model, family)
+    if family == "claude":
+        return v is not None and (v[0] >= 4 or v >= (3, 7))
+    if family == "gemini":
+        return "thinking" in low or (v is not None and v >= (2, 5)) or (
+            v is None and "gemini" in low and "-latest" in low)
+    return "reasoning" in low

@@ -948,6 +948,344 @@ static void t_stream_misc(apr_pool_t *p)
               "length");
 }
 
+/* ---- reasoning ---- */
+
+/* reasoning_effort -> thinking, budget_tokens below max_tokens. */
+static void t_req_thinking(apr_pool_t *p)
+{
+    cJSON *n;
+    llmp_error_t *err;
+
+    /* no max_tokens from the client: raised above the budget; sampling
+     * settings dropped silently */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"high\",\"temperature\":0.2,"
+               "\"top_p\":0.5,\"top_k\":5}");
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 16384);
+    CHECK_INT(at_num(n, "max_tokens"), 16384 + 1024);
+    CHECK(!at(n, "temperature") && !at(n, "top_p") && !at(n, "top_k"));
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"minimal\"}");
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 1024);
+    CHECK_INT(at_num(n, "max_tokens"), 2048);
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"low\"}");
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 1024);
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"medium\",\"max_tokens\":50000}");
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 4096);
+    CHECK_INT(at_num(n, "max_tokens"), 50000);
+    /* the client's max_tokens: the budget is lowered under it */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"medium\","
+               "\"max_completion_tokens\":2000}");
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 1999);
+    CHECK_INT(at_num(n, "max_tokens"), 2000);
+    /* ... and left out below 1024; the sampling settings stay then */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"high\",\"max_tokens\":1024,"
+               "\"temperature\":0.2}");
+    CHECK(!at(n, "thinking"));
+    CHECK_INT(at_num(n, "max_tokens"), 1024);
+    CHECK(at_num(n, "temperature") == 0.2);
+    /* none, null, absent: no thinking */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"none\",\"temperature\":0.2}");
+    CHECK(!at(n, "thinking"));
+    CHECK(at_num(n, "temperature") == 0.2);
+    CHECK_INT(at_num(n, "max_tokens"), 1024);
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":null}");
+    CHECK(n && !at(n, "thinking"));
+    err = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                  "\"reasoning_effort\":\"huge\"}");
+    CHECK(err && err->status == 400);
+    CHECK_STR(err ? err->param : NULL, "reasoning_effort");
+    err = req_err(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                  "\"reasoning_effort\":3}");
+    CHECK(err && err->status == 400);
+
+    /* a forced tool: no thinking (Anthropic allows only auto/none) */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"high\",\"tool_choice\":\"required\","
+               "\"tools\":[{\"type\":\"function\",\"function\":"
+               "{\"name\":\"f\"}}]}");
+    CHECK(n && !at(n, "thinking"));
+    CHECK_STR(at_str(n, "tool_choice.type"), "any");
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"reasoning_effort\":\"high\",\"tool_choice\":\"auto\","
+               "\"tools\":[{\"type\":\"function\",\"function\":"
+               "{\"name\":\"f\"}}]}");
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    /* a tool_use turn without its reasoning: no thinking (Anthropic
+     * would refuse the turn) */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+               "\"id\":\"t1\",\"type\":\"function\",\"function\":{"
+               "\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+               "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"ok\"}],"
+               "\"reasoning_effort\":\"high\","
+               "\"tools\":[{\"type\":\"function\",\"function\":"
+               "{\"name\":\"f\"}}]}");
+    CHECK(n && !at(n, "thinking"));
+    /* a prefill (the last turn the assistant's): no thinking either */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":\"{\"}],"
+               "\"reasoning_effort\":\"high\"}");
+    CHECK(n && !at(n, "thinking"));
+    CHECK_STR(at_str(n, "messages.1.role"), "assistant");
+}
+
+/* Thinking only for models that have it (Anthropic answers 400 "thinking
+ * is not supported for this model" otherwise): Claude 3.7 and 4 or later by
+ * the version in the id; an alias only when LLMProxyReasoningModels names
+ * it. Elsewhere the effort is dropped and so is signed reasoning. */
+static void t_req_thinking_models(apr_pool_t *p)
+{
+    static const char *const yes[] = { "claude-3-7-sonnet-20250219",
+        "claude-sonnet-4-20250514", "claude-opus-4-1-20250805",
+        "claude-opus-4-5", "claude-haiku-4-5-20251001", "claude-4-sonnet",
+        "claude-sonnet-5", "claude-opus-4@20250514",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude-Sonnet-4",
+        NULL };
+    static const char *const no[] = { "claude-3-5-haiku-20241022",
+        "claude-3-5-sonnet-latest", "claude-3-opus-20240229",
+        "claude-3-haiku-20240307", "claude-2.1", "claude-2",
+        "claude-instant-1.2", "claude-v2", "my-claude", "sonnet", NULL };
+    static const char *const pats[] = { "my-claude*", "*-thinking" };
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"Hi\"}],\"reasoning_effort\":\"high\","
+                       "\"temperature\":0.2}";
+    const char *signed_turn = "{\"messages\":[{\"role\":\"user\","
+        "\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\","
+        "\"reasoning_content\":\"T\",\"reasoning_signature\":\"EqQBsig\"},"
+        "{\"role\":\"user\",\"content\":\"More\"}],"
+        "\"reasoning_effort\":\"low\"}";
+    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+    cJSON *n;
+    int i;
+
+    for (i = 0; yes[i]; i++) {
+        x = xlate(p, 0, NULL);
+        x->model_id = yes[i];
+        err = NULL;
+        n = xreq(p, x, body, NULL, &err);
+        CHECK(!err);
+        CHECK_STR(at_str(n, "thinking.type"), "enabled");
+        if (!at(n, "thinking")) fprintf(stderr, "  model %s\n", yes[i]);
+    }
+    for (i = 0; no[i]; i++) {
+        x = xlate(p, 0, NULL);
+        x->model_id = no[i];
+        err = NULL;
+        n = xreq(p, x, body, NULL, &err);
+        CHECK(!err && n && !at(n, "thinking"));
+        if (at(n, "thinking")) fprintf(stderr, "  model %s\n", no[i]);
+        /* without thinking the sampling settings stay */
+        CHECK(at_num(n, "temperature") > 0.19 && at_num(n, "temperature") < 0.21);
+        CHECK_INT(at_num(n, "max_tokens"), 1024);
+        /* and signed reasoning is not sent back */
+        x = xlate(p, 0, NULL);
+        x->model_id = no[i];
+        n = xreq(p, x, signed_turn, NULL, &err);
+        CHECK_STR(at_str(n, "messages.1.content.0.type"), "text");
+        CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 1);
+    }
+    /* an invalid value is still refused */
+    x = xlate(p, 0, NULL);
+    x->model_id = "claude-3-5-haiku-20241022";
+    err = NULL;
+    xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+         "\"reasoning_effort\":\"huge\"}", NULL, &err);
+    CHECK(err && err->status == 400);
+    /* aliases the administrator names */
+    for (i = 0; i < 2; i++) APR_ARRAY_PUSH(a, const char *) = pats[i];
+    o.reasoning_models = a;
+    x = xlate(p, 0, NULL);
+    x->model_id = "my-claude";
+    x->opts = &o;
+    n = xreq(p, x, body, NULL, &err);
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 16384);
+    x = xlate(p, 0, NULL);
+    x->model_id = "house-model-thinking";
+    x->opts = &o;
+    n = xreq(p, x, signed_turn, NULL, &err);
+    CHECK_INT(at_num(n, "thinking.budget_tokens"), 1024);
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "thinking");
+    x = xlate(p, 0, NULL);
+    x->model_id = "house-model";
+    x->opts = &o;
+    n = xreq(p, x, body, NULL, &err);
+    CHECK(n && !at(n, "thinking"));
+}
+
+/* The reasoning of an earlier turn goes back as a signed thinking block. */
+static void t_req_thinking_roundtrip(apr_pool_t *p)
+{
+    cJSON *n;
+
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":\"Let me check.\","
+               "\"reasoning_content\":\"Think first.\","
+               "\"reasoning_signature\":\"EqQBsig\",\"tool_calls\":[{"
+               "\"id\":\"t1\",\"type\":\"function\",\"function\":{"
+               "\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+               "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"ok\"}],"
+               "\"reasoning_effort\":\"high\","
+               "\"tools\":[{\"type\":\"function\",\"function\":"
+               "{\"name\":\"f\"}}]}");
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    CHECK_STR(at_str(n, "messages.1.role"), "assistant");
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "thinking");
+    CHECK_STR(at_str(n, "messages.1.content.0.thinking"), "Think first.");
+    CHECK_STR(at_str(n, "messages.1.content.0.signature"), "EqQBsig");
+    CHECK_STR(at_str(n, "messages.1.content.1.text"), "Let me check.");
+    CHECK_STR(at_str(n, "messages.1.content.2.type"), "tool_use");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 3);
+    /* no signature: no thinking block (Anthropic refuses unsigned ones) */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":\"Hello\","
+               "\"reasoning_content\":\"Think first.\"},"
+               "{\"role\":\"user\",\"content\":\"More\"}]}");
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "text");
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1.content")), 1);
+    CHECK(!at(n, "thinking"));
+    /* a signature with an empty text is kept: the signature is the proof */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+               "{\"role\":\"assistant\",\"content\":\"Hello\","
+               "\"reasoning_signature\":\"EqQBsig\"},"
+               "{\"role\":\"user\",\"content\":\"More\"}]}");
+    CHECK_STR(at_str(n, "messages.1.content.0.type"), "thinking");
+    CHECK_STR(at_str(n, "messages.1.content.0.thinking"), "");
+}
+
+/* The IR extras of the Responses front: dropped or mapped, never sent as
+ * they are (the strict API refuses unknown members). */
+static void t_req_ir_extras(apr_pool_t *p)
+{
+    cJSON *n, *m;
+
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":["
+               "{\"type\":\"text\",\"text\":\"Read\"},"
+               "{\"type\":\"file\",\"file\":{\"file_data\":"
+               "\"data:application/pdf;base64,JVBERi0x\",\"filename\":"
+               "\"a.pdf\"}}],\"x_llmp\":{\"id\":\"msg_1\"}}],"
+               "\"x_llmp\":{\"item\":1},\"verbosity\":\"low\","
+               "\"prompt_cache_key\":\"k\",\"store\":false,"
+               "\"metadata\":{\"user_id\":\"u-7\",\"other\":\"x\"}}");
+    CHECK(n != NULL);
+    for (m = n ? n->child : NULL; m; m = m->next) {
+        CHECK(!strcmp(m->string, "model") || !strcmp(m->string, "messages")
+              || !strcmp(m->string, "max_tokens")
+              || !strcmp(m->string, "metadata"));
+    }
+    CHECK_STR(at_str(n, "metadata.user_id"), "u-7");
+    CHECK_INT(cJSON_GetArraySize(at(n, "metadata")), 1);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.0")), 2);
+    CHECK_STR(at_str(n, "messages.0.content.1.type"), "document");
+    CHECK_STR(at_str(n, "messages.0.content.1.source.media_type"),
+              "application/pdf");
+    CHECK_STR(at_str(n, "messages.0.content.1.source.data"), "JVBERi0x");
+    CHECK_STR(at_str(n, "messages.0.content.1.title"), "a.pdf");
+    /* user wins over metadata.user_id; metadata without it: none */
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"user\":\"u-1\",\"metadata\":{\"user_id\":\"u-7\"}}");
+    CHECK_STR(at_str(n, "metadata.user_id"), "u-1");
+    n = req_ok(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+               "\"metadata\":{\"other\":\"x\"}}");
+    CHECK(n && !at(n, "metadata"));
+}
+
+static cJSON *resp_x(apr_pool_t *p, llmp_xlate_t *x, const char *fixture)
+{
+    cJSON *out = NULL;
+    llmp_error_t *err = llmp_anthropic_ops.chat_response(
+        x, llmp_fixture_json(p, fixture), &out);
+    apr_size_t len;
+    char *text = err ? NULL : llmp_json_print(p, out, &len);
+
+    /* printed and read back, as the front sees it */
+    return text ? llmp_json_parse_pool(p, text, len) : NULL;
+}
+
+static void t_response_thinking(apr_pool_t *p)
+{
+    llmp_xlate_t *x = xlate(p, 0, NULL);
+    cJSON *r;
+
+    /* the chat front: reasoning dropped, as before */
+    r = resp_x(p, x, "anthropic/messages_response_thinking.json");
+    CHECK(r != NULL);
+    CHECK_STR(at_str(r, "choices.0.message.content"), "Let me check.");
+    CHECK(!at(r, "choices.0.message.reasoning_content"));
+    CHECK(!at(r, "choices.0.message.reasoning_signature"));
+    CHECK_STR(at_str(r, "choices.0.message.tool_calls.0.function.name"),
+              "get_weather");
+    /* a front that wants it: texts joined, the last signature */
+    x = xlate(p, 0, NULL);
+    x->want_reasoning = 1;
+    r = resp_x(p, x, "anthropic/messages_response_thinking.json");
+    CHECK(r != NULL);
+    CHECK_STR(at_str(r, "choices.0.message.content"), "Let me check.");
+    CHECK_STR(at_str(r, "choices.0.message.reasoning_content"),
+              "The user wants the weather. Call the tool.");
+    CHECK_STR(at_str(r, "choices.0.message.reasoning_signature"),
+              "EuYBCkQYAiJAsig2");
+    CHECK_STR(at_str(r, "choices.0.finish_reason"), "tool_calls");
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 120);
+    /* without thinking blocks: no reasoning members */
+    x = xlate(p, 0, NULL);
+    x->want_reasoning = 1;
+    r = resp_x(p, x, "anthropic/messages_response.json");
+    CHECK(r && !at(r, "choices.0.message.reasoning_content"));
+}
+
+static void t_stream_thinking(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x = xlate(p, 1, &s);
+    int ended = 0, i;
+    llmp_error_t *err;
+
+    /* the chat front: the same chunks as without thinking */
+    err = stream_fixture(p, x, "anthropic/stream_thinking.sse", 1, &ended);
+    CHECK(err == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 3);
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 1),
+                     "choices.0.delta.content"), "Done.");
+    for (i = 0; i < cJSON_GetArraySize(s.chunks); i++) {
+        const cJSON *d = at(cJSON_GetArrayItem(s.chunks, i),
+                            "choices.0.delta");
+        CHECK(!llmp_json_get(d, "reasoning_content"));
+        CHECK(!llmp_json_get(d, "reasoning_signature"));
+    }
+
+    /* a front that wants it: pieces as they come, the signature once */
+    x = xlate(p, 1, &s);
+    x->want_reasoning = 1;
+    err = stream_fixture(p, x, "anthropic/stream_thinking.sse", 1, &ended);
+    CHECK(err == NULL);
+    CHECK_INT(cJSON_GetArraySize(s.chunks), 6);
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 0),
+                     "choices.0.delta.role"), "assistant");
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 1),
+                     "choices.0.delta.reasoning_content"), "Let me ");
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 2),
+                     "choices.0.delta.reasoning_content"), "think.");
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 3),
+                     "choices.0.delta.reasoning_signature"),
+              "EqQBCgIYAhIM1gbcDa9GJwZA2b3h");
+    CHECK(!at(cJSON_GetArrayItem(s.chunks, 3), "choices.0.delta.content"));
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 4),
+                     "choices.0.delta.content"), "Done.");
+    CHECK_STR(at_str(cJSON_GetArrayItem(s.chunks, 5),
+                     "choices.0.finish_reason"), "stop");
+}
+
 TEST_MAIN_BEGIN("anthropic")
     RUN(t_req_basic);
     RUN(t_req_defaults);
@@ -963,4 +1301,10 @@ TEST_MAIN_BEGIN("anthropic")
     RUN(t_stream_tools);
     RUN(t_stream_errors);
     RUN(t_stream_misc);
+    RUN(t_req_thinking);
+    RUN(t_req_thinking_models);
+    RUN(t_req_thinking_roundtrip);
+    RUN(t_req_ir_extras);
+    RUN(t_response_thinking);
+    RUN(t_stream_thinking);
 TEST_MAIN_END

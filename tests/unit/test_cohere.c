@@ -810,6 +810,200 @@ static void t_errors(apr_pool_t *p)
     CHECK_STR(ops()->name, "cohere");
 }
 
+/* ---- reasoning ---- */
+
+/* A reasoning model (the ones that take "thinking"). */
+static llmp_xlate_t *new_rx(apr_pool_t *p)
+{
+    llmp_xlate_t *x = new_x(p, 0, NULL);
+
+    x->model_id = "command-a-reasoning-08-2025";
+    return x;
+}
+
+static void t_request_thinking(apr_pool_t *p)
+{
+    static const struct { const char *effort; int budget; } m[] = {
+        { "minimal", 1024 }, { "low", 1024 }, { "medium", 4096 },
+        { "high", 16384 }, { "xhigh", 16384 }, { NULL, 0 } };
+    llmp_error_t *err;
+    cJSON *n;
+    int i;
+
+    for (i = 0; m[i].effort; i++) {
+        n = xreq(p, new_rx(p), apr_psprintf(p,
+                 "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                 "\"reasoning_effort\":\"%s\"}", m[i].effort), &err, NULL);
+        CHECK_STR(at_str(n, "thinking.type"), "enabled");
+        CHECK_INT(at_num(n, "thinking.token_budget"), m[i].budget);
+        CHECK_INT(cJSON_GetArraySize(at(n, "thinking")), 2);
+    }
+    n = xreq(p, new_rx(p),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"none\"}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "disabled");
+    CHECK_INT(cJSON_GetArraySize(at(n, "thinking")), 1);
+    /* under the client's max_tokens */
+    n = xreq(p, new_rx(p),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"high\",\"max_tokens\":2000}", &err,
+             NULL);
+    CHECK_INT(at_num(n, "thinking.token_budget"), 1999);
+    CHECK_INT(at_num(n, "max_tokens"), 2000);
+    n = xreq(p, new_rx(p),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"high\",\"max_tokens\":1}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    CHECK(!at(n, "thinking.token_budget"));
+    /* absent or null: nothing, as before */
+    n = xreq(p, new_rx(p),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":null}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    xreq(p, new_rx(p),
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+         "\"reasoning_effort\":\"lots\"}", &err, NULL);
+    CHECK(err && err->status == 400);
+    CHECK_STR(err ? err->param : NULL, "reasoning_effort");
+}
+
+/* Only reasoning models get "thinking" (Cohere answers 400 to it for the
+ * others): the effort is dropped for them, unless LLMProxyReasoningModels
+ * names the model id. */
+static void t_request_thinking_models(apr_pool_t *p)
+{
+    static const char *const pats[] = { "my-cohere-*", "*-thinks" };
+    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+    cJSON *n;
+    int i;
+
+    for (i = 0; i < 2; i++) APR_ARRAY_PUSH(a, const char *) = pats[i];
+    n = xreq(p, new_x(p, 0, NULL),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"high\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    n = xreq(p, new_x(p, 0, NULL),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"reasoning_effort\":\"none\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    /* an invalid value is still refused */
+    xreq(p, new_x(p, 0, NULL),
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+         "\"reasoning_effort\":\"lots\"}", &err, NULL);
+    CHECK(err && err->status == 400);
+    /* case blind */
+    x = new_x(p, 0, NULL);
+    x->model_id = "Command-A-Reasoning";
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    /* an alias: nothing, unless a pattern names it */
+    x = new_x(p, 0, NULL);
+    x->model_id = "my-cohere-alias";
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+    o.reasoning_models = a;
+    x = new_x(p, 0, NULL);
+    x->model_id = "my-cohere-alias";
+    x->opts = &o;
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK_STR(at_str(n, "thinking.type"), "enabled");
+    CHECK_INT(at_num(n, "thinking.token_budget"), 1024);
+    x = new_x(p, 0, NULL);
+    x->model_id = "other-alias";
+    x->opts = &o;
+    n = xreq(p, x, "{\"messages\":[{\"role\":\"user\",\"content\":"
+             "\"hi\"}],\"reasoning_effort\":\"low\"}", &err, NULL);
+    CHECK(n && !at(n, "thinking"));
+}
+
+/* The IR's extras are not sent; a file part is a clear 400. */
+static void t_request_ir_extras(apr_pool_t *p)
+{
+    llmp_error_t *err;
+    cJSON *n, *m;
+
+    n = xreq(p, new_x(p, 0, NULL),
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\","
+             "\"x_llmp\":{\"a\":1}},{\"role\":\"assistant\",\"content\":"
+             "\"hello\",\"reasoning_content\":\"hm\","
+             "\"reasoning_signature\":\"sig\"},{\"role\":\"user\","
+             "\"content\":\"more\"}],\"x_llmp\":{\"a\":1},"
+             "\"verbosity\":\"low\",\"prompt_cache_key\":\"k\","
+             "\"store\":true,\"metadata\":{\"user_id\":\"u\"}}", &err, NULL);
+    CHECK(err == NULL);
+    for (m = n ? n->child : NULL; m; m = m->next)
+        CHECK(!strcmp(m->string, "model") || !strcmp(m->string, "messages"));
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.0")), 2);
+    CHECK_INT(cJSON_GetArraySize(at(n, "messages.1")), 2);
+    CHECK_STR(at_str(n, "messages.1.content"), "hello");
+    xreq(p, new_x(p, 0, NULL),
+         "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+         "\"file\":{\"file_data\":\"data:application/pdf;base64,JVBERi0=\","
+         "\"filename\":\"a.pdf\"}}]}]}", &err, NULL);
+    CHECK(err && err->status == 400);
+    CHECK(err && strstr(err->message, "no file parts") != NULL);
+}
+
+static void t_response_thinking(apr_pool_t *p)
+{
+    llmp_xlate_t *x;
+    llmp_error_t *err;
+    cJSON *r;
+    char *out;
+    apr_size_t len;
+
+    r = xresp(p, "cohere/chat_response_thinking.json", &err);
+    CHECK_STR(at_str(r, "choices.0.message.content"),
+              "Alice's brother has 3 sisters.");
+    CHECK(!at(r, "choices.0.message.reasoning_content"));
+    x = new_x(p, 0, NULL);
+    x->want_reasoning = 1;
+    err = llmp_xlate_chat_response(ops(), x, llmp_fixture_json(p,
+                                   "cohere/chat_response_thinking.json"),
+                                   &out, &len);
+    CHECK(err == NULL);
+    r = err ? NULL : llmp_json_parse_pool(p, out, len);
+    CHECK_STR(at_str(r, "choices.0.message.content"),
+              "Alice's brother has 3 sisters.");
+    CHECK_STR(at_str(r, "choices.0.message.reasoning_content"),
+              "Alice has 2 sisters. Her brother has 3.");
+    CHECK(!at(r, "choices.0.message.reasoning_signature"));
+}
+
+static void t_stream_thinking(apr_pool_t *p)
+{
+    sink_t s;
+    llmp_xlate_t *x;
+    int i;
+
+    /* the chat front: role, text, finish, as before */
+    x = new_x(p, 1, &s);
+    CHECK(run_stream(p, x, "cohere/chat_stream_thinking.sse", 1) == NULL);
+    CHECK_INT(s.chunks->nelts, 3);
+    for (i = 0; i < s.chunks->nelts; i++)
+        CHECK(!at(chunk(&s, i), "choices.0.delta.reasoning_content"));
+    CHECK_STR(at_str(chunk(&s, 1), "choices.0.delta.content"), "3 sisters.");
+    /* a front that wants reasoning */
+    x = new_x(p, 1, &s);
+    x->want_reasoning = 1;
+    CHECK(run_stream(p, x, "cohere/chat_stream_thinking.sse", 1) == NULL);
+    CHECK_INT(s.chunks->nelts, 5);
+    CHECK_STR(at_str(chunk(&s, 0), "choices.0.delta.role"), "assistant");
+    CHECK_STR(at_str(chunk(&s, 1), "choices.0.delta.reasoning_content"),
+              "Alice has ");
+    CHECK_STR(at_str(chunk(&s, 2), "choices.0.delta.reasoning_content"),
+              "2 sisters.");
+    CHECK(!at(chunk(&s, 2), "choices.0.delta.content"));
+    CHECK_STR(at_str(chunk(&s, 3), "choices.0.delta.content"), "3 sisters.");
+    CHECK_STR(at_str(chunk(&s, 4), "choices.0.finish_reason"), "stop");
+}
+
 TEST_MAIN_BEGIN("cohere")
     RUN(t_request_basic);
     RUN(t_request_stream_and_images);
@@ -827,4 +1021,9 @@ TEST_MAIN_BEGIN("cohere")
     RUN(t_stream_no_end);
     RUN(t_embeddings);
     RUN(t_errors);
+    RUN(t_request_thinking);
+    RUN(t_request_thinking_models);
+    RUN(t_request_ir_extras);
+    RUN(t_response_thinking);
+    RUN(t_stream_thinking);
 TEST_MAIN_END

@@ -559,6 +559,61 @@ static void t_buf(apr_pool_t *p)
     CHECK_INT(llmp_buf_append(&b, "", 0), APR_SUCCESS);
 }
 
+/* The version read from a model id, and the administrator's patterns. */
+static void t_reasoning_rule(apr_pool_t *p)
+{
+    static const struct { const char *id, *fam; int ok, major, minor; } v[] = {
+        { "claude-3-7-sonnet-20250219", "claude", 1, 3, 7 },
+        { "claude-3-opus-20240229", "claude", 1, 3, 0 },
+        { "claude-opus-4-5", "claude", 1, 4, 5 },
+        { "claude-sonnet-4-20250514", "claude", 1, 4, 0 },
+        { "claude-2.1", "claude", 1, 2, 1 },
+        { "us.anthropic.Claude-Haiku-4-5-v1:0", "claude", 1, 4, 5 },
+        { "claude-raw", "claude", 0, 0, 0 },
+        { "claude-20250101", "claude", 0, 0, 0 },
+        { "gemini-2.5-flash-lite", "gemini", 1, 2, 5 },
+        { "gemini-3-pro-preview", "gemini", 1, 3, 0 },
+        { "gemini-exp-1206", "gemini", 0, 0, 0 },
+        { "gpt-4o", "gemini", 0, 0, 0 },
+        { "", "claude", 0, 0, 0 },
+        { NULL, NULL, 0, 0, 0 } };
+    apr_array_header_t *a = apr_array_make(p, 2, sizeof(const char *));
+    llmp_xlate_opts_t o;
+    llmp_xlate_t x;
+    int i, major, minor;
+
+    for (i = 0; v[i].id; i++) {
+        int ok = llmp_model_version(v[i].id, v[i].fam, &major, &minor);
+        CHECK_INT(ok, v[i].ok);
+        if (ok) {
+            CHECK_INT(major, v[i].major);
+            CHECK_INT(minor, v[i].minor);
+        }
+    }
+    CHECK(!llmp_model_version(NULL, "claude", &major, &minor));
+    CHECK(llmp_model_has("command-A-Reasoning", "reasoning"));
+    CHECK(!llmp_model_has(NULL, "reasoning"));
+    memset(&o, 0, sizeof(o));
+    memset(&x, 0, sizeof(x));
+    x.pool = p;
+    x.model_id = "House-Claude";
+    CHECK(!llmp_reasoning_allowed(&x, 0));      /* no opts */
+    CHECK(llmp_reasoning_allowed(&x, 1));
+    x.opts = &o;
+    CHECK(!llmp_reasoning_allowed(&x, 0));      /* no patterns */
+    o.reasoning_models = a;
+    CHECK(!llmp_reasoning_allowed(&x, 0));      /* "none": empty */
+    APR_ARRAY_PUSH(a, const char *) = "*-thinking";
+    APR_ARRAY_PUSH(a, const char *) = "house-*";
+    CHECK(llmp_reasoning_allowed(&x, 0));       /* case blind */
+    x.model_id = "a-thinking";
+    CHECK(llmp_reasoning_allowed(&x, 0));
+    x.model_id = "a-thinking-b";
+    CHECK(!llmp_reasoning_allowed(&x, 0));
+    x.model_id = NULL;
+    CHECK(!llmp_reasoning_allowed(&x, 0));
+}
+
 TEST_MAIN_BEGIN("core")
     RUN(t_buf);
     RUN(t_stream_completion);
@@ -571,4 +626,5 @@ TEST_MAIN_BEGIN("core")
     RUN(t_http_pool);
     RUN(t_sse);
     RUN(t_openai);
+    RUN(t_reasoning_rule);
 TEST_MAIN_END

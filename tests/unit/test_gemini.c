@@ -1266,6 +1266,254 @@ static void t_many_messages(apr_pool_t *p)
                      "ok"), 1);
 }
 
+/* ---- reasoning ---- */
+
+/* The native request for a model and a reasoning_effort (NULL: none). */
+static cJSON *think_req(apr_pool_t *p, const char *model, const char *effort,
+                        int want)
+{
+    llmp_xlate_t *x = mkx(p, "/google/v1beta/models", model, 0, NULL);
+    llmp_native_req_t out;
+    const char *body = apr_psprintf(p,
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]%s%s%s}",
+        effort ? ",\"reasoning_effort\":\"" : "", effort ? effort : "",
+        effort ? "\"" : "");
+
+    x->want_reasoning = want;
+    memset(&out, 0, sizeof(out));
+    if (llmp_gemini_ops.chat_request(x, parse(p, body), &out)) return NULL;
+    return native_of(p, &out);
+}
+
+static void t_request_thinking(apr_pool_t *p)
+{
+    static const struct { const char *model, *effort; int budget; } b[] = {
+        { "gemini-2.5-flash", "none", 0 },
+        { "gemini-2.5-flash", "minimal", 512 },
+        { "gemini-2.5-flash-lite", "minimal", 512 },
+        { "gemini-2.5-flash", "low", 1024 },
+        { "gemini-2.5-flash", "medium", 8192 },
+        { "gemini-2.5-flash", "high", 24576 },
+        { "gemini-2.5-flash", "xhigh", 24576 },
+        { "gemini-2.5-pro", "none", 128 },
+        { "gemini-2.5-pro", "minimal", 128 },
+        { "gemini-2.5-pro", "high", 24576 },
+        { NULL, NULL, 0 } };
+    static const struct { const char *model, *effort, *level; } l[] = {
+        { "gemini-3-flash-preview", "none", "minimal" },
+        { "gemini-3-flash-preview", "minimal", "minimal" },
+        { "gemini-3-flash-preview", "low", "low" },
+        { "gemini-3-flash-preview", "medium", "medium" },
+        { "gemini-3-flash-preview", "high", "high" },
+        { "gemini-3-pro-preview", "minimal", "low" },
+        { "gemini-3-pro-preview", "medium", "high" },
+        { "models/gemini-3-pro-preview", "high", "high" },
+        { NULL, NULL, NULL } };
+    llmp_xlate_t *x;
+    llmp_native_req_t out;
+    llmp_error_t *e;
+    cJSON *n;
+    int i;
+
+    for (i = 0; b[i].model; i++) {
+        n = think_req(p, b[i].model, b[i].effort, 0);
+        CHECK_INT(at_num(n, "generationConfig.thinkingConfig.thinkingBudget"),
+                  b[i].budget);
+        CHECK(!at(n, "generationConfig.thinkingConfig.thinkingLevel"));
+        CHECK(!at(n, "generationConfig.thinkingConfig.includeThoughts"));
+    }
+    for (i = 0; l[i].model; i++) {
+        n = think_req(p, l[i].model, l[i].effort, 0);
+        CHECK_STR(at_str(n, "generationConfig.thinkingConfig.thinkingLevel"),
+                  l[i].level);
+        CHECK(!at(n, "generationConfig.thinkingConfig.thinkingBudget"));
+    }
+    /* thought summaries only for a front that wants them, and not with
+     * "none" */
+    n = think_req(p, "gemini-2.5-flash", "high", 1);
+    CHECK(cJSON_IsTrue(at(n, "generationConfig.thinkingConfig."
+                          "includeThoughts")));
+    n = think_req(p, "gemini-2.5-flash", "none", 1);
+    CHECK(!at(n, "generationConfig.thinkingConfig.includeThoughts"));
+    /* no effort: no thinkingConfig, as before */
+    n = think_req(p, "gemini-2.5-flash", NULL, 1);
+    CHECK(n && !at(n, "generationConfig.thinkingConfig"));
+    /* another value: 400 */
+    x = mkx(p, "/google/v1beta/models", "gemini-2.5-flash", 0, NULL);
+    memset(&out, 0, sizeof(out));
+    e = llmp_gemini_ops.chat_request(x, parse(p,
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+        "\"reasoning_effort\":\"max\"}"), &out);
+    CHECK(e && e->status == 400);
+    CHECK_STR(e ? e->param : NULL, "reasoning_effort");
+}
+
+/* Thinking settings only for models that think (Google answers 400 to a
+ * thinkingConfig for the others): judged from the model the handle names,
+ * else the model id; LLMProxyReasoningModels adds model ids. */
+static void t_request_thinking_models(apr_pool_t *p)
+{
+    static const char *const none[] = { "gemini-2.0-flash",
+        "gemini-2.0-flash-lite", "gemini-1.5-pro", "gemini-1.5-flash-002",
+        "gemini-1.0-pro", "gemini-pro", "gemini-exp-1206", "my-alias", NULL };
+    static const char *const some[] = { "gemini-2.5-flash",
+        "gemini-2.5-pro-preview-06-05", "gemini-2.0-flash-thinking-exp",
+        "gemini-flash-latest", "Gemini-2.5-Flash", "gemini-4-ultra", NULL };
+    static const char *const pats[] = { "my-gem*" };
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    llmp_xlate_opts_t o = opts;
+    llmp_xlate_t *x;
+    llmp_native_req_t out;
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"Hi\"}],\"reasoning_effort\":\"high\"}";
+    cJSON *n;
+    int i;
+
+    for (i = 0; none[i]; i++) {
+        n = think_req(p, none[i], "high", 1);
+        CHECK(n && !at(n, "generationConfig.thinkingConfig"));
+        n = think_req(p, none[i], "none", 1);
+        CHECK(n && !at(n, "generationConfig.thinkingConfig"));
+    }
+    for (i = 0; some[i]; i++) {
+        n = think_req(p, some[i], "high", 0);
+        CHECK(at(n, "generationConfig.thinkingConfig") != NULL);
+    }
+    /* the model the handle names decides */
+    x = mkx(p, "/google/v1beta/models/gemini-2.5-flash:generateContent",
+            "fast", 0, NULL);
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK_INT(at_num(native_of(p, &out),
+                     "generationConfig.thinkingConfig.thinkingBudget"),
+              24576);
+    x = mkx(p, "/google/v1beta/models/gemini-2.0-flash:generateContent",
+            "gemini-2.5-flash", 0, NULL);
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK(!at(native_of(p, &out), "generationConfig.thinkingConfig"));
+    /* an alias the administrator names */
+    APR_ARRAY_PUSH(a, const char *) = pats[0];
+    o.reasoning_models = a;
+    x = mkx(p, "/google/v1beta/models", "my-gemini", 0, NULL);
+    x->opts = &o;
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK_INT(at_num(native_of(p, &out),
+                     "generationConfig.thinkingConfig.thinkingBudget"),
+              24576);
+    x = mkx(p, "/google/v1beta/models", "other-alias", 0, NULL);
+    x->opts = &o;
+    memset(&out, 0, sizeof(out));
+    CHECK(!llmp_gemini_ops.chat_request(x, parse(p, body), &out));
+    CHECK(!at(native_of(p, &out), "generationConfig.thinkingConfig"));
+}
+
+/* IR extras: the reasoning of an earlier turn and the Responses front's
+ * members are not sent (Gemini refuses unknown fields). */
+static void t_request_ir_extras(apr_pool_t *p)
+{
+    llmp_xlate_t *x = mkx(p, "/google/v1beta/models", "gemini-2.5-flash", 0,
+                          NULL);
+    llmp_native_req_t out;
+    cJSON *n, *m;
+
+    memset(&out, 0, sizeof(out));
+    CHECK(llmp_gemini_ops.chat_request(x, parse(p,
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+        "\"file\":{\"file_data\":\"data:application/pdf;base64,JVBERi0=\","
+        "\"filename\":\"a.pdf\"}}],\"x_llmp\":{\"i\":1}},"
+        "{\"role\":\"assistant\",\"content\":\"ok\",\"reasoning_content\":"
+        "\"hm\",\"reasoning_signature\":\"sig\"},"
+        "{\"role\":\"user\",\"content\":\"more\"}],\"x_llmp\":{\"a\":1},"
+        "\"verbosity\":\"low\",\"prompt_cache_key\":\"k\",\"store\":true,"
+        "\"metadata\":{\"user_id\":\"u\"},\"user\":\"u\"}"), &out) == NULL);
+    n = native_of(p, &out);
+    for (m = n ? n->child : NULL; m; m = m->next)
+        CHECK(!strcmp(m->string, "contents")
+              || !strcmp(m->string, "generationConfig"));
+    CHECK_STR(at_str(n, "contents.0.parts.0.inlineData.mimeType"),
+              "application/pdf");
+    CHECK_INT(cJSON_GetArraySize(at(n, "contents.0")), 2);
+    CHECK_INT(cJSON_GetArraySize(at(n, "contents.1.parts")), 1);
+    CHECK_STR(at_str(n, "contents.1.parts.0.text"), "ok");
+    CHECK_INT(cJSON_GetArraySize(at(n, "contents.1.parts.0")), 1);
+}
+
+static void t_response_thinking(apr_pool_t *p)
+{
+    llmp_xlate_t *x;
+    llmp_error_t *e;
+    cJSON *r;
+    char *out;
+    apr_size_t len;
+
+    /* the chat front: thoughts dropped, as before */
+    r = respond(p, "response_thinking.json", &e);
+    CHECK(r != NULL);
+    CHECK_STR(at_str(r, "choices.0.message.content"), "The sky is blue.");
+    CHECK(!at(r, "choices.0.message.reasoning_content"));
+    CHECK_INT(at_num(r, "usage.completion_tokens_details.reasoning_tokens"),
+              42);
+    CHECK_INT(at_num(r, "usage.completion_tokens"), 47);
+    /* a front that wants them */
+    x = mkx(p, "/google/v1beta/models", "gemini-2.5-flash", 0, NULL);
+    x->want_reasoning = 1;
+    e = llmp_xlate_chat_response(&llmp_gemini_ops, x,
+                                 fixture_json(p, "response_thinking.json"),
+                                 &out, &len);
+    CHECK(e == NULL);
+    r = e ? NULL : llmp_json_parse_pool(p, out, len);
+    CHECK_STR(at_str(r, "choices.0.message.content"), "The sky is blue.");
+    CHECK_STR(at_str(r, "choices.0.message.reasoning_content"),
+              "**Weighing the question**\nThe user asks for a color. "
+              "Blue is the usual answer.");
+    CHECK(!at(r, "choices.0.message.reasoning_signature"));
+}
+
+static void t_stream_thinking(apr_pool_t *p)
+{
+    sink_t s;
+    apr_size_t len;
+    char *buf = llmp_fixture(p, "gemini/stream_thinking.sse", &len);
+    llmp_xlate_t *x;
+    int want, i;
+
+    for (want = 0; want < 2; want++) {
+        memset(&s, 0, sizeof(s));
+        x = mkx(p, "/google/v1beta/models", "gemini-2.5-flash", 1, &s);
+        x->want_reasoning = want;
+        x->include_usage = 1;
+        CHECK(llmp_feed_sse(p, &llmp_gemini_ops, x, buf, len, 0, 1 << 20)
+              == NULL);
+        CHECK(llmp_gemini_ops.chat_stream_end(x, 1) == NULL);
+        if (!want) {
+            /* role, "The sky", " is blue.", finish, usage */
+            CHECK_INT(s.n, 5);
+            for (i = 0; i < s.n && i < MAXCH; i++)
+                CHECK(!at(s.chunk[i], "choices.0.delta.reasoning_content"));
+            CHECK_STR(at_str(s.chunk[1], "choices.0.delta.content"),
+                      "The sky");
+        }
+        else {
+            CHECK_INT(s.n, 7);
+            CHECK_STR(at_str(s.chunk[1], "choices.0.delta.reasoning_content"),
+                      "**Weighing** the question. ");
+            CHECK_STR(at_str(s.chunk[2], "choices.0.delta.reasoning_content"),
+                      "Blue it is.");
+            CHECK(!at(s.chunk[2], "choices.0.delta.content"));
+            CHECK_STR(at_str(s.chunk[3], "choices.0.delta.content"),
+                      "The sky");
+            CHECK_STR(at_str(s.chunk[4], "choices.0.delta.content"),
+                      " is blue.");
+            CHECK_STR(at_str(s.chunk[5], "choices.0.finish_reason"), "stop");
+            CHECK_INT(at_num(s.chunk[6], "usage.completion_tokens_details."
+                             "reasoning_tokens"), 42);
+        }
+        sink_free(&s);
+    }
+}
+
 TEST_MAIN_BEGIN("gemini")
     RUN(t_paths);
     RUN(t_request_full);
@@ -1284,4 +1532,9 @@ TEST_MAIN_BEGIN("gemini")
     RUN(t_stream_memory);
     RUN(t_many_calls);
     RUN(t_many_messages);
+    RUN(t_request_thinking);
+    RUN(t_request_thinking_models);
+    RUN(t_request_ir_extras);
+    RUN(t_response_thinking);
+    RUN(t_stream_thinking);
 TEST_MAIN_END

@@ -14,19 +14,32 @@ Behaviour is chosen by the text of the last user turn:
                  first tool (or the tool named by tool_choice); with
                  "use_tool twice" two calls
   refuse         stop_reason "refusal", no content
-  thinking       a thinking block before the text
+  thinking       a thinking block before the text (also whenever the
+                 request enables thinking: a thinking block with text and a
+                 signature, in JSON answers and streams)
   cache          usage with cache_read/cache_creation tokens
   stream_error   (stream) an error event (overloaded_error) after one delta
   stream_cut     (stream) the body ends without message_stop
   stream_reset   (stream) the connection is reset after a few events
+Thinking is checked as the API does: {"type":"enabled","budget_tokens"}
+(>= 1024 and < max_tokens) or {"type":"disabled"}; with it enabled,
+temperature other than 1, top_k, top_p below 0.95 and a tool_choice that
+forces a tool are refused, so is an assistant prefill (a last assistant
+turn), and a last assistant turn with tool_use must start with a thinking
+block. A thinking block sent back must carry the
+signature the mock made for its text. A model without extended thinking
+(before Claude 3.7: claude-3-5-*, claude-3-opus, claude-2, unknown ids; see
+mocklib.model_thinks) gets 400 for any "thinking" field.
 otherwise an echo "echo: <prompt>" (one token per word; max_tokens and
 stop_sequences are honoured). A last turn of tool results answers
 "tool said: <results>".
 """
+import hashlib
 import json
 import re
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/anthropic/", "/raw/anthropic/"]
 
@@ -73,6 +86,12 @@ def _check_text(b, where):
         raise Invalid("messages: text content blocks must be non-empty")
 
 
+def _signature(text):
+    """The mock's signature of a thinking text (checked when it comes
+    back)."""
+    return "EqQB" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def _check_block(b, role, where):
     if not isinstance(b, dict) or not isinstance(b.get("type"), str):
         raise Invalid("%s: Input should be a valid dictionary or object "
@@ -81,6 +100,11 @@ def _check_block(b, role, where):
     if t == "text":
         _check_text(b, where)
     elif t in ("image", "document"):
+        extra = set(b) - ({"type", "source", "cache_control"} | (
+            {"title", "context", "citations"} if t == "document" else set()))
+        if extra:
+            raise Invalid("%s.%s: Extra inputs are not permitted"
+                          % (where, sorted(extra)[0]))
         if role != "user":
             raise Invalid("%s: %s blocks are only allowed in user turns"
                           % (where, t))
@@ -148,6 +172,20 @@ def _check_block(b, role, where):
         if role != "assistant":
             raise Invalid("%s: thinking blocks are only allowed in assistant "
                           "turns" % where)
+        if t == "thinking":
+            if set(b) - {"type", "thinking", "signature"}:
+                raise Invalid("%s: Extra inputs are not permitted" % where)
+            if not isinstance(b.get("thinking"), str):
+                raise Invalid("%s.thinking: Field required" % where)
+            if not isinstance(b.get("signature"), str):
+                raise Invalid("%s.signature: Field required" % where)
+            if b["signature"] != _signature(b["thinking"]):
+                raise Invalid("%s: Invalid `signature` in `thinking` block"
+                              % where)
+        else:
+            if set(b) - {"type", "data"} or not isinstance(b.get("data"),
+                                                           str):
+                raise Invalid("%s.data: Field required" % where)
     else:
         raise Invalid("%s.type: Input tag '%s' found using 'type' does not "
                       "match any of the expected tags" % (where, t))
@@ -194,6 +232,11 @@ def validate(body):
         if "user_id" in md and not isinstance(md["user_id"], (str,
                                                               type(None))):
             raise Invalid("metadata.user_id: Input should be a valid string")
+    if "thinking" in body and not model_thinks(body["model"], "claude"):
+        # Claude 3.7 and 4 or later only (as the API: 400 for the others)
+        raise Invalid("thinking: `thinking` is not supported for this "
+                      "model (%s)." % body["model"])
+    thinking = _check_thinking(body)
     sysp = body.get("system")
     if sysp is not None:
         if isinstance(sysp, list):
@@ -244,6 +287,9 @@ def validate(body):
         if set(tc) - allowed:
             raise Invalid("tool_choice.%s: Extra inputs are not permitted"
                           % sorted(set(tc) - allowed)[0])
+        if thinking and tc["type"] in ("any", "tool"):
+            raise Invalid("Thinking may not be enabled when tool_choice "
+                          "forces tool use.")
     # messages
     msgs = body["messages"]
     if not isinstance(msgs, list) or not msgs:
@@ -311,7 +357,68 @@ def validate(body):
                               "corresponding `tool_result` block in the next "
                               "message." % (i - 1, ", ".join(missing)))
         prev = m
+    if thinking and msgs[-1].get("role") == "assistant":
+        raise Invalid("Pre-filling the assistant response is not supported "
+                      "when thinking is enabled.")
+    if thinking:
+        last = [m for m in msgs if m.get("role") == "assistant"]
+        blocks = _blocks(last[-1]) if last else []
+        if any(b.get("type") == "tool_use" for b in blocks) and \
+                blocks[0].get("type") not in ("thinking", "redacted_thinking"):
+            raise Invalid("messages.%d.content.0.type: Expected `thinking` or "
+                          "`redacted_thinking`, but found `%s`. When "
+                          "`thinking` is enabled, a final `assistant` message "
+                          "must start with a thinking block."
+                          % (msgs.index(last[-1]), blocks[0].get("type")))
     return names
+
+
+def _check_thinking(body):
+    """The thinking object as the API checks it; True when enabled."""
+    if "thinking" not in body:
+        return False
+    th = body["thinking"]
+    if not isinstance(th, dict) or th.get("type") not in ("enabled",
+                                                          "disabled"):
+        raise Invalid("thinking: Input tag does not match any of the "
+                      "expected tags: 'enabled', 'disabled'")
+    if th["type"] == "disabled":
+        if set(th) - {"type"}:
+            raise Invalid("thinking.disabled.%s: Extra inputs are not "
+                          "permitted" % sorted(set(th) - {"type"})[0])
+        return False
+    if set(th) - {"type", "budget_tokens"}:
+        raise Invalid("thinking.enabled.%s: Extra inputs are not permitted"
+                      % sorted(set(th) - {"type", "budget_tokens"})[0])
+    bt = th.get("budget_tokens")
+    if not _is_int(bt):
+        raise Invalid("thinking.enabled.budget_tokens: Field required")
+    if bt < 1024:
+        raise Invalid("thinking.enabled.budget_tokens: Input should be "
+                      "greater than or equal to 1024")
+    if body["max_tokens"] <= bt:
+        raise Invalid("`max_tokens` must be greater than "
+                      "`thinking.budget_tokens`. Please consult our "
+                      "documentation at https://docs.claude.com/en/docs/"
+                      "build-with-claude/extended-thinking#max-tokens-and-"
+                      "context-window-size")
+    if "temperature" in body and body["temperature"] != 1:
+        raise Invalid("`temperature` may only be set to 1 when thinking is "
+                      "enabled. Please consult our documentation at "
+                      "https://docs.claude.com/en/docs/build-with-claude/"
+                      "extended-thinking#feature-compatibility")
+    if "top_k" in body:
+        raise Invalid("`top_k` must be unset when thinking is enabled. "
+                      "Please consult our documentation at https://docs."
+                      "claude.com/en/docs/build-with-claude/extended-"
+                      "thinking#feature-compatibility")
+    if "top_p" in body and body["top_p"] < 0.95:
+        raise Invalid("`top_p` must be greater than or equal to 0.95 or "
+                      "unset when thinking is enabled. Please consult our "
+                      "documentation at https://docs.claude.com/en/docs/"
+                      "build-with-claude/extended-thinking#feature-"
+                      "compatibility")
+    return True
 
 
 # ---- answers ----
@@ -369,9 +476,11 @@ def _plan(body, prompt, results):
         usage.update(cache_read_input_tokens=0, cache_creation_input_tokens=0)
     if "refuse" in prompt:
         return blocks, "refusal", None, usage
-    if "thinking" in prompt:
-        blocks.append({"type": "thinking", "thinking": "Let me think.",
-                       "signature": "EqQBCgIYAhIMmock"})
+    if "thinking" in prompt or (body.get("thinking") or {}).get(
+            "type") == "enabled":
+        thought = "Let me think about: " + prompt
+        blocks.append({"type": "thinking", "thinking": thought,
+                       "signature": _signature(thought)})
     tools = body.get("tools") or []
     tc = body.get("tool_choice") or {}
     if results:
@@ -449,10 +558,13 @@ def _stream(body, prompt, blocks, stop_reason, stop_seq, usage):
                                                    "thinking": "",
                                                    "signature": ""}},
                                 "content_block_start"))
-            ev.append(sse_event({"type": "content_block_delta", "index": i,
-                                 "delta": {"type": "thinking_delta",
-                                           "thinking": b["thinking"]}},
-                                "content_block_delta"))
+            half = len(b["thinking"]) // 2
+            for piece in (b["thinking"][:half], b["thinking"][half:]):
+                ev.append(sse_event({"type": "content_block_delta",
+                                     "index": i,
+                                     "delta": {"type": "thinking_delta",
+                                               "thinking": piece}},
+                                    "content_block_delta"))
             ev.append(sse_event({"type": "content_block_delta", "index": i,
                                  "delta": {"type": "signature_delta",
                                            "signature": b["signature"]}},

@@ -21,13 +21,20 @@ Behaviour is chosen by the last user message's text:
   cache         usage.cached_tokens 40 (prompt tokens served from cache)
   slow_stream   (stream) events 0.3 s apart
 anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
+"thinking" is checked as the API does ({"type":"enabled"[,"token_budget":
+a positive integer]} or {"type":"disabled"}); when enabled, a text answer
+starts with a thinking content part (a thinking content block in a stream).
+Only reasoning models (command-a-reasoning-*) take "thinking": 400 for the
+others (command-r-plus, ...).
+
 Embed: embedding_types is required, input_type too for v3+ models,
 output_dimension only for embed-v4 models.
 """
 import json
 import uuid
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/cohere/", "/raw/cohere/"]
 
@@ -202,6 +209,22 @@ def _validate_chat(body):
     if ss is not None and (not isinstance(ss, list) or len(ss) > 5 or not all(
             isinstance(s, str) for s in ss)):
         raise Invalid("stop_sequences must be a list of up to 5 strings")
+    th = body.get("thinking")
+    if th is not None and not model_thinks(body["model"], "cohere"):
+        # reasoning models only (command-a-reasoning-*)
+        raise Invalid("thinking is not supported for model '%s'"
+                      % body["model"])
+    if th is not None:
+        if not isinstance(th, dict) or th.get("type") not in ("enabled",
+                                                              "disabled"):
+            raise Invalid("thinking.type must be one of enabled, disabled")
+        if set(th) - {"type", "token_budget"}:
+            raise Invalid("thinking: unknown field %s"
+                          % sorted(set(th) - {"type", "token_budget"})[0])
+        tb = th.get("token_budget")
+        if "token_budget" in th and (not isinstance(tb, int) or isinstance(
+                tb, bool) or tb < 1):
+            raise Invalid("thinking.token_budget must be a positive integer")
     rf = body.get("response_format")
     if rf is not None:
         if not isinstance(rf, dict) or rf.get("type") not in (
@@ -267,6 +290,9 @@ def _chat(req, body):
         return _err(429, "You are using a Trial key, which is limited to 10 "
                          "API calls / minute.")
     kind, payload, finish = _plan(body)
+    thought = None
+    if (body.get("thinking") or {}).get("type") == "enabled":
+        thought = "Thinking about: %s" % text
     msg_id = str(uuid.uuid4())
     usage = _usage(5, 3, 40 if "cache" in text else None)
     if not body.get("stream"):
@@ -280,6 +306,9 @@ def _chat(req, body):
                                                    "arguments": args}}]
         else:
             message["content"] = [{"type": "text", "text": payload}]
+            if thought:
+                message["content"].insert(0, {"type": "thinking",
+                                              "thinking": thought})
         return json_response({"id": msg_id, "finish_reason": finish,
                               "message": message, "usage": usage})
     ev = [sse_event({"id": msg_id, "type": "message-start", "delta": {
@@ -303,11 +332,21 @@ def _chat(req, body):
                 "tool_calls": {"function": {"arguments": piece}}}}})
         e({"type": "tool-call-end", "index": 0})
     else:
-        e({"type": "content-start", "index": 0, "delta": {"message": {
+        n = 0
+        if thought:
+            e({"type": "content-start", "index": 0, "delta": {"message": {
+                "content": {"type": "thinking", "thinking": ""}}}})
+            half = len(thought) // 2
+            for piece in (thought[:half], thought[half:]):
+                e({"type": "content-delta", "index": 0, "delta": {"message": {
+                    "content": {"thinking": piece}}}})
+            e({"type": "content-end", "index": 0})
+            n = 1
+        e({"type": "content-start", "index": n, "delta": {"message": {
             "content": {"type": "text", "text": ""}}}})
         words = payload.split(" ")
         for i, w in enumerate(words):
-            e({"type": "content-delta", "index": 0, "delta": {"message": {
+            e({"type": "content-delta", "index": n, "delta": {"message": {
                 "content": {"text": w if i == 0 else " " + w}}},
                "logprobs": None})
         if "stream_error" in text:
@@ -315,7 +354,7 @@ def _chat(req, body):
                 "error": "internal server error during generation",
                 "finish_reason": "ERROR"}})
             return sse_response(ev)
-        e({"type": "content-end", "index": 0})
+        e({"type": "content-end", "index": n})
         if "stream_cut" in text:
             return sse_response(ev)
     e({"type": "message-end", "delta": {"finish_reason": finish,

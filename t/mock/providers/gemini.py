@@ -20,7 +20,15 @@ Behaviour is chosen by the text of the last user turn:
   blocked       candidate with finishReason SAFETY and no content
   prompt_blocked  no candidates, promptFeedback.blockReason SAFETY
   max_tokens    finishReason MAX_TOKENS
-  thinking      a thought part before the answer (must not be shown)
+  thinking      a thought part before the answer (must not be shown);
+                generationConfig.thinkingConfig.includeThoughts gives one
+                too (a thought summary), unless the budget is 0
+generationConfig.thinkingConfig is checked as Google does: known fields
+only, thinkingBudget or thinkingLevel (not both), Gemini 2.5 budget ranges
+(Pro 128..32768, no 0; Flash 0..24576; Flash-Lite 0 or 512..24576; -1
+dynamic), Gemini 3 levels (Pro: low and high only); a model without
+thinking (2.0, 1.5, 1.0: see mocklib.model_thinks; the model of the path)
+gets 400 for any thinkingConfig.
   partial_call  a functionCall of the first declared function whose args
                 come in a second functionCall part without a name (Vertex
                 streams a call's arguments in parts like this); in a
@@ -37,7 +45,8 @@ import hashlib
 import json
 import re
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, json_response, model_thinks, sse_event,
+                     sse_response)
 
 PREFIXES = ["/google/", "/raw/google/", "/gemini/"]
 
@@ -164,6 +173,45 @@ def check_part(part, where, role):
                 % where)
 
 
+def check_thinking(t, model):
+    where = "generation_config.thinking_config"
+    for k in t:
+        if k not in ("thinkingBudget", "includeThoughts", "thinkingLevel"):
+            unknown(k, where)
+    budget, level = t.get("thinkingBudget"), t.get("thinkingLevel")
+    if "thinkingBudget" in t and (not isinstance(budget, int)
+                                  or isinstance(budget, bool)):
+        bad("Invalid value at '%s.thinking_budget' (TYPE_INT32)" % where)
+    if "includeThoughts" in t and not isinstance(t["includeThoughts"], bool):
+        bad("Invalid value at '%s.include_thoughts' (TYPE_BOOL)" % where)
+    if "thinkingLevel" in t and level not in (
+            "minimal", "low", "medium", "high", "MINIMAL", "LOW", "MEDIUM",
+            "HIGH", "THINKING_LEVEL_UNSPECIFIED"):
+        bad("Invalid value at '%s.thinking_level'" % where)
+    if budget is not None and level is not None:
+        bad("You can only set either thinking budget or thinking level, "
+            "not both.")
+    pro = "-pro" in model
+    if level is not None and "gemini-3" in model and pro and \
+            level.lower() in ("minimal", "medium"):
+        bad("Thinking level %s is not supported for this model."
+            % level.upper())
+    if budget is None:
+        return
+    if budget < -1:
+        bad("The thinking budget must be -1 (dynamic) or a non-negative "
+            "number.")
+    if "2.5" in model and budget != -1:
+        if pro and budget == 0:
+            bad("Budget 0 is invalid. This model only works in thinking "
+                "mode.")
+        lo, hi = (128, 32768) if pro else (
+            (512, 24576) if "lite" in model else (0, 24576))
+        if budget and not lo <= budget <= hi:
+            bad("The thinking budget %d is invalid. Please choose a value "
+                "between %d and %d." % (budget, lo, hi))
+
+
 def check_request(body, model):
     if not isinstance(body, dict):
         bad("Invalid JSON payload received.")
@@ -233,6 +281,11 @@ def check_request(body, model):
             bad("generation_config.%s: invalid value" % k)
         if not isinstance(v, GEN_FIELDS[k]):
             bad("Invalid value at 'generation_config.%s'" % k)
+    if "thinkingConfig" in gc:
+        if not model_thinks(model, "gemini"):
+            # 2.5 and later only (2.0, 1.5: INVALID_ARGUMENT)
+            bad("Thinking is not supported for this model.")
+        check_thinking(gc["thinkingConfig"], model)
     if "stopSequences" in gc and (len(gc["stopSequences"]) > 5 or not all(
             isinstance(s, str) for s in gc["stopSequences"])):
         bad("generation_config.stop_sequences: at most 5 strings")
@@ -330,7 +383,9 @@ def plan(body, model):
         return [{"parts": None, "finishReason": "SAFETY"}] * n, None
     parts = []
     finish = "STOP"
-    if "thinking" in text:
+    tcfg = gc.get("thinkingConfig") or {}
+    if "thinking" in text or (tcfg.get("includeThoughts")
+                              and tcfg.get("thinkingBudget") != 0):
         parts.append({"text": "Pondering the request...", "thought": True})
     if responses:
         parts.append({"text": "tool said: " + json.dumps(
