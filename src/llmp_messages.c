@@ -1349,14 +1349,11 @@ static llmp_error_t *msgs_open(llmp_front_t *f, msgs_stream_t *st, int kind,
     llmp_error_t *err;
     cJSON *ev;
 
-    if ((err = msgs_close(f, st))) {
-        cJSON_Delete(block);
-        return err;
-    }
+    cJSON_AddItemToArray(st->content, block);      /* the answer's now */
+    if ((err = msgs_close(f, st))) return err;
     st->open = kind;
     st->open_block = st->next_block++;
     st->sig_sent = 0;
-    cJSON_AddItemToArray(st->content, block);
     if (kind == MSGS_THINKING) st->thinking = block;
     if (kind != MSGS_TOOL) st->cur_block = block;
     ev = msgs_event("content_block_start");

@@ -994,6 +994,26 @@ static void t_stream_error(apr_pool_t *p)
         CHECK(ce != NULL);
         CHECK(llmp_front_messages.stream_end(f, ce) != NULL);
     }
+    /* ... at any event of a tool stream (the answer stays whole: the
+     * block being opened when a write fails is kept) */
+    {
+        int k;
+        for (k = 0; k < 14; k++) {
+            cJSON *chunks = llmp_fixture_json(p,
+                                              "messages/ir_stream_tools.json");
+            llmp_error_t *ce = NULL;
+            const cJSON *c;
+            f = front(p, 1, NULL, &s);
+            s.fail_after = k;
+            cJSON_ArrayForEach(c, chunks) {
+                if ((ce = llmp_front_messages.stream_chunk(f, c))) break;
+            }
+            CHECK(ce != NULL || k >= 12);
+            llmp_front_messages.stream_end(f, ce);
+            CHECK(f->answer != NULL);
+            CHECK(llmp_json_print(p, f->answer, NULL) != NULL);
+        }
+    }
 }
 
 /* Tool calls in odd shapes: raw integer indexes (llmp_delta_add_tool_call),
