@@ -35,7 +35,8 @@
  *     tools left, tool_choice and parallel_tool_calls are not sent.
  *   max_tokens (required, as Anthropic) -> max_completion_tokens;
  *     stop_sequences -> stop; temperature; top_p; top_k -> "x_llmp":
- *     {"top_k"} (the IR has no top_k); metadata.user_id -> user;
+ *     {"top_k"} (the IR has no top_k); metadata.user_id -> user (as it
+ *     is up to 64 bytes, OpenAI's limit; else "u-" + its SHA-1 in hex);
  *     stream -> stream + stream_options.include_usage.
  *   thinking disabled -> reasoning_effort "none"; else output_config.effort
  *     (low, medium, high; max -> high) when sent; else thinking enabled ->
@@ -65,12 +66,15 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <apr_sha1.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "llmp_messages.h"
 
 #define MSGS_BILLING_HEADER "x-anthropic-billing-header:"
+/* OpenAI refuses a "user" longer than this */
+#define MSGS_USER_MAX 64
 
 /* ---- small helpers ---- */
 
@@ -875,6 +879,32 @@ static llmp_error_t *msgs_number(apr_pool_t *p, const cJSON *req,
     return NULL;
 }
 
+/* metadata.user_id as an IR "user": as it is up to MSGS_USER_MAX bytes,
+ * else "u-" and its SHA-1 in hex (Claude Code sends a JSON object of ~170
+ * bytes there: the same id still gives the same user). */
+static const char *msgs_user_id(apr_pool_t *p, const char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t ctx;
+    char *out;
+    int i;
+
+    if (strlen(id) <= MSGS_USER_MAX) return id;
+    apr_sha1_init(&ctx);
+    apr_sha1_update_binary(&ctx, (const unsigned char *)id, strlen(id));
+    apr_sha1_final(d, &ctx);
+    out = apr_palloc(p, 2 + 2 * APR_SHA1_DIGESTSIZE + 1);
+    out[0] = 'u';
+    out[1] = '-';
+    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
+        out[2 + 2 * i] = hex[d[i] >> 4];
+        out[3 + 2 * i] = hex[d[i] & 15];
+    }
+    out[2 + 2 * APR_SHA1_DIGESTSIZE] = '\0';
+    return out;
+}
+
 static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
                                   cJSON **out)
 {
@@ -956,7 +986,7 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     if (v && !cJSON_IsObject(v))
         return msgs_bad(p, "metadata", "Input should be a valid dictionary");
     user = llmp_json_str(v, "user_id");
-    if (user && *user) msgs_add_ref(ir, "user", user);
+    if (user && *user) msgs_add_ref(ir, "user", msgs_user_id(p, user));
 
     if ((err = msgs_tools(p, msgs_set(req, "tools"), ir, &tools))
         || (err = msgs_tool_choice(p, msgs_set(req, "tool_choice"), ir,

@@ -396,7 +396,13 @@ static void t_req_claude_code(apr_pool_t *p)
     CHECK_STR(at_str(ir, "reasoning_effort"), "high");
     CHECK(cJSON_IsTrue(at(ir, "stream")));
     CHECK(cJSON_IsTrue(at(ir, "stream_options.include_usage")));
-    CHECK(at_str(ir, "user") != NULL);
+    /* its user_id (a JSON object of ~170 bytes) as a stable short id */
+    CHECK(at_str(ir, "user") && strlen(at_str(ir, "user")) == 42
+          && !strncmp(at_str(ir, "user"), "u-", 2));
+    {
+        cJSON *again = ir_of(p, req, &err);
+        CHECK_STR(at_str(again, "user"), at_str(ir, "user"));
+    }
     CHECK(at(ir, "context_management") == NULL);
     CHECK(at(ir, "output_config") == NULL);
     tools = cJSON_GetArraySize(at(ir, "tools"));
