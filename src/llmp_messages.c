@@ -119,6 +119,17 @@ static long msgs_ir_long(const cJSON *v)
     return -1;
 }
 
+/* Is v a number with an integer value from lo to hi (both within
+ * +-1e15)? Its value in *out then. */
+static int msgs_integer(const cJSON *v, double lo, double hi, long *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)
+        || v->valuedouble != (double)(long)v->valuedouble)
+        return 0;
+    *out = (long)v->valuedouble;
+    return 1;
+}
+
 /* A string item that refers to s (owned by the request's tree or the
  * pool, both outliving the IR's use). */
 static cJSON *msgs_ref(const char *s)
@@ -819,13 +830,12 @@ static llmp_error_t *msgs_reasoning(apr_pool_t *p, const cJSON *req,
     }
     else if (type && !strcmp(type, "enabled")) {
         const cJSON *bt = llmp_json_get(th, "budget_tokens");
-        if (!cJSON_IsNumber(bt) || bt->valuedouble < 1
-            || bt->valuedouble != (double)(long)bt->valuedouble)
+        long budget;
+        if (!msgs_integer(bt, 1, 1e9, &budget))
             return msgs_bad(p, "thinking.budget_tokens",
                             bt ? "Input should be a valid integer"
                                : "Field required");
-        out = bt->valuedouble <= 2048 ? "low"
-              : bt->valuedouble <= 8192 ? "medium" : "high";
+        out = budget <= 2048 ? "low" : budget <= 8192 ? "medium" : "high";
     }
     if (out) msgs_add_ref(ir, "reasoning_effort", out);
     return NULL;
@@ -914,6 +924,7 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     const cJSON *v;
     const char *sys, *user;
     llmp_error_t *err;
+    long max_tokens, top_k;
     int tools;
 
     if (!cJSON_IsObject(req))
@@ -931,10 +942,9 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     v = llmp_json_get(req, "max_tokens");
     if (!v || cJSON_IsNull(v))
         return msgs_bad(p, "max_tokens", "Field required");
-    if (!cJSON_IsNumber(v) || v->valuedouble > 1e9
-        || v->valuedouble != (double)(long)v->valuedouble)
+    if (!msgs_integer(v, -1e9, 1e9, &max_tokens))
         return msgs_bad(p, "max_tokens", "Input should be a valid integer");
-    if (v->valuedouble < 1)
+    if (max_tokens < 1)
         return msgs_bad(p, "max_tokens", "Input should be greater than or "
                         "equal to 1");
 
@@ -944,18 +954,17 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     if (sys) msgs_add_system(&r, sys);
     if ((err = msgs_messages(&r, llmp_json_get(req, "messages"))))
         return err;
-    llmp_json_add_int(ir, "max_completion_tokens", (long)v->valuedouble);
+    llmp_json_add_int(ir, "max_completion_tokens", max_tokens);
 
     if ((err = msgs_number(p, req, "temperature", 0, 1, ir, "temperature"))
         || (err = msgs_number(p, req, "top_p", 0, 1, ir, "top_p")))
         return err;
     if ((v = msgs_set(req, "top_k"))) {
         cJSON *x;
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9
-            || v->valuedouble != (double)(long)v->valuedouble)
+        if (!msgs_integer(v, 0, 1e9, &top_k))
             return msgs_bad(p, "top_k", "Input should be a valid integer");
         x = cJSON_AddObjectToObject(ir, "x_llmp");
-        llmp_json_add_int(x, "top_k", (long)v->valuedouble);
+        llmp_json_add_int(x, "top_k", top_k);
     }
     if ((v = msgs_set(req, "stop_sequences"))) {
         const cJSON *s;

@@ -451,6 +451,13 @@ static void t_req_errors(apr_pool_t *p)
           "max_tokens", "max_tokens: Input should be a valid integer" },
         { "{\"model\":\"m\",\"max_tokens\":0,\"messages\":[]}",
           "max_tokens", NULL },
+        { "{\"model\":\"m\",\"max_tokens\":-1e300,\"messages\":[]}",
+          "max_tokens", "max_tokens: Input should be a valid integer" },
+        { "{\"model\":\"m\",\"max_tokens\":2.5,\"messages\":[]}",
+          "max_tokens", NULL },
+        { "{" MINREQ ",\"messages\":[],\"thinking\":{\"type\":\"enabled\","
+          "\"budget_tokens\":1e300}}", "thinking.budget_tokens", NULL },
+        { "{" MINREQ ",\"messages\":[],\"top_k\":-1e300}", "top_k", NULL },
         { "{" MINREQ "}", "messages", "messages: Field required" },
         { "{" MINREQ ",\"messages\":{}}", "messages", NULL },
         { "{" MINREQ ",\"messages\":[\"hi\"]}", "messages.0", NULL },
