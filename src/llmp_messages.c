@@ -48,7 +48,8 @@
  *   Errors: 400 invalid_request_error, the message starting with the
  *     field's path as Anthropic writes it ("messages.2.content.0.type:").
  * Answer (IR chat.completion -> Message): content thinking (signature ""
- *   when none), text, tool_use (input = the parsed arguments; {} when they
+ *   when none; "reasoning" is read too, as some OpenAI-compatible servers
+ *   name it), text, tool_use (input = the parsed arguments; {} when they
  *   are not a JSON object); stop_reason end_turn / max_tokens / tool_use /
  *   refusal (stop_sequence cannot be told from the IR: end_turn);
  *   usage input_tokens = prompt - cached, output_tokens,
@@ -1017,6 +1018,15 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
 
 /* ---- answers ---- */
 
+/* The reasoning of an IR message or delta: "reasoning_content", else the
+ * "reasoning" some OpenAI-compatible servers send (vLLM, OpenRouter). */
+static const char *msgs_reasoning_text(const cJSON *o)
+{
+    const char *s = llmp_json_str(o, "reasoning_content");
+
+    return s ? s : llmp_json_str(o, "reasoning");
+}
+
 static const char *msgs_stop_reason(const char *finish, int tool_calls)
 {
     if (finish && !strcmp(finish, LLMP_FINISH_LENGTH)) return "max_tokens";
@@ -1111,7 +1121,7 @@ static llmp_error_t *msgs_response(llmp_front_t *f, const cJSON *completion,
         llmp_json_get(completion, "choices"), 0);
     const cJSON *msg = llmp_json_get(choice, "message");
     const cJSON *calls = llmp_json_get(msg, "tool_calls"), *c;
-    const char *reasoning = llmp_json_str(msg, "reasoning_content");
+    const char *reasoning = msgs_reasoning_text(msg);
     const char *sig = llmp_json_str(msg, "reasoning_signature");
     const char *text = llmp_content_text(p, llmp_json_get(msg, "content"));
     const char *refusal = llmp_json_str(msg, "refusal");
@@ -1198,7 +1208,7 @@ int llmp_messages_error_status(const llmp_error_t *e)
 {
     if (!e) return 500;
     if (!strcmp(llmp_messages_error_type(e), "overloaded_error")) return 529;
-    return e->status;
+    return e->status >= 400 && e->status <= 599 ? e->status : 500;
 }
 
 static cJSON *msgs_error_tree(const llmp_error_t *e)
@@ -1525,7 +1535,7 @@ static llmp_error_t *msgs_stream_chunk(llmp_front_t *f, const cJSON *chunk)
     choice = cJSON_GetArrayItem(llmp_json_get(chunk, "choices"), 0);
     if (!choice) return NULL;
     delta = llmp_json_get(choice, "delta");
-    if ((s = llmp_json_str(delta, "reasoning_content")) && *s
+    if ((s = msgs_reasoning_text(delta)) && *s
         && (err = msgs_on_reasoning(f, st, s)))
         return err;
     if ((s = llmp_json_str(delta, "reasoning_signature")) && *s

@@ -693,6 +693,13 @@ static void t_resp_misc(apr_pool_t *p)
     m = answer_of(p, front(p, 0, NULL, NULL), ir);
     CHECK_STR(at_str(m, "stop_reason"), "tool_use");
     CHECK_INT(at_num(m, "content.0.input.a"), 1);
+    /* "reasoning" (vLLM, OpenRouter) read as the reasoning too */
+    json = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":"
+           "\"4\",\"reasoning\":\"2+2\"},\"finish_reason\":\"stop\"}]}";
+    ir = llmp_json_parse_pool(p, json, strlen(json));
+    m = answer_of(p, front(p, 0, NULL, NULL), ir);
+    CHECK_STR(at_str(m, "content.0.thinking"), "2+2");
+    CHECK_STR(at_str(m, "content.1.text"), "4");
     /* no message: a 502 */
     ir = llmp_json_parse_pool(p, "{\"choices\":[]}", 14);
     CHECK(llmp_front_messages.response(front(p, 0, NULL, NULL), ir, &out,
@@ -1160,6 +1167,8 @@ static void t_error_types(apr_pool_t *p)
         { 503, "overloaded_error", "overloaded", "overloaded_error", 529 },
         { 504, "api_error", "backend_timeout", "timeout_error", 504 },
         { 405, NULL, NULL, "invalid_request_error", 405 },
+        { 408, NULL, NULL, "timeout_error", 408 },
+        { 0, "api_error", NULL, "api_error", 500 },
         { 0, NULL, NULL, NULL, 0 } };
     int i;
 
