@@ -441,6 +441,38 @@ static void t_req_claude_code(apr_pool_t *p)
     }
 }
 
+/* Claude Code's next turn after a stream written by this front (thinking
+ * without a signature, text, a Bash tool_use), captured from claude-code
+ * 2.1.197 after it ran the tool: it reads back. */
+static void t_req_claude_code_turn(apr_pool_t *p)
+{
+    cJSON *req = llmp_fixture_json(p, "messages/claude_code_tool_turn.json");
+    llmp_error_t *err = NULL;
+    cJSON *ir = ir_of(p, req, &err), *m, *a = NULL, *t = NULL;
+
+    CHECK(err == NULL);
+    if (!ir) return;
+    cJSON_ArrayForEach(m, at(ir, "messages")) {
+        const char *role = llmp_json_str(m, "role");
+        if (!strcmp(role, "assistant")) a = m;
+        if (!strcmp(role, "tool")) t = m;
+    }
+    CHECK_STR(at_str(a, "content"), "Running it.");
+    CHECK_STR(at_str(a, "reasoning_content"), "I should run echo.");
+    CHECK(at(a, "reasoning_signature") == NULL);     /* "" is none */
+    CHECK_STR(at_str(a, "tool_calls.0.id"), "call_xyz");
+    CHECK_STR(at_str(a, "tool_calls.0.function.name"), "Bash");
+    {
+        const char *args = at_str(a, "tool_calls.0.function.arguments");
+        cJSON *in = args ? llmp_json_parse_pool(p, args, strlen(args)) : NULL;
+        CHECK_STR(at_str(in, "command"), "echo hi");
+    }
+    CHECK_STR(at_str(t, "tool_call_id"), "call_xyz");
+    CHECK_STR(at_str(t, "content"), "hi");
+    /* the tool message is the last one: no empty user message after it */
+    CHECK(t && t->next == NULL);
+}
+
 static void t_req_errors(apr_pool_t *p)
 {
     static const struct { const char *json; const char *param;
@@ -1274,6 +1306,7 @@ TEST_MAIN_BEGIN("messages")
     RUN(t_req_output_format);
     RUN(t_req_tool_result_forms);
     RUN(t_req_claude_code);
+    RUN(t_req_claude_code_turn);
     RUN(t_req_errors);
     RUN(t_req_linear);
     RUN(t_resp_tools);
