@@ -955,7 +955,9 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     if (sys) msgs_add_system(&r, sys);
     if ((err = msgs_messages(&r, llmp_json_get(req, "messages"))))
         return err;
-    llmp_json_add_int(ir, "max_completion_tokens", max_tokens);
+    /* numbers, not llmp_json_add_int's raw items: back translators read
+     * the IR request with cJSON_IsNumber */
+    cJSON_AddNumberToObject(ir, "max_completion_tokens", (double)max_tokens);
 
     if ((err = msgs_number(p, req, "temperature", 0, 1, ir, "temperature"))
         || (err = msgs_number(p, req, "top_p", 0, 1, ir, "top_p")))
@@ -965,7 +967,7 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
         if (!msgs_integer(v, 0, 1e9, &top_k))
             return msgs_bad(p, "top_k", "Input should be a valid integer");
         x = cJSON_AddObjectToObject(ir, "x_llmp");
-        llmp_json_add_int(x, "top_k", top_k);
+        cJSON_AddNumberToObject(x, "top_k", (double)top_k);
     }
     if ((v = msgs_set(req, "stop_sequences"))) {
         const cJSON *s;
