@@ -1239,6 +1239,86 @@ static void t_stream_roundtrip_anthropic(apr_pool_t *p)
                      ? 0 : 1, "text"), "Okay, let's check the weather.");
 }
 
+/* Each back translator's native streams through this front, as the glue
+ * runs them: the events end in message_stop, or in one error event when
+ * the native stream was cut or failed; the deltas add up to the answer. */
+static void t_stream_backs(apr_pool_t *p)
+{
+    static const llmp_xlate_opts_t opts = { 1024, "search_document", NULL };
+    static const struct {
+        const llmp_provider_ops_t *ops; const char *fixture;
+        const char *end;
+    } cases[] = {
+        { &llmp_anthropic_ops, "anthropic/stream_text.sse",
+          "|delta:end_turn|mstop" },
+        { &llmp_anthropic_ops, "anthropic/stream_tools.sse",
+          "|delta:tool_use|mstop" },
+        { &llmp_anthropic_ops, "anthropic/stream_truncated.sse", "|error:" },
+        { &llmp_anthropic_ops, "anthropic/stream_error.sse", "error:" },
+        { &llmp_gemini_ops, "gemini/stream_text.sse",
+          "|delta:end_turn|mstop" },
+        { &llmp_gemini_ops, "gemini/stream_tool.sse",
+          "|delta:tool_use|mstop" },
+        { &llmp_gemini_ops, "gemini/stream_truncated.sse", "|error:" },
+        { &llmp_cohere_ops, "cohere/chat_stream.sse",
+          "|delta:end_turn|mstop" },
+        { &llmp_cohere_ops, "cohere/chat_stream_tools.sse",
+          "|delta:tool_use|mstop" },
+        { &llmp_cohere_ops, "cohere/chat_stream_truncated.sse", "|error:" },
+        { NULL, NULL, NULL } };
+    int i;
+
+    for (i = 0; cases[i].ops; i++) {
+        apr_size_t len;
+        char *sse = llmp_fixture(p, cases[i].fixture, &len);
+        evsink_t s;
+        llmp_front_t *f = front(p, 1, NULL, &s);
+        llmp_xlate_t x;
+        llmp_error_t *e;
+        const char *tr, *end;
+        const cJSON *b;
+        int bi = 0;
+
+        memset(&x, 0, sizeof(x));
+        x.pool = p;
+        x.model_id = "test-model-v1";
+        x.handle = "/v1/test";
+        x.id = "chatcmpl-t";
+        x.stream = 1;
+        x.include_usage = 1;
+        x.opts = &opts;
+        x.front = f;
+        x.want_reasoning = 1;
+        e = llmp_feed_sse(p, cases[i].ops, &x, sse, len, 5, 65536);
+        if (x.front_err) e = x.front_err;
+        if (!e) e = cases[i].ops->chat_stream_end(&x, 1);
+        CHECK(llmp_front_messages.stream_end(f, e) == NULL);
+        CHECK_INT(s.mismatched, 0);
+        tr = trace(p, s.events);
+        end = strstr(tr, cases[i].end);
+        if (!end || strlen(end) > strlen(cases[i].end) + 24)
+            fprintf(stderr, "  %s: %s\n", cases[i].fixture, tr);
+        CHECK(end != NULL);
+        /* one error at most, and last */
+        end = strstr(tr, "error:");
+        CHECK(!end || !strchr(end, '|'));
+        /* the answer's text and tool input are what the deltas said */
+        cJSON_ArrayForEach(b, at(f->answer, "content")) {
+            const char *type = llmp_json_str(b, "type");
+            if (!strcmp(type, "text"))
+                CHECK_STR(deltas(p, s.events, bi, "text"),
+                          llmp_json_str(b, "text"));
+            else if (!strcmp(type, "tool_use")) {
+                const char *args = deltas(p, s.events, bi, "partial_json");
+                cJSON *in = llmp_json_parse_pool(p, args, strlen(args));
+                if (!strstr(tr, "error:"))
+                    CHECK(cJSON_Compare(in, llmp_json_get(b, "input"), 1));
+            }
+            bi++;
+        }
+    }
+}
+
 /* ---- errors ---- */
 
 static void t_error_types(apr_pool_t *p)
@@ -1386,6 +1466,7 @@ TEST_MAIN_BEGIN("messages")
     RUN(t_stream_error);
     RUN(t_stream_tool_shapes);
     RUN(t_stream_roundtrip_anthropic);
+    RUN(t_stream_backs);
     RUN(t_error_types);
     RUN(t_count_tokens);
 TEST_MAIN_END
