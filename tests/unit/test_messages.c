@@ -1319,6 +1319,48 @@ static void t_stream_backs(apr_pool_t *p)
     }
 }
 
+/* A native stream split at every byte boundary gives the same events. */
+static void t_stream_every_split(apr_pool_t *p)
+{
+    static const llmp_xlate_opts_t opts = { 1024, NULL, NULL };
+    apr_size_t len, step;
+    char *sse = llmp_fixture(p, "anthropic/stream_tools.sse", &len);
+    const char *first = NULL;
+    int same = 0, runs = 0;
+
+    for (step = 1; step <= len; step++) {
+        apr_pool_t *sub;
+        evsink_t s;
+        llmp_front_t *f;
+        llmp_xlate_t x;
+        llmp_error_t *e;
+        const char *printed;
+
+        apr_pool_create(&sub, p);
+        f = front(sub, 1, NULL, &s);
+        memset(&x, 0, sizeof(x));
+        x.pool = sub;
+        x.model_id = "test-model-v1";
+        x.id = "chatcmpl-t";
+        x.stream = 1;
+        x.include_usage = 1;
+        x.opts = &opts;
+        x.front = f;
+        e = llmp_feed_sse(sub, &llmp_anthropic_ops, &x, sse, len, step,
+                          65536);
+        if (!e) e = llmp_anthropic_ops.chat_stream_end(&x, 1);
+        llmp_front_messages.stream_end(f, e);
+        /* the events as printed (every front here answers "msg_test") */
+        printed = llmp_json_print(sub, s.events, NULL);
+        if (!first) first = apr_pstrdup(p, printed);
+        same += printed && !strcmp(printed, first);
+        runs++;
+        apr_pool_destroy(sub);
+    }
+    CHECK_INT(same, runs);
+    CHECK(first && strstr(first, "message_stop"));
+}
+
 /* ---- errors ---- */
 
 static void t_error_types(apr_pool_t *p)
@@ -1467,6 +1509,7 @@ TEST_MAIN_BEGIN("messages")
     RUN(t_stream_tool_shapes);
     RUN(t_stream_roundtrip_anthropic);
     RUN(t_stream_backs);
+    RUN(t_stream_every_split);
     RUN(t_error_types);
     RUN(t_count_tokens);
 TEST_MAIN_END
