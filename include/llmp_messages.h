@@ -25,6 +25,11 @@ int llmp_messages_error_status(const llmp_error_t *e);
  * or "adaptive")? The glue sets x->want_reasoning from it. */
 int llmp_messages_wants_reasoning(const cJSON *req);
 
+/* A "ping" event ({"type":"ping"}) through f->emit, for the glue to send
+ * on a long silence of the backend; nothing once the stream has ended
+ * (after message_stop or the error event). A 500 when the write fails. */
+llmp_error_t *llmp_messages_ping(llmp_front_t *f);
+
 /* /v1/messages/count_tokens for a backend without a counting endpoint: an
  * ESTIMATE of the input tokens of a Messages request (one without
  * max_tokens): about one token per 4 bytes of text (system, message text,

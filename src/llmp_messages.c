@@ -1612,6 +1612,14 @@ static llmp_error_t *msgs_stream_end(llmp_front_t *f,
     return msgs_emit(f, st, "message_stop", msgs_event("message_stop"));
 }
 
+llmp_error_t *llmp_messages_ping(llmp_front_t *f)
+{
+    msgs_stream_t *st = msgs_state(f);
+
+    if (st->done) return NULL;
+    return msgs_emit(f, st, "ping", msgs_event("ping"));
+}
+
 /* ---- count_tokens (estimate) ---- */
 
 typedef struct {

@@ -1319,6 +1319,32 @@ static void t_stream_backs(apr_pool_t *p)
     }
 }
 
+static void t_stream_ping(apr_pool_t *p)
+{
+    evsink_t s;
+    llmp_front_t *f = front(p, 1, NULL, &s);
+    cJSON *chunks = llmp_fixture_json(p, "messages/ir_stream_text.json");
+    const cJSON *c;
+
+    CHECK(llmp_messages_ping(f) == NULL);
+    cJSON_ArrayForEach(c, chunks) {
+        CHECK(llmp_front_messages.stream_chunk(f, c) == NULL);
+        CHECK(llmp_messages_ping(f) == NULL);
+    }
+    CHECK(llmp_front_messages.stream_end(f, NULL) == NULL);
+    CHECK(llmp_messages_ping(f) == NULL);          /* nothing after */
+    CHECK_STR(trace(p, s.events),
+              "ping|start|ping|bs0:text|d0:text_delta|ping|d0:text_delta|"
+              "ping|d0:text_delta|ping|stop0|ping|ping|delta:end_turn|mstop");
+    CHECK_INT(s.mismatched, 0);
+    CHECK_STR(at_str(s.events, "0.data.type"), "ping");
+    /* deltas and answer unchanged by pings */
+    CHECK_STR(at_str(f->answer, "content.0.text"), "Hello, \"world\"\né ✓");
+    f = front(p, 1, NULL, &s);
+    s.fail_after = 0;
+    CHECK(llmp_messages_ping(f) != NULL);
+}
+
 /* A native stream split at every byte boundary gives the same events. */
 static void t_stream_every_split(apr_pool_t *p)
 {
@@ -1510,6 +1536,7 @@ TEST_MAIN_BEGIN("messages")
     RUN(t_stream_roundtrip_anthropic);
     RUN(t_stream_backs);
     RUN(t_stream_every_split);
+    RUN(t_stream_ping);
     RUN(t_error_types);
     RUN(t_count_tokens);
 TEST_MAIN_END
