@@ -55,7 +55,7 @@
  *   usage input_tokens = prompt - cached, output_tokens,
  *   cache_read_input_tokens (when known), cache_creation_input_tokens 0.
  * Stream (IR chunks -> Messages events): message_start at the first
- *   chunk; one block open at a time, indexes in order: thinking
+ *   chunk (usage 0: the IR's usage comes last, in message_delta); one block open at a time, indexes in order: thinking
  *   (thinking_delta, then one signature_delta before its stop), text
  *   (text_delta), tool_use (start with id, name, input {}; then
  *   input_json_delta pieces); the open block is stopped when another kind
@@ -65,6 +65,7 @@
  *   buffer reused for the next: what is kept per stream is the answer
  *   (f->answer) and nothing per event.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_sha1.h>

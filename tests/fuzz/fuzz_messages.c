@@ -4,7 +4,8 @@
  *             and llmp_messages_count_tokens on it
  *   % 4 == 1  response on the rest as an IR chat.completion
  *   % 4 == 2  the rest as IR chunks, one JSON object a line, into
- *             stream_chunk, then stream_end (bit 2: with an error; bit 3:
+ *             stream_chunk (a ping after each odd-length line), then
+ *             stream_end (bit 2: with an error; bit 3:
  *             the emit fails after a few events)
  *   % 4 == 3  error_json for a status from the second byte */
 #include <stdint.h>
@@ -82,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (chunk) {
                 err = llmp_front_messages.stream_chunk(f, chunk);
                 cJSON_Delete(chunk);
+                if (!err && (n & 1)) err = llmp_messages_ping(f);
             }
             off += n + 1;
         }
