@@ -122,5 +122,6 @@ llmp_front_t *llmp_front_create(apr_pool_t *p, const llmp_front_ops_t *ops,
 void llmp_ir_strip(cJSON *ir);
 
 extern const llmp_front_ops_t llmp_front_responses;
+extern const llmp_front_ops_t llmp_front_messages;
 
 #endif
