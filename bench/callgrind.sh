@@ -203,7 +203,7 @@ count_run() {
   # request, which would be counted
   i=0
   until ss -ltn "sport = :$port" | grep -q LISTEN \
-        && { [ "${mode#proxy}" != "$mode" ] || grep -q "loaded" "$d/error_log" 2>/dev/null; }; do
+        && { [ "${mode#proxy}" != "$mode" ] || grep -q "model list from .* loaded" "$d/error_log" 2>/dev/null; }; do
     i=$((i + 1))
     [ $i -lt 1200 ] || { echo "callgrind: httpd on $port not ready" >&2; exit 1; }
     sleep 0.1
