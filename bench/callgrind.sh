@@ -42,7 +42,7 @@
 #                       own (for runs side by side with other test servers)
 #   CG_COLLECT [all]    all: the whole process; conn: only inside
 #                       ap_run_process_connection (the figures before
-#                       2026-12-02 10:00 UTC; misses the request pool's
+#                       2026-12-02 09:30 UTC; misses the request pool's
 #                       cleanup, see count_run)
 #   B [build]  HTTPD [/usr/sbin/apache2]
 set -eu
