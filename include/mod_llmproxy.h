@@ -60,6 +60,13 @@ typedef struct llmp_server_conf {
                                     mod_proxy: mod_ssl's proxy settings
                                     from LLMProxySSLVerify and
                                     LLMProxyCACertificateFile, or NULL */
+    const void *tls_ssl_base;      /* mod_ssl's per-directory configuration
+                                    of the server's defaults, and ... */
+    void *tls_ssl_merged;          /* ... that merged with tls_section's,
+                                    once at start-up (or NULL) */
+    module *tls_ssl;               /* mod_ssl */
+    int tls_conf_len;              /* slots of a configuration vector in
+                                    use: one per loaded module */
 
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */

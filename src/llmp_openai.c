@@ -13,6 +13,10 @@
 
 #include "llmp_openai.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>     /* SSE2: part of every x86-64 */
+#endif
+
 const char *llmp_error_type_for_status(int status)
 {
     switch (status) {
@@ -110,6 +114,26 @@ static int jw_string(llmp_buf_t *b, const char *str)
             char *o;
 
             run = s;
+#if defined(__SSE2__)
+            /* sixteen bytes at a time while all are plain: a signed
+             * compare below 0x20 flags the control bytes and, negative,
+             * those >= 0x80; the first flagged byte ends the run (about
+             * half a instruction a byte, against three for the SWAR loop
+             * below, which then only sees the last 8-15 bytes) */
+            while ((apr_size_t)(end - s) >= 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+                int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+
+                if (m) {
+                    s += __builtin_ctz((unsigned)m);
+                    break;
+                }
+                s += 16;
+            }
+#endif
             /* eight bytes at a time while all are plain (SWAR: a byte
              * < 0x20, >= 0x80, '"' or '\\' flags its word, maybe with a
              * false alarm; the byte loop below is exact) */
@@ -281,20 +305,26 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
     return b.data;
 }
 
-cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
+/* v as a raw item: its decimal digits, written from the end (no
+ * formatter per number) */
+static cJSON *int_item(apr_int64_t v)
 {
     char buf[32], *o = buf + sizeof(buf) - 1;
     apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
-    cJSON *item;
 
-    /* decimal digits from the end (no formatter per number) */
     *o = '\0';
     do {
         *--o = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (v < 0) *--o = '-';
-    item = cJSON_CreateRaw(o);
+    return cJSON_CreateRaw(o);
+}
+
+cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)
+{
+    cJSON *item = int_item(v);
+
     if (!item) return NULL;
     if (!cJSON_AddItemToObject(obj, name, item)) {
         cJSON_Delete(item);
@@ -575,6 +605,12 @@ static void add_cs(cJSON *o, const char *name, cJSON *v)
 #define ADD_STR(o, k, v)   add_cs(o, k, cJSON_CreateString(v))
 #define ADD_CONST(o, k, v) add_cs(o, k, cJSON_CreateStringReference(v))
 #define ADD_NULL(o, k)     add_cs(o, k, cJSON_CreateNull())
+#define ADD_INT(o, k, v)   add_cs(o, k, int_item(v))
+/* an object or array added under a constant name; returned */
+static cJSON *add_cs_ret(cJSON *o, const char *name, cJSON *v)
+{
+    return cJSON_AddItemToObjectCS(o, name, v) ? v : (cJSON_Delete(v), NULL);
+}
 
 cJSON *llmp_completion_new(const char *id, apr_int64_t created,
                            const char *model)
@@ -583,7 +619,7 @@ cJSON *llmp_completion_new(const char *id, apr_int64_t created,
 
     ADD_STR(c, "id", id);
     ADD_CONST(c, "object", "chat.completion");
-    llmp_json_add_int(c, "created", created);
+    ADD_INT(c, "created", created);
     ADD_STR(c, "model", model);
     add_cs(c, "choices", cJSON_CreateArray());
     return c;
@@ -596,12 +632,12 @@ cJSON *llmp_completion_add_choice(cJSON *completion, int index,
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(completion, "choices");
     cJSON *choice = cJSON_CreateObject(), *msg = cJSON_CreateObject();
 
-    llmp_json_add_int(choice, "index", index);
+    ADD_INT(choice, "index", index);
     ADD_CONST(msg, "role", "assistant");
     if (content) ADD_STR(msg, "content", content);
     else ADD_NULL(msg, "content");
     ADD_NULL(msg, "refusal");
-    cJSON_AddItemToObjectCS(choice, "message", msg);
+    cJSON_AddItemToObjectCS(choice, "message", msg);   /* (returned) */
     ADD_NULL(choice, "logprobs");
     if (finish_reason) ADD_STR(choice, "finish_reason", finish_reason);
     else ADD_NULL(choice, "finish_reason");
@@ -615,12 +651,12 @@ void llmp_message_add_tool_call(cJSON *message, const char *id,
     cJSON *calls = cJSON_GetObjectItemCaseSensitive(message, "tool_calls");
     cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
 
-    if (!calls) calls = cJSON_AddArrayToObject(message, "tool_calls");
-    cJSON_AddStringToObject(call, "id", id ? id : "");
-    cJSON_AddStringToObject(call, "type", "function");
-    cJSON_AddStringToObject(fn, "name", name ? name : "");
-    cJSON_AddStringToObject(fn, "arguments", arguments ? arguments : "{}");
-    cJSON_AddItemToObject(call, "function", fn);
+    if (!calls) calls = add_cs_ret(message, "tool_calls", cJSON_CreateArray());
+    ADD_STR(call, "id", id ? id : "");
+    ADD_CONST(call, "type", "function");
+    ADD_STR(fn, "name", name ? name : "");
+    ADD_STR(fn, "arguments", arguments ? arguments : "{}");
+    add_cs(call, "function", fn);
     cJSON_AddItemToArray(calls, call);
 }
 
@@ -628,12 +664,13 @@ cJSON *llmp_usage_new(long prompt, long completion, long cached)
 {
     cJSON *u = cJSON_CreateObject();
 
-    llmp_json_add_int(u, "prompt_tokens", prompt);
-    llmp_json_add_int(u, "completion_tokens", completion);
-    llmp_json_add_int(u, "total_tokens", prompt + completion);
+    ADD_INT(u, "prompt_tokens", prompt);
+    ADD_INT(u, "completion_tokens", completion);
+    ADD_INT(u, "total_tokens", prompt + completion);
     if (cached >= 0) {
-        cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
-        llmp_json_add_int(d, "cached_tokens", cached);
+        cJSON *d = add_cs_ret(u, "prompt_tokens_details",
+                              cJSON_CreateObject());
+        if (d) ADD_INT(d, "cached_tokens", cached);
     }
     return u;
 }
@@ -642,11 +679,11 @@ cJSON *llmp_chunk_new(const char *id, apr_int64_t created, const char *model)
 {
     cJSON *c = cJSON_CreateObject();
 
-    cJSON_AddStringToObject(c, "id", id);
-    cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
-    llmp_json_add_int(c, "created", created);
-    cJSON_AddStringToObject(c, "model", model);
-    cJSON_AddArrayToObject(c, "choices");
+    ADD_STR(c, "id", id);
+    ADD_CONST(c, "object", "chat.completion.chunk");
+    ADD_INT(c, "created", created);
+    ADD_STR(c, "model", model);
+    add_cs(c, "choices", cJSON_CreateArray());
     return c;
 }
 
@@ -656,12 +693,11 @@ cJSON *llmp_chunk_add_choice(cJSON *chunk, int index,
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(chunk, "choices");
     cJSON *choice = cJSON_CreateObject(), *delta = cJSON_CreateObject();
 
-    llmp_json_add_int(choice, "index", index);
-    cJSON_AddItemToObject(choice, "delta", delta);
-    cJSON_AddNullToObject(choice, "logprobs");
-    if (finish_reason) cJSON_AddStringToObject(choice, "finish_reason",
-                                               finish_reason);
-    else cJSON_AddNullToObject(choice, "finish_reason");
+    ADD_INT(choice, "index", index);
+    cJSON_AddItemToObjectCS(choice, "delta", delta);   /* (returned) */
+    ADD_NULL(choice, "logprobs");
+    if (finish_reason) ADD_STR(choice, "finish_reason", finish_reason);
+    else ADD_NULL(choice, "finish_reason");
     cJSON_AddItemToArray(choices, choice);
     return delta;
 }
@@ -672,15 +708,15 @@ void llmp_delta_add_tool_call(cJSON *delta, int index, const char *id,
     cJSON *calls = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
     cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
 
-    if (!calls) calls = cJSON_AddArrayToObject(delta, "tool_calls");
-    llmp_json_add_int(call, "index", index);
+    if (!calls) calls = add_cs_ret(delta, "tool_calls", cJSON_CreateArray());
+    ADD_INT(call, "index", index);
     if (id) {
-        cJSON_AddStringToObject(call, "id", id);
-        cJSON_AddStringToObject(call, "type", "function");
+        ADD_STR(call, "id", id);
+        ADD_CONST(call, "type", "function");
     }
-    if (name) cJSON_AddStringToObject(fn, "name", name);
-    if (arguments) cJSON_AddStringToObject(fn, "arguments", arguments);
-    cJSON_AddItemToObject(call, "function", fn);
+    if (name) ADD_STR(fn, "name", name);
+    if (arguments) ADD_STR(fn, "arguments", arguments);
+    add_cs(call, "function", fn);
     cJSON_AddItemToArray(calls, call);
 }
 

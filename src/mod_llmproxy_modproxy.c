@@ -296,6 +296,46 @@ static ap_conf_vector_t *tls_section(apr_pool_t *pconf, apr_pool_t *plog,
     return sec;
 }
 
+/* Each call runs with the request's per-directory configuration merged
+ * with the TLS section (mod_ssl's part), as mod_proxy merges its <Proxy>
+ * sections. Unless a <Location> or <Directory> of the request holds a
+ * mod_ssl directive, mod_ssl's part of the request's configuration is the
+ * server's default: merged with ours here, once, a call only swaps it in
+ * (llmp_modproxy_perform) instead of merging every module's
+ * configuration again. */
+static void tls_premerge(apr_pool_t *pconf, server_rec *v,
+                         llmp_server_conf_t *c, module *ssl)
+{
+    ap_conf_vector_t *m;
+    module *mod;
+    int n = 0;
+
+    c->tls_ssl_merged = NULL;
+    for (mod = ap_top_module; mod; mod = mod->next) {
+        /* only mod_ssl's part of the section is set */
+        if (mod != ssl && ap_get_module_config(c->tls_section, mod)) return;
+        if (mod->module_index >= n) n = mod->module_index + 1;
+    }
+    m = ap_merge_per_dir_configs(pconf, v->lookup_defaults, c->tls_section);
+    c->tls_ssl = ssl;
+    c->tls_conf_len = n;
+    c->tls_ssl_base = ap_get_module_config(v->lookup_defaults, ssl);
+    c->tls_ssl_merged = ap_get_module_config(m, ssl);
+}
+
+/* Server v's calls go through libcurl after all: why, at info (or, when
+ * something failed, at warning) level. */
+static void use_libcurl(server_rec *v, int level, const char *why)
+{
+    llmp_server_conf_t *c = llmp_sconf(v);
+
+    ap_log_error(APLOG_MARK, level, 0, v, LLMP_LOG_TAG
+                 "%s: libcurl makes this server's backend calls", why);
+    c->via_proxy = 0;
+    c->tls_section = NULL;
+    c->tls_ssl_merged = NULL;
+}
+
 /* A mod_proxy worker (its connection pool) for each gateway origin, in the
  * mod_proxy configuration of every server that sends calls through it:
  * what <Proxy "http://gateway"> ProxySet ... </Proxy> would define; for an
@@ -370,26 +410,21 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         tls = is_https(c);
         if (tls && !*(const char *)apr_hash_get(keys, wk,
                                                 APR_HASH_KEY_STRING)) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
-                         "servers sharing a mod_proxy configuration (so its "
-                         "worker for %s) check the gateway's certificate "
-                         "differently (LLMProxySSLVerify, "
-                         "LLMProxyCACertificateFile): libcurl makes this "
-                         "server's backend calls (a mod_proxy directive in "
-                         "a virtual host gives it a configuration of its "
-                         "own)", c->origin);
-            c->via_proxy = 0;
+            use_libcurl(v, APLOG_INFO, apr_psprintf(ptemp,
+                "servers sharing a mod_proxy configuration (so its worker "
+                "for %s) check the gateway's certificate differently "
+                "(LLMProxySSLVerify, LLMProxyCACertificateFile; a mod_proxy "
+                "directive in a virtual host gives it a configuration of "
+                "its own)", c->origin));
             continue;
         }
         if (tls) {
             c->tls_section = tls_section(pconf, plog, ptemp, v, section_post,
                                          ssl, &why);
+            if (c->tls_section) tls_premerge(pconf, v, c, ssl);
             if (!c->tls_section) {
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
-                             "no TLS through mod_proxy for %s (%s): "
-                             "libcurl makes this server's backend calls",
-                             c->origin, why);
-                c->via_proxy = 0;
+                use_libcurl(v, APLOG_INFO, apr_psprintf(ptemp,
+                    "no TLS through mod_proxy for %s (%s)", c->origin, why));
                 continue;
             }
         }
@@ -398,12 +433,9 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             /* the administrator's own (<Proxy>, ProxyPass): its
              * connections are checked with mod_ssl's settings for it, and
              * never reused for these calls */
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
-                         "a mod_proxy worker for %s is configured, with TLS "
-                         "settings of its own: libcurl makes this server's "
-                         "backend calls", c->origin);
-            c->via_proxy = 0;
-            c->tls_section = NULL;
+            use_libcurl(v, APLOG_INFO, apr_psprintf(ptemp,
+                "a mod_proxy worker for %s is configured, with TLS "
+                "settings of its own", c->origin));
             continue;
         }
         if (w) {
@@ -413,24 +445,18 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             if (!w->s->timeout_set || w->s->timeout != c->timeout
                 || !w->s->conn_timeout_set
                 || w->s->conn_timeout != c->connect_timeout) {
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, LLMP_LOG_TAG
-                             "the mod_proxy worker for %s has other "
-                             "timeouts than LLMProxyTimeout and "
-                             "LLMProxyConnectTimeout: libcurl makes this "
-                             "server's backend calls", c->origin);
-                c->via_proxy = 0;
-                c->tls_section = NULL;
+                use_libcurl(v, APLOG_INFO, apr_psprintf(ptemp,
+                    "the mod_proxy worker for %s has other timeouts than "
+                    "LLMProxyTimeout and LLMProxyConnectTimeout",
+                    c->origin));
             }
             continue;
         }
         err = define_worker(pconf, &w, NULL, pc, c->origin, 0);
         if (err || !w) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, LLMP_LOG_TAG
-                         "cannot define a mod_proxy worker for %s (%s): "
-                         "libcurl makes this server's backend calls",
-                         c->origin, err ? err : "no worker");
-            c->via_proxy = 0;
-            c->tls_section = NULL;
+            use_libcurl(v, APLOG_WARNING, apr_psprintf(ptemp,
+                "cannot define a mod_proxy worker for %s (%s)", c->origin,
+                err ? err : "no worker"));
             continue;
         }
         if (tls) apr_hash_set(ours, wk, APR_HASH_KEY_STRING, "");
@@ -450,6 +476,25 @@ static int modproxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
  * any request or thread) and only read afterwards: adding a filter by its
  * handle spares a lookup of its name per call. */
 static ap_filter_rec_t *replay_filter, *capture_filter;
+
+/* The request's per-directory configuration with mod_ssl's part for the
+ * TLS section (see tls_premerge): a copy with one slot swapped when that
+ * part is the server's default, merged as mod_proxy would otherwise. */
+static ap_conf_vector_t *tls_dir_config(request_rec *r,
+                                        const llmp_server_conf_t *sc)
+{
+    ap_conf_vector_t *v;
+
+    if (!sc->tls_ssl_merged
+        || ap_get_module_config(r->per_dir_config, sc->tls_ssl)
+           != sc->tls_ssl_base)
+        return ap_merge_per_dir_configs(r->pool, r->per_dir_config,
+                                        sc->tls_section);
+    v = apr_pmemdup(r->pool, r->per_dir_config,
+                    (apr_size_t)sc->tls_conf_len * sizeof(void *));
+    ap_set_module_config(v, sc->tls_ssl, sc->tls_ssl_merged);
+    return v;
+}
 
 void llmp_modproxy_register_hooks(apr_pool_t *p)
 {
@@ -535,8 +580,7 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
 
     /* mod_ssl's proxy settings for this gateway, as a <Proxy> section's
      * are merged by mod_proxy */
-    if (tls) r->per_dir_config = ap_merge_per_dir_configs(r->pool,
-                                                          saved_dir, tls);
+    if (tls) r->per_dir_config = tls_dir_config(r, llmp_sconf(r->server));
 
     cc.last = apr_time_now();
     status = ap_run_handler(r);
