@@ -14,11 +14,15 @@ Behaviour is chosen by the request's "model":
   mock-redirect      302 to another host (never followed)
   mock-nostream      answers one JSON body even when asked to stream
 anything else: an echo of the last user message.
+
+POST .../responses is OpenAI's Responses API (responses.py), as strict
+as the real one: see there.
 """
 import json
 import time
 
 from mocklib import Response, json_response, sse_event, sse_response
+from providers import responses
 
 PREFIXES = ["/"]
 
@@ -65,6 +69,8 @@ def handle(req):
                                          "type": "invalid_request_error"}}, 400)
     body = req.json
     model = body.get("model", "")
+    if req.path.endswith("/responses"):
+        return responses.handle(req)
     if req.path.endswith("/embeddings"):
         inp = body.get("input")
         n = len(inp) if isinstance(inp, list) else 1
