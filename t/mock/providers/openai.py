@@ -26,12 +26,16 @@ extensions ("x_llmp", a message's "reasoning_content" /
 "reasoning_signature") are unknown arguments; tools need a valid name and
 a tool message must answer a call of the assistant message before it
 (400 invalid_request_error).
+
+POST .../responses is OpenAI's Responses API (responses.py), as strict
+as the real one: see there.
 """
 import json
 import re
 import time
 
 from mocklib import Response, json_response, sse_event, sse_response
+from providers import responses
 
 PREFIXES = ["/"]
 
@@ -174,6 +178,8 @@ def handle(req):
                                          "type": "invalid_request_error"}}, 400)
     body = req.json
     model = body.get("model", "")
+    if req.path.endswith("/responses"):
+        return responses.handle(req)
     if req.path.endswith("/embeddings"):
         inp = body.get("input")
         n = len(inp) if isinstance(inp, list) else 1
