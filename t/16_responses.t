@@ -294,6 +294,60 @@ for my $cut ([ 'hostile-truncated', 'hostile-truncated', 'openai' ],
     is $resp->{status}, 'failed', "$fam cut stream: failed";
 }
 
+# ---- a backend's error in the middle of a stream: error, response.failed ----
+for my $mid ([ 'hostile-error-event', 'hi', 'openai' ],
+             [ 'claude-3-7-sonnet-20250219', 'stream_error', 'anthropic' ],
+             [ 'gemini-2.0-flash', 'stream_error', 'gemini' ],
+             [ 'command-r-plus', 'stream_error', 'cohere' ]) {
+    my ($model, $text, $fam) = @$mid;
+    my $r = stream({ model => $model, input => $text });
+    my $resp = check_sequence($r, "$fam error event", 'response.failed');
+    my @ev = @{ $r->{events} };
+    is $ev[-2][0], 'error', "$fam error event: an error event before it";
+    ok length($ev[-2][1]{message} // ''), "$fam error event: with a message";
+    ok((grep { $_->[0] eq 'response.output_text.delta' } @ev),
+       "$fam error event: the text before it was sent");
+}
+
+# ---- each event leaves as soon as the backend's arrives ----
+for my $slow ([ 'mock-slow-stream', 'hi', 'openai' ],
+              [ 'command-r-plus', 'slow_stream a b c d', 'cohere' ]) {
+    my ($model, $text, $fam) = @$slow;
+    my $res = stream_raw('/v1/responses',
+        { model => $model, input => $text, stream => JSON::PP::true },
+        headers => { 'Accept-Encoding' => 'gzip' });
+    is $res->{status}, 200, "$fam slow stream: 200";
+    unlike $res->{head}, qr{Content-Encoding}i, "$fam slow stream: not compressed";
+    my @t = map { $_->[0] } grep { $_->[1] =~ /output_text\.delta/ }
+            @{ $res->{events} };
+    ok @t >= 3 && $t[-1] - $t[0] > 0.5,
+        sprintf("$fam slow stream: deltas arrive as the backend sends them "
+                . "(%d over %.2fs)", scalar @t, @t ? $t[-1] - $t[0] : 0);
+}
+
+# ---- a client that leaves stops the backend ----
+{
+    mock_reset();
+    my $res = stream_raw('/v1/responses',
+        { model => 'mock-long-stream', input => 'hi',
+          stream => JSON::PP::true }, close_after => 6);
+    ok $res->{closed}, 'client hung up mid-stream';
+    my $stopped = 0;
+    for (1 .. 40) {
+        if ((mock_stats()->{disconnects} || 0) >= 1) { $stopped = 1; last }
+        select undef, undef, undef, 0.1;
+    }
+    ok $stopped, '... the backend transfer stopped';
+}
+
+# ---- a stream request answered with one JSON body: replayed as events ----
+{
+    my $r = stream({ model => 'mock-nostream', input => 'hi' });
+    my $resp = check_sequence($r, 'JSON answer to a stream', 'response.completed');
+    check_text_events($r, 'JSON answer to a stream', $resp);
+    like output_text($resp), qr/echo: hi/, 'JSON answer to a stream: the text';
+}
+
 # ---- a backend error before the stream: a plain HTTP error ----
 {
     my $r = stream({ model => 'claude-3-7-sonnet-20250219',
