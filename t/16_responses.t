@@ -46,8 +46,9 @@ sub events_of {
 }
 
 sub stream {
-    my ($body) = @_;
-    my $r = post_json('/v1/responses', { %$body, stream => JSON::PP::true });
+    my ($body, %opt) = @_;
+    my $r = post_json('/v1/responses', { %$body, stream => JSON::PP::true },
+                      %opt);
     $r->{events} = [ events_of($r->{content}) ];
     return $r;
 }
@@ -307,6 +308,21 @@ for my $mid ([ 'hostile-error-event', 'hi', 'openai' ],
     ok length($ev[-2][1]{message} // ''), "$fam error event: with a message";
     ok((grep { $_->[0] eq 'response.output_text.delta' } @ev),
        "$fam error event: the text before it was sent");
+}
+
+# ---- a reset, a limit of this server's: error, response.failed ----
+{
+    my $r = stream({ model => 'mock-reset-stream', input => 'a b c d' });
+    check_sequence($r, 'backend reset', 'response.failed');
+    my @ev = @{ $r->{events} };
+    is $ev[-2][0], 'error', 'backend reset: an error event before it';
+    $r = stream({ model => 'mock-long-stream', input => 'hi' },
+                module => 'llmp_smallstream');
+    check_sequence($r, 'stream over LLMProxyStreamMaxDuration',
+                   'response.failed');
+    @ev = @{ $r->{events} };
+    is $ev[-2][1]{code}, 'stream_too_long',
+        'stream over LLMProxyStreamMaxDuration: stream_too_long';
 }
 
 # ---- each event leaves as soon as the backend's arrives ----
