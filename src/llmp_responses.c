@@ -1303,8 +1303,7 @@ static cJSON *call_item(const char *id, const char *status,
 
     ADD_REF(c, "id", id);
     if (tool && tool->custom) {
-        ADD_REF(c, "type", "custom_tool_call");
-        if (strcmp(status, "completed")) ADD_REF(c, "status", status);
+        ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
         ADD_REF(c, "call_id", call_id);
         ADD_REF(c, "name", name);
         if (tool->ns) ADD_REF(c, "namespace", tool->ns);
