@@ -1445,6 +1445,93 @@ static void t_error_json(apr_pool_t *p)
     CHECK_STR(llmp_front_responses.name, "responses");
 }
 
+/* ---- linear time ---- */
+
+static apr_status_t count_emit(void *baton, const char *event,
+                               const char *data, apr_size_t len)
+{
+    int *n = baton;
+    (*n)++;
+    return event && len && data[len - 1] == '}' ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static void t_linear(apr_pool_t *p)
+{
+    const int n = 20000;
+    cJSON *req = cJSON_CreateObject(), *input, *it, *ir;
+    llmp_front_t *f;
+    llmp_error_t *err;
+    double t0, secs;
+    int i, events = 0;
+
+    llmp_json_pool_own(p, req);
+    cJSON_AddStringToObject(req, "model", "m");
+    input = cJSON_AddArrayToObject(req, "input");
+    for (i = 0; i < n; i++) {
+        const char *id = apr_psprintf(p, "call_%d", i);
+        it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "role", "user");
+        cJSON_AddStringToObject(it, "content", "go");
+        cJSON_AddItemToArray(input, it);
+        it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "type", "function_call");
+        cJSON_AddStringToObject(it, "call_id", id);
+        cJSON_AddStringToObject(it, "name", "f");
+        cJSON_AddStringToObject(it, "arguments", "{}");
+        cJSON_AddItemToArray(input, it);
+        it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "type", "function_call_output");
+        cJSON_AddStringToObject(it, "call_id", id);
+        cJSON_AddStringToObject(it, "output", "ok");
+        cJSON_AddItemToArray(input, it);
+    }
+    t0 = llmp_test_cpu_seconds();
+    ir = to_ir(p, req, &f, &err);
+    secs = llmp_test_cpu_seconds() - t0;
+    CHECK(ir != NULL);
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 3 * n);
+    if (secs >= 1.0) fprintf(stderr, "  request of %d items: %.2f s\n",
+                             3 * n, secs);
+    CHECK(secs < 2.0 * LLMP_TEST_SLOW);
+
+    /* a stream of n text deltas then n / 10 calls in two pieces each */
+    f = front(p, parse(p, "{\"model\":\"m\",\"input\":\"x\"}"), 1, NULL);
+    f->emit = count_emit;
+    f->emit_baton = &events;
+    t0 = llmp_test_cpu_seconds();
+    for (i = 0; i < n; i++) {
+        cJSON *ch = parse(p, "{\"choices\":[{\"index\":0,\"delta\":"
+                          "{\"content\":\"abc \"}}]}");
+        CHECK(f->ops->stream_chunk(f, ch) == NULL);
+    }
+    for (i = 0; i < n / 10; i++) {
+        cJSON *ch = cJSON_CreateObject(), *d;
+        llmp_json_pool_own(p, ch);
+        d = llmp_chunk_add_choice((cJSON_AddArrayToObject(ch, "choices"), ch),
+                                  0, NULL);
+        llmp_delta_add_tool_call(d, i, apr_psprintf(p, "c%d", i), "f",
+                                 "{\"a\":");
+        CHECK(f->ops->stream_chunk(f, ch) == NULL);
+        ch = cJSON_CreateObject();
+        llmp_json_pool_own(p, ch);
+        d = llmp_chunk_add_choice((cJSON_AddArrayToObject(ch, "choices"), ch),
+                                  0, NULL);
+        llmp_delta_add_tool_call(d, i, NULL, NULL, "1}");
+        CHECK(f->ops->stream_chunk(f, ch) == NULL);
+    }
+    CHECK(f->ops->stream_chunk(f, parse(p, "{\"choices\":[{\"index\":0,"
+                                        "\"delta\":{},\"finish_reason\":"
+                                        "\"tool_calls\"}]}")) == NULL);
+    CHECK(f->ops->stream_end(f, NULL) == NULL);
+    secs = llmp_test_cpu_seconds() - t0;
+    if (secs >= 1.0) fprintf(stderr, "  stream of %d events: %.2f s\n",
+                             events, secs);
+    CHECK_INT(events, 2 + n + 5 + (n / 10) * 5 + 1);
+    CHECK(secs < 4.0 * LLMP_TEST_SLOW);
+    CHECK_INT(cJSON_GetArraySize(at(f->answer, "output")), 1 + n / 10);
+    CHECK_INT(strlen(at_str(f->answer, "output.0.content.0.text")), 4 * n);
+}
+
 TEST_MAIN_BEGIN("responses")
     RUN(t_request_string);
     RUN(t_request_items);
@@ -1466,4 +1553,5 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_stream_splits);
     RUN(t_expand_record);
     RUN(t_error_json);
+    RUN(t_linear);
 TEST_MAIN_END
