@@ -1075,7 +1075,9 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
             return llmp_bad_request(f->pool, "max_output_tokens",
                                     "'max_output_tokens' must be a positive "
                                     "integer");
-        ADD_INT(ir, "max_completion_tokens", (long)v->valuedouble);
+        /* a cJSON number: back translators read numbers */
+        add_cs(ir, "max_completion_tokens",
+               cJSON_CreateNumber((double)(long)v->valuedouble));
     }
     if ((err = copy_num(f, req, "temperature", 2, ir))
         || (err = copy_num(f, req, "top_p", 1, ir))

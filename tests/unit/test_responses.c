@@ -435,6 +435,20 @@ static void t_request_settings(apr_pool_t *p)
                         "\"max_output_tokens\":100}"), NULL, &err);
     s = ir ? llmp_json_print(p, ir, NULL) : NULL;
     CHECK(s && strstr(s, "\"max_completion_tokens\":100") != NULL);
+    CHECK(llmp_req_max_tokens(ir) == 100);      /* what back translators read */
+    {
+        static const llmp_xlate_opts_t opts = { 4096, NULL, NULL };
+        llmp_xlate_t x;
+        llmp_native_req_t out;
+        memset(&x, 0, sizeof(x));
+        memset(&out, 0, sizeof(out));
+        x.pool = p;
+        x.model_id = "model-x";
+        x.handle = "/anthropic/v1/messages";
+        x.opts = &opts;
+        CHECK(llmp_anthropic_ops.chat_request(&x, ir, &out) == NULL);
+        CHECK(out.body && strstr(out.body, "\"max_tokens\":100") != NULL);
+    }
 }
 
 static void t_request_errors(apr_pool_t *p)
