@@ -31,10 +31,11 @@
  *   parallel_tool_calls (only when a tool is left), max_output_tokens ->
  *   max_completion_tokens, temperature, top_p, text.format ->
  *   response_format, text.verbosity -> verbosity, reasoning.effort ->
- *   reasoning_effort, metadata, user, safety_identifier, prompt_cache_key,
- *   stream (+ stream_options.include_usage). store, include,
- *   previous_response_id (resolved by llmp_responses_expand), truncation,
- *   service_tier...: not for the backend.
+ *   reasoning_effort, user, safety_identifier, prompt_cache_key, stream
+ *   (+ stream_options.include_usage). metadata (echoed in the Response;
+ *   OpenAI's Chat Completions take it only with "store": true), store,
+ *   include, previous_response_id (resolved by llmp_responses_expand),
+ *   truncation, service_tier...: not for the backend.
  *   The IR refers to strings and sub-trees of the request (no deep
  *   copies): the request must live as long as the IR (both are the
  *   request pool's).
@@ -1090,12 +1091,11 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
                                     "'reasoning' must be an object");
         if (effort) ADD_REF(ir, "reasoning_effort", effort);
     }
-    if ((v = jset(req, "metadata"))) {
-        if (!cJSON_IsObject(v))
-            return llmp_bad_request(f->pool, "metadata",
-                                    "'metadata' must be an object");
-        add_cs(ir, "metadata", jref(v));
-    }
+    /* metadata: the Response's only (OpenAI's Chat Completions refuse it
+     * without "store": true, and the backend does not store the call) */
+    if ((v = jset(req, "metadata")) && !cJSON_IsObject(v))
+        return llmp_bad_request(f->pool, "metadata",
+                                "'metadata' must be an object");
     if ((err = copy_str(f, req, "user", ir, "user"))
         || (err = copy_str(f, req, "safety_identifier", ir,
                            "safety_identifier"))
