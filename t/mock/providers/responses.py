@@ -259,7 +259,7 @@ def _last_user_text(inp):
 
 
 def _response(body, rid, status, output, usage):
-    return {
+    r = {
         "id": rid, "object": "response", "created_at": int(time.time()),
         "status": status, "background": False, "error": None,
         "incomplete_details": None,
@@ -277,8 +277,15 @@ def _response(body, rid, status, output, usage):
         "tool_choice": body.get("tool_choice", "auto"),
         "tools": body.get("tools") or [], "top_logprobs": 0,
         "top_p": body.get("top_p", 1.0), "truncation": "disabled",
-        "usage": usage, "user": None, "metadata": body.get("metadata") or {},
+        "metadata": body.get("metadata") or {},
     }
+    if usage is not None:
+        r["usage"] = usage
+    if status == "completed":
+        r["completed_at"] = r["created_at"]
+    if isinstance(body.get("user"), str):
+        r["user"] = body["user"]
+    return r
 
 
 def _message(mid, text, status="completed"):
@@ -309,7 +316,8 @@ def handle(req):
     mid = "msg_mock%06d" % n
     text = "echo: %s" % _last_user_text(body.get("input"))
     words = text.split(" ")
-    usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0},
+    usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0,
+                                                     "cache_write_tokens": 0},
              "output_tokens": len(words),
              "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 5 + len(words)}
