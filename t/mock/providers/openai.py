@@ -13,12 +13,17 @@ Behaviour is chosen by the request's "model":
   mock-garbage       200 with a non-JSON body
   mock-redirect      302 to another host (never followed)
   mock-nostream      answers one JSON body even when asked to stream
-anything else: an echo of the last user message.
+With tools, a last user message with "run_exec: echo WORD" (and Codex's
+exec_command or shell tool among the tools) gets a call of that tool
+(mocklib.exec_call); one with "use_tool" a call of the first tool (each
+parameter "Paris").
+anything else: an echo of the last message (a tool result too).
 """
 import json
 import time
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, exec_call, json_response, sse_event,
+                     sse_response)
 
 PREFIXES = ["/"]
 
@@ -55,6 +60,47 @@ def _stream(model, words, delay, drop_after=None):
     ev.append(sse_event(_chunk(model, {}, "stop")))
     ev.append(b"data: [DONE]\n\n")
     return sse_response(ev, delay, drop_after)
+
+
+def _exec_call(body):
+    """A tool call when the last message is a user's asking for one"""
+    msgs = body.get("messages") or []
+    last = msgs[-1] if msgs and isinstance(msgs[-1], dict) else {}
+    if last.get("role") != "user" or body.get("tool_choice") == "none":
+        return None
+    c = last.get("content")
+    if isinstance(c, list):
+        c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
+    c = c if isinstance(c, str) else ""
+    fns = [t.get("function") or {} for t in body.get("tools") or []
+           if isinstance(t, dict)]
+    run = exec_call(c, [f.get("name") for f in fns])
+    if not run and "use_tool" in c and fns:
+        props = (fns[0].get("parameters") or {}).get("properties") or {}
+        run = fns[0].get("name"), {k: "Paris" for k in props}
+    if not run:
+        return None
+    return {"id": "call_mock_1", "type": "function",
+            "function": {"name": run[0], "arguments": json.dumps(run[1])}}
+
+
+def _tool_answer(model, call, stream):
+    if not stream:
+        r = _completion(model, None)
+        r["choices"][0]["message"]["tool_calls"] = [call]
+        r["choices"][0]["finish_reason"] = "tool_calls"
+        return json_response(r)
+    args = call["function"]["arguments"]
+    first = dict(call, index=0, function={"name": call["function"]["name"],
+                                          "arguments": ""})
+    ev = [sse_event(_chunk(model, {"role": "assistant", "content": None,
+                                   "tool_calls": [first]}))]
+    for piece in (args[:len(args) // 2], args[len(args) // 2:]):
+        ev.append(sse_event(_chunk(model, {"tool_calls": [
+            {"index": 0, "function": {"arguments": piece}}]})))
+    ev.append(sse_event(_chunk(model, {}, "tool_calls")))
+    ev.append(b"data: [DONE]\n\n")
+    return sse_response(ev)
 
 
 def handle(req):
@@ -116,6 +162,9 @@ def handle(req):
     if model == "mock-stall":
         return Response(200, _completion(model, "late"),
                         {"Content-Type": "application/json"}, delay=5)
+    call = _exec_call(body)
+    if call:
+        return _tool_answer(model, call, stream)
     if stream and model == "mock-nostream":
         stream = False          # a backend that ignores "stream"
     if stream:
