@@ -2,6 +2,13 @@
 """A tiny capture server for what a Responses API client sends.
 
 Usage: capture_server.py PORT OUTDIR
+Then point Codex at it (HOME and CODEX_HOME in a temporary directory,
+$CODEX_HOME/config.toml as in tests/sdk/codex_e2e.mjs with
+base_url = "http://127.0.0.1:PORT/v1") and run
+  codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox \
+    "llmp-tool: run the command"
+(`BASE_URL=http://127.0.0.1:PORT/v1 node codex_e2e.mjs` passes against it
+too: it answers like the mocks).
 Records every request (method, path, headers, JSON body) as OUTDIR/NNN.json
 and answers POST .../responses with a minimal valid Responses event stream
 (response.created ... response.completed) whose text is "captured-ok"
@@ -10,6 +17,7 @@ Other paths: 404 with an OpenAI-shaped error. Listens on 127.0.0.1 only.
 """
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -109,7 +117,7 @@ def events(model, text='captured-ok'):
 
 
 def answer(req):
-    """A prompt with "llmp-tool" gets a call of the exec_command (or
+    """A prompt with "llmp-tool" (or "run_exec: echo WORD") gets a call of the exec_command (or
     shell) tool; once its output is in the input, a text quoting it."""
     model = req.get('model', 'x')
     items = req.get('input') if isinstance(req.get('input'), list) else []
@@ -121,14 +129,17 @@ def answer(req):
         if not isinstance(o, str):
             o = json.dumps(o)
         return events(model, 'tool said: ' + o)
-    if 'llmp-tool' in json.dumps(items[-1:] if items else req.get('input')):
+    last = json.dumps(items[-1:] if items else req.get('input'))
+    m = re.search(r'run_exec: (echo [A-Za-z0-9_.-]+)', last)
+    if 'llmp-tool' in last or m:
+        cmd = m.group(1) if m else 'echo llmp-capture-42'
         names = [t.get('name') for t in req.get('tools') or []]
         if 'exec_command' in names:
-            return call_events(model, 'exec_command',
-                               json.dumps({'cmd': 'echo llmp-capture-42'}))
+            return call_events(model, 'exec_command', json.dumps({'cmd': cmd}))
         return call_events(model, 'shell', json.dumps(
-            {'command': ['bash', '-lc', 'echo llmp-capture-42']}))
-    return events(model)
+            {'command': ['bash', '-lc', cmd]}))
+    m = re.search(r'Say ([A-Za-z0-9_.-]+)', last)
+    return events(model, 'captured-ok' + (': ' + m.group(1) if m else ''))
 
 
 class H(BaseHTTPRequestHandler):
