@@ -119,7 +119,21 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
                       apr_size_t *len, llmp_error_t **err);
 int llmp_io_send_json(request_rec *r, int status, const char *json,
                       apr_size_t len);
+/* An error in the request's protocol's shape (see llmp_req_conf_t). */
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e);
+
+/* The module's state of one request (r->request_config). */
+typedef struct llmp_req_conf {
+    /* The protocol of the request's URL when it is not OpenAI's Chat
+     * Completions (set by the handler from the URL, before anything can
+     * fail): every error of the request (llmp_io_send_error, on every
+     * path: 404, 405, 413, a stream that fails before its first event)
+     * takes this front's error shape (front->error_json). NULL: OpenAI's. */
+    const llmp_front_ops_t *front;
+} llmp_req_conf_t;
+
+/* The request's state, created zeroed on first use. */
+llmp_req_conf_t *llmp_req_conf(request_rec *r);
 /* The output filter that turns httpd's own refusal of a request body into
  * the OpenAI-shaped error (registered from the module's hooks). */
 void llmp_io_register_hooks(apr_pool_t *p);
