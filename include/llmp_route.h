@@ -45,11 +45,14 @@ typedef enum {
     LLMP_KIND_CHAT,
     LLMP_KIND_EMBEDDINGS,
     LLMP_KIND_IMAGES,
-    LLMP_KIND_COMPLETIONS
+    LLMP_KIND_COMPLETIONS,
+    LLMP_KIND_RESPONSES        /* a Responses API backend (".../responses"):
+                                  served on /v1/responses, the body passed
+                                  through */
 } llmp_kind_e;
 
 llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider);
-/* "/v1/chat/completions", ... for messages. */
+/* "/v1/chat/completions", "/v1/responses", ... for messages. */
 const char *llmp_kind_endpoint(llmp_kind_e kind);
 
 #endif

@@ -45,6 +45,9 @@ typedef struct llmp_server_conf {
     apr_interval_time_t stream_max_duration; /* LLMProxyStreamMaxDuration;
                                                -1 unset, 0 off */
     int allow_empty_list;          /* LLMProxyAllowEmptyList; -1 unset */
+    const char *rstore_spec;       /* LLMProxyResponseStore: "provider[:args]"
+                                      or "none"; NULL: the default */
+    apr_interval_time_t rstore_ttl; /* LLMProxyResponseStoreTTL; -1 unset */
 
     /* resolved in post_config */
     llmp_source_t *source;
@@ -57,6 +60,8 @@ typedef struct llmp_server_conf {
                                     mod_proxy: mod_ssl's proxy settings
                                     from LLMProxySSLVerify and
                                     LLMProxyCACertificateFile, or NULL */
+    struct llmp_rstore *rstore;    /* the response store, set in
+                                      post_config; NULL: none */
 
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */

@@ -132,7 +132,8 @@ llmp_provider_e llmp_route_provider(const char *handle, const char *family,
     if (ends_with(handle, len, "/chat/completions")
         || ends_with(handle, len, "/embeddings")
         || ends_with(handle, len, "/images/generations")
-        || ends_with(handle, len, "/completions"))
+        || ends_with(handle, len, "/completions")
+        || ends_with(handle, len, "/responses"))
         return LLMP_PROV_OPENAI;
     if (has_word(handle, ":generateContent")
         || has_word(handle, ":streamGenerateContent")
@@ -197,6 +198,7 @@ llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider)
             return LLMP_KIND_IMAGES;
         if (ends_with(handle, len, "/completions"))
             return LLMP_KIND_COMPLETIONS;
+        if (ends_with(handle, len, "/responses")) return LLMP_KIND_RESPONSES;
         return LLMP_KIND_ANY;
     }
 }
@@ -208,6 +210,7 @@ const char *llmp_kind_endpoint(llmp_kind_e kind)
     case LLMP_KIND_EMBEDDINGS: return "/v1/embeddings";
     case LLMP_KIND_IMAGES: return "/v1/images/generations";
     case LLMP_KIND_COMPLETIONS: return "/v1/completions";
+    case LLMP_KIND_RESPONSES: return "/v1/responses";
     default: return "any endpoint";
     }
 }

@@ -241,6 +241,12 @@ typedef struct proxy_ctx {
     int done;                          /* pass-through: "data: [DONE]" seen */
     const char *const *secrets;        /* scrubbed from every relayed byte */
     int backend_error;                 /* pass-through: relayed an error event */
+    /* pass-through of a Responses API stream (a "/responses" handle): its
+     * end is response.completed, .incomplete or .failed, not [DONE] */
+    int responses;
+    cJSON *resp;                       /* the response of response.created
+                                          (pool-owned), for response.failed */
+    double resp_seq;                   /* the last sequence_number */
 } proxy_ctx;
 
 static const char *const *backend_secrets(request_rec *r,
@@ -446,6 +452,29 @@ static apr_status_t front_pass_event(proxy_ctx *ctx, const char *data,
     return APR_SUCCESS;
 }
 
+/* A Responses event relayed as it came: note what response.failed would
+ * need, and whether it ends the stream. */
+static void responses_event(proxy_ctx *ctx, cJSON *j, const char *event)
+{
+    const char *type = llmp_json_str(j, "type");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "sequence_number");
+    cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
+
+    if (!type) type = event;
+    if (cJSON_IsNumber(seq) && seq->valuedouble > ctx->resp_seq)
+        ctx->resp_seq = seq->valuedouble;
+    if (!ctx->resp && cJSON_IsObject(resp)) {
+        cJSON_DetachItemViaPointer(j, resp);
+        llmp_json_pool_own(ctx->r->pool, resp);
+        ctx->resp = resp;
+    }
+    if (!strcmp(type, "error")) ctx->backend_error = 1;
+    else if (!strcmp(type, "response.completed")
+             || !strcmp(type, "response.incomplete")
+             || !strcmp(type, "response.failed"))
+        ctx->done = 1;   /* relayed, and nothing after it */
+}
+
 /* A pass-through event: relayed as it came ("event:" and "data:" lines),
  * once its data is known to be a JSON object or "[DONE]"; written into the
  * brigade, flushed by on_tick. Nothing is allocated per event but the
@@ -461,6 +490,7 @@ static apr_status_t on_pass_event(void *baton, const char *event,
     if (ctx->done || !len) return APR_SUCCESS;   /* nothing after [DONE] */
     if (ctx->front) return front_pass_event(ctx, data, len);
     if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+        if (ctx->responses) return APR_SUCCESS;  /* not of this protocol */
         ctx->done = 1;
     }
     else {
@@ -469,6 +499,7 @@ static apr_status_t on_pass_event(void *baton, const char *event,
 
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
+        if (ok && ctx->responses) responses_event(ctx, j, event);
         cJSON_Delete(j);
         if (!ok || !clean_text(data, len)) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
@@ -623,15 +654,85 @@ static int on_tick(void *baton)
     return ctx->client_gone;
 }
 
+/* One named event ("event: <name>", "data: <json>"), flushed. */
+static void write_named_event(proxy_ctx *ctx, const char *name,
+                              const cJSON *j)
+{
+    apr_size_t n;
+    char *out = llmp_json_print(ctx->r->pool, j, &n);
+
+    if (!out) return;
+    apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
+    apr_brigade_write(ctx->bb, NULL, NULL, name, strlen(name));
+    apr_brigade_write(ctx->bb, NULL, NULL, "\ndata: ", 7);
+    apr_brigade_write(ctx->bb, NULL, NULL, out, n);
+    client_write(ctx, "\n\n", 2, 0);
+}
+
+/* A Responses stream that ends early ends as that protocol says: an
+ * "error" event (unless the backend sent one), then response.failed with
+ * the response of response.created. */
+static void responses_fail(proxy_ctx *ctx, const llmp_error_t *e)
+{
+    apr_pool_t *p = ctx->r->pool;
+    cJSON *ev, *err, *resp = ctx->resp;
+
+    if (ctx->done || ctx->client_gone) {
+        client_write(ctx, NULL, 0, 1);
+        return;
+    }
+    if (!ctx->backend_error) {
+        ev = cJSON_CreateObject();
+        cJSON_AddStringToObject(ev, "type", "error");
+        cJSON_AddStringToObject(ev, "code", e->code ? e->code : e->type);
+        cJSON_AddStringToObject(ev, "message", e->message);
+        if (e->param) cJSON_AddStringToObject(ev, "param", e->param);
+        else cJSON_AddNullToObject(ev, "param");
+        cJSON_AddNumberToObject(ev, "sequence_number", ++ctx->resp_seq);
+        write_named_event(ctx, "error", ev);
+        cJSON_Delete(ev);
+    }
+    if (!resp) {
+        /* a backend that never sent response.created */
+        resp = cJSON_CreateObject();
+        llmp_json_pool_own(p, resp);
+        cJSON_AddStringToObject(resp, "id", llmp_make_id(p, "resp_"));
+        cJSON_AddStringToObject(resp, "object", "response");
+        cJSON_AddNumberToObject(resp, "created_at",
+                                (double)apr_time_sec(ctx->r->request_time));
+        cJSON_AddStringToObject(resp, "model", ctx->model_id);
+        cJSON_AddItemToObject(resp, "output", cJSON_CreateArray());
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(resp, "status");
+    cJSON_AddStringToObject(resp, "status", "failed");
+    cJSON_DeleteItemFromObjectCaseSensitive(resp, "error");
+    err = cJSON_AddObjectToObject(resp, "error");
+    cJSON_AddStringToObject(err, "code", "server_error");
+    cJSON_AddStringToObject(err, "message", e->message);
+    ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "response.failed");
+    cJSON_AddNumberToObject(ev, "sequence_number", ++ctx->resp_seq);
+    cJSON_AddItemReferenceToObject(ev, "response", resp);
+    write_named_event(ctx, "response.failed", ev);
+    cJSON_Delete(ev);
+    client_write(ctx, NULL, 0, 1);
+}
+
 static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
 {
-    const char *json = llmp_error_json(ctx->r->pool, e);
+    const char *json;
     apr_size_t n;
-    char *ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
+    char *ev;
 
     /* only whole events were written: this one follows them */
     apr_table_setn(ctx->r->notes, "llmproxy-error",
                    e->code ? e->code : e->type);
+    if (ctx->responses) {
+        responses_fail(ctx, e);
+        return;
+    }
+    json = llmp_error_json(ctx->r->pool, e);
+    ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
     client_write(ctx, ev, n, 1);
 }
 
@@ -935,6 +1036,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
     ctx.secrets = backend_secrets(r, sc);
+    ctx.responses = !ops && ep == LLMP_EP_RESPONSES;
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;
@@ -1033,10 +1135,11 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                                         e->message);
             }
         }
-        else if (!e && !ctx.done && !ctx.backend_error) {
-            /* a stream that ends without "data: [DONE]" lost its end
-             * (HOOK: a Responses-native stream ends with its terminal
-             * response.* event instead) */
+        else if (!e && !ctx.done
+                 && (!ctx.backend_error || ctx.responses)) {
+            /* a stream that ends without "data: [DONE]" (Responses:
+             * without response.completed, .incomplete or .failed) lost
+             * its end */
             e = complete ? llmp_error_make(r->pool, 502, "api_error",
                     "stream_truncated", NULL, "the stream from the backend "
                     "for model '%s' ended without its last event: the "
