@@ -293,8 +293,20 @@ def _call(fid, name, args, status="completed"):
             "call_id": "call_" + fid, "name": name, "arguments": args}
 
 
+def _tools(body):
+    """the request's tools as the API echoes them (strict filled in)"""
+    out = []
+    for t in body.get("tools") or []:
+        if t.get("type") == "function":
+            t = dict(t, strict=t.get("strict", True),
+                     description=t.get("description"),
+                     parameters=t.get("parameters"))
+        out.append(t)
+    return out
+
+
 def _response(body, rid, status, output, usage):
-    return {
+    r = {
         "id": rid, "object": "response", "created_at": int(time.time()),
         "status": status, "background": False, "error": None,
         "incomplete_details": None,
@@ -310,10 +322,13 @@ def _response(body, rid, status, output, usage):
         "temperature": body.get("temperature", 1.0),
         "text": {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": body.get("tool_choice", "auto"),
-        "tools": body.get("tools") or [], "top_logprobs": 0,
+        "tools": _tools(body), "top_logprobs": 0,
         "top_p": body.get("top_p", 1.0), "truncation": "disabled",
-        "usage": usage, "user": None, "metadata": body.get("metadata") or {},
+        "metadata": body.get("metadata") or {},
     }
+    if usage is not None:
+        r["usage"] = usage
+    return r
 
 
 def _message(mid, text, status="completed"):
@@ -345,7 +360,8 @@ def handle(req):
     plan = _plan(body)
     text = plan[1] if plan[0] == "text" else ""
     words = text.split(" ")
-    usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0},
+    usage = {"input_tokens": 5, "input_tokens_details": {
+        "cached_tokens": 0, "cache_write_tokens": 0},
              "output_tokens": len(words),
              "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 5 + len(words)}
