@@ -150,37 +150,19 @@ async function toolTurn(model) {
   return `${cmd.command} -> ${JSON.stringify(last.slice(0, 100))}`;
 }
 
-// /v1/responses not routed at all (the feature not merged yet): every case
-// is marked TODO rather than failed
-async function notRoutedYet() {
-  try {
-    const r = await fetch(`${BASE}/responses`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', input: 'hi' }),
-      signal: AbortSignal.timeout(20000) });
-    const j = await r.json().catch(() => ({}));
-    return r.status === 404 && j.error && j.error.code === 'unknown_url'
-      ? '/v1/responses is not routed by this build yet' : undefined;
-  } catch (e) {
-    return undefined;
-  }
-}
-
-const todo = await notRoutedYet();
 const wanted = process.argv.slice(2);
 for (const [label, model] of families()) {
   for (const [what, fn] of [['plain answer', plain], ['exec_command tool turn', toolTurn]]) {
     const name = `codex exec: ${what} (${label}${model ? ': ' + model : ''})`;
     if (wanted.length && !wanted.some((w) => name.includes(w))) continue;
     if (!model) {
-      report(name, false, `no model with a handle ending in /responses in ${MODELS_JSON}`,
-             'the Responses-native handle is not in the mock yet (h-rstore)');
+      report(name, false, `no model with a handle ending in /responses in ${MODELS_JSON}`);
       continue;
     }
     try {
-      report(name, true, await fn(model), todo);
+      report(name, true, await fn(model));
     } catch (e) {
-      report(name, false, `${e.constructor.name}: ${e.message}`, todo);
+      report(name, false, `${e.constructor.name}: ${e.message}`);
     }
   }
 }

@@ -243,20 +243,6 @@ async function aiTools(model) {
 
 // ---- run -----------------------------------------------------------------
 
-// /v1/responses not routed at all (the feature not merged yet): every case
-// is marked TODO rather than failed
-async function notRoutedYet() {
-  try {
-    const r = await fetch(`${BASE}/responses`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', input: 'hi' }),
-      signal: AbortSignal.timeout(20000) });
-    const j = await r.json().catch(() => ({}));
-    return r.status === 404 && j.error && j.error.code === 'unknown_url'
-      ? '/v1/responses is not routed by this build yet' : undefined;
-  } catch { return undefined; }
-}
-
 const cases = [];
 for (const [label, model] of Object.entries(FAMILIES)) {
   const m = (fn) => (model ? () => fn(model, label === 'responses pass-through') : null);
@@ -272,18 +258,16 @@ for (const [label, model] of Object.entries(FAMILIES)) {
   cases.push([`AI SDK generateText with a tool (${label})`, m(aiTools)]);
 }
 
-const todo = await notRoutedYet();
 const wanted = process.argv.slice(2);
 for (const [name, fn] of cases) {
   if (wanted.length && !wanted.some((w) => name.includes(w))) continue;
   if (!fn) {
-    report(name, false, `no model with a handle ending in /responses in ${MODELS_JSON}`,
-           'the Responses-native handle is not in the mock yet (h-rstore)');
+    report(name, false, `no model with a handle ending in /responses in ${MODELS_JSON}`);
     continue;
   }
   try {
-    report(name, true, await fn(), todo);
+    report(name, true, await fn());
   } catch (e) {
-    report(name, false, `${e.constructor.name}: ${e.status || ''} ${e.message}`, todo);
+    report(name, false, `${e.constructor.name}: ${e.status || ''} ${e.message}`);
   }
 }
