@@ -660,23 +660,40 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
                    "parts", param);
 
     if (kind == 'a') {
+        const char *t;
+        cJSON *prev;
+
         if (cJSON_IsString(content)) {
-            new_assistant(c, content->valuestring);
+            t = content->valuestring;
+        }
+        else {
+            llmp_buf_init(&text, p, LLMP_JSON_MAX);
+            text.first = 256;
+            err = read_parts(c, content, kind,
+                             apr_pstrcat(p, param, ".content", NULL), NULL,
+                             &text, &ntext);
+            if (err) return err;
+            t = buf_text(&text);
+        }
+        prev = c->asst ? cJSON_GetObjectItemCaseSensitive(c->asst, "content")
+                       : NULL;
+        if (c->calls && !c->have_reasoning && cJSON_IsNull(prev)) {
+            /* text after the calls of its turn: the tool messages must
+             * follow the calls, so the text joins them */
+            cJSON_ReplaceItemInObjectCaseSensitive(c->asst, "content",
+                                                   cJSON_CreateString(t));
             return NULL;
         }
-        llmp_buf_init(&text, p, LLMP_JSON_MAX);
-        text.first = 256;
-        err = read_parts(c, content, kind,
-                         apr_pstrcat(p, param, ".content", NULL), NULL,
-                         &text, &ntext);
-        if (err) return err;
-        new_assistant(c, buf_text(&text));
+        new_assistant(c, t);
         return NULL;
     }
 
     flush_media(c);
     c->asst = NULL;
     c->calls = NULL;
+    c->have_reasoning = 0;         /* reasoning of no answer */
+    c->signature = NULL;
+    c->reasoning.len = 0;
     m = cJSON_CreateObject();
     ADD_REF(m, "role", kind == 'u' ? "user" : "system");
     if (cJSON_IsString(content)) {

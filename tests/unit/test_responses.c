@@ -430,6 +430,23 @@ static void t_request_settings(apr_pool_t *p)
     CHECK_STR(at_str(ir, "messages.1.content"), "Calling.");
     CHECK_INT(cJSON_GetArraySize(at(ir, "messages.1.tool_calls")), 2);
     CHECK_STR(at_str(ir, "messages.2.tool_call_id"), "b");
+    /* text after the calls joins them (the tool messages must follow the
+     * calls); reasoning before a user message is no assistant's */
+    ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"lost\"}]},{\"role\":"
+                        "\"user\",\"content\":\"go\"},{\"type\":"
+                        "\"function_call\",\"call_id\":\"a\",\"name\":"
+                        "\"f\",\"arguments\":\"{}\"},{\"role\":"
+                        "\"assistant\",\"content\":[{\"type\":"
+                        "\"output_text\",\"text\":\"Calling f.\"}]},"
+                        "{\"type\":\"function_call_output\",\"call_id\":"
+                        "\"a\",\"output\":\"1\"}]}"), NULL, &err);
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 3);
+    CHECK_STR(at_str(ir, "messages.1.content"), "Calling f.");
+    CHECK(!at(ir, "messages.1.reasoning_content"));
+    CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "a");
+    CHECK_STR(at_str(ir, "messages.2.role"), "tool");
     /* max_output_tokens is an integer in the IR */
     ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"max_output_tokens\":100}"), NULL, &err);
