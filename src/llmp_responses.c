@@ -1749,7 +1749,7 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
                                   const cJSON *tc)
 {
     const cJSON *fn = llmp_json_get(tc, "function");
-    const char *args = llmp_json_str(fn, "arguments");
+    const char *args = llmp_json_str(fn, "arguments"), *id;
     rs_item_t *it = NULL;
     llmp_error_t *err;
     double d;
@@ -1767,8 +1767,10 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
             break;
         }
     }
+    id = llmp_json_str(tc, "id");
+    if (it && id && *id && strcmp(id, it->call_id))
+        it = NULL;                 /* another call at the same index */
     if (!it) {
-        const char *id = llmp_json_str(tc, "id");
         const char *name = llmp_json_str(fn, "name");
         const rs_tool_t *tool = tool_by_ir(st, name);
 

@@ -1252,6 +1252,39 @@ static void t_stream_raw_numbers(apr_pool_t *p)
     CHECK(at_num(r, "usage.input_tokens_details.cached_tokens") == 1);
 }
 
+/* Backends that send every call whole at index 0 (or without an index):
+ * a new id is a new call. */
+static void t_stream_same_index(apr_pool_t *p)
+{
+    cap_t *c = cap_new(p);
+    llmp_error_t *err;
+    llmp_front_t *f;
+    const cJSON *r;
+
+    to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"Hi\",\"stream\":true}"),
+          &f, &err);
+    f->emit = cap_emit;
+    f->emit_baton = c;
+    run_lines(p, f,
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{\\\"a\\\":1}\"}}]}}]}\n"
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"id\":\"c2\",\"function\":{\"name\":\"g\","
+              "\"arguments\":\"{}\"}}]}}]}\n"
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"id\":\"c2\",\"function\":{\"arguments\":"
+              "\"\"}}]},\"finish_reason\":\"tool_calls\"}]}\n", NULL);
+    check_seq(c);
+    r = at(find_event(c, "response.completed", 0), "response");
+    CHECK_INT(cJSON_GetArraySize(at(r, "output")), 2);
+    CHECK_STR(at_str(r, "output.0.call_id"), "c1");
+    CHECK_STR(at_str(r, "output.0.arguments"), "{\"a\":1}");
+    CHECK_STR(at_str(r, "output.1.call_id"), "c2");
+    CHECK_STR(at_str(r, "output.1.name"), "g");
+    CHECK_STR(at_str(r, "output.1.arguments"), "{}");
+}
+
 /* A chunk line with one delta. */
 static const char *chunk_line(apr_pool_t *p, const char *member,
                               const char *piece)
@@ -1581,6 +1614,7 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_stream_length);
     RUN(t_stream_failed);
     RUN(t_stream_raw_numbers);
+    RUN(t_stream_same_index);
     RUN(t_stream_splits);
     RUN(t_expand_record);
     RUN(t_error_json);
