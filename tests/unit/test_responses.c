@@ -1030,6 +1030,7 @@ static void t_stream_custom(apr_pool_t *p)
               "response.content_part.done,response.output_item.done,"
               "response.output_item.added,"
               "response.custom_tool_call_input.delta,"
+              "response.custom_tool_call_input.delta,"
               "response.custom_tool_call_input.done,"
               "response.output_item.done,response.completed");
     check_seq(c);
@@ -1040,11 +1041,13 @@ static void t_stream_custom(apr_pool_t *p)
     CHECK_STR(at_str(ev, "item.name"), "apply_patch");
     CHECK_STR(at_str(ev, "item.input"), "");
     CHECK(!strncmp(at_str(ev, "item.id"), "ctc_", 4));
-    CHECK_STR(at_str(event(c, 9), "delta"), input);
+    /* the input decoded as the arguments come */
+    CHECK_STR(at_str(event(c, 9), "delta"), "*** Begin Patch\n*** Add");
     CHECK_STR(at_str(event(c, 9), "item_id"), at_str(ev, "item.id"));
-    CHECK_STR(at_str(event(c, 10), "input"), input);
-    CHECK_STR(at_str(event(c, 11), "item.input"), input);
-    r = at(event(c, 12), "response");
+    CHECK_STR(deltas(p, c, "response.custom_tool_call_input.delta"), input);
+    CHECK_STR(at_str(event(c, 11), "input"), input);
+    CHECK_STR(at_str(event(c, 12), "item.input"), input);
+    r = at(event(c, 13), "response");
     CHECK_STR(at_str(r, "output.0.content.0.text"), "Patching.");
     CHECK_STR(at_str(r, "output.1.type"), "custom_tool_call");
     CHECK_STR(at_str(r, "output.1.input"), input);
@@ -1285,6 +1288,40 @@ static void t_stream_same_index(apr_pool_t *p)
     CHECK_STR(at_str(r, "output.1.arguments"), "{}");
 }
 
+/* A custom call whose arguments are not {"input":"..."} first: its input
+ * in one delta at the end. */
+static void t_stream_custom_shapes(apr_pool_t *p)
+{
+    static const char *const args[][3] = {
+        { "{\\\"n\\\": 1, ", "\\\"input\\\": \\\"abc\\\"}", "abc" },
+        { "*** Begin", " Patch", "*** Begin Patch" },
+        { "{\\\"input\\\": \\\"a\\\\", "nq\\\"}", "a\nq" } };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        cap_t *c = cap_new(p);
+        llmp_error_t *err;
+        llmp_front_t *f;
+
+        to_ir(p, parse(p, custom_tools_req), &f, &err);
+        f->emit = cap_emit;
+        f->emit_baton = c;
+        run_lines(p, f, apr_pstrcat(p,
+            "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+            "\"index\":0,\"id\":\"c1\",\"function\":{\"name\":"
+            "\"apply_patch\",\"arguments\":\"", args[i][0], "\"}}]}}]}\n"
+            "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+            "\"index\":0,\"function\":{\"arguments\":\"", args[i][1],
+            "\"}}]},\"finish_reason\":\"tool_calls\"}]}\n", NULL), NULL);
+        check_seq(c);
+        CHECK_STR(deltas(p, c, "response.custom_tool_call_input.delta"),
+                  args[i][2]);
+        CHECK_STR(at_str(find_event(c, "response.custom_tool_call_input.done",
+                                    0), "input"), args[i][2]);
+        CHECK_STR(at_str(f->answer, "output.0.input"), args[i][2]);
+    }
+}
+
 /* A chunk line with one delta. */
 static const char *chunk_line(apr_pool_t *p, const char *member,
                               const char *piece)
@@ -1319,10 +1356,11 @@ static void t_stream_splits(apr_pool_t *p)
 {
     const char *text = "Hello, wonderful world of streaming events!";
     const char *args = "{\"city\": \"Paris\", \"unit\": \"celsius\"}";
-    const char *cargs = "{\"input\": \"*** Begin Patch\\n*** Add File: b\\n"
-                        "+x\\n*** End Patch\\n\"}";
-    const char *cinput = "*** Begin Patch\n*** Add File: b\n+x\n"
-                         "*** End Patch\n";
+    const char *cargs = " { \"input\" : \"*** Begin Patch\\n*** Add File: "
+                        "b\\n+x \\u00e9\\ud83d\\ude00 \\\"q\\\" \\\\ "
+                        "\\t\\/\\n*** End Patch\\n\"}";
+    const char *cinput = "*** Begin Patch\n*** Add File: b\n+x \xc3\xa9"
+                         "\xf0\x9f\x98\x80 \"q\" \\ \t/\n*** End Patch\n";
     apr_size_t tn = strlen(text), an = strlen(args), cn = strlen(cargs), k;
     int bad = 0;
 
@@ -1615,6 +1653,7 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_stream_failed);
     RUN(t_stream_raw_numbers);
     RUN(t_stream_same_index);
+    RUN(t_stream_custom_shapes);
     RUN(t_stream_splits);
     RUN(t_expand_record);
     RUN(t_error_json);
