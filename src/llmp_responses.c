@@ -14,14 +14,15 @@
  *     function_call, custom_tool_call -> assistant tool_calls (type
  *       "function"; a custom call's arguments are {"input": <input>});
  *       consecutive calls go into one assistant message, the one of a
- *       message just before them too.
+ *       message just before them too (and assistant text just after
+ *       them, as the tool messages must follow the calls).
  *     function_call_output, custom_tool_call_output -> a "tool" message
  *       (its call_id must be the one of a call before it, else 400); the
  *       output's text parts are its content, its images and files a user
  *       message after the tool messages of that turn.
  *     reasoning: summary texts (or content texts) and encrypted_content ->
  *       "reasoning_content" / "reasoning_signature" of the next assistant
- *       message.
+ *       message (dropped when a user or system message comes first).
  *     item_reference and the items of hosted tools (web_search_call, ...):
  *       dropped. Any other type: 400.
  *   "tools": function -> function; custom -> a function with one string
@@ -44,12 +45,17 @@
  *   custom_tool_call per tool call (a call of a custom tool's function
  *   becomes a custom_tool_call whose input is the "input" argument);
  *   finish_reason length / content_filter -> status "incomplete"; usage;
- *   the request's settings echoed.
+ *   the request's settings echoed (referred to, like the IR: f->answer
+ *   lives as long as the request's tree).
  * Stream: response.created and response.in_progress on the first chunk;
  *   then per output item output_item.added, its part and delta events,
  *   its done events and output_item.done (an item ends when another
  *   starts or at the finish); response.completed / response.incomplete at
- *   the end, or "error" then response.failed. Every event has a
+ *   the end, or "error" (the error's code, "stream_truncated" when the
+ *   stream ended without a finish_reason) then response.failed (its
+ *   error.code one the Response schema knows: rate_limit_exceeded,
+ *   invalid_prompt, server_error..., or context_length_exceeded /
+ *   insufficient_quota as Codex reads them). Every event has a
  *   sequence_number from 0. A custom tool call's input is decoded from
  *   its JSON arguments {"input":"..."} as they come (arguments of another
  *   shape: the input in one delta when the call ends).
