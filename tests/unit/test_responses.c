@@ -696,10 +696,11 @@ static void t_request_captured(apr_pool_t *p)
 {
     static const char *const files[] = {
         "responses/codex_capture_request.json",
-        "responses/codex_capture_tool_output.json" };
+        "responses/codex_capture_tool_output.json",
+        "responses/codex_capture_gpt55.json" };
     int i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         llmp_error_t *err;
         cJSON *req = llmp_fixture_json(p, files[i]), *ir;
         const cJSON *t;
@@ -726,6 +727,26 @@ static void t_request_captured(apr_pool_t *p)
             CHECK_STR(at_str(last, "role"), "tool");
             CHECK_STR(at_str(last, "tool_call_id"), "call_capture1");
             CHECK(strstr(at_str(last, "content"), "llmp-capture-42") != NULL);
+        }
+        if (i == 2) {
+            /* apply_patch (custom) offered as a function; tool_search and
+             * web_search dropped */
+            int patch = 0;
+            cJSON_ArrayForEach(t, at(ir, "tools")) {
+                const char *name = at_str(t, "function.name");
+                if (name && !strcmp(name, "apply_patch")) {
+                    patch++;
+                    CHECK(strstr(at_str(t, "function.parameters.properties."
+                                        "input.description"),
+                                 "lark grammar:\nstart: begin_patch")
+                          != NULL);
+                }
+                CHECK(!name || strcmp(name, "tool_search"));
+            }
+            CHECK_INT(patch, 1);
+            CHECK_INT(cJSON_GetArraySize(at(ir, "tools")), 8);
+            CHECK_STR(at_str(ir, "reasoning_effort"), "medium");
+            CHECK_STR(at_str(ir, "verbosity"), "low");
         }
         check_backs(p, ir, files[i]);
     }
