@@ -1203,7 +1203,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
     v = jset(req, "max_output_tokens");
     echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
-    ADD_REF(r, "model", f->model_id ? f->model_id : "");
+    ADD_STR(r, "model", f->model_id ? f->model_id : "");
     add_cs(r, "output", cJSON_CreateArray());
     v = llmp_json_get(req, "parallel_tool_calls");
     ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
