@@ -36,7 +36,8 @@
  *   (+ stream_options.include_usage). metadata (echoed in the Response;
  *   OpenAI's Chat Completions take it only with "store": true), store,
  *   include, previous_response_id (resolved by llmp_responses_expand),
- *   truncation, service_tier...: not for the backend.
+ *   truncation, service_tier, background...: not for the backend.
+ *   conversation and prompt (state this server does not have): 400.
  *   The IR refers to strings and sub-trees of the request (no deep
  *   copies): the request must live as long as the IR (both are the
  *   request pool's).
@@ -1073,6 +1074,16 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_bad_request(f->pool, NULL,
                                 "the request body must be a JSON object");
+    /* state kept by OpenAI that this server does not have: refused
+     * rather than ignored (previous_response_id is the way here) */
+    if (jset(req, "conversation"))
+        return llmp_bad_request(f->pool, "conversation",
+                                "conversations are not supported here: use "
+                                "previous_response_id");
+    if (jset(req, "prompt"))
+        return llmp_bad_request(f->pool, "prompt",
+                                "stored prompt templates are not supported "
+                                "here: send the instructions and input");
     st->req = req;
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();

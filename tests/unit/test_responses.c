@@ -580,6 +580,13 @@ static void t_request_errors(apr_pool_t *p)
                         "\"stream\":\"yes\"}"), "stream");
     CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"user\":5}"), "user");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"conversation\":\"conv_1\"}"), "conversation");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"prompt\":{\"id\":\"pmpt_1\"}}"), "prompt");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"conversation\":null,\"prompt\":null,"
+                        "\"background\":false}"), "(ok)");
     /* unknown fields and hosted tools are no errors */
     CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\",\"frob\":1,"
                         "\"tools\":[{\"type\":\"mcp\"},{\"type\":"
