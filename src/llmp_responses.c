@@ -14,20 +14,26 @@
  *     function_call, custom_tool_call -> assistant tool_calls (type
  *       "function"; a custom call's arguments are {"input": <input>});
  *       consecutive calls go into one assistant message, the one of a
- *       message just before them too.
+ *       message just before them too (and assistant text just after
+ *       them, as the tool messages must follow the calls).
  *     function_call_output, custom_tool_call_output -> a "tool" message
  *       (its call_id must be the one of a call before it, else 400); the
  *       output's text parts are its content, its images and files a user
  *       message after the tool messages of that turn.
  *     reasoning: summary texts (or content texts) and encrypted_content ->
  *       "reasoning_content" / "reasoning_signature" of the next assistant
- *       message.
+ *       message (dropped when a user or system message comes first).
+ *     tool_search_call / tool_search_output of a search the client runs
+ *       (Codex): a call of the function "tool_search" and its tool
+ *       message; the tools it found are offered from then on.
  *     item_reference and the items of hosted tools (web_search_call, ...):
  *       dropped. Any other type: 400.
  *   "tools": function -> function; custom -> a function with one string
  *   parameter "input" (the format's grammar in its description);
  *   namespace -> its functions and custom tools, named
- *   "<namespace>__<name>" in the IR; hosted tools dropped. tool_choice,
+ *   "<namespace>__<name>" in the IR; tool_search with execution "client"
+ *   -> a function "tool_search" (its calls answered as tool_search_call
+ *   items); hosted tools dropped. tool_choice,
  *   parallel_tool_calls (only when a tool is left), max_output_tokens ->
  *   max_completion_tokens, temperature, top_p, text.format ->
  *   response_format, text.verbosity -> verbosity, reasoning.effort ->
@@ -35,7 +41,8 @@
  *   (+ stream_options.include_usage). metadata (echoed in the Response;
  *   OpenAI's Chat Completions take it only with "store": true), store,
  *   include, previous_response_id (resolved by llmp_responses_expand),
- *   truncation, service_tier...: not for the backend.
+ *   truncation, service_tier, background...: not for the backend.
+ *   conversation and prompt (state this server does not have): 400.
  *   The IR refers to strings and sub-trees of the request (no deep
  *   copies): the request must live as long as the IR (both are the
  *   request pool's).
@@ -44,14 +51,20 @@
  *   custom_tool_call per tool call (a call of a custom tool's function
  *   becomes a custom_tool_call whose input is the "input" argument);
  *   finish_reason length / content_filter -> status "incomplete"; usage;
- *   the request's settings echoed.
+ *   the request's settings echoed (referred to, like the IR: f->answer
+ *   lives as long as the request's tree).
  * Stream: response.created and response.in_progress on the first chunk;
  *   then per output item output_item.added, its part and delta events,
  *   its done events and output_item.done (an item ends when another
  *   starts or at the finish); response.completed / response.incomplete at
- *   the end, or "error" then response.failed. Every event has a
- *   sequence_number from 0. A custom tool call's input is sent in one
- *   delta when the call ends (its JSON arguments come in pieces).
+ *   the end, or "error" (the error's code, "stream_truncated" when the
+ *   stream ended without a finish_reason) then response.failed (its
+ *   error.code one the Response schema knows: rate_limit_exceeded,
+ *   invalid_prompt, server_error..., or context_length_exceeded /
+ *   insufficient_quota as Codex reads them). Every event has a
+ *   sequence_number from 0. A custom tool call's input is decoded from
+ *   its JSON arguments {"input":"..."} as they come (arguments of another
+ *   shape: the input in one delta when the call ends).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -75,6 +88,7 @@ typedef struct {
     const char *name;              /* the client's name */
     const char *ns;                /* its namespace, or NULL */
     int custom;
+    int search;                    /* tool_search run by the client */
 } rs_tool_t;
 
 enum { RS_MESSAGE, RS_REASONING, RS_CALL };
@@ -95,11 +109,19 @@ typedef struct {
     const rs_tool_t *tool;         /* NULL: a plain function */
     const char *name;              /* the client's name */
     const char *input;             /* custom: the decoded input, once done */
+    /* custom: the "input" string of the arguments decoded as they come */
+    llmp_buf_t dec;                /* decoded (and sent) so far */
+    apr_size_t scan;               /* where the decoding is in text */
+    int want;                      /* how much of {"input":" was read */
+    int phase;                     /* 0 before the string, 1 in it, 2 after
+                                      it, 3 not that shape: sent at the end */
 } rs_item_t;
 
 typedef struct {
     const cJSON *req;              /* the request given to ops->request */
     apr_array_header_t *tools;     /* rs_tool_t */
+    cJSON *ir_tools;               /* the IR's "tools" */
+    apr_hash_t *ir_names;          /* their names */
     /* stream */
     int started;                   /* response.created sent */
     int ended;                     /* the terminal event sent (or failed) */
@@ -296,9 +318,9 @@ static cJSON *custom_params(apr_pool_t *p, const cJSON *t)
     return params;
 }
 
-/* One function or custom tool (of the top level or of namespace ns) into
- * the IR's tools. */
-static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
+/* One function or custom tool (of the top level or of namespace ns), or
+ * a tool_search the client runs, into the IR's tools (once a name). */
+static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st,
                               const cJSON *t, const char *type,
                               const char *ns, const char *param)
 {
@@ -308,8 +330,10 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
     const cJSON *strict = llmp_json_get(t, "strict");
     cJSON *it, *fn;
     int custom = !strcmp(type, "custom");
+    int search = !strcmp(type, "tool_search");
     const char *irn;
 
+    if (search) name = "tool_search";
     if (!name || !*name)
         return bad(f->pool, param, "%s: a %s tool needs a \"name\"", param,
                    type);
@@ -317,15 +341,19 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
         return bad(f->pool, param, "%s: \"parameters\" must be a JSON "
                    "Schema object", param);
     irn = ns ? apr_pstrcat(f->pool, ns, "__", name, NULL) : name;
-    if (custom || ns) {
+    if (apr_hash_get(st->ir_names, irn, APR_HASH_KEY_STRING))
+        return NULL;               /* offered already */
+    apr_hash_set(st->ir_names, irn, APR_HASH_KEY_STRING, irn);
+    if (custom || search || ns) {
         rs_tool_t *rt = apr_array_push(st->tools);
         rt->ir_name = irn;
         rt->name = name;
         rt->ns = ns;
         rt->custom = custom;
+        rt->search = search;
     }
     it = cJSON_CreateObject();
-    cJSON_AddItemToArray(out, it);
+    cJSON_AddItemToArray(st->ir_tools, it);
     ADD_REF(it, "type", "function");
     fn = cJSON_CreateObject();
     add_cs(it, "function", fn);
@@ -347,63 +375,78 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
     return NULL;
 }
 
+/* One tool of the request (or of a tool_search_output) into the IR's
+ * tools: functions, custom tools, the tools of a namespace, a tool_search
+ * the client runs; hosted tools (run by OpenAI) are left out. */
+static llmp_error_t *add_any_tool(llmp_front_t *f, rs_state_t *st,
+                                  const cJSON *t, const char *param)
+{
+    const char *type = llmp_json_str(t, "type");
+    llmp_error_t *err = NULL;
+
+    if (!type)
+        return bad(f->pool, param, "%s: a tool needs a \"type\"", param);
+    if (!strcmp(type, "function") || !strcmp(type, "custom"))
+        return add_tool(f, st, t, type, NULL, param);
+    if (!strcmp(type, "tool_search")) {
+        const char *ex = llmp_json_str(t, "execution");
+        if (ex && !strcmp(ex, "client"))
+            return add_tool(f, st, t, type, NULL, param);
+        return NULL;               /* OpenAI's own search */
+    }
+    if (!strcmp(type, "namespace")) {
+        const char *ns = llmp_json_str(t, "name");
+        const cJSON *inner = llmp_json_get(t, "tools"), *it;
+        int ii = 0;
+
+        if (!ns || !*ns || !cJSON_IsArray(inner))
+            return bad(f->pool, param, "%s: a namespace needs a \"name\" "
+                       "and \"tools\"", param);
+        cJSON_ArrayForEach(it, inner) {
+            const char *ip = apr_psprintf(f->pool, "%s.tools[%d]", param,
+                                          ii++);   /* rare: namespaces */
+            const char *itype = llmp_json_str(it, "type");
+            if (itype && (!strcmp(itype, "function")
+                          || !strcmp(itype, "custom")))
+                err = add_tool(f, st, it, itype, ns, ip);
+            if (err) return err;
+        }
+    }
+    return NULL;                   /* hosted tools: not for a chat model */
+}
+
 static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
                                    const cJSON *req, cJSON *ir)
 {
-    const cJSON *tools = jset(req, "tools"), *t, *choice, *par;
-    cJSON *out;
+    const cJSON *tools = jset(req, "tools"), *t;
     llmp_error_t *err;
     int ti = 0;
 
+    st->ir_tools = cJSON_CreateArray();
+    add_cs(ir, "tools", st->ir_tools);     /* removed if left empty */
+    st->ir_names = apr_hash_make(f->pool);
     if (!tools) return NULL;
     if (!cJSON_IsArray(tools))
         return llmp_bad_request(f->pool, "tools", "'tools' must be an array");
-    out = cJSON_CreateArray();
     cJSON_ArrayForEach(t, tools) {
-        const char *param = indexed(f->pool, "tools", ti++);
-        const char *type = llmp_json_str(t, "type");
-
-        if (!type) {
-            cJSON_Delete(out);
-            return bad(f->pool, param, "%s: a tool needs a \"type\"",
-                       param);
-        }
-        if (!strcmp(type, "function") || !strcmp(type, "custom")) {
-            err = add_tool(f, st, out, t, type, NULL, param);
-        }
-        else if (!strcmp(type, "namespace")) {
-            const char *ns = llmp_json_str(t, "name");
-            const cJSON *inner = llmp_json_get(t, "tools"), *it;
-            int ii = 0;
-
-            err = NULL;
-            if (!ns || !*ns || !cJSON_IsArray(inner))
-                err = bad(f->pool, param, "%s: a namespace needs a \"name\" "
-                          "and \"tools\"", param);
-            cJSON_ArrayForEach(it, (err ? NULL : inner)) {
-                const char *ip = apr_psprintf(f->pool, "%s.tools[%d]", param,
-                                              ii++);   /* rare: namespaces */
-                const char *itype = llmp_json_str(it, "type");
-                if (itype && (!strcmp(itype, "function")
-                              || !strcmp(itype, "custom")))
-                    err = add_tool(f, st, out, it, itype, ns, ip);
-                if (err) break;
-            }
-        }
-        else {
-            err = NULL;            /* hosted tools: not for a chat model */
-        }
-        if (err) {
-            cJSON_Delete(out);
+        if ((err = add_any_tool(f, st, t, indexed(f->pool, "tools", ti++))))
             return err;
-        }
     }
-    if (!out->child) {             /* no tool left: no tool_choice either */
-        cJSON_Delete(out);
+    return NULL;
+}
+
+/* tool_choice and parallel_tool_calls, once every tool is known (the
+ * input's tool_search_output items offer tools too). */
+static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
+                                    const cJSON *req, cJSON *ir)
+{
+    const cJSON *choice, *par;
+
+    if (!st->ir_tools->child) {    /* no tool left: no tool_choice either */
+        cJSON_DeleteItemFromObjectCaseSensitive(ir, "tools");
+        st->ir_tools = NULL;
         return NULL;
     }
-    add_cs(ir, "tools", out);
-
     choice = jset(req, "tool_choice");
     if (cJSON_IsString(choice)) {
         const char *c = choice->valuestring;
@@ -660,23 +703,40 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
                    "parts", param);
 
     if (kind == 'a') {
+        const char *t;
+        cJSON *prev;
+
         if (cJSON_IsString(content)) {
-            new_assistant(c, content->valuestring);
+            t = content->valuestring;
+        }
+        else {
+            llmp_buf_init(&text, p, LLMP_JSON_MAX);
+            text.first = 256;
+            err = read_parts(c, content, kind,
+                             apr_pstrcat(p, param, ".content", NULL), NULL,
+                             &text, &ntext);
+            if (err) return err;
+            t = buf_text(&text);
+        }
+        prev = c->asst ? cJSON_GetObjectItemCaseSensitive(c->asst, "content")
+                       : NULL;
+        if (c->calls && !c->have_reasoning && cJSON_IsNull(prev)) {
+            /* text after the calls of its turn: the tool messages must
+             * follow the calls, so the text joins them */
+            cJSON_ReplaceItemInObjectCaseSensitive(c->asst, "content",
+                                                   cJSON_CreateString(t));
             return NULL;
         }
-        llmp_buf_init(&text, p, LLMP_JSON_MAX);
-        text.first = 256;
-        err = read_parts(c, content, kind,
-                         apr_pstrcat(p, param, ".content", NULL), NULL,
-                         &text, &ntext);
-        if (err) return err;
-        new_assistant(c, buf_text(&text));
+        new_assistant(c, t);
         return NULL;
     }
 
     flush_media(c);
     c->asst = NULL;
     c->calls = NULL;
+    c->have_reasoning = 0;         /* reasoning of no answer */
+    c->signature = NULL;
+    c->reasoning.len = 0;
     m = cJSON_CreateObject();
     ADD_REF(m, "role", kind == 'u' ? "user" : "system");
     if (cJSON_IsString(content)) {
@@ -712,17 +772,22 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
     return NULL;
 }
 
-static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int custom,
+/* A function_call (kind 0), custom_tool_call (1) or tool_search_call
+ * (2) as a call of the assistant message. */
+static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int kind,
                                const char *param)
 {
     apr_pool_t *p = c->f->pool;
     const char *call_id = llmp_json_str(it, "call_id");
-    const char *name = llmp_json_str(it, "name");
+    const char *name = kind == 2 ? "tool_search" : llmp_json_str(it, "name");
     const char *ns = llmp_json_str(it, "namespace");
-    const cJSON *args = llmp_json_get(it, custom ? "input" : "arguments");
+    const cJSON *args = llmp_json_get(it, kind == 1 ? "input" : "arguments");
+    int custom = kind == 1;
     const char *a;
     cJSON *tc, *fn;
 
+    if ((!call_id || !*call_id) && kind == 2)
+        return NULL;               /* OpenAI's own search: no client call */
     if (!call_id || !*call_id)
         return bad(p, apr_pstrcat(p, param, ".call_id", NULL),
                    "%s: a tool call needs a \"call_id\"", param);
@@ -746,6 +811,9 @@ static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int custom,
     }
     else if (cJSON_IsString(args)) {
         a = args->valuestring;
+    }
+    else if (kind == 2 && cJSON_IsObject(args)) {
+        if (!(a = llmp_json_print(p, args, NULL))) return oom(p);
     }
     else {
         return bad(p, apr_pstrcat(p, param, ".arguments", NULL),
@@ -814,6 +882,48 @@ static llmp_error_t *conv_output(conv_t *c, const cJSON *it,
                    "%s: \"output\" must be a string or an array of content "
                    "parts", param);
     }
+    cJSON_AddItemToArray(c->msgs, m);
+    return NULL;
+}
+
+/* A tool_search_output: its tools are offered to the model from now on,
+ * and the tool message names them. */
+static llmp_error_t *conv_search_output(conv_t *c, const cJSON *it,
+                                        const char *param)
+{
+    apr_pool_t *p = c->f->pool;
+    const char *call_id = llmp_json_str(it, "call_id");
+    const cJSON *tools = llmp_json_get(it, "tools"), *t;
+    const char *tp = apr_pstrcat(p, param, ".tools", NULL);
+    llmp_buf_t text;
+    llmp_error_t *err;
+    int ti = 0;
+    cJSON *m;
+
+    if (!call_id || !*call_id) return NULL;    /* OpenAI's own search */
+    if (!apr_hash_get(c->call_ids, call_id, APR_HASH_KEY_STRING))
+        return bad(p, param, "%s: no tool call with call_id \"%s\" before "
+                   "this output", param, call_id);
+    if (!cJSON_IsArray(tools))
+        return bad(p, tp, "%s: a tool_search_output needs \"tools\"", param);
+    llmp_buf_init(&text, p, LLMP_JSON_MAX);
+    text.first = 256;
+    cJSON_ArrayForEach(t, tools) {
+        const char *name = llmp_json_str(t, "name");
+        if ((err = add_any_tool(c->f, c->st, t, indexed(p, tp, ti++))))
+            return err;
+        if (name) {
+            llmp_buf_append(&text, text.len ? ", " : "Tools found: ",
+                            text.len ? 2 : 13);
+            llmp_buf_append(&text, name, strlen(name));
+        }
+    }
+    c->asst = NULL;
+    c->calls = NULL;
+    m = cJSON_CreateObject();
+    ADD_REF(m, "role", "tool");
+    ADD_REF(m, "tool_call_id", call_id);
+    ADD_STR(m, "content", text.len ? buf_text(&text) : "No tools found.");
     cJSON_AddItemToArray(c->msgs, m);
     return NULL;
 }
@@ -939,6 +1049,10 @@ static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
             err = conv_output(&c, it, param);
         else if (!strcmp(type, "reasoning"))
             err = conv_reasoning(&c, it, param);
+        else if (!strcmp(type, "tool_search_call"))
+            err = conv_call(&c, it, 2, param);
+        else if (!strcmp(type, "tool_search_output"))
+            err = conv_search_output(&c, it, param);
         else if (!dropped_item(type))
             err = bad(p, apr_pstrcat(p, param, ".type", NULL),
                       "%s: input items of type \"%s\" are not supported",
@@ -1043,6 +1157,16 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_bad_request(f->pool, NULL,
                                 "the request body must be a JSON object");
+    /* state kept by OpenAI that this server does not have: refused
+     * rather than ignored (previous_response_id is the way here) */
+    if (jset(req, "conversation"))
+        return llmp_bad_request(f->pool, "conversation",
+                                "conversations are not supported here: use "
+                                "previous_response_id");
+    if (jset(req, "prompt"))
+        return llmp_bad_request(f->pool, "prompt",
+                                "stored prompt templates are not supported "
+                                "here: send the instructions and input");
     st->req = req;
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();
@@ -1065,7 +1189,9 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         ADD_REF(m, "content", instr);
         cJSON_AddItemToArray(msgs, m);
     }
-    if ((err = convert_input(f, st, req, msgs))) return err;
+    if ((err = convert_input(f, st, req, msgs))
+        || (err = convert_choice(f, st, req, ir)))
+        return err;
     if (!msgs->child)
         return llmp_bad_request(f->pool, "input",
                                 "'input' has no message for the model");
@@ -1173,7 +1299,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
     v = jset(req, "max_output_tokens");
     echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
-    ADD_REF(r, "model", f->model_id ? f->model_id : "");
+    ADD_STR(r, "model", f->model_id ? f->model_id : "");
     add_cs(r, "output", cJSON_CreateArray());
     v = llmp_json_get(req, "parallel_tool_calls");
     ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
@@ -1317,8 +1443,9 @@ static cJSON *reasoning_item(const char *id, const char *text,
     return r;
 }
 
-/* A function_call, or a custom_tool_call when tool is a custom tool.
- * args_or_input: the arguments, or the custom call's input. */
+/* A function_call, or a custom_tool_call when tool is a custom tool, or
+ * a tool_search_call when it is the client's tool_search. args_or_input:
+ * the arguments, or the custom call's input. */
 static cJSON *call_item(const char *id, const char *status,
                         const char *call_id, const rs_tool_t *tool,
                         const char *name, const char *args_or_input)
@@ -1326,7 +1453,21 @@ static cJSON *call_item(const char *id, const char *status,
     cJSON *c = cJSON_CreateObject();
 
     ADD_REF(c, "id", id);
-    if (tool && tool->custom) {
+    if (tool && tool->search) {
+        /* the arguments as an object, for the client to run the search */
+        cJSON *a = args_or_input && *args_or_input
+                   ? cJSON_Parse(args_or_input) : NULL;
+        if (!cJSON_IsObject(a)) {
+            cJSON_Delete(a);
+            a = cJSON_CreateObject();
+        }
+        ADD_REF(c, "type", "tool_search_call");
+        ADD_REF(c, "call_id", call_id);
+        ADD_REF(c, "execution", "client");
+        add_cs(c, "arguments", a);
+        ADD_REF(c, "status", status);
+    }
+    else if (tool && tool->custom) {
         ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
         ADD_REF(c, "call_id", call_id);
         ADD_REF(c, "name", name);
@@ -1344,6 +1485,13 @@ static cJSON *call_item(const char *id, const char *status,
     return c;
 }
 
+/* The id prefix of a call's output item. */
+static const char *call_prefix(const rs_tool_t *tool)
+{
+    return !tool ? "fc_" : tool->custom ? "ctc_" : tool->search ? "tsc_"
+                                                               : "fc_";
+}
+
 /* A custom call's input: the "input" string of its JSON arguments, else
  * the arguments as they are. */
 static const char *custom_input(apr_pool_t *p, const char *args)
@@ -1356,6 +1504,151 @@ static const char *custom_input(apr_pool_t *p, const char *args)
         && cJSON_IsString(a->child))
         return a->child->valuestring;     /* one string argument */
     return args ? args : "";
+}
+
+/* ---- a custom call's input, decoded as its arguments come ---- */
+
+static int hex4(const char *s, unsigned int *out)
+{
+    unsigned int v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        char ch = s[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9') v |= (unsigned int)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f') v |= (unsigned int)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F') v |= (unsigned int)(ch - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static void put_utf8(llmp_buf_t *b, unsigned int cp)
+{
+    char u[4];
+    apr_size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    }
+    else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    }
+    else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    }
+    else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    llmp_buf_append(b, u, n);
+}
+
+/* Decode what is complete of the arguments {"input":"..."} received so
+ * far (it->text from it->scan) into it->dec. Another shape: phase 3 (the
+ * input is then sent whole when the call ends). */
+static void custom_decode(rs_item_t *it)
+{
+    static const char want[] = "{\"input\":\"";
+    const char *s = buf_text(&it->text);
+    apr_size_t n = it->text.len, i = it->scan;
+
+    if (it->phase == 0) {
+        while (i < n && want[it->want]) {
+            char ch = s[i];
+            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+                if (it->want >= 2 && it->want <= 7) {   /* in "input" */
+                    it->phase = 3;
+                    return;
+                }
+                i++;
+                continue;
+            }
+            if (ch != want[it->want]) {
+                it->phase = 3;
+                return;
+            }
+            it->want++;
+            i++;
+        }
+        it->scan = i;
+        if (want[it->want]) return;
+        it->phase = 1;
+    }
+    while (it->phase == 1 && i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        apr_size_t len;
+
+        if (ch == '"') {
+            it->phase = 2;
+            i++;
+            break;
+        }
+        if (ch == '\\') {
+            unsigned int cp, lo;
+            char e;
+
+            if (i + 1 >= n) break;
+            e = s[i + 1];
+            if (e != 'u') {
+                char out;
+                switch (e) {
+                case '"': case '\\': case '/': out = e; break;
+                case 'b': out = '\b'; break;
+                case 'f': out = '\f'; break;
+                case 'n': out = '\n'; break;
+                case 'r': out = '\r'; break;
+                case 't': out = '\t'; break;
+                default:
+                    it->phase = 3;
+                    return;
+                }
+                llmp_buf_append(&it->dec, &out, 1);
+                i += 2;
+                continue;
+            }
+            if (i + 6 > n) break;
+            if (!hex4(s + i + 2, &cp)) {
+                it->phase = 3;
+                return;
+            }
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (i + 12 > n) break;
+                if (s[i + 6] == '\\' && s[i + 7] == 'u'
+                    && hex4(s + i + 8, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                    put_utf8(&it->dec, 0x10000 + ((cp - 0xd800) << 10)
+                                       + (lo - 0xdc00));
+                    i += 12;
+                    continue;
+                }
+                cp = 0xfffd;
+            }
+            else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                cp = 0xfffd;
+            }
+            put_utf8(&it->dec, cp);
+            i += 6;
+            continue;
+        }
+        /* a whole UTF-8 sequence, or wait for the rest */
+        len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
+              : (ch >> 3) == 30 ? 4 : 1;
+        if (i + len > n) break;
+        llmp_buf_append(&it->dec, s + i, len);
+        i += len;
+    }
+    it->scan = i;
 }
 
 /* ---- response ---- */
@@ -1420,7 +1713,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         tool = tool_by_ir(st, name);
         if (tool && tool->custom) args = custom_input(f->pool, args);
         cJSON_AddItemToArray(output, call_item(
-            llmp_make_id(f->pool, tool && tool->custom ? "ctc_" : "fc_"),
+            llmp_make_id(f->pool, call_prefix(tool)),
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
@@ -1597,11 +1890,20 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
             }
         }
     }
+    else if (it->tool && it->tool->search) {
+        /* a tool_search_call: its arguments in output_item.done */
+    }
     else if (it->tool && it->tool->custom) {
+        const char *rest;
+
         it->input = custom_input(f->pool, buf_text(&it->text));
-        if (*it->input) {
+        /* what the deltas have not said yet (all of it when the arguments
+         * had another shape) */
+        rest = !strncmp(it->input, buf_text(&it->dec), it->dec.len)
+               ? it->input + it->dec.len : "";
+        if (*rest) {
             ev = item_event("response.custom_tool_call_input.delta", it);
-            ADD_REF(ev, "delta", it->input);
+            ADD_REF(ev, "delta", rest);
             err = emit(f, st, ev);
         }
         if (!err) {
@@ -1632,6 +1934,8 @@ static rs_item_t *item_new(llmp_front_t *f, rs_state_t *st, int kind,
     it->status = "in_progress";
     llmp_buf_init(&it->text, f->pool, LLMP_JSON_MAX);
     it->text.first = 1024;
+    llmp_buf_init(&it->dec, f->pool, LLMP_JSON_MAX);
+    it->dec.first = 1024;
     APR_ARRAY_PUSH(st->items, rs_item_t *) = it;
     st->cur = it;
     return it;
@@ -1732,7 +2036,7 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
                                   const cJSON *tc)
 {
     const cJSON *fn = llmp_json_get(tc, "function");
-    const char *args = llmp_json_str(fn, "arguments");
+    const char *args = llmp_json_str(fn, "arguments"), *id;
     rs_item_t *it = NULL;
     llmp_error_t *err;
     double d;
@@ -1750,13 +2054,15 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
             break;
         }
     }
+    id = llmp_json_str(tc, "id");
+    if (it && id && *id && strcmp(id, it->call_id))
+        it = NULL;                 /* another call at the same index */
     if (!it) {
-        const char *id = llmp_json_str(tc, "id");
         const char *name = llmp_json_str(fn, "name");
         const rs_tool_t *tool = tool_by_ir(st, name);
 
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_CALL, tool && tool->custom ? "ctc_" : "fc_");
+        it = item_new(f, st, RS_CALL, call_prefix(tool));
         it->tc = idx;
         it->call_id = apr_pstrdup(f->pool, id && *id ? id
                                   : llmp_make_id(f->pool, "call_"));
@@ -1767,8 +2073,16 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
     }
     if (!args || !*args) return NULL;
     if ((err = append(f, it, args))) return err;
-    if (it != st->cur || (it->tool && it->tool->custom))
-        return NULL;               /* sent when the call ends */
+    if (it != st->cur) return NULL;        /* a late piece: in the answer */
+    if (it->tool && it->tool->search) return NULL;   /* no delta events */
+    if (it->tool && it->tool->custom) {
+        apr_size_t old = it->dec.len;
+        custom_decode(it);
+        if (it->dec.len == old) return NULL;
+        ev = item_event("response.custom_tool_call_input.delta", it);
+        ADD_REF(ev, "delta", it->dec.data + old);
+        return emit(f, st, ev);
+    }
     ev = item_event("response.function_call_arguments.delta", it);
     ADD_REF(ev, "delta", args);
     return emit(f, st, ev);
@@ -1959,6 +2273,7 @@ char *llmp_responses_record(llmp_front_t *f, apr_size_t *len)
         if (type && (!strcmp(type, "message")
                      || !strcmp(type, "function_call")
                      || !strcmp(type, "custom_tool_call")
+                     || !strcmp(type, "tool_search_call")
                      || !strcmp(type, "reasoning")))
             cJSON_AddItemToArray(hist, jref(it));
     }
