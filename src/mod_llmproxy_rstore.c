@@ -107,9 +107,11 @@ static apr_size_t provider_max_record(const char *name, const char *args)
         if (open) size = (apr_size_t)apr_atoi64(open + 1);
         return shmcb_max_record(size);
     }
-    /* memcached's default item limit is 1 MiB, key and overhead included */
+    /* memcached's default item limit is 1 MiB, key and overhead included;
+     * apr-util's memcache and Redis clients send a record in one write
+     * that may not take all of a larger one (a partial command times out:
+     * not stored) */
     if (!strcmp(name, "memcache")) return 1024 * 1024 - 1024;
-    if (!strcmp(name, "redis")) return 8 * 1024 * 1024;
     return 1024 * 1024;
 }
 
