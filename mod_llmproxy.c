@@ -453,7 +453,8 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     return rc;
 }
 
-/* GET /v1/responses/{id}: a Response this server kept. */
+/* GET /v1/responses/{id}: a Response this server kept; DELETE forgets
+ * it. */
 static int handle_response_get(request_rec *r, const char *id)
 {
     cJSON *rec;
@@ -461,7 +462,8 @@ static int handle_response_get(request_rec *r, const char *id)
     char *out;
     apr_size_t n;
 
-    if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
+    if (r->method_number != M_GET && r->method_number != M_DELETE)
+        return method_not_allowed(r, "GET, HEAD, DELETE");
     rec = llmp_rstore_get(r, id);
     resp = rec ? cJSON_GetObjectItemCaseSensitive(rec, "response") : NULL;
     if (!cJSON_IsObject(resp)) {
@@ -469,7 +471,17 @@ static int handle_response_get(request_rec *r, const char *id)
             "response_not_found", NULL, "Response with id '%s' not found.",
             shown(r, id)));
     }
-    out = llmp_json_print(r->pool, resp, &n);
+    if (r->method_number == M_DELETE) {
+        cJSON *d = cJSON_CreateObject();
+
+        llmp_rstore_delete(r, id);
+        cJSON_AddStringToObject(d, "id", id);
+        cJSON_AddStringToObject(d, "object", "response");
+        cJSON_AddTrueToObject(d, "deleted");
+        out = llmp_json_print(r->pool, d, &n);
+        cJSON_Delete(d);
+    }
+    else out = llmp_json_print(r->pool, resp, &n);
     if (!out) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
             NULL, NULL, "out of memory"));

@@ -5,6 +5,7 @@ and handle(req) -> Response. upstream.py does the HTTP, checks the OAuth
 token, records every request and writes the response.
 """
 import json
+import re
 
 
 class Request:
@@ -63,3 +64,23 @@ def sse_response(events, delay=0.0, drop_after=None, headers=None):
     h = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     h.update(headers or {})
     return Response(200, b"", h, [(delay, e) for e in events], drop_after)
+
+
+# ---- the Codex CLI end-to-end tests (tests/sdk/codex_e2e.mjs) ----
+_EXEC = re.compile(r"run_exec: (echo [A-Za-z0-9_.-]+)")
+SHELL_TOOLS = ("exec_command", "shell")
+
+
+def exec_call(text, tool_names):
+    """A prompt with "run_exec: echo WORD" asks for a call of Codex's shell
+    tool (exec_command, else shell; only if it is among the tools offered)
+    that runs that command: -> (name, arguments dict), else None."""
+    m = _EXEC.search(text or "")
+    if not m:
+        return None
+    for name in SHELL_TOOLS:
+        if name in tool_names:
+            if name == "exec_command":
+                return name, {"cmd": m.group(1)}
+            return name, {"command": ["bash", "-lc", m.group(1)]}
+    return None

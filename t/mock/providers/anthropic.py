@@ -19,6 +19,8 @@ Behaviour is chosen by the text of the last user turn:
   stream_error   (stream) an error event (overloaded_error) after one delta
   stream_cut     (stream) the body ends without message_stop
   stream_reset   (stream) the connection is reset after a few events
+  run_exec: echo WORD   (with Codex's exec_command or shell tool) a call of
+                 that tool running the command (mocklib.exec_call)
 otherwise an echo "echo: <prompt>" (one token per word; max_tokens and
 stop_sequences are honoured). A last turn of tool results answers
 "tool said: <results>".
@@ -26,7 +28,8 @@ stop_sequences are honoured). A last turn of tool results answers
 import json
 import re
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, exec_call, json_response, sse_event,
+                     sse_response)
 
 PREFIXES = ["/anthropic/", "/raw/anthropic/"]
 
@@ -374,8 +377,16 @@ def _plan(body, prompt, results):
                        "signature": "EqQBCgIYAhIMmock"})
     tools = body.get("tools") or []
     tc = body.get("tool_choice") or {}
+    run = exec_call(prompt, [t["name"] for t in tools]) \
+        if tc.get("type") != "none" else None
     if results:
         text = "tool said: " + " | ".join(results)
+    elif run:
+        _counter[0] += 1
+        blocks.append({"type": "tool_use", "id": "toolu_mock%08d" % _counter[0],
+                       "name": run[0], "input": run[1]})
+        usage["output_tokens"] = 12
+        return blocks, "tool_use", None, usage
     elif tools and tc.get("type") != "none" and (
             "use_tool" in prompt or tc.get("type") in ("any", "tool")):
         tool = tools[0]

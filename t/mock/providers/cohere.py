@@ -20,6 +20,8 @@ Behaviour is chosen by the last user message's text:
                 parameters
   cache         usage.cached_tokens 40 (prompt tokens served from cache)
   slow_stream   (stream) events 0.3 s apart
+  run_exec: echo WORD  (with Codex's exec_command or shell tool) a call of
+                that tool running the command (mocklib.exec_call)
 anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
 Embed: embedding_types is required, input_type too for v3+ models,
 output_dimension only for embed-v4 models.
@@ -27,7 +29,8 @@ output_dimension only for embed-v4 models.
 import json
 import uuid
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, exec_call, json_response, sse_event,
+                     sse_response)
 
 PREFIXES = ["/cohere/", "/raw/cohere/"]
 
@@ -243,6 +246,10 @@ def _plan(body):
         if isinstance(c, list):
             c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
         return "text", "tool result: %s" % c, "COMPLETE"
+    run = exec_call(text, [(t.get("function") or {}).get("name")
+                           for t in body.get("tools") or []])
+    if run and body.get("tool_choice") != "NONE":
+        return "tool", (run[0], json.dumps(run[1])), "TOOL_CALL"
     if "use_tool" in text and body.get("tools") and \
             body.get("tool_choice") != "NONE":
         fn = body["tools"][0]["function"]

@@ -26,6 +26,9 @@ extensions ("x_llmp", a message's "reasoning_content" /
 "reasoning_signature") are unknown arguments; tools need a valid name and
 a tool message must answer a call of the assistant message before it
 (400 invalid_request_error).
+With Codex's exec_command or shell tool, "run_exec: echo WORD" in the last
+user message asks for a call of that tool running the command
+(mocklib.exec_call).
 
 POST .../responses is OpenAI's Responses API (responses.py), as strict
 as the real one: see there.
@@ -34,7 +37,8 @@ import json
 import re
 import time
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, exec_call, json_response, sse_event,
+                     sse_response)
 from providers import responses
 
 PREFIXES = ["/"]
@@ -116,8 +120,13 @@ def _validate_chat(body):
 
 
 def _tool_call(body):
-    """The call "use_tool" asks for, or None."""
+    """The call "run_exec: ..." or "use_tool" asks for, or None."""
     tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    run = exec_call(_text(body_req(body)),
+                    [(t.get("function") or {}).get("name") for t in tools])
+    if run and body.get("tool_choice") != "none":
+        return {"id": "call_mock_exec1", "type": "function",
+                "function": {"name": run[0], "arguments": json.dumps(run[1])}}
     if not tools or "use_tool" not in _text(body_req(body)):
         return None
     fn = tools[0]["function"]

@@ -17,14 +17,21 @@ Behaviour by "model":
   mock-responses-failed  the stream ends with the backend's own error and
                          response.failed (status 200)
   mock-responses-slow    events 0.2 s apart
+By the input: after a function_call_output (or custom_tool_call_output)
+item last, the text is "tool said: <its output>". With tools, a last user
+text with "run_exec: echo WORD" (and Codex's exec_command or shell
+function) gets a function_call of that tool running the command
+(mocklib.exec_call); one with "use_tool" a function_call of the first
+function tool (a string parameter gets "<name> value").
 """
 import itertools
+import json
 import time
 
-from mocklib import json_response, sse_event, sse_response
+from mocklib import exec_call, json_response, sse_event, sse_response
 
 PARAMS = {
-    "background", "conversation", "include", "input", "instructions",
+    "background", "client_metadata", "conversation", "include", "input", "instructions",
     "max_output_tokens", "max_tool_calls", "metadata", "model",
     "parallel_tool_calls", "previous_response_id", "prompt",
     "prompt_cache_key", "reasoning", "safety_identifier", "service_tier",
@@ -44,7 +51,8 @@ ITEM_TYPES = ("message", "function_call", "function_call_output",
 TOOL_TYPES = ("function", "custom", "web_search", "web_search_preview",
               "web_search_2025_08_26", "web_search_preview_2025_03_11",
               "file_search", "code_interpreter", "image_generation", "mcp",
-              "local_shell", "computer_use_preview")
+              "local_shell", "computer_use_preview", "namespace",
+              "tool_search", "shell", "apply_patch")
 
 _ids = itertools.count(1)
 
@@ -258,6 +266,45 @@ def _last_user_text(inp):
     return ""
 
 
+def _plan(body):
+    """("text", text) or ("call", name, arguments JSON)"""
+    inp = body.get("input")
+    last = inp[-1] if isinstance(inp, list) and inp else {}
+    if last.get("type") in ("function_call_output", "custom_tool_call_output"):
+        o = last.get("output")
+        return "text", "tool said: %s" % (o if isinstance(o, str)
+                                          else json.dumps(o))
+    text = _last_user_text(inp)
+    fns = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    if fns and body.get("tool_choice") != "none":
+        run = exec_call(text, [t.get("name") for t in fns])
+        if run:
+            return "call", run[0], json.dumps(run[1])
+        if "use_tool" in text:
+            props = (fns[0].get("parameters") or {}).get("properties") or {}
+            args = {k: ("%s value" % k if (v or {}).get("type") == "string"
+                        else 1) for k, v in props.items()}
+            return "call", fns[0]["name"], json.dumps(args)
+    return "text", "echo: %s" % text
+
+
+def _call(fid, name, args, status="completed"):
+    return {"id": fid, "type": "function_call", "status": status,
+            "call_id": "call_" + fid, "name": name, "arguments": args}
+
+
+def _tools(body):
+    """the request's tools as the API echoes them (strict filled in)"""
+    out = []
+    for t in body.get("tools") or []:
+        if t.get("type") == "function":
+            t = dict(t, strict=t.get("strict", True),
+                     description=t.get("description"),
+                     parameters=t.get("parameters"))
+        out.append(t)
+    return out
+
+
 def _response(body, rid, status, output, usage):
     r = {
         "id": rid, "object": "response", "created_at": int(time.time()),
@@ -275,7 +322,7 @@ def _response(body, rid, status, output, usage):
         "temperature": body.get("temperature", 1.0),
         "text": {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": body.get("tool_choice", "auto"),
-        "tools": body.get("tools") or [], "top_logprobs": 0,
+        "tools": _tools(body), "top_logprobs": 0,
         "top_p": body.get("top_p", 1.0), "truncation": "disabled",
         "metadata": body.get("metadata") or {},
     }
@@ -314,16 +361,20 @@ def handle(req):
     n = next(_ids)
     rid = "resp_mock%06d" % n
     mid = "msg_mock%06d" % n
-    text = "echo: %s" % _last_user_text(body.get("input"))
+    plan = _plan(body)
+    text = plan[1] if plan[0] == "text" else ""
     words = text.split(" ")
     usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0,
                                                      "cache_write_tokens": 0},
              "output_tokens": len(words),
              "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 5 + len(words)}
+    fid = "fc_mock%06d" % n
     if body.get("stream") is not True:
-        return json_response(_response(body, rid, "completed",
-                                       [_message(mid, text)], usage))
+        item = _message(mid, text) if plan[0] == "text" else \
+            _call(fid, plan[1], plan[2])
+        return json_response(_response(body, rid, "completed", [item],
+                                       usage))
 
     seq = itertools.count(0)
 
@@ -333,6 +384,23 @@ def handle(req):
         return sse_event(d, typ)
 
     start = _response(body, rid, "in_progress", [], None)
+    if plan[0] == "call":
+        name, args = plan[1], plan[2]
+        done = _call(fid, name, args)
+        return sse_response([
+            ev("response.created", response=start),
+            ev("response.in_progress", response=start),
+            ev("response.output_item.added", output_index=0,
+               item=_call(fid, name, "", "in_progress")),
+            ev("response.function_call_arguments.delta", item_id=fid,
+               output_index=0, delta=args[:len(args) // 2]),
+            ev("response.function_call_arguments.delta", item_id=fid,
+               output_index=0, delta=args[len(args) // 2:]),
+            ev("response.function_call_arguments.done", item_id=fid,
+               output_index=0, name=name, arguments=args),
+            ev("response.output_item.done", output_index=0, item=done),
+            ev("response.completed",
+               response=_response(body, rid, "completed", [done], usage))])
     out = [ev("response.created", response=start),
            ev("response.in_progress", response=start),
            ev("response.output_item.added", output_index=0,
