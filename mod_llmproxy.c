@@ -336,19 +336,6 @@ static llmp_error_t *check_top_level(request_rec *r, const char *body,
     return NULL;
 }
 
-/* A backend that speaks the Responses API itself (an OpenAI-family handle
- * ending in /responses): the client's request goes to it as it is. */
-static int responses_native(const llmp_model_t *m)
-{
-    const char *q;
-    apr_size_t n;
-
-    if (m->provider != LLMP_PROV_OPENAI) return 0;
-    q = strchr(m->handle, '?');
-    n = q ? (apr_size_t)(q - m->handle) : strlen(m->handle);
-    return n >= 10 && !memcmp(m->handle + n - 10, "/responses", 10);
-}
-
 /* Keep a finished Response for previous_response_id and GET
  * /v1/responses/{id}, unless the client said "store": false. */
 static void responses_keep(request_rec *r, llmp_front_t *f, const cJSON *req)
@@ -367,11 +354,12 @@ static void responses_keep(request_rec *r, llmp_front_t *f, const cJSON *req)
 
 /* POST /v1/responses: through the Responses front translator to any chat
  * backend (the internal representation, llmp_front.h), or as it is to a
- * backend of the Responses API. */
+ * backend of the Responses API (kind LLMP_KIND_RESPONSES). */
 static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
                             const llmp_model_t *m,
-                            const llmp_provider_ops_t *ops, cJSON *req,
-                            char *body, apr_size_t len, llmp_xlate_t *x)
+                            const llmp_provider_ops_t *ops, llmp_kind_e kind,
+                            cJSON *req, char *body, apr_size_t len,
+                            llmp_xlate_t *x)
 {
     llmp_native_req_t native;
     llmp_front_t *f;
@@ -381,10 +369,10 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     int rc;
 
     memset(&native, 0, sizeof(native));
-    if (responses_native(m)) {
-        /* HOOK (response store / Responses-native pass-through): the
-         * client's bytes, unchanged; the answer or the events relayed by
-         * the pass-through path of mod_llmproxy_io.c */
+    if (kind == LLMP_KIND_RESPONSES) {
+        /* the client's bytes, unchanged; the answer or the events relayed
+         * by the pass-through path of mod_llmproxy_io.c (the backend keeps
+         * its own state: nothing stored here) */
         native.path = m->handle;
         native.body = body;
         native.len = len;
@@ -453,7 +441,8 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     return rc;
 }
 
-/* GET /v1/responses/{id}: a Response this server kept. */
+/* GET /v1/responses/{id}: a Response this server kept; DELETE forgets
+ * it. */
 static int handle_response_get(request_rec *r, const char *id)
 {
     cJSON *rec;
@@ -461,7 +450,8 @@ static int handle_response_get(request_rec *r, const char *id)
     char *out;
     apr_size_t n;
 
-    if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
+    if (r->method_number != M_GET && r->method_number != M_DELETE)
+        return method_not_allowed(r, "GET, HEAD, DELETE");
     rec = llmp_rstore_get(r, id);
     resp = rec ? cJSON_GetObjectItemCaseSensitive(rec, "response") : NULL;
     if (!cJSON_IsObject(resp)) {
@@ -469,7 +459,17 @@ static int handle_response_get(request_rec *r, const char *id)
             "response_not_found", NULL, "Response with id '%s' not found.",
             shown(r, id)));
     }
-    out = llmp_json_print(r->pool, resp, &n);
+    if (r->method_number == M_DELETE) {
+        cJSON *d = cJSON_CreateObject();
+
+        llmp_rstore_delete(r, id);
+        cJSON_AddStringToObject(d, "id", id);
+        cJSON_AddStringToObject(d, "object", "response");
+        cJSON_AddTrueToObject(d, "deleted");
+        out = llmp_json_print(r->pool, d, &n);
+        cJSON_Delete(d);
+    }
+    else out = llmp_json_print(r->pool, resp, &n);
     if (!out) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
             NULL, NULL, "out of memory"));
@@ -531,7 +531,7 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     if (ep == LLMP_EP_RESPONSES) {
         /* any chat model, and a backend of the Responses API itself */
         if (kind != LLMP_KIND_ANY && kind != LLMP_KIND_CHAT
-            && !responses_native(m)) {
+            && kind != LLMP_KIND_RESPONSES) {
             return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
                 "wrong_endpoint", "model", "The model '%s' is served by %s, "
                 "not by /v1/responses", m->id, llmp_kind_endpoint(kind)));
@@ -562,7 +562,7 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         "include_usage"));
     x->opts = &sc->xlate_opts;
     if (ep == LLMP_EP_RESPONSES)
-        return handle_responses(r, sc, m, ops, req, body, len, x);
+        return handle_responses(r, sc, m, ops, kind, req, body, len, x);
     if (m->provider == LLMP_PROV_OPENAI) {
         /* pass-through: the client's bytes, unchanged (x only serves to
          * replay a JSON answer to a stream request as chunks) */

@@ -170,6 +170,9 @@ cJSON *llmp_rstore_get(request_rec *r, const char *id);
  * cache, no store) is logged, never an error for the client. */
 void llmp_rstore_put(request_rec *r, const char *id, const char *json,
                      apr_size_t len);
+/* Forget the record under id (DELETE /v1/responses/{id}); a failure is
+ * logged. */
+void llmp_rstore_delete(request_rec *r, const char *id);
 void llmp_rstore_register_hooks(apr_pool_t *p);
 
 /* mod_llmproxy_modproxy.c: buffered calls through mod_proxy_http */

@@ -31,10 +31,11 @@
  *   parallel_tool_calls (only when a tool is left), max_output_tokens ->
  *   max_completion_tokens, temperature, top_p, text.format ->
  *   response_format, text.verbosity -> verbosity, reasoning.effort ->
- *   reasoning_effort, metadata, user, safety_identifier, prompt_cache_key,
- *   stream (+ stream_options.include_usage). store, include,
- *   previous_response_id (resolved by llmp_responses_expand), truncation,
- *   service_tier...: not for the backend.
+ *   reasoning_effort, user, safety_identifier, prompt_cache_key, stream
+ *   (+ stream_options.include_usage). metadata (echoed in the Response;
+ *   OpenAI's Chat Completions take it only with "store": true), store,
+ *   include, previous_response_id (resolved by llmp_responses_expand),
+ *   truncation, service_tier...: not for the backend.
  *   The IR refers to strings and sub-trees of the request (no deep
  *   copies): the request must live as long as the IR (both are the
  *   request pool's).
@@ -213,6 +214,28 @@ static llmp_error_t *bad(apr_pool_t *p, const char *param, const char *fmt,
     return e;
 }
 
+/* "name[i]", for the param of an error: built for every item, so without
+ * a formatter. */
+static const char *indexed(apr_pool_t *p, const char *name, int i)
+{
+    apr_size_t n = strlen(name), d;
+    char digits[16], *o = digits + sizeof(digits), *out;
+    unsigned int u = i < 0 ? 0 : (unsigned int)i;
+
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    d = (apr_size_t)(digits + sizeof(digits) - o);
+    out = apr_palloc(p, n + d + 3);
+    memcpy(out, name, n);
+    out[n] = '[';
+    memcpy(out + n + 1, o, d);
+    out[n + 1 + d] = ']';
+    out[n + 2 + d] = '\0';
+    return out;
+}
+
 /* ---- tools of the request ---- */
 
 static const rs_tool_t *tool_by_ir(const rs_state_t *st, const char *ir)
@@ -337,7 +360,7 @@ static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
         return llmp_bad_request(f->pool, "tools", "'tools' must be an array");
     out = cJSON_CreateArray();
     cJSON_ArrayForEach(t, tools) {
-        const char *param = apr_psprintf(f->pool, "tools[%d]", ti++);
+        const char *param = indexed(f->pool, "tools", ti++);
         const char *type = llmp_json_str(t, "type");
 
         if (!type) {
@@ -359,7 +382,7 @@ static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
                           "and \"tools\"", param);
             cJSON_ArrayForEach(it, (err ? NULL : inner)) {
                 const char *ip = apr_psprintf(f->pool, "%s.tools[%d]", param,
-                                              ii++);
+                                              ii++);   /* rare: namespaces */
                 const char *itype = llmp_json_str(it, "type");
                 if (itype && (!strcmp(itype, "function")
                               || !strcmp(itype, "custom")))
@@ -524,7 +547,7 @@ static llmp_error_t *read_parts(conv_t *c, const cJSON *content, int kind,
     int pi = 0;
 
     cJSON_ArrayForEach(part, content) {
-        const char *pp = apr_psprintf(p, "%s[%d]", param, pi++);
+        const char *pp = indexed(p, param, pi++);
         const char *type = llmp_json_str(part, "type");
         llmp_error_t *err = NULL;
         cJSON *o = NULL;
@@ -882,7 +905,7 @@ static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
     llmp_buf_init(&c.reasoning, p, LLMP_JSON_MAX);
     c.reasoning.first = 256;
     cJSON_ArrayForEach(it, input) {
-        const char *param = apr_psprintf(p, "input[%d]", i++);
+        const char *param = indexed(p, "input", i++);
         const cJSON *jt = llmp_json_get(it, "type");
         const char *type;
 
@@ -1068,12 +1091,11 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
                                     "'reasoning' must be an object");
         if (effort) ADD_REF(ir, "reasoning_effort", effort);
     }
-    if ((v = jset(req, "metadata"))) {
-        if (!cJSON_IsObject(v))
-            return llmp_bad_request(f->pool, "metadata",
-                                    "'metadata' must be an object");
-        add_cs(ir, "metadata", jref(v));
-    }
+    /* metadata: the Response's only (OpenAI's Chat Completions refuse it
+     * without "store": true, and the backend does not store the call) */
+    if ((v = jset(req, "metadata")) && !cJSON_IsObject(v))
+        return llmp_bad_request(f->pool, "metadata",
+                                "'metadata' must be an object");
     if ((err = copy_str(f, req, "user", ir, "user"))
         || (err = copy_str(f, req, "safety_identifier", ir,
                            "safety_identifier"))
@@ -1305,8 +1327,7 @@ static cJSON *call_item(const char *id, const char *status,
 
     ADD_REF(c, "id", id);
     if (tool && tool->custom) {
-        ADD_REF(c, "type", "custom_tool_call");
-        if (strcmp(status, "completed")) ADD_REF(c, "status", status);
+        ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
         ADD_REF(c, "call_id", call_id);
         ADD_REF(c, "name", name);
         if (tool->ns) ADD_REF(c, "namespace", tool->ns);
@@ -1720,7 +1741,9 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
 
     if (jnum(llmp_json_get(tc, "index"), &d) && d >= 0 && d < 1e6)
         idx = (int)d;
-    for (i = st->items->nelts - 1; i >= 0; i--) {
+    if (st->cur && st->cur->kind == RS_CALL && st->cur->tc == idx)
+        it = st->cur;              /* the usual case: the open call */
+    for (i = st->items->nelts - 1; !it && i >= 0; i--) {
         rs_item_t *x = APR_ARRAY_IDX(st->items, i, rs_item_t *);
         if (x->kind == RS_CALL && x->tc == idx) {
             it = x;

@@ -412,6 +412,29 @@ static int clean_event_name(const char *e)
     return 1;
 }
 
+/* A Responses event relayed as it came: note what response.failed would
+ * need, and whether it ends the stream. */
+static void responses_event(proxy_ctx *ctx, cJSON *j, const char *event)
+{
+    const char *type = llmp_json_str(j, "type");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "sequence_number");
+    cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
+
+    if (!type) type = event;
+    if (cJSON_IsNumber(seq) && seq->valuedouble > ctx->resp_seq)
+        ctx->resp_seq = seq->valuedouble;
+    if (!ctx->resp && cJSON_IsObject(resp)) {
+        cJSON_DetachItemViaPointer(j, resp);
+        llmp_json_pool_own(ctx->r->pool, resp);
+        ctx->resp = resp;
+    }
+    if (!strcmp(type, "error")) ctx->backend_error = 1;
+    else if (!strcmp(type, "response.completed")
+             || !strcmp(type, "response.incomplete")
+             || !strcmp(type, "response.failed"))
+        ctx->done = 1;   /* relayed, and nothing after it */
+}
+
 /* A pass-through chat stream read by a front: each chunk, checked and
  * parsed once, goes to the front, which writes its own events; "[DONE]"
  * is the end; an error event ends the stream with the backend's error. */
@@ -450,29 +473,6 @@ static apr_status_t front_pass_event(proxy_ctx *ctx, const char *data,
     }
     ctx->pending = 1;
     return APR_SUCCESS;
-}
-
-/* A Responses event relayed as it came: note what response.failed would
- * need, and whether it ends the stream. */
-static void responses_event(proxy_ctx *ctx, cJSON *j, const char *event)
-{
-    const char *type = llmp_json_str(j, "type");
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "sequence_number");
-    cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
-
-    if (!type) type = event;
-    if (cJSON_IsNumber(seq) && seq->valuedouble > ctx->resp_seq)
-        ctx->resp_seq = seq->valuedouble;
-    if (!ctx->resp && cJSON_IsObject(resp)) {
-        cJSON_DetachItemViaPointer(j, resp);
-        llmp_json_pool_own(ctx->r->pool, resp);
-        ctx->resp = resp;
-    }
-    if (!strcmp(type, "error")) ctx->backend_error = 1;
-    else if (!strcmp(type, "response.completed")
-             || !strcmp(type, "response.incomplete")
-             || !strcmp(type, "response.failed"))
-        ctx->done = 1;   /* relayed, and nothing after it */
 }
 
 /* A pass-through event: relayed as it came ("event:" and "data:" lines),
@@ -1036,7 +1036,8 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
     ctx.secrets = backend_secrets(r, sc);
-    ctx.responses = !ops && ep == LLMP_EP_RESPONSES;
+    /* a Responses-native backend: its own stream relayed (no front) */
+    ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;

@@ -381,6 +381,24 @@ void llmp_rstore_put(request_rec *r, const char *id, const char *json,
     apr_table_setn(r->notes, "llmproxy-rstore", "stored");
 }
 
+void llmp_rstore_delete(request_rec *r, const char *id)
+{
+    llmp_rstore_t *st = llmp_sconf(r->server)->rstore;
+    unsigned char key[RSTORE_ID_MAX + 8];
+    unsigned int klen;
+    apr_status_t rv;
+
+    if (!st || !id_ok(id)) return;
+    klen = make_key(id, key);
+    if (!rstore_lock(r, st)) return;
+    rv = st->provider->remove(st->inst, r->server, key, klen, r->pool);
+    rstore_unlock(st);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, LLMP_LOG_TAG
+                      "response store (%s): could not delete response %s",
+                      st->name, id);
+}
+
 void llmp_rstore_register_hooks(apr_pool_t *p)
 {
     (void)p;

@@ -63,6 +63,18 @@ like $out, qr/not a valid size/, 'bad size';
 ($rc, $out) = configtest("LLMProxyAuthToken secret-xyz\nLLMProxyRefreshInterval -1");
 unlike $out, qr/secret-xyz/, 'the token is not echoed in errors';
 
+# The response store: a provider that is not loaded, a bad name, a TTL of 0
+($rc, $out) = configtest('LLMProxyResponseStore redis:127.0.0.1:6379');
+isnt $rc, 0, 'a store provider not loaded fails configtest';
+like $out, qr/no mod_socache provider 'redis' \(LoadModule socache_redis_module\)/,
+     '... saying which module to load';
+($rc, $out) = configtest('LLMProxyResponseStore "sh mcb"');
+like $out, qr/LLMProxyResponseStore: a mod_socache provider/, 'bad store name';
+($rc, $out) = configtest('LLMProxyResponseStoreTTL 0');
+like $out, qr/LLMProxyResponseStoreTTL.*must be > 0/, 'TTL 0 refused';
+($rc, $out) = configtest("LLMProxyResponseStore none\nLLMProxyResponseStoreTTL 60");
+is $rc, 0, 'LLMProxyResponseStore none passes' or diag $out;
+
 # Two virtual hosts with the same list URL and token but different
 # LLMProxyProviderRule lines get a list each: the same model goes to a
 # different provider on each (it used to follow the first host's rules).

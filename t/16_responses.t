@@ -46,8 +46,9 @@ sub events_of {
 }
 
 sub stream {
-    my ($body) = @_;
-    my $r = post_json('/v1/responses', { %$body, stream => JSON::PP::true });
+    my ($body, %opt) = @_;
+    my $r = post_json('/v1/responses', { %$body, stream => JSON::PP::true },
+                      %opt);
     $r->{events} = [ events_of($r->{content}) ];
     return $r;
 }
@@ -294,6 +295,75 @@ for my $cut ([ 'hostile-truncated', 'hostile-truncated', 'openai' ],
     is $resp->{status}, 'failed', "$fam cut stream: failed";
 }
 
+# ---- a backend's error in the middle of a stream: error, response.failed ----
+for my $mid ([ 'hostile-error-event', 'hi', 'openai' ],
+             [ 'claude-3-7-sonnet-20250219', 'stream_error', 'anthropic' ],
+             [ 'gemini-2.0-flash', 'stream_error', 'gemini' ],
+             [ 'command-r-plus', 'stream_error', 'cohere' ]) {
+    my ($model, $text, $fam) = @$mid;
+    my $r = stream({ model => $model, input => $text });
+    my $resp = check_sequence($r, "$fam error event", 'response.failed');
+    my @ev = @{ $r->{events} };
+    is $ev[-2][0], 'error', "$fam error event: an error event before it";
+    ok length($ev[-2][1]{message} // ''), "$fam error event: with a message";
+    ok((grep { $_->[0] eq 'response.output_text.delta' } @ev),
+       "$fam error event: the text before it was sent");
+}
+
+# ---- a reset, a limit of this server's: error, response.failed ----
+{
+    my $r = stream({ model => 'mock-reset-stream', input => 'a b c d' });
+    check_sequence($r, 'backend reset', 'response.failed');
+    my @ev = @{ $r->{events} };
+    is $ev[-2][0], 'error', 'backend reset: an error event before it';
+    $r = stream({ model => 'mock-long-stream', input => 'hi' },
+                module => 'llmp_smallstream');
+    check_sequence($r, 'stream over LLMProxyStreamMaxDuration',
+                   'response.failed');
+    @ev = @{ $r->{events} };
+    is $ev[-2][1]{code}, 'stream_too_long',
+        'stream over LLMProxyStreamMaxDuration: stream_too_long';
+}
+
+# ---- each event leaves as soon as the backend's arrives ----
+for my $slow ([ 'mock-slow-stream', 'hi', 'openai' ],
+              [ 'command-r-plus', 'slow_stream a b c d', 'cohere' ]) {
+    my ($model, $text, $fam) = @$slow;
+    my $res = stream_raw('/v1/responses',
+        { model => $model, input => $text, stream => JSON::PP::true },
+        headers => { 'Accept-Encoding' => 'gzip' });
+    is $res->{status}, 200, "$fam slow stream: 200";
+    unlike $res->{head}, qr{Content-Encoding}i, "$fam slow stream: not compressed";
+    my @t = map { $_->[0] } grep { $_->[1] =~ /output_text\.delta/ }
+            @{ $res->{events} };
+    ok @t >= 3 && $t[-1] - $t[0] > 0.5,
+        sprintf("$fam slow stream: deltas arrive as the backend sends them "
+                . "(%d over %.2fs)", scalar @t, @t ? $t[-1] - $t[0] : 0);
+}
+
+# ---- a client that leaves stops the backend ----
+{
+    mock_reset();
+    my $res = stream_raw('/v1/responses',
+        { model => 'mock-long-stream', input => 'hi',
+          stream => JSON::PP::true }, close_after => 6);
+    ok $res->{closed}, 'client hung up mid-stream';
+    my $stopped = 0;
+    for (1 .. 40) {
+        if ((mock_stats()->{disconnects} || 0) >= 1) { $stopped = 1; last }
+        select undef, undef, undef, 0.1;
+    }
+    ok $stopped, '... the backend transfer stopped';
+}
+
+# ---- a stream request answered with one JSON body: replayed as events ----
+{
+    my $r = stream({ model => 'mock-nostream', input => 'hi' });
+    my $resp = check_sequence($r, 'JSON answer to a stream', 'response.completed');
+    check_text_events($r, 'JSON answer to a stream', $resp);
+    like output_text($resp), qr/echo: hi/, 'JSON answer to a stream: the text';
+}
+
 # ---- a backend error before the stream: a plain HTTP error ----
 {
     my $r = stream({ model => 'claude-3-7-sonnet-20250219',
@@ -349,6 +419,7 @@ for my $cut ([ 'hostile-truncated', 'hostile-truncated', 'openai' ],
     is $r->{json}{error}{code}, 'response_not_found', '... response_not_found';
     $r = post_json('/v1/responses/resp_x', '{}', method => 'POST');
     is $r->{status}, 405, 'POST /v1/responses/{id}: 405';
+    is $r->{headers}{allow}, 'GET, HEAD, DELETE', '... Allow: GET, HEAD, DELETE';
     $r = post_json('/v1/responses',
         { model => 'gpt-4o-mini', input => 'x',
           previous_response_id => 'resp_unknown' });
@@ -368,7 +439,7 @@ SKIP: {
         { model => 'claude-3-7-sonnet-20250219', input => 'remember kiwi' });
     my $id = $r->{json}{id} // '';
     my $g = post_json("/v1/responses/$id", undef, method => 'GET');
-    skip 'no response store in this build', 6 if $g->{status} == 404;
+    skip 'no response store in this build', 10 if $g->{status} == 404;
     is $g->{status}, 200, 'GET a stored response: 200';
     is $g->{json}{id}, $id, '... the same id';
     is output_text($g->{json}), output_text($r->{json}), '... the same output';
@@ -380,6 +451,14 @@ SKIP: {
     is scalar @{ $nb->{messages} || [] }, 3,
         '... the earlier turns sent again';
     like json_encode($nb->{messages}[0]), qr/remember kiwi/, '... in order';
+    my $d = post_json("/v1/responses/$id", undef, method => 'DELETE');
+    is $d->{status}, 200, 'DELETE a stored response: 200';
+    is_deeply $d->{json}, { id => $id, object => 'response',
+                            deleted => JSON::PP::true }, '... deleted';
+    $g = post_json("/v1/responses/$id", undef, method => 'GET');
+    is $g->{status}, 404, '... then GET: 404';
+    $d = post_json("/v1/responses/$id", undef, method => 'DELETE');
+    is $d->{status}, 404, '... and DELETE again: 404';
 }
 {
     my $r = post_json('/v1/responses',

@@ -340,6 +340,10 @@ def _response(body, rid, status, output, usage):
     }
     if usage is not None:
         r["usage"] = usage
+    if status == "completed":
+        r["completed_at"] = r["created_at"]
+    if isinstance(body.get("user"), str):
+        r["user"] = body["user"]
     return r
 
 
@@ -372,8 +376,8 @@ def handle(req):
     plan = _plan(body)
     text = plan[1] if plan[0] == "text" else ""
     words = text.split(" ")
-    usage = {"input_tokens": 5, "input_tokens_details": {
-        "cached_tokens": 0, "cache_write_tokens": 0},
+    usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0,
+                                                     "cache_write_tokens": 0},
              "output_tokens": len(words),
              "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 5 + len(words)}
