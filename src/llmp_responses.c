@@ -14,14 +14,15 @@
  *     function_call, custom_tool_call -> assistant tool_calls (type
  *       "function"; a custom call's arguments are {"input": <input>});
  *       consecutive calls go into one assistant message, the one of a
- *       message just before them too.
+ *       message just before them too (and assistant text just after
+ *       them, as the tool messages must follow the calls).
  *     function_call_output, custom_tool_call_output -> a "tool" message
  *       (its call_id must be the one of a call before it, else 400); the
  *       output's text parts are its content, its images and files a user
  *       message after the tool messages of that turn.
  *     reasoning: summary texts (or content texts) and encrypted_content ->
  *       "reasoning_content" / "reasoning_signature" of the next assistant
- *       message.
+ *       message (dropped when a user or system message comes first).
  *     item_reference and the items of hosted tools (web_search_call, ...):
  *       dropped. Any other type: 400.
  *   "tools": function -> function; custom -> a function with one string
@@ -35,7 +36,8 @@
  *   (+ stream_options.include_usage). metadata (echoed in the Response;
  *   OpenAI's Chat Completions take it only with "store": true), store,
  *   include, previous_response_id (resolved by llmp_responses_expand),
- *   truncation, service_tier...: not for the backend.
+ *   truncation, service_tier, background...: not for the backend.
+ *   conversation and prompt (state this server does not have): 400.
  *   The IR refers to strings and sub-trees of the request (no deep
  *   copies): the request must live as long as the IR (both are the
  *   request pool's).
@@ -44,14 +46,20 @@
  *   custom_tool_call per tool call (a call of a custom tool's function
  *   becomes a custom_tool_call whose input is the "input" argument);
  *   finish_reason length / content_filter -> status "incomplete"; usage;
- *   the request's settings echoed.
+ *   the request's settings echoed (referred to, like the IR: f->answer
+ *   lives as long as the request's tree).
  * Stream: response.created and response.in_progress on the first chunk;
  *   then per output item output_item.added, its part and delta events,
  *   its done events and output_item.done (an item ends when another
  *   starts or at the finish); response.completed / response.incomplete at
- *   the end, or "error" then response.failed. Every event has a
- *   sequence_number from 0. A custom tool call's input is sent in one
- *   delta when the call ends (its JSON arguments come in pieces).
+ *   the end, or "error" (the error's code, "stream_truncated" when the
+ *   stream ended without a finish_reason) then response.failed (its
+ *   error.code one the Response schema knows: rate_limit_exceeded,
+ *   invalid_prompt, server_error..., or context_length_exceeded /
+ *   insufficient_quota as Codex reads them). Every event has a
+ *   sequence_number from 0. A custom tool call's input is decoded from
+ *   its JSON arguments {"input":"..."} as they come (arguments of another
+ *   shape: the input in one delta when the call ends).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -95,6 +103,12 @@ typedef struct {
     const rs_tool_t *tool;         /* NULL: a plain function */
     const char *name;              /* the client's name */
     const char *input;             /* custom: the decoded input, once done */
+    /* custom: the "input" string of the arguments decoded as they come */
+    llmp_buf_t dec;                /* decoded (and sent) so far */
+    apr_size_t scan;               /* where the decoding is in text */
+    int want;                      /* how much of {"input":" was read */
+    int phase;                     /* 0 before the string, 1 in it, 2 after
+                                      it, 3 not that shape: sent at the end */
 } rs_item_t;
 
 typedef struct {
@@ -660,23 +674,40 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
                    "parts", param);
 
     if (kind == 'a') {
+        const char *t;
+        cJSON *prev;
+
         if (cJSON_IsString(content)) {
-            new_assistant(c, content->valuestring);
+            t = content->valuestring;
+        }
+        else {
+            llmp_buf_init(&text, p, LLMP_JSON_MAX);
+            text.first = 256;
+            err = read_parts(c, content, kind,
+                             apr_pstrcat(p, param, ".content", NULL), NULL,
+                             &text, &ntext);
+            if (err) return err;
+            t = buf_text(&text);
+        }
+        prev = c->asst ? cJSON_GetObjectItemCaseSensitive(c->asst, "content")
+                       : NULL;
+        if (c->calls && !c->have_reasoning && cJSON_IsNull(prev)) {
+            /* text after the calls of its turn: the tool messages must
+             * follow the calls, so the text joins them */
+            cJSON_ReplaceItemInObjectCaseSensitive(c->asst, "content",
+                                                   cJSON_CreateString(t));
             return NULL;
         }
-        llmp_buf_init(&text, p, LLMP_JSON_MAX);
-        text.first = 256;
-        err = read_parts(c, content, kind,
-                         apr_pstrcat(p, param, ".content", NULL), NULL,
-                         &text, &ntext);
-        if (err) return err;
-        new_assistant(c, buf_text(&text));
+        new_assistant(c, t);
         return NULL;
     }
 
     flush_media(c);
     c->asst = NULL;
     c->calls = NULL;
+    c->have_reasoning = 0;         /* reasoning of no answer */
+    c->signature = NULL;
+    c->reasoning.len = 0;
     m = cJSON_CreateObject();
     ADD_REF(m, "role", kind == 'u' ? "user" : "system");
     if (cJSON_IsString(content)) {
@@ -1043,6 +1074,16 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_bad_request(f->pool, NULL,
                                 "the request body must be a JSON object");
+    /* state kept by OpenAI that this server does not have: refused
+     * rather than ignored (previous_response_id is the way here) */
+    if (jset(req, "conversation"))
+        return llmp_bad_request(f->pool, "conversation",
+                                "conversations are not supported here: use "
+                                "previous_response_id");
+    if (jset(req, "prompt"))
+        return llmp_bad_request(f->pool, "prompt",
+                                "stored prompt templates are not supported "
+                                "here: send the instructions and input");
     st->req = req;
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();
@@ -1173,7 +1214,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
     v = jset(req, "max_output_tokens");
     echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
-    ADD_REF(r, "model", f->model_id ? f->model_id : "");
+    ADD_STR(r, "model", f->model_id ? f->model_id : "");
     add_cs(r, "output", cJSON_CreateArray());
     v = llmp_json_get(req, "parallel_tool_calls");
     ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
@@ -1356,6 +1397,151 @@ static const char *custom_input(apr_pool_t *p, const char *args)
         && cJSON_IsString(a->child))
         return a->child->valuestring;     /* one string argument */
     return args ? args : "";
+}
+
+/* ---- a custom call's input, decoded as its arguments come ---- */
+
+static int hex4(const char *s, unsigned int *out)
+{
+    unsigned int v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        char ch = s[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9') v |= (unsigned int)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f') v |= (unsigned int)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F') v |= (unsigned int)(ch - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static void put_utf8(llmp_buf_t *b, unsigned int cp)
+{
+    char u[4];
+    apr_size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    }
+    else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    }
+    else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    }
+    else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    llmp_buf_append(b, u, n);
+}
+
+/* Decode what is complete of the arguments {"input":"..."} received so
+ * far (it->text from it->scan) into it->dec. Another shape: phase 3 (the
+ * input is then sent whole when the call ends). */
+static void custom_decode(rs_item_t *it)
+{
+    static const char want[] = "{\"input\":\"";
+    const char *s = buf_text(&it->text);
+    apr_size_t n = it->text.len, i = it->scan;
+
+    if (it->phase == 0) {
+        while (i < n && want[it->want]) {
+            char ch = s[i];
+            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+                if (it->want >= 2 && it->want <= 7) {   /* in "input" */
+                    it->phase = 3;
+                    return;
+                }
+                i++;
+                continue;
+            }
+            if (ch != want[it->want]) {
+                it->phase = 3;
+                return;
+            }
+            it->want++;
+            i++;
+        }
+        it->scan = i;
+        if (want[it->want]) return;
+        it->phase = 1;
+    }
+    while (it->phase == 1 && i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        apr_size_t len;
+
+        if (ch == '"') {
+            it->phase = 2;
+            i++;
+            break;
+        }
+        if (ch == '\\') {
+            unsigned int cp, lo;
+            char e;
+
+            if (i + 1 >= n) break;
+            e = s[i + 1];
+            if (e != 'u') {
+                char out;
+                switch (e) {
+                case '"': case '\\': case '/': out = e; break;
+                case 'b': out = '\b'; break;
+                case 'f': out = '\f'; break;
+                case 'n': out = '\n'; break;
+                case 'r': out = '\r'; break;
+                case 't': out = '\t'; break;
+                default:
+                    it->phase = 3;
+                    return;
+                }
+                llmp_buf_append(&it->dec, &out, 1);
+                i += 2;
+                continue;
+            }
+            if (i + 6 > n) break;
+            if (!hex4(s + i + 2, &cp)) {
+                it->phase = 3;
+                return;
+            }
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (i + 12 > n) break;
+                if (s[i + 6] == '\\' && s[i + 7] == 'u'
+                    && hex4(s + i + 8, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                    put_utf8(&it->dec, 0x10000 + ((cp - 0xd800) << 10)
+                                       + (lo - 0xdc00));
+                    i += 12;
+                    continue;
+                }
+                cp = 0xfffd;
+            }
+            else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                cp = 0xfffd;
+            }
+            put_utf8(&it->dec, cp);
+            i += 6;
+            continue;
+        }
+        /* a whole UTF-8 sequence, or wait for the rest */
+        len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
+              : (ch >> 3) == 30 ? 4 : 1;
+        if (i + len > n) break;
+        llmp_buf_append(&it->dec, s + i, len);
+        i += len;
+    }
+    it->scan = i;
 }
 
 /* ---- response ---- */
@@ -1598,10 +1784,16 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
         }
     }
     else if (it->tool && it->tool->custom) {
+        const char *rest;
+
         it->input = custom_input(f->pool, buf_text(&it->text));
-        if (*it->input) {
+        /* what the deltas have not said yet (all of it when the arguments
+         * had another shape) */
+        rest = !strncmp(it->input, buf_text(&it->dec), it->dec.len)
+               ? it->input + it->dec.len : "";
+        if (*rest) {
             ev = item_event("response.custom_tool_call_input.delta", it);
-            ADD_REF(ev, "delta", it->input);
+            ADD_REF(ev, "delta", rest);
             err = emit(f, st, ev);
         }
         if (!err) {
@@ -1632,6 +1824,8 @@ static rs_item_t *item_new(llmp_front_t *f, rs_state_t *st, int kind,
     it->status = "in_progress";
     llmp_buf_init(&it->text, f->pool, LLMP_JSON_MAX);
     it->text.first = 1024;
+    llmp_buf_init(&it->dec, f->pool, LLMP_JSON_MAX);
+    it->dec.first = 1024;
     APR_ARRAY_PUSH(st->items, rs_item_t *) = it;
     st->cur = it;
     return it;
@@ -1732,7 +1926,7 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
                                   const cJSON *tc)
 {
     const cJSON *fn = llmp_json_get(tc, "function");
-    const char *args = llmp_json_str(fn, "arguments");
+    const char *args = llmp_json_str(fn, "arguments"), *id;
     rs_item_t *it = NULL;
     llmp_error_t *err;
     double d;
@@ -1750,8 +1944,10 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
             break;
         }
     }
+    id = llmp_json_str(tc, "id");
+    if (it && id && *id && strcmp(id, it->call_id))
+        it = NULL;                 /* another call at the same index */
     if (!it) {
-        const char *id = llmp_json_str(tc, "id");
         const char *name = llmp_json_str(fn, "name");
         const rs_tool_t *tool = tool_by_ir(st, name);
 
@@ -1767,8 +1963,15 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
     }
     if (!args || !*args) return NULL;
     if ((err = append(f, it, args))) return err;
-    if (it != st->cur || (it->tool && it->tool->custom))
-        return NULL;               /* sent when the call ends */
+    if (it != st->cur) return NULL;        /* a late piece: in the answer */
+    if (it->tool && it->tool->custom) {
+        apr_size_t old = it->dec.len;
+        custom_decode(it);
+        if (it->dec.len == old) return NULL;
+        ev = item_event("response.custom_tool_call_input.delta", it);
+        ADD_REF(ev, "delta", it->dec.data + old);
+        return emit(f, st, ev);
+    }
     ev = item_event("response.function_call_arguments.delta", it);
     ADD_REF(ev, "delta", args);
     return emit(f, st, ev);

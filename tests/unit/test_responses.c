@@ -430,6 +430,23 @@ static void t_request_settings(apr_pool_t *p)
     CHECK_STR(at_str(ir, "messages.1.content"), "Calling.");
     CHECK_INT(cJSON_GetArraySize(at(ir, "messages.1.tool_calls")), 2);
     CHECK_STR(at_str(ir, "messages.2.tool_call_id"), "b");
+    /* text after the calls joins them (the tool messages must follow the
+     * calls); reasoning before a user message is no assistant's */
+    ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"lost\"}]},{\"role\":"
+                        "\"user\",\"content\":\"go\"},{\"type\":"
+                        "\"function_call\",\"call_id\":\"a\",\"name\":"
+                        "\"f\",\"arguments\":\"{}\"},{\"role\":"
+                        "\"assistant\",\"content\":[{\"type\":"
+                        "\"output_text\",\"text\":\"Calling f.\"}]},"
+                        "{\"type\":\"function_call_output\",\"call_id\":"
+                        "\"a\",\"output\":\"1\"}]}"), NULL, &err);
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 3);
+    CHECK_STR(at_str(ir, "messages.1.content"), "Calling f.");
+    CHECK(!at(ir, "messages.1.reasoning_content"));
+    CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "a");
+    CHECK_STR(at_str(ir, "messages.2.role"), "tool");
     /* max_output_tokens is an integer in the IR */
     ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"max_output_tokens\":100}"), NULL, &err);
@@ -563,6 +580,13 @@ static void t_request_errors(apr_pool_t *p)
                         "\"stream\":\"yes\"}"), "stream");
     CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"user\":5}"), "user");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"conversation\":\"conv_1\"}"), "conversation");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"prompt\":{\"id\":\"pmpt_1\"}}"), "prompt");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"conversation\":null,\"prompt\":null,"
+                        "\"background\":false}"), "(ok)");
     /* unknown fields and hosted tools are no errors */
     CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\",\"frob\":1,"
                         "\"tools\":[{\"type\":\"mcp\"},{\"type\":"
@@ -679,10 +703,11 @@ static void t_request_captured(apr_pool_t *p)
 {
     static const char *const files[] = {
         "responses/codex_capture_request.json",
-        "responses/codex_capture_tool_output.json" };
+        "responses/codex_capture_tool_output.json",
+        "responses/codex_capture_gpt55.json" };
     int i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         llmp_error_t *err;
         cJSON *req = llmp_fixture_json(p, files[i]), *ir;
         const cJSON *t;
@@ -709,6 +734,26 @@ static void t_request_captured(apr_pool_t *p)
             CHECK_STR(at_str(last, "role"), "tool");
             CHECK_STR(at_str(last, "tool_call_id"), "call_capture1");
             CHECK(strstr(at_str(last, "content"), "llmp-capture-42") != NULL);
+        }
+        if (i == 2) {
+            /* apply_patch (custom) offered as a function; tool_search and
+             * web_search dropped */
+            int patch = 0;
+            cJSON_ArrayForEach(t, at(ir, "tools")) {
+                const char *name = at_str(t, "function.name");
+                if (name && !strcmp(name, "apply_patch")) {
+                    patch++;
+                    CHECK(strstr(at_str(t, "function.parameters.properties."
+                                        "input.description"),
+                                 "lark grammar:\nstart: begin_patch")
+                          != NULL);
+                }
+                CHECK(!name || strcmp(name, "tool_search"));
+            }
+            CHECK_INT(patch, 1);
+            CHECK_INT(cJSON_GetArraySize(at(ir, "tools")), 8);
+            CHECK_STR(at_str(ir, "reasoning_effort"), "medium");
+            CHECK_STR(at_str(ir, "verbosity"), "low");
         }
         check_backs(p, ir, files[i]);
     }
@@ -1013,6 +1058,7 @@ static void t_stream_custom(apr_pool_t *p)
               "response.content_part.done,response.output_item.done,"
               "response.output_item.added,"
               "response.custom_tool_call_input.delta,"
+              "response.custom_tool_call_input.delta,"
               "response.custom_tool_call_input.done,"
               "response.output_item.done,response.completed");
     check_seq(c);
@@ -1023,11 +1069,13 @@ static void t_stream_custom(apr_pool_t *p)
     CHECK_STR(at_str(ev, "item.name"), "apply_patch");
     CHECK_STR(at_str(ev, "item.input"), "");
     CHECK(!strncmp(at_str(ev, "item.id"), "ctc_", 4));
-    CHECK_STR(at_str(event(c, 9), "delta"), input);
+    /* the input decoded as the arguments come */
+    CHECK_STR(at_str(event(c, 9), "delta"), "*** Begin Patch\n*** Add");
     CHECK_STR(at_str(event(c, 9), "item_id"), at_str(ev, "item.id"));
-    CHECK_STR(at_str(event(c, 10), "input"), input);
-    CHECK_STR(at_str(event(c, 11), "item.input"), input);
-    r = at(event(c, 12), "response");
+    CHECK_STR(deltas(p, c, "response.custom_tool_call_input.delta"), input);
+    CHECK_STR(at_str(event(c, 11), "input"), input);
+    CHECK_STR(at_str(event(c, 12), "item.input"), input);
+    r = at(event(c, 13), "response");
     CHECK_STR(at_str(r, "output.0.content.0.text"), "Patching.");
     CHECK_STR(at_str(r, "output.1.type"), "custom_tool_call");
     CHECK_STR(at_str(r, "output.1.input"), input);
@@ -1235,6 +1283,73 @@ static void t_stream_raw_numbers(apr_pool_t *p)
     CHECK(at_num(r, "usage.input_tokens_details.cached_tokens") == 1);
 }
 
+/* Backends that send every call whole at index 0 (or without an index):
+ * a new id is a new call. */
+static void t_stream_same_index(apr_pool_t *p)
+{
+    cap_t *c = cap_new(p);
+    llmp_error_t *err;
+    llmp_front_t *f;
+    const cJSON *r;
+
+    to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"Hi\",\"stream\":true}"),
+          &f, &err);
+    f->emit = cap_emit;
+    f->emit_baton = c;
+    run_lines(p, f,
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{\\\"a\\\":1}\"}}]}}]}\n"
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"id\":\"c2\",\"function\":{\"name\":\"g\","
+              "\"arguments\":\"{}\"}}]}}]}\n"
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"id\":\"c2\",\"function\":{\"arguments\":"
+              "\"\"}}]},\"finish_reason\":\"tool_calls\"}]}\n", NULL);
+    check_seq(c);
+    r = at(find_event(c, "response.completed", 0), "response");
+    CHECK_INT(cJSON_GetArraySize(at(r, "output")), 2);
+    CHECK_STR(at_str(r, "output.0.call_id"), "c1");
+    CHECK_STR(at_str(r, "output.0.arguments"), "{\"a\":1}");
+    CHECK_STR(at_str(r, "output.1.call_id"), "c2");
+    CHECK_STR(at_str(r, "output.1.name"), "g");
+    CHECK_STR(at_str(r, "output.1.arguments"), "{}");
+}
+
+/* A custom call whose arguments are not {"input":"..."} first: its input
+ * in one delta at the end. */
+static void t_stream_custom_shapes(apr_pool_t *p)
+{
+    static const char *const args[][3] = {
+        { "{\\\"n\\\": 1, ", "\\\"input\\\": \\\"abc\\\"}", "abc" },
+        { "*** Begin", " Patch", "*** Begin Patch" },
+        { "{\\\"input\\\": \\\"a\\\\", "nq\\\"}", "a\nq" } };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        cap_t *c = cap_new(p);
+        llmp_error_t *err;
+        llmp_front_t *f;
+
+        to_ir(p, parse(p, custom_tools_req), &f, &err);
+        f->emit = cap_emit;
+        f->emit_baton = c;
+        run_lines(p, f, apr_pstrcat(p,
+            "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+            "\"index\":0,\"id\":\"c1\",\"function\":{\"name\":"
+            "\"apply_patch\",\"arguments\":\"", args[i][0], "\"}}]}}]}\n"
+            "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+            "\"index\":0,\"function\":{\"arguments\":\"", args[i][1],
+            "\"}}]},\"finish_reason\":\"tool_calls\"}]}\n", NULL), NULL);
+        check_seq(c);
+        CHECK_STR(deltas(p, c, "response.custom_tool_call_input.delta"),
+                  args[i][2]);
+        CHECK_STR(at_str(find_event(c, "response.custom_tool_call_input.done",
+                                    0), "input"), args[i][2]);
+        CHECK_STR(at_str(f->answer, "output.0.input"), args[i][2]);
+    }
+}
+
 /* A chunk line with one delta. */
 static const char *chunk_line(apr_pool_t *p, const char *member,
                               const char *piece)
@@ -1269,10 +1384,11 @@ static void t_stream_splits(apr_pool_t *p)
 {
     const char *text = "Hello, wonderful world of streaming events!";
     const char *args = "{\"city\": \"Paris\", \"unit\": \"celsius\"}";
-    const char *cargs = "{\"input\": \"*** Begin Patch\\n*** Add File: b\\n"
-                        "+x\\n*** End Patch\\n\"}";
-    const char *cinput = "*** Begin Patch\n*** Add File: b\n+x\n"
-                         "*** End Patch\n";
+    const char *cargs = " { \"input\" : \"*** Begin Patch\\n*** Add File: "
+                        "b\\n+x \\u00e9\\ud83d\\ude00 \\\"q\\\" \\\\ "
+                        "\\t\\/\\n*** End Patch\\n\"}";
+    const char *cinput = "*** Begin Patch\n*** Add File: b\n+x \xc3\xa9"
+                         "\xf0\x9f\x98\x80 \"q\" \\ \t/\n*** End Patch\n";
     apr_size_t tn = strlen(text), an = strlen(args), cn = strlen(cargs), k;
     int bad = 0;
 
@@ -1564,6 +1680,8 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_stream_length);
     RUN(t_stream_failed);
     RUN(t_stream_raw_numbers);
+    RUN(t_stream_same_index);
+    RUN(t_stream_custom_shapes);
     RUN(t_stream_splits);
     RUN(t_expand_record);
     RUN(t_error_json);
