@@ -29,6 +29,10 @@ APLOG_USE_MODULE(llmproxy);
 #define RSTORE_DEFAULT      "shmcb"
 #define RSTORE_DEFAULT_SIZE (32 * 1024 * 1024)
 #define RSTORE_SHMCB_SIZE   (512 * 1024)       /* shmcb's own default */
+/* a shmcb cache must keep records of 64K at least (a size of 128K
+ * does) */
+#define RSTORE_SHMCB_MIN    (128 * 1024)
+#define RSTORE_SHMCB_MIN_RECORD (64 * 1024)
 /* what shmcb is told to expect: few, large records (whole turns) */
 #define RSTORE_AVG_ID       32
 #define RSTORE_AVG_OBJ      16384
@@ -92,6 +96,7 @@ static apr_size_t shmcb_max_record(apr_size_t size)
     num_idx = seg / (RSTORE_AVG_OBJ + RSTORE_AVG_ID);
     while (n > 1 && num_idx / n < 2 * n) n /= 2;
     num_idx /= n;
+    if (num_idx < 5) return 0;              /* shmcb refuses to start */
     sub = (seg / n) & ~(sizeof(unsigned long) - 1);
     used = 4 * sizeof(unsigned int) + num_idx * idx;
     /* a margin, should a build lay it out a little differently */
@@ -107,9 +112,11 @@ static apr_size_t provider_max_record(const char *name, const char *args)
         if (open) size = (apr_size_t)apr_atoi64(open + 1);
         return shmcb_max_record(size);
     }
-    /* memcached's default item limit is 1 MiB, key and overhead included */
+    /* memcached's default item limit is 1 MiB, key and overhead included;
+     * apr-util's memcache and Redis clients send a record in one write
+     * that may not take all of a larger one (a partial command times out:
+     * not stored) */
     if (!strcmp(name, "memcache")) return 1024 * 1024 - 1024;
-    if (!strcmp(name, "redis")) return 8 * 1024 * 1024;
     return 1024 * 1024;
 }
 
@@ -218,11 +225,29 @@ static int rstore_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         const llmp_server_conf_t *c = llmp_sconf(v);
         const char *name, *args;
 
+        const ap_socache_provider_t *prov;
+        ap_socache_instance_t *inst = NULL;
+        const char *err;
+
         if (!c->rstore_spec || !strcmp(c->rstore_spec, "none")) continue;
-        if (!lookup(ptemp, c->rstore_spec, &name, &args)) {
+        prov = lookup(ptemp, c->rstore_spec, &name, &args);
+        if (!prov) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
                          "LLMProxyResponseStore: no mod_socache provider "
                          "'%s' (LoadModule socache_%s_module)", name, name);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* the provider's own check of its arguments (it parses them;
+         * nothing is opened before init) */
+        err = args && *args ? prov->create(&inst, args, ptemp, ptemp) : NULL;
+        if (!err && !strcmp(name, "shmcb") && args && *args
+            && provider_max_record(name, args) < RSTORE_SHMCB_MIN_RECORD)
+            err = apr_psprintf(ptemp, "too small to keep responses (give "
+                               "it at least %d bytes)", RSTORE_SHMCB_MIN);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
+                         "LLMProxyResponseStore %s: %s", c->rstore_spec,
+                         err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

@@ -70,6 +70,17 @@ like $out, qr/no mod_socache provider 'redis' \(LoadModule socache_redis_module\
      '... saying which module to load';
 ($rc, $out) = configtest('LLMProxyResponseStore "sh mcb"');
 like $out, qr/LLMProxyResponseStore: a mod_socache provider/, 'bad store name';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(12Q)');
+like $out, qr/LLMProxyResponseStore shmcb:x\(12Q\): .*not numerical/,
+     'the provider checks its arguments';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(65536)');
+like $out, qr/too small to keep responses \(give it at least 131072 bytes\)/,
+     'a shmcb too small for a response';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(131072)');
+is $rc, 0, '... 128K is enough' or diag $out;
 ($rc, $out) = configtest('LLMProxyResponseStoreTTL 0');
 like $out, qr/LLMProxyResponseStoreTTL.*must be > 0/, 'TTL 0 refused';
 ($rc, $out) = configtest("LLMProxyResponseStore none\nLLMProxyResponseStoreTTL 60");

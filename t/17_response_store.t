@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(sleep);
 
-plan tests => 84;
+plan tests => 86;
 
 my $T = JSON::PP::true;
 my $F = JSON::PP::false;
@@ -141,6 +141,12 @@ is get_resp($r->{json}{id} // 'resp_x', module => 'llmp_rstore_small')
 my $log = do { local $/; open my $fh, '<', 't/logs/error_log'; <$fh> };
 ok $log =~ /\[llmproxy:info\].*is larger than the response store \(shmcb\)/,
    '... which the log says (at info)';
+sleep 1;   # the access log is written after the answer
+my @acc = do { open my $fh, '<', 't/logs/llmproxy_log'; <$fh> };
+ok scalar(grep { /^200 responses model=gpt-4o-mini .*rstore=too-large / }
+          @acc), '%{llmproxy-rstore}n: too-large';
+ok scalar(grep { /^200 responses model=gpt-4o-mini .*rstore=stored / } @acc),
+   '... and stored';
 
 # ---- Responses-native backends: the body passed through ----
 mock_reset();
