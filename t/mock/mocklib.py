@@ -68,13 +68,22 @@ def sse_response(events, delay=0.0, drop_after=None, headers=None):
 
 # ---- the Codex CLI end-to-end tests (tests/sdk/codex_e2e.mjs) ----
 _EXEC = re.compile(r"run_exec: (echo [A-Za-z0-9_.-]+)")
+_PATCH = re.compile(r"run_patch: ([A-Za-z0-9_.-]+) ([A-Za-z0-9_.-]+)")
 SHELL_TOOLS = ("exec_command", "shell")
 
 
 def exec_call(text, tool_names):
-    """A prompt with "run_exec: echo WORD" asks for a call of Codex's shell
-    tool (exec_command, else shell; only if it is among the tools offered)
-    that runs that command: -> (name, arguments dict), else None."""
+    """What a model would call for the Codex tests: -> (name, arguments
+    dict) or None.
+    "run_exec: echo WORD": Codex's shell tool (exec_command, else shell; only
+    if it is among the tools offered) running that command.
+    "run_patch: FILE WORD": Codex's apply_patch tool (a custom tool: as a
+    function, its one string parameter "input") adding FILE with the line
+    WORD."""
+    m = _PATCH.search(text or "")
+    if m and "apply_patch" in tool_names:
+        return "apply_patch", {"input": "*** Begin Patch\n*** Add File: %s\n"
+                               "+%s\n*** End Patch\n" % m.groups()}
     m = _EXEC.search(text or "")
     if not m:
         return None

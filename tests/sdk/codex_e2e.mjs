@@ -51,14 +51,34 @@ function families() {
   return fam;
 }
 
+// A model catalog (model_catalog_json) that gives the model metadata, so
+// that Codex offers its apply_patch tool as a custom (free-form) tool, as it
+// does for OpenAI's own models
+function catalog(model) {
+  return { models: [{
+    slug: model, display_name: `${model} (mod_llmproxy)`,
+    base_instructions: 'You are a coding agent in the Codex CLI. Use the tools to run ' +
+                       'commands and to edit files.',
+    apply_patch_tool_type: 'freeform', shell_type: 'shell_command',
+    supported_reasoning_levels: [], visibility: 'list', supported_in_api: true, priority: 1,
+    support_verbosity: false, truncation_policy: { mode: 'tokens', limit: 10000 },
+    experimental_supported_tools: [], context_window: 128000,
+  }] };
+}
+
 // config.toml as the README documents it
-function makeCodexHome(root) {
+function makeCodexHome(root, model, withCatalog) {
   const home = join(root, 'home');
   const codexHome = join(root, 'codex');
   const work = join(root, 'work');
   for (const d of [home, codexHome, work]) mkdirSync(d, { recursive: true });
+  let cat = '';
+  if (withCatalog) {
+    writeFileSync(join(codexHome, 'models.json'), JSON.stringify(catalog(model)));
+    cat = `model_catalog_json = ${JSON.stringify(join(codexHome, 'models.json'))}\n`;
+  }
   writeFileSync(join(codexHome, 'config.toml'), `# written by tests/sdk/codex_e2e.mjs
-model_provider = "llmproxy"
+${cat}model_provider = "llmproxy"
 check_for_update_on_startup = false
 
 [model_providers.llmproxy]
@@ -76,10 +96,12 @@ enabled = false
   return { home, codexHome, work };
 }
 
-// codex exec ...: {code, stdout, stderr}; killed after 90 s
-function codexExec(model, prompt, json) {
+// codex exec ...: {code, stdout, stderr, file}; killed after 60 s
+// opt.catalog: with a model catalog; opt.readBack: a file of the work
+// directory to read once Codex is done (file: its text, or null)
+function codexExec(model, prompt, json, opt = {}) {
   const root = mkdtempSync(join(tmpdir(), 'llmp-codex-'));
-  const { home, codexHome, work } = makeCodexHome(root);
+  const { home, codexHome, work } = makeCodexHome(root, model, opt.catalog);
   const args = ['exec', '--skip-git-repo-check', '--ephemeral', '--color', 'never',
                 '--dangerously-bypass-approvals-and-sandbox', '-m', model];
   if (json) args.push('--json');
@@ -93,12 +115,16 @@ function codexExec(model, prompt, json) {
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
     p.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { stderr += '\n[killed after 90 s]'; p.kill('SIGKILL'); }, 90000);
+    const timer = setTimeout(() => { stderr += '\n[killed after 60 s]'; p.kill('SIGKILL'); }, 60000);
     p.on('error', (e) => { stderr += `\n[spawn: ${e.message}]`; });
     p.on('close', (code) => {
       clearTimeout(timer);
+      let file = null;
+      if (opt.readBack) {
+        try { file = readFileSync(join(work, opt.readBack), 'utf8'); } catch { file = null; }
+      }
       rmSync(root, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, file });
     });
   });
 }
@@ -150,11 +176,43 @@ async function toolTurn(model) {
   return `${cmd.command} -> ${JSON.stringify(last.slice(0, 100))}`;
 }
 
+// Codex's apply_patch (a custom tool; a function with one string "input"
+// for backends without custom tools): the model adds a file, Codex writes
+// it and sends the result back, the answer quotes it
+async function patchTurn(model) {
+  const word = `llmp-patch-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const file = 'llmp_e2e.txt';
+  const r = await codexExec(model, `run_patch: ${file} ${word}`, true,
+                            { catalog: true, readBack: file });
+  assert(r.code === 0, `exit ${r.code}: ${tail(r.stderr)} ${tail(r.stdout)}`);
+  assert(r.file === `${word}\n`, `${file}: ${JSON.stringify(r.file)}; ${tail(r.stdout)}`);
+  const events = r.stdout.split('\n').filter((l) => l.trim()).map((l) => {
+    try { return JSON.parse(l); } catch { return { type: 'not-json', line: l }; }
+  });
+  const msgs = events.filter((e) => e.type === 'item.completed' && e.item
+                             && e.item.type === 'agent_message').map((e) => e.item.text);
+  const last = msgs[msgs.length - 1] || '';
+  assert(last.includes(file) && !last.includes('run_patch'),
+         `final message ${JSON.stringify(last.slice(0, 300))}`);
+  assert(events.find((e) => e.type === 'turn.completed'), `no turn.completed: ${tail(r.stdout)}`);
+  return `${file} written; ${JSON.stringify(last.slice(0, 100))}`;
+}
+
+// the module must answer at all (else every case would wait for Codex's
+// own timeouts)
+let down;
+try {
+  const r = await fetch(`${BASE}/models`, { signal: AbortSignal.timeout(10000) });
+  if (r.status !== 200) down = `GET ${BASE}/models: HTTP ${r.status}`;
+} catch (e) { down = `GET ${BASE}/models: ${e.message}`; }
+
 const wanted = process.argv.slice(2);
 for (const [label, model] of families()) {
-  for (const [what, fn] of [['plain answer', plain], ['exec_command tool turn', toolTurn]]) {
+  for (const [what, fn] of [['plain answer', plain], ['exec_command tool turn', toolTurn],
+                            ['apply_patch (custom tool) turn', patchTurn]]) {
     const name = `codex exec: ${what} (${label}${model ? ': ' + model : ''})`;
     if (wanted.length && !wanted.some((w) => name.includes(w))) continue;
+    if (down) { report(name, false, down); continue; }
     if (!model) {
       report(name, false, `no model with a handle ending in /responses in ${MODELS_JSON}`);
       continue;

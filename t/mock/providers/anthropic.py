@@ -20,7 +20,8 @@ Behaviour is chosen by the text of the last user turn:
   stream_cut     (stream) the body ends without message_stop
   stream_reset   (stream) the connection is reset after a few events
   run_exec: echo WORD   (with Codex's exec_command or shell tool) a call of
-                 that tool running the command (mocklib.exec_call)
+                 that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 otherwise an echo "echo: <prompt>" (one token per word; max_tokens and
 stop_sequences are honoured). A last turn of tool results answers
 "tool said: <results>".

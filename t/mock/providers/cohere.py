@@ -21,7 +21,8 @@ Behaviour is chosen by the last user message's text:
   cache         usage.cached_tokens 40 (prompt tokens served from cache)
   slow_stream   (stream) events 0.3 s apart
   run_exec: echo WORD  (with Codex's exec_command or shell tool) a call of
-                that tool running the command (mocklib.exec_call)
+                that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
 Embed: embedding_types is required, input_type too for v3+ models,
 output_dimension only for embed-v4 models.

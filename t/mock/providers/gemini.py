@@ -28,7 +28,8 @@ Behaviour is chosen by the text of the last user turn:
   many_calls    2000 functionCalls of the first declared function (in
                 one event when streamed)
   run_exec: echo WORD  (with Codex's exec_command or shell tool) a call of
-                that tool running the command (mocklib.exec_call)
+                that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 A turn answering a function call gets "tool said: <response JSON>".
 Anything else: "echo: <text>". responseMimeType application/json answers
 {"answer": "<text>"}. candidateCount gives that many candidates.

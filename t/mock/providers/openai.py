@@ -27,8 +27,8 @@ extensions ("x_llmp", a message's "reasoning_content" /
 a tool message must answer a call of the assistant message before it
 (400 invalid_request_error).
 With Codex's exec_command or shell tool, "run_exec: echo WORD" in the last
-user message asks for a call of that tool running the command
-(mocklib.exec_call).
+user message asks for a call of that tool running the command; with its
+apply_patch, "run_patch: FILE WORD" a call adding FILE (mocklib.exec_call).
 
 POST .../responses is OpenAI's Responses API (responses.py), as strict
 as the real one: see there.

@@ -22,7 +22,9 @@ item last, the text is "tool said: <its output>". With tools, a last user
 text with "run_exec: echo WORD" (and Codex's exec_command or shell
 function) gets a function_call of that tool running the command
 (mocklib.exec_call); one with "use_tool" a function_call of the first
-function tool (a string parameter gets "<name> value").
+function tool (a string parameter gets "<name> value"); one with
+"run_patch: FILE WORD" (and Codex's custom tool apply_patch) a
+custom_tool_call of apply_patch adding FILE.
 """
 import itertools
 import json
@@ -267,7 +269,8 @@ def _last_user_text(inp):
 
 
 def _plan(body):
-    """("text", text) or ("call", name, arguments JSON)"""
+    """("text", text), ("call", name, arguments JSON) or ("custom", name,
+    input)"""
     inp = body.get("input")
     last = inp[-1] if isinstance(inp, list) and inp else {}
     if last.get("type") in ("function_call_output", "custom_tool_call_output"):
@@ -276,6 +279,12 @@ def _plan(body):
                                           else json.dumps(o))
     text = _last_user_text(inp)
     fns = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    customs = [t.get("name") for t in body.get("tools") or []
+               if t.get("type") == "custom"]
+    if body.get("tool_choice") != "none":
+        run = exec_call(text, customs)
+        if run:
+            return "custom", run[0], run[1]["input"]
     if fns and body.get("tool_choice") != "none":
         run = exec_call(text, [t.get("name") for t in fns])
         if run:
@@ -288,7 +297,10 @@ def _plan(body):
     return "text", "echo: %s" % text
 
 
-def _call(fid, name, args, status="completed"):
+def _call(fid, name, args, status="completed", custom=False):
+    if custom:
+        return {"id": fid, "type": "custom_tool_call", "status": status,
+                "call_id": "call_" + fid, "name": name, "input": args}
     return {"id": fid, "type": "function_call", "status": status,
             "call_id": "call_" + fid, "name": name, "arguments": args}
 
@@ -372,7 +384,7 @@ def handle(req):
     fid = "fc_mock%06d" % n
     if body.get("stream") is not True:
         item = _message(mid, text) if plan[0] == "text" else \
-            _call(fid, plan[1], plan[2])
+            _call(fid, plan[1], plan[2], custom=plan[0] == "custom")
         return json_response(_response(body, rid, "completed", [item],
                                        usage))
 
@@ -384,6 +396,21 @@ def handle(req):
         return sse_event(d, typ)
 
     start = _response(body, rid, "in_progress", [], None)
+    if plan[0] == "custom":
+        name, inp = plan[1], plan[2]
+        done = _call(fid, name, inp, custom=True)
+        return sse_response([
+            ev("response.created", response=start),
+            ev("response.in_progress", response=start),
+            ev("response.output_item.added", output_index=0,
+               item=_call(fid, name, "", "in_progress", True)),
+            ev("response.custom_tool_call_input.delta", item_id=fid,
+               output_index=0, delta=inp),
+            ev("response.custom_tool_call_input.done", item_id=fid,
+               output_index=0, input=inp),
+            ev("response.output_item.done", output_index=0, item=done),
+            ev("response.completed",
+               response=_response(body, rid, "completed", [done], usage))])
     if plan[0] == "call":
         name, args = plan[1], plan[2]
         done = _call(fid, name, args)
