@@ -13,6 +13,7 @@
 
 #include "mod_llmproxy.h"
 #include "llmp_scrub.h"
+#include "llmp_responses.h"
 
 
 static const char *const endpoint_names[] = {
@@ -88,6 +89,11 @@ static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
     if (!strcmp(rest, "/embeddings")) return LLMP_EP_EMBEDDINGS;
     if (!strcmp(rest, "/images/generations")) return LLMP_EP_IMAGES;
     if (!strcmp(rest, "/completions")) return LLMP_EP_COMPLETIONS;
+    if (!strcmp(rest, "/responses")) return LLMP_EP_RESPONSES;
+    if (!strncmp(rest, "/responses/", 11) && rest[11]) {
+        *model_id = rest + 11;         /* the response's id */
+        return LLMP_EP_RESPONSE;
+    }
     return LLMP_EP_UNKNOWN;
 }
 
@@ -330,6 +336,149 @@ static llmp_error_t *check_top_level(request_rec *r, const char *body,
     return NULL;
 }
 
+/* Keep a finished Response for previous_response_id and GET
+ * /v1/responses/{id}, unless the client said "store": false or the server
+ * keeps no store (then the record is not even made). */
+static void responses_keep(request_rec *r, llmp_server_conf_t *sc,
+                           llmp_front_t *f, const cJSON *req)
+{
+    const char *status, *rec;
+    apr_size_t n = 0;
+
+    if (!sc->rstore || !f->answer
+        || cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req, "store")))
+        return;
+    status = llmp_json_str(f->answer, "status");
+    if (status && !strcmp(status, "failed")) return;
+    rec = llmp_responses_record(f, &n);
+    if (rec) llmp_rstore_put(r, f->id, rec, n);
+}
+
+/* POST /v1/responses: through the Responses front translator to any chat
+ * backend (the internal representation, llmp_front.h), or as it is to a
+ * backend of the Responses API (kind LLMP_KIND_RESPONSES). */
+static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
+                            const llmp_model_t *m,
+                            const llmp_provider_ops_t *ops, llmp_kind_e kind,
+                            cJSON *req, char *body, apr_size_t len,
+                            llmp_xlate_t *x)
+{
+    llmp_native_req_t native;
+    llmp_front_t *f;
+    const cJSON *jprev;
+    cJSON *ir = NULL;
+    llmp_error_t *e;
+    int rc;
+
+    memset(&native, 0, sizeof(native));
+    if (kind == LLMP_KIND_RESPONSES) {
+        /* the client's bytes, unchanged; the answer or the events relayed
+         * by the pass-through path of mod_llmproxy_io.c (the backend keeps
+         * its own state: nothing stored here) */
+        native.path = m->handle;
+        native.body = body;
+        native.len = len;
+        native.stream = x->stream;
+        return llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, NULL, x);
+    }
+    jprev = cJSON_GetObjectItemCaseSensitive(req, "previous_response_id");
+    if (cJSON_IsString(jprev) && *jprev->valuestring) {
+        cJSON *rec = llmp_rstore_get(r, jprev->valuestring), *full = NULL;
+
+        if (!rec) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+                "previous_response_not_found", "previous_response_id",
+                "Previous response with id '%s' not found.",
+                shown(r, jprev->valuestring)));
+        }
+        e = llmp_responses_expand(r->pool, req,
+                                  cJSON_GetObjectItemCaseSensitive(rec,
+                                                                   "history"),
+                                  &full);
+        if (e) return llmp_io_send_error(r, e);
+        req = full;
+    }
+    else if (jprev && !cJSON_IsNull(jprev)
+             && !(cJSON_IsString(jprev) && !*jprev->valuestring)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "invalid_type", "previous_response_id",
+            "'previous_response_id' must be a string"));
+    }
+    f = llmp_front_create(r->pool, &llmp_front_responses, m->id, x->created,
+                          x->stream, req);
+    f->id = llmp_make_id(r->pool, "resp_");
+    e = f->ops->request(f, req, &ir);
+    if (e) return llmp_io_send_error(r, e);
+    /* the front reads the usage of every answer; the back's chunks carry
+     * the front's id (never shown) */
+    x->front = f;
+    x->include_usage = 1;
+    x->id = f->id;
+    if (m->provider == LLMP_PROV_OPENAI) {
+        /* the IR is the Chat Completions request (a stream's with
+         * stream_options.include_usage): sent as it is */
+        llmp_ir_strip(ir);
+        native.body = llmp_json_print(r->pool, ir, &native.len);
+        if (!native.body) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
+        native.path = m->handle;
+        native.stream = x->stream;
+        rc = llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, NULL, x);
+    }
+    else {
+        if (!ops->chat_request) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+                "unsupported_endpoint", "model", "The model '%s' (%s) cannot "
+                "be used with /v1/responses", m->id, ops->name));
+        }
+        x->want_reasoning = 1;
+        e = ops->chat_request(x, ir, &native);
+        if (e) return llmp_io_send_error(r, e);
+        if (!native.path) native.path = m->handle;
+        rc = llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, ops, x);
+    }
+    responses_keep(r, sc, f, req);
+    return rc;
+}
+
+/* GET /v1/responses/{id}: a Response this server kept; DELETE forgets
+ * it. */
+static int handle_response_get(request_rec *r, const char *id)
+{
+    cJSON *rec;
+    const cJSON *resp;
+    char *out;
+    apr_size_t n;
+
+    if (r->method_number != M_GET && r->method_number != M_DELETE)
+        return method_not_allowed(r, "GET, HEAD, DELETE");
+    rec = llmp_rstore_get(r, id);
+    resp = rec ? cJSON_GetObjectItemCaseSensitive(rec, "response") : NULL;
+    if (!cJSON_IsObject(resp)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+            "response_not_found", NULL, "Response with id '%s' not found.",
+            shown(r, id)));
+    }
+    if (r->method_number == M_DELETE) {
+        cJSON *d = cJSON_CreateObject();
+
+        llmp_rstore_delete(r, id);
+        cJSON_AddStringToObject(d, "id", id);
+        cJSON_AddStringToObject(d, "object", "response");
+        cJSON_AddTrueToObject(d, "deleted");
+        out = llmp_json_print(r->pool, d, &n);
+        cJSON_Delete(d);
+    }
+    else out = llmp_json_print(r->pool, resp, &n);
+    if (!out) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+            NULL, NULL, "out of memory"));
+    }
+    return llmp_io_send_json(r, 200, out, n);
+}
+
 static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                        llmp_endpoint_e ep)
 {
@@ -381,7 +530,16 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     apr_table_setn(r->notes, "llmproxy-handle", m->handle);
 
     kind = llmp_route_kind(m->handle, m->provider);
-    if (kind != LLMP_KIND_ANY && kind != kind_of(ep)) {
+    if (ep == LLMP_EP_RESPONSES) {
+        /* any chat model, and a backend of the Responses API itself */
+        if (kind != LLMP_KIND_ANY && kind != LLMP_KIND_CHAT
+            && kind != LLMP_KIND_RESPONSES) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+                "wrong_endpoint", "model", "The model '%s' is served by %s, "
+                "not by /v1/responses", m->id, llmp_kind_endpoint(kind)));
+        }
+    }
+    else if (kind != LLMP_KIND_ANY && kind != kind_of(ep)) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
             "wrong_endpoint", "model", "The model '%s' is served by %s, "
             "not by %s", m->id, llmp_kind_endpoint(kind),
@@ -405,6 +563,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         cJSON_GetObjectItemCaseSensitive(req, "stream_options"),
         "include_usage"));
     x->opts = &sc->xlate_opts;
+    if (ep == LLMP_EP_RESPONSES)
+        return handle_responses(r, sc, m, ops, kind, req, body, len, x);
     if (m->provider == LLMP_PROV_OPENAI) {
         /* pass-through: the client's bytes, unchanged (x only serves to
          * replay a JSON answer to a stream request as chunks) */
@@ -461,12 +621,17 @@ static int llmp_handler(request_rec *r)
     if (!sc->source) return HTTP_INTERNAL_SERVER_ERROR;
     ep = find_endpoint(r, &model_id);
     apr_table_setn(r->notes, "llmproxy-endpoint", endpoint_names[ep]);
+    /* the errors of a URL of another protocol take its shape */
+    if (ep == LLMP_EP_RESPONSES || ep == LLMP_EP_RESPONSE)
+        llmp_req_conf(r)->front = &llmp_front_responses;
     switch (ep) {
     case LLMP_EP_HEALTH:
         return handle_health(r, sc);
     case LLMP_EP_MODELS:
     case LLMP_EP_MODEL:
         return handle_models(r, sc, ep, model_id);
+    case LLMP_EP_RESPONSE:
+        return handle_response_get(r, model_id);
     case LLMP_EP_UNKNOWN:
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
             "unknown_url", NULL, "Unknown request URL: %s %s", r->method,

@@ -37,7 +37,10 @@ typedef enum {
     LLMP_KIND_CHAT,
     LLMP_KIND_EMBEDDINGS,
     LLMP_KIND_IMAGES,
-    LLMP_KIND_COMPLETIONS
+    LLMP_KIND_COMPLETIONS,
+    LLMP_KIND_RESPONSES        /* a Responses API backend (".../responses"):
+                                  served on /v1/responses, the body passed
+                                  through */
 } llmp_kind_e;
 
 /* A shape of handle: what its path (before any query) ends with or holds. */

@@ -42,7 +42,7 @@ const char *llmp_route_owner(apr_pool_t *p, const char *handle,
 /* Which OpenAI endpoint a model serves, judged from its handle by its
  * provider's table (llmp_detect_t). */
 llmp_kind_e llmp_route_kind(const char *handle, llmp_provider_e provider);
-/* "/v1/chat/completions", ... for messages. */
+/* "/v1/chat/completions", "/v1/responses", ... for messages. */
 const char *llmp_kind_endpoint(llmp_kind_e kind);
 
 #endif

@@ -48,6 +48,9 @@ typedef struct llmp_server_conf {
     apr_array_header_t *reasoning_models; /* LLMProxyReasoningModels:
                                              const char * globs; NULL
                                              unset, empty: "none" */
+    const char *rstore_spec;       /* LLMProxyResponseStore: "provider[:args]"
+                                      or "none"; NULL: the default */
+    apr_interval_time_t rstore_ttl; /* LLMProxyResponseStoreTTL; -1 unset */
 
     /* resolved in post_config */
     llmp_source_t *source;
@@ -67,6 +70,8 @@ typedef struct llmp_server_conf {
     module *tls_ssl;               /* mod_ssl */
     int tls_conf_len;              /* slots of a configuration vector in
                                     use: one per loaded module */
+    struct llmp_rstore *rstore;    /* the response store, set in
+                                      post_config; NULL: none */
 
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */
@@ -129,7 +134,21 @@ int llmp_io_read_body(request_rec *r, apr_off_t limit, char **body,
                       apr_size_t *len, llmp_error_t **err);
 int llmp_io_send_json(request_rec *r, int status, const char *json,
                       apr_size_t len);
+/* An error in the request's protocol's shape (see llmp_req_conf_t). */
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e);
+
+/* The module's state of one request (r->request_config). */
+typedef struct llmp_req_conf {
+    /* The protocol of the request's URL when it is not OpenAI's Chat
+     * Completions (set by the handler from the URL, before anything can
+     * fail): every error of the request (llmp_io_send_error, on every
+     * path: 404, 405, 413, a stream that fails before its first event)
+     * takes this front's error shape (front->error_json). NULL: OpenAI's. */
+    const llmp_front_ops_t *front;
+} llmp_req_conf_t;
+
+/* The request's state, created zeroed on first use. */
+llmp_req_conf_t *llmp_req_conf(request_rec *r);
 /* The output filter that turns httpd's own refusal of a request body into
  * the OpenAI-shaped error (registered from the module's hooks). */
 void llmp_io_register_hooks(apr_pool_t *p);
@@ -161,6 +180,9 @@ cJSON *llmp_rstore_get(request_rec *r, const char *id);
  * cache, no store) is logged, never an error for the client. */
 void llmp_rstore_put(request_rec *r, const char *id, const char *json,
                      apr_size_t len);
+/* Forget the record under id (DELETE /v1/responses/{id}); a failure is
+ * logged. */
+void llmp_rstore_delete(request_rec *r, const char *id);
 void llmp_rstore_register_hooks(apr_pool_t *p);
 
 /* mod_llmproxy_modproxy.c: buffered calls through mod_proxy_http */

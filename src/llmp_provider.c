@@ -225,6 +225,8 @@ static const llmp_shape_t openai_shapes[] = {
       LLMP_KIND_IMAGES },
     { "/completions", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
       LLMP_KIND_COMPLETIONS },
+    { "/responses", LLMP_SHAPE_SUFFIX | LLMP_SHAPE_DETECT,
+      LLMP_KIND_RESPONSES },
     { NULL, 0, LLMP_KIND_ANY }
 };
 

@@ -226,6 +226,7 @@ const char *llmp_kind_endpoint(llmp_kind_e kind)
     case LLMP_KIND_EMBEDDINGS: return "/v1/embeddings";
     case LLMP_KIND_IMAGES: return "/v1/images/generations";
     case LLMP_KIND_COMPLETIONS: return "/v1/completions";
+    case LLMP_KIND_RESPONSES: return "/v1/responses";
     default: return "any endpoint";
     }
 }

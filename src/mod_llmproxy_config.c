@@ -28,6 +28,7 @@ void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
     c->max_stream_bytes = -1;
     c->stream_max_duration = UNSET_TIME;
     c->allow_empty_list = -1;
+    c->rstore_ttl = UNSET_TIME;
     c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
     return c;
 }
@@ -59,6 +60,8 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(stream_max_duration, UNSET_TIME);
     MERGE_VAL(allow_empty_list, -1);
     MERGE_PTR(reasoning_models);
+    MERGE_PTR(rstore_spec);
+    MERGE_VAL(rstore_ttl, UNSET_TIME);
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -269,6 +272,37 @@ static const char *add_reasoning_model(cmd_parms *cmd, void *d,
     return NULL;
 }
 
+static const char *set_rstore(cmd_parms *cmd, void *d, const char *v)
+{
+    const char *c;
+
+    if (!strcasecmp(v, "none")) {
+        conf_of(cmd)->rstore_spec = "none";
+        return NULL;
+    }
+    /* the provider's name; its arguments (after ':') are its own */
+    for (c = v; *c && *c != ':'; c++)
+        if (!apr_isalnum(*c) && *c != '_' && *c != '-')
+            break;
+    if (c == v || (*c && *c != ':'))
+        return "LLMProxyResponseStore: a mod_socache provider, optionally "
+               "with its arguments (shmcb, shmcb:/path(bytes), "
+               "redis:host:port, memcache:host:port, dbm:/path), or none";
+    conf_of(cmd)->rstore_spec = v;
+    return NULL;
+}
+
+static const char *set_rstore_ttl(cmd_parms *cmd, void *d, const char *v)
+{
+    llmp_server_conf_t *c = conf_of(cmd);
+    const char *err = parse_seconds(cmd, v, 0, &c->rstore_ttl);
+
+    /* the caches count whole seconds */
+    if (!err && c->rstore_ttl < apr_time_from_sec(1))
+        err = "LLMProxyResponseStoreTTL: at least 1 second";
+    return err;
+}
+
 static const char *set_max_tokens(cmd_parms *cmd, void *d, const char *v)
 {
     char *end;
@@ -361,6 +395,13 @@ const command_rec llmp_cmds[] = {
     AP_INIT_FLAG("LLMProxyAllowEmptyList", set_allow_empty_list, NULL,
         RSRC_CONF, "accept a model list with no usable entry (default off: "
         "an empty list is a failed refresh and the last good list stays)"),
+    AP_INIT_TAKE1("LLMProxyResponseStore", set_rstore, NULL, RSRC_CONF,
+        "where /v1/responses answers are kept for previous_response_id and "
+        "GET /v1/responses/{id}: a mod_socache provider[:args] (default "
+        "shmcb, 32M in shared memory; redis:host:port or memcache:host:port "
+        "for several servers), or none"),
+    AP_INIT_TAKE1("LLMProxyResponseStoreTTL", set_rstore_ttl, NULL,
+        RSRC_CONF, "seconds a stored response is kept (default 3600)"),
     { NULL }
 };
 
@@ -410,6 +451,8 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             c->max_stream_bytes = (apr_off_t)256 * 1024 * 1024;
         if (c->stream_max_duration == UNSET_TIME) c->stream_max_duration = 0;
         if (c->allow_empty_list < 0) c->allow_empty_list = 0;
+        if (c->rstore_ttl == UNSET_TIME)
+            c->rstore_ttl = apr_time_from_sec(3600);
         c->route_rules.rules = c->rules;
         if (c->use_modproxy < 0) c->use_modproxy = 1;
         /* https needs mod_ssl too: checked in llmp_modproxy's post_config */

@@ -44,9 +44,25 @@ int llmp_io_send_json(request_rec *r, int status, const char *json,
     return OK;
 }
 
+llmp_req_conf_t *llmp_req_conf(request_rec *r)
+{
+    llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
+                                               &llmproxy_module);
+
+    if (!rc) {
+        rc = apr_pcalloc(r->pool, sizeof(*rc));
+        ap_set_module_config(r->request_config, &llmproxy_module, rc);
+    }
+    return rc;
+}
+
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e)
 {
-    const char *json = llmp_error_json(r->pool, e);
+    const llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
+                                                     &llmproxy_module);
+    const char *json = rc && rc->front && rc->front->error_json
+                       ? rc->front->error_json(r->pool, e)
+                       : llmp_error_json(r->pool, e);
 
     apr_table_setn(r->notes, "llmproxy-error",
                    e->code ? e->code : e->type);
@@ -202,6 +218,8 @@ typedef struct proxy_ctx {
     llmp_endpoint_e ep;
     const llmp_provider_ops_t *ops;    /* NULL: pass-through */
     llmp_xlate_t *x;
+    llmp_front_t *front;               /* the client's protocol is not
+                                          Chat Completions (x->front) */
     int want_stream;
     long status;
     const char *ctype;
@@ -223,6 +241,12 @@ typedef struct proxy_ctx {
     int done;                          /* pass-through: "data: [DONE]" seen */
     const char *const *secrets;        /* scrubbed from every relayed byte */
     int backend_error;                 /* pass-through: relayed an error event */
+    /* pass-through of a Responses API stream (a "/responses" handle): its
+     * end is response.completed, .incomplete or .failed, not [DONE] */
+    int responses;
+    cJSON *resp;                       /* the response of response.created
+                                          (pool-owned), for response.failed */
+    double resp_seq;                   /* the last sequence_number */
 } proxy_ctx;
 
 static const char *const *backend_secrets(request_rec *r,
@@ -308,6 +332,27 @@ static apr_status_t emit_chunk(void *baton, const char *data, apr_size_t len)
     return APR_SUCCESS;
 }
 
+/* One event of a front's protocol: "event: <name>\n" and "data: ...\n\n",
+ * copied into the brigade (flushed as chunks are: by on_tick, or at the
+ * end). */
+static apr_status_t emit_event(void *baton, const char *event,
+                               const char *data, apr_size_t len)
+{
+    proxy_ctx *ctx = baton;
+
+    if (ctx->client_gone) return APR_ECONNABORTED;
+    start_stream(ctx);
+    if (event) {
+        apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
+        apr_brigade_write(ctx->bb, NULL, NULL, event, strlen(event));
+        apr_brigade_write(ctx->bb, NULL, NULL, "\n", 1);
+    }
+    apr_brigade_write(ctx->bb, NULL, NULL, "data: ", 6);
+    apr_brigade_write(ctx->bb, NULL, NULL, data, len);
+    apr_brigade_write(ctx->bb, NULL, NULL, "\n\n", 2);
+    return APR_SUCCESS;
+}
+
 static apr_status_t on_native_event(void *baton, const char *event,
                                     const char *data, apr_size_t len)
 {
@@ -318,6 +363,9 @@ static apr_status_t on_native_event(void *baton, const char *event,
     /* a backend that reflects the token in its text must not show it */
     data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
     e = ctx->ops->chat_stream_event(ctx->x, event, data, len);
+    /* the front's refusal of a chunk says more than the translator's
+     * "could not write" */
+    if (ctx->x->front_err) e = ctx->x->front_err;
     if (e) {
         ctx->stream_err = e;
         return APR_EGENERAL;
@@ -364,6 +412,69 @@ static int clean_event_name(const char *e)
     return 1;
 }
 
+/* A Responses event relayed as it came: note what response.failed would
+ * need, and whether it ends the stream. */
+static void responses_event(proxy_ctx *ctx, cJSON *j, const char *event)
+{
+    const char *type = llmp_json_str(j, "type");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "sequence_number");
+    cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
+
+    if (!type) type = event;
+    if (cJSON_IsNumber(seq) && seq->valuedouble > ctx->resp_seq)
+        ctx->resp_seq = seq->valuedouble;
+    if (!ctx->resp && cJSON_IsObject(resp)) {
+        cJSON_DetachItemViaPointer(j, resp);
+        llmp_json_pool_own(ctx->r->pool, resp);
+        ctx->resp = resp;
+    }
+    if (!strcmp(type, "error")) ctx->backend_error = 1;
+    else if (!strcmp(type, "response.completed")
+             || !strcmp(type, "response.incomplete")
+             || !strcmp(type, "response.failed"))
+        ctx->done = 1;   /* relayed, and nothing after it */
+}
+
+/* A pass-through chat stream read by a front: each chunk, checked and
+ * parsed once, goes to the front, which writes its own events; "[DONE]"
+ * is the end; an error event ends the stream with the backend's error. */
+static apr_status_t front_pass_event(proxy_ctx *ctx, const char *data,
+                                     apr_size_t len)
+{
+    llmp_error_t *e = NULL;
+    cJSON *j = NULL;
+
+    if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+        ctx->done = 1;
+        return APR_SUCCESS;
+    }
+    if (clean_text(data, len)) {
+        /* no credential reaches the front's events */
+        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
+        j = llmp_json_parse_strict(data, len);
+    }
+    if (!cJSON_IsObject(j)) {
+        e = llmp_error_make(ctx->r->pool, 502, "api_error",
+            "bad_backend_response", NULL, "the backend for model '%s' "
+            "sent a stream event that is not %s", ctx->model_id,
+            j ? "a JSON object" : "valid JSON text");
+    }
+    else if (cJSON_GetObjectItemCaseSensitive(j, "error")) {
+        ctx->backend_error = 1;
+        e = llmp_provider_generic_error(ctx->x, 502, j, data, len);
+    }
+    else {
+        e = ctx->front->ops->stream_chunk(ctx->front, j);
+    }
+    cJSON_Delete(j);
+    if (e) {
+        ctx->stream_err = e;
+        return APR_EGENERAL;
+    }
+    ctx->pending = 1;
+    return APR_SUCCESS;
+}
+
 /* A pass-through event: relayed as it came ("event:" and "data:" lines),
  * once its data is known to be a JSON object or "[DONE]"; written into the
  * brigade, flushed by on_tick. Nothing is allocated per event but the
@@ -377,7 +488,9 @@ static apr_status_t on_pass_event(void *baton, const char *event,
 
     ctx->events++;
     if (ctx->done || !len) return APR_SUCCESS;   /* nothing after [DONE] */
+    if (ctx->front) return front_pass_event(ctx, data, len);
     if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+        if (ctx->responses) return APR_SUCCESS;  /* not of this protocol */
         ctx->done = 1;
     }
     else {
@@ -386,6 +499,7 @@ static apr_status_t on_pass_event(void *baton, const char *event,
 
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
+        if (ok && ctx->responses) responses_event(ctx, j, event);
         cJSON_Delete(j);
         if (!ok || !clean_text(data, len)) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
@@ -540,16 +654,104 @@ static int on_tick(void *baton)
     return ctx->client_gone;
 }
 
+/* One named event ("event: <name>", "data: <json>"), flushed. */
+static void write_named_event(proxy_ctx *ctx, const char *name,
+                              const cJSON *j)
+{
+    apr_size_t n;
+    char *out = llmp_json_print(ctx->r->pool, j, &n);
+
+    if (!out) return;
+    apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
+    apr_brigade_write(ctx->bb, NULL, NULL, name, strlen(name));
+    apr_brigade_write(ctx->bb, NULL, NULL, "\ndata: ", 7);
+    apr_brigade_write(ctx->bb, NULL, NULL, out, n);
+    client_write(ctx, "\n\n", 2, 0);
+}
+
+/* A Responses stream that ends early ends as that protocol says: an
+ * "error" event (unless the backend sent one), then response.failed with
+ * the response of response.created. */
+static void responses_fail(proxy_ctx *ctx, const llmp_error_t *e)
+{
+    apr_pool_t *p = ctx->r->pool;
+    cJSON *ev, *err, *resp = ctx->resp;
+
+    if (ctx->done || ctx->client_gone) {
+        client_write(ctx, NULL, 0, 1);
+        return;
+    }
+    if (!ctx->backend_error) {
+        ev = cJSON_CreateObject();
+        cJSON_AddStringToObject(ev, "type", "error");
+        cJSON_AddStringToObject(ev, "code", e->code ? e->code : e->type);
+        cJSON_AddStringToObject(ev, "message", e->message);
+        if (e->param) cJSON_AddStringToObject(ev, "param", e->param);
+        else cJSON_AddNullToObject(ev, "param");
+        cJSON_AddNumberToObject(ev, "sequence_number", ++ctx->resp_seq);
+        write_named_event(ctx, "error", ev);
+        cJSON_Delete(ev);
+    }
+    if (!resp) {
+        /* a backend that never sent response.created */
+        resp = cJSON_CreateObject();
+        llmp_json_pool_own(p, resp);
+        cJSON_AddStringToObject(resp, "id", llmp_make_id(p, "resp_"));
+        cJSON_AddStringToObject(resp, "object", "response");
+        cJSON_AddNumberToObject(resp, "created_at",
+                                (double)apr_time_sec(ctx->r->request_time));
+        cJSON_AddStringToObject(resp, "model", ctx->model_id);
+        cJSON_AddItemToObject(resp, "output", cJSON_CreateArray());
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(resp, "status");
+    cJSON_AddStringToObject(resp, "status", "failed");
+    cJSON_DeleteItemFromObjectCaseSensitive(resp, "error");
+    err = cJSON_AddObjectToObject(resp, "error");
+    cJSON_AddStringToObject(err, "code", "server_error");
+    cJSON_AddStringToObject(err, "message", e->message);
+    ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "response.failed");
+    cJSON_AddNumberToObject(ev, "sequence_number", ++ctx->resp_seq);
+    cJSON_AddItemReferenceToObject(ev, "response", resp);
+    write_named_event(ctx, "response.failed", ev);
+    cJSON_Delete(ev);
+    client_write(ctx, NULL, 0, 1);
+}
+
 static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
 {
-    const char *json = llmp_error_json(ctx->r->pool, e);
+    const char *json;
     apr_size_t n;
-    char *ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
+    char *ev;
 
     /* only whole events were written: this one follows them */
     apr_table_setn(ctx->r->notes, "llmproxy-error",
                    e->code ? e->code : e->type);
+    if (ctx->responses) {
+        responses_fail(ctx, e);
+        return;
+    }
+    json = llmp_error_json(ctx->r->pool, e);
+    ev = llmp_sse_data(ctx->r->pool, json, strlen(json), &n);
     client_write(ctx, ev, n, 1);
+}
+
+/* A front's stream is over (e: what ended it, or NULL): its last events
+ * (for Responses: "error" and response.failed, or response.completed /
+ * response.incomplete), flushed; never "data: [DONE]". */
+static void front_stream_end(proxy_ctx *ctx, const llmp_error_t *e)
+{
+    llmp_error_t *fe;
+
+    if (e)
+        apr_table_setn(ctx->r->notes, "llmproxy-error",
+                       e->code ? e->code : e->type);
+    fe = ctx->front->ops->stream_end(ctx->front, e);
+    if (fe)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ctx->r, LLMP_LOG_TAG
+                      "the %s stream for model '%s' could not end well: %s",
+                      ctx->front->ops->name, ctx->model_id, fe->message);
+    client_write(ctx, NULL, 0, 1);
 }
 
 /* The backend's status, Content-Type and body, as they are (pass-through);
@@ -674,6 +876,23 @@ static int send_tree_as_stream(proxy_ctx *ctx, const cJSON *c)
     request_rec *r = ctx->r;
     const char *obj = c ? llmp_json_str(c, "object") : NULL;
 
+    if (ctx->front && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+                          c, "choices"))) {
+        /* the completion's chunks go to the front, which writes its
+         * events */
+        llmp_error_t *e = NULL;
+
+        apr_table_setn(r->notes, "llmproxy-stream-replayed", "1");
+        if (llmp_xlate_stream_completion(ctx->x, c) != APR_SUCCESS) {
+            e = ctx->x->front_err;
+            if (!e)
+                e = llmp_error_make(r->pool, 500, NULL, NULL, NULL,
+                                    "could not write the stream");
+            if (!ctx->started) return llmp_io_send_error(r, e);
+        }
+        front_stream_end(ctx, e);
+        return OK;
+    }
     if (obj && ctx->ep == LLMP_EP_CHAT && !strcmp(obj, "chat.completion")) {
         apr_table_setn(r->notes, "llmproxy-stream-replayed", "1");
         if (llmp_xlate_stream_completion(ctx->x, c) == APR_SUCCESS)
@@ -706,6 +925,32 @@ static int send_tree_as_stream(proxy_ctx *ctx, const cJSON *c)
         ctx->model_id));
 }
 
+/* A chat.completion (the backend's, or translated) as a front's answer:
+ * its body, or its events when the client asked for a stream. */
+static int front_answer(proxy_ctx *ctx, const cJSON *completion)
+{
+    request_rec *r = ctx->r;
+    llmp_error_t *e;
+    char *out = NULL;
+    apr_size_t n = 0;
+
+    if (ctx->x->stream) return send_tree_as_stream(ctx, completion);
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(completion,
+                                                        "choices"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
+                      "backend for model '%s' answered HTTP %ld with a body "
+                      "that is not a chat completion", ctx->model_id,
+                      ctx->status);
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 502,
+            "api_error", "bad_backend_response", NULL, "the backend for "
+            "model '%s' returned a body that is not a chat completion",
+            ctx->model_id));
+    }
+    e = ctx->front->ops->response(ctx->front, completion, &out, &n);
+    if (e) return llmp_io_send_error(r, e);
+    return llmp_io_send_json(r, 200, out, n);
+}
+
 static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
                                      apr_size_t len)
 {
@@ -729,6 +974,13 @@ static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
             model->id));
     }
     native = llmp_envelope_unwrap(native);
+    if (ctx->front) {
+        cJSON *tree = NULL;
+
+        e = ctx->ops->chat_response(ctx->x, native, &tree);
+        if (e) return llmp_io_send_error(r, e);
+        return front_answer(ctx, tree);
+    }
     switch (ctx->ep) {
     case LLMP_EP_CHAT:
         e = llmp_xlate_chat_response(ctx->ops, ctx->x, native, &out, &outlen);
@@ -784,9 +1036,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
     ctx.secrets = backend_secrets(r, sc);
+    /* a Responses-native backend: its own stream relayed (no front) */
+    ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;
+        if (x->front) {
+            /* valid while this call runs */
+            ctx.front = x->front;
+            ctx.front->emit = emit_event;
+            ctx.front->emit_baton = &ctx;
+        }
     }
 
     if (sc->source && sc->token)
@@ -866,6 +1126,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         if (ops) {
             if (!e) {
                 e = ops->chat_stream_end(x, complete);
+                if (x->front_err) e = x->front_err;
                 /* the answer is incomplete: a failed transfer says why (a
                  * silent backend is a 504 backend_timeout) */
                 if (e && !complete) e = transport_error(r, &res, model);
@@ -875,8 +1136,11 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                                         e->message);
             }
         }
-        else if (!e && !ctx.done && !ctx.backend_error) {
-            /* a stream that ends without "data: [DONE]" lost its end */
+        else if (!e && !ctx.done
+                 && (!ctx.backend_error || ctx.responses)) {
+            /* a stream that ends without "data: [DONE]" (Responses:
+             * without response.completed, .incomplete or .failed) lost
+             * its end */
             e = complete ? llmp_error_make(r->pool, 502, "api_error",
                     "stream_truncated", NULL, "the stream from the backend "
                     "for model '%s' ended without its last event: the "
@@ -893,8 +1157,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                               "with an error: %s", model->id, e->message);
             /* nothing sent yet: a plain HTTP error */
             if (!ctx.started) return llmp_io_send_error(r, e);
-            stream_error_event(&ctx, e);
+            if (!ctx.front) {
+                stream_error_event(&ctx, e);
+                return OK;
+            }
         }
+        if (ctx.front) front_stream_end(&ctx, e);
         else if (ops) client_write(&ctx, "data: [DONE]\n\n", 14, 1);
         else client_write(&ctx, NULL, 0, 1);
         return OK;
@@ -954,14 +1222,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                 "the backend for model '%s' answered HTTP %ld",
                 model->id, ctx.status));
         }
-        /* pass the backend's own error through */
-        if (!ops) return send_backend_error(&ctx, model);
+        /* pass the backend's own error through (a front gets it in its
+         * protocol's shape) */
+        if (!ops && !ctx.front) return send_backend_error(&ctx, model);
         {
             /* a translator quotes only JSON a client can read, or a
              * printable excerpt */
             cJSON *native = backend_json(&ctx);
             const char *ex = native ? ctx.body.data : body_excerpt(&ctx);
-            return llmp_io_send_error(r, ops->error(x, (int)ctx.status,
+            const llmp_provider_ops_t *eops = ops ? ops : &llmp_openai_ops;
+
+            return llmp_io_send_error(r, eops->error(x, (int)ctx.status,
                 native, ex, native ? ctx.body.len : strlen(ex)));
         }
     }
@@ -988,6 +1259,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             apr_table_setn(r->notes, "llmproxy-envelope", "1");
             changed = 1;
         }
+        if (ctx.front) return front_answer(&ctx, inner);
         /* the SDKs ask for base64 by default: a backend that answers
          * floats anyway gets them encoded */
         if (ep == LLMP_EP_EMBEDDINGS

@@ -70,6 +70,29 @@ is $rc, 0, 'reasoning model patterns and none pass' or diag $out;
 ($rc, $out) = configtest("LLMProxyAuthToken secret-xyz\nLLMProxyRefreshInterval -1");
 unlike $out, qr/secret-xyz/, 'the token is not echoed in errors';
 
+# The response store: a provider that is not loaded, a bad name, a TTL of 0
+($rc, $out) = configtest('LLMProxyResponseStore redis:127.0.0.1:6379');
+isnt $rc, 0, 'a store provider not loaded fails configtest';
+like $out, qr/no mod_socache provider 'redis' \(LoadModule socache_redis_module\)/,
+     '... saying which module to load';
+($rc, $out) = configtest('LLMProxyResponseStore "sh mcb"');
+like $out, qr/LLMProxyResponseStore: a mod_socache provider/, 'bad store name';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(12Q)');
+like $out, qr/LLMProxyResponseStore shmcb:x\(12Q\): .*not numerical/,
+     'the provider checks its arguments';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(65536)');
+like $out, qr/too small to keep responses \(give it at least 131072 bytes\)/,
+     'a shmcb too small for a response';
+($rc, $out) = configtest("LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so\n"
+                         . 'LLMProxyResponseStore shmcb:x(131072)');
+is $rc, 0, '... 128K is enough' or diag $out;
+($rc, $out) = configtest('LLMProxyResponseStoreTTL 0');
+like $out, qr/LLMProxyResponseStoreTTL.*must be > 0/, 'TTL 0 refused';
+($rc, $out) = configtest("LLMProxyResponseStore none\nLLMProxyResponseStoreTTL 60");
+is $rc, 0, 'LLMProxyResponseStore none passes' or diag $out;
+
 # Two virtual hosts with the same list URL and token but different
 # LLMProxyProviderRule lines get a list each: the same model goes to a
 # different provider on each (it used to follow the first host's rules).

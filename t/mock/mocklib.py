@@ -113,3 +113,30 @@ def model_thinks(model, family):
         return "thinking" in low or (v is not None and v >= (2, 5)) or (
             v is None and "gemini" in low and "-latest" in low)
     return "reasoning" in low
+# ---- the Codex CLI end-to-end tests (tests/sdk/codex_e2e.mjs) ----
+_EXEC = re.compile(r"run_exec: (echo [A-Za-z0-9_.-]+)")
+_PATCH = re.compile(r"run_patch: ([A-Za-z0-9_.-]+) ([A-Za-z0-9_.-]+)")
+SHELL_TOOLS = ("exec_command", "shell")
+
+
+def exec_call(text, tool_names):
+    """What a model would call for the Codex tests: -> (name, arguments
+    dict) or None.
+    "run_exec: echo WORD": Codex's shell tool (exec_command, else shell; only
+    if it is among the tools offered) running that command.
+    "run_patch: FILE WORD": Codex's apply_patch tool (a custom tool: as a
+    function, its one string parameter "input") adding FILE with the line
+    WORD."""
+    m = _PATCH.search(text or "")
+    if m and "apply_patch" in tool_names:
+        return "apply_patch", {"input": "*** Begin Patch\n*** Add File: %s\n"
+                               "+%s\n*** End Patch\n" % m.groups()}
+    m = _EXEC.search(text or "")
+    if not m:
+        return None
+    for name in SHELL_TOOLS:
+        if name in tool_names:
+            if name == "exec_command":
+                return name, {"cmd": m.group(1)}
+            return name, {"command": ["bash", "-lc", m.group(1)]}
+    return None

@@ -11,6 +11,8 @@
 // Prints one JSON line per check: {"name", "ok", "detail"}; exits 0 always
 // (t/13_openapi.t turns the lines into test results). Only global fetch.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import Ajv from 'ajv';
@@ -64,6 +66,7 @@ function adapt(node) {
 const DOC_ID = 'https://openapi.invalid/openai.json';
 const where = new Map();     // schema node -> its JSON pointer in the file
 let ajv;
+let specSchemas;             // components/schemas, adapted
 
 function loadSpec() {
   if (!SPEC) throw new Error('OPENAPI_YAML is not set');
@@ -80,6 +83,7 @@ function loadSpec() {
                               validate: (x) => Number.isInteger(x) && x >= 0 });
   // the document itself, so that '#/components/schemas/X' resolves as is
   const adapted = adapt(schemas);
+  specSchemas = adapted;
   // OPENAPI_STRICT=1: a member the description does not name is a violation
   // too (the description itself allows them), to catch a translator that
   // leaks a provider's own fields
@@ -515,6 +519,254 @@ for (const [what, schema, obj] of [
    { ...good, choices: [{ ...good.choices[0], message: { ...good.choices[0].message,
      tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }] } }] }],
   ['an error without param', 'ErrorResponse', { error: { message: 'm', type: 't', code: null } }],
+]) {
+  check(`the validator refuses ${what} (${schema})`, async () => {
+    const v = violations(schema, obj);
+    if (!v.length) throw new Error('accepted');
+    return v[0];
+  });
+}
+
+// ---- the Responses API (/v1/responses) -----------------------------------
+// Every answer matches Response, every stream event the schema its "type"
+// names (one of ResponseStreamEvent's), an error ErrorResponse.
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = join(HERE, '..', 'fixtures', 'responses');
+// the Responses-native model: the one whose handle ends with /responses
+const NATIVE = (() => {
+  try {
+    const list = JSON.parse(readFileSync(process.env.MODELS_JSON
+      || join(HERE, '..', '..', 't', 'mock', 'models.json'), 'utf8')).models || [];
+    const m = list.find((x) => typeof x.handle === 'string' && /\/responses$/.test(x.handle)
+                               && x.model_version);
+    return m ? m.model_version : null;
+  } catch { return null; }
+})();
+
+// event type -> the component schema of that event (from ResponseStreamEvent)
+let eventSchemas;
+function eventSchema(type) {
+  if (!eventSchemas) {
+    eventSchemas = {};
+    const doc = specSchemas;
+    for (const alt of doc.ResponseStreamEvent.anyOf) {
+      const name = alt.$ref.split('/').pop();
+      const t = doc[name].properties && doc[name].properties.type;
+      for (const v of (t && (t.enum || [t.const])) || []) eventSchemas[v] = name;
+    }
+  }
+  return eventSchemas[type];
+}
+
+// a streamed Responses answer: [{event, data}] (data parsed)
+async function rstream(body) {
+  const r = await call(BASE, 'POST', '/v1/responses', { ...body, stream: true });
+  if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+  if (!r.type.startsWith('text/event-stream')) throw new Error(`Content-Type ${r.type}`);
+  const events = [];
+  for (const block of r.text.split(/\r?\n\r?\n/)) {
+    const lines = block.split(/\r?\n/);
+    const data = lines.filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+    if (!data) continue;
+    const ev = lines.filter((l) => l.startsWith('event:')).map((l) => l.slice(6).trim())[0];
+    let j;
+    try { j = JSON.parse(data); } catch { throw new Error(`event not JSON: ${data.slice(0, 200)}`); }
+    events.push({ event: ev, data: j });
+  }
+  return events;
+}
+
+const TERMINAL = ['response.completed', 'response.incomplete', 'response.failed'];
+
+// every event valid; sequence_number increasing; the "event:" name is the
+// data's type; response.created first; exactly one terminal event, last
+// (wantEnd: the terminal type wanted, or 'error' for a failure mid-stream)
+function checkEvents(events, wantEnd = 'response.completed') {
+  const bad = [];
+  let seq = -1;
+  events.forEach(({ event, data }, i) => {
+    const schema = eventSchema(data.type);
+    if (!schema) { bad.push(`event ${i}: unknown type ${JSON.stringify(data.type)}`); return; }
+    const v = violations(schema, data);
+    if (v.length) bad.push(`event ${i} (${data.type}): ${v.join('; ')}`);
+    if (event !== undefined && event !== data.type) bad.push(`event ${i}: "event: ${event}" but type ${data.type}`);
+    if (!(data.sequence_number > seq)) bad.push(`event ${i}: sequence_number ${data.sequence_number} after ${seq}`);
+    seq = data.sequence_number;
+  });
+  const types = events.map((e) => e.data.type);
+  if (types[0] !== 'response.created') bad.push(`first event ${types[0]}`);
+  const ends = types.filter((t) => TERMINAL.includes(t));
+  if (wantEnd === 'error') {
+    if (!types.includes('error') && !types.includes('response.failed'))
+      bad.push(`no error or response.failed event: ${types.join(',')}`);
+    if (types.includes('response.completed')) bad.push('response.completed after a failure');
+  } else {
+    if (ends.length !== 1 || ends[0] !== wantEnd) bad.push(`terminal events [${ends}], want [${wantEnd}]`);
+    if (types[types.length - 1] !== wantEnd) bad.push(`last event ${types[types.length - 1]}`);
+    if (types.includes('error')) bad.push('an error event');
+  }
+  if (bad.length) throw new Error(bad.join(' | '));
+  const counts = {};
+  for (const t of types) counts[t] = (counts[t] || 0) + 1;
+  return Object.entries(counts).map(([t, n]) => `${t.replace('response.', '')}x${n}`).join(' ');
+}
+
+function responses(label, body, extra, status = 200) {
+  jsonShape(`response (${label})`, 'Response', status,
+            () => call(BASE, 'POST', '/v1/responses', body), extra);
+}
+
+function responsesStream(label, body, wantEnd, extra) {
+  check(`every event of a response stream (${label}) matches its ResponseStreamEvent schema`,
+    async () => {
+      const ev = await rstream(body);
+      const summary = checkEvents(ev, wantEnd);
+      if (extra) extra(ev);
+      return summary;
+    });
+}
+
+const rtools = [{ type: 'function', name: 'get_weather', description: 'Weather in a city',
+                  parameters: { type: 'object', properties: { city: { type: 'string' } },
+                                required: ['city'] } }];
+// a custom (free-form) tool like Codex's apply_patch
+const patchTool = { type: 'custom', name: 'apply_patch', description: 'Apply a patch',
+                    format: { type: 'grammar', syntax: 'lark',
+                              definition: 'start: "*** Begin Patch" /(.|\\n)*/' } };
+const outputTypes = (j) => j.output.map((o) => o.type).join(',');
+const want = (j, type) => {
+  if (!j.output.some((o) => o.type === type)) throw new Error(`no ${type} item: ${outputTypes(j)}`);
+  return outputTypes(j);
+};
+const RFAM = { ...CHAT };
+if (NATIVE) RFAM['responses pass-through'] = NATIVE;
+for (const [label, model] of Object.entries(RFAM)) {
+  responses(label, { model, instructions: 'Be brief.', input: 'Say hi' }, (j) => {
+    if (j.status !== 'completed') throw new Error(`status ${j.status}`);
+    return want(j, 'message');
+  });
+  responses(`${label}: input items`, { model, input: [
+    { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Be brief.' }] },
+    { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hi' }] }] },
+    (j) => want(j, 'message'));
+  responses(`${label}: function call`, { model, tools: rtools, input: 'use_tool: weather in Paris?' },
+            (j) => want(j, 'function_call'));
+  responses(`${label}: after a function_call_output`, { model, tools: rtools, store: false, input: [
+    { type: 'message', role: 'user', content: 'use_tool: weather in Paris?' },
+    { type: 'function_call', call_id: 'call_llmp1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+    { type: 'function_call_output', call_id: 'call_llmp1', output: '{"temp":21}' }] },
+    (j) => want(j, 'message'));
+  responses(`${label}: a custom tool`, { model, tools: [patchTool], input: 'use_tool: patch it' },
+            (j) => outputTypes(j));
+  responsesStream(label, { model, input: 'Count to three' }, 'response.completed', (ev) => {
+    const types = ev.map((e) => e.data.type);
+    for (const t of ['response.output_item.added', 'response.content_part.added',
+                     'response.output_text.delta', 'response.output_text.done',
+                     'response.content_part.done', 'response.output_item.done'])
+      if (!types.includes(t)) throw new Error(`no ${t}`);
+  });
+  responsesStream(`${label}: function call`, { model, tools: rtools, input: 'use_tool: weather in Paris?' },
+    'response.completed', (ev) => {
+      const types = ev.map((e) => e.data.type);
+      for (const t of ['response.function_call_arguments.delta', 'response.function_call_arguments.done'])
+        if (!types.includes(t)) throw new Error(`no ${t}`);
+    });
+  responsesStream(`${label}: a custom tool`, { model, tools: [patchTool], input: 'use_tool: patch it' });
+  // what the real Codex CLI sends (tests/fixtures/responses/), as it is
+  for (const f of ['codex_request.json', 'codex_request_tool_output.json', 'codex_request_gpt55.json']) {
+    let body;
+    try { body = JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')); } catch { body = null; }
+    responsesStream(`${label}: Codex's ${f}`, body ? { ...body, model } : { model, input: 'x' });
+  }
+}
+// text.format json_schema, max_output_tokens reached, failures mid-stream
+const longPrompt = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+for (const [label, model] of [['anthropic', CHAT.anthropic], ['gemini', CHAT.gemini],
+                              ['cohere', CHAT.cohere]]) {
+  responses(`${label}: text.format json_schema`, { model, input: 'give json',
+    text: { format: { type: 'json_schema', name: 'a', strict: true,
+      schema: { type: 'object', properties: { answer: { type: 'string' } },
+                required: ['answer'], additionalProperties: false } } } },
+    (j) => want(j, 'message'));
+  const cut = label === 'gemini' ? 'max_tokens' : longPrompt;
+  responses(`${label}: max_output_tokens reached`, { model, input: cut, max_output_tokens: 16 },
+    (j) => {
+      if (j.status !== 'incomplete' || !j.incomplete_details
+          || j.incomplete_details.reason !== 'max_output_tokens')
+        throw new Error(`status ${j.status}, incomplete_details ${JSON.stringify(j.incomplete_details)}`);
+      return j.status;
+    });
+  responsesStream(`${label}: max_output_tokens reached`, { model, input: cut, max_output_tokens: 16 },
+                  'response.incomplete');
+  responsesStream(`${label}: stream_error`, { model, input: 'stream_error' }, 'error');
+}
+// stored answers: GET /v1/responses/{id}, previous_response_id
+check('GET /v1/responses/{id} of a stored answer matches Response', async () => {
+  const r = await call(BASE, 'POST', '/v1/responses', { model: CHAT.anthropic, input: 'Say hi' });
+  if (r.status !== 200 || !r.json) throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 200)}`);
+  const g = await call(BASE, 'GET', `/v1/responses/${encodeURIComponent(r.json.id)}`);
+  if (g.status !== 200) throw new Error(`GET: HTTP ${g.status}: ${g.text.slice(0, 200)}`);
+  const v = violations('Response', g.json);
+  if (v.length) throw new Error(v.join('; '));
+  if (g.json.id !== r.json.id) throw new Error(`id ${g.json.id}`);
+  return g.json.id;
+});
+check('an answer with previous_response_id matches Response', async () => {
+  const r = await call(BASE, 'POST', '/v1/responses', { model: CHAT.gemini, input: 'Say hi' });
+  if (r.status !== 200 || !r.json) throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 200)}`);
+  const r2 = await call(BASE, 'POST', '/v1/responses', { model: CHAT.gemini, input: 'And again',
+                                                         previous_response_id: r.json.id });
+  if (r2.status !== 200) throw new Error(`HTTP ${r2.status}: ${r2.text.slice(0, 200)}`);
+  const v = violations('Response', r2.json);
+  if (v.length) throw new Error(v.join('; '));
+  return r2.json.previous_response_id;
+});
+// errors
+const rerr = (label, status, req) => jsonShape(`error ${status}: ${label}`, 'ErrorResponse', status, req,
+  (j) => {
+    // not the 404 of an endpoint the module does not serve
+    if (j.error.code === 'unknown_url') throw new Error(`unknown_url: ${j.error.message}`);
+    return `${j.error.code}: ${j.error.message}`;
+  });
+rerr('responses: invalid JSON', 400, () => call(BASE, 'POST', '/v1/responses', '{"model": "x", '));
+rerr('responses: without input', 400, () => call(BASE, 'POST', '/v1/responses', { model: CHAT.anthropic }));
+rerr('responses: unknown role', 400, () => call(BASE, 'POST', '/v1/responses', { model: CHAT.anthropic,
+  input: [{ type: 'message', role: 'wizard', content: 'x' }] }));
+rerr('responses: function_call_output without its call', 400, () => call(BASE, 'POST', '/v1/responses',
+  { model: CHAT.anthropic, store: false,
+    input: [{ type: 'function_call_output', call_id: 'call_nowhere', output: 'x' }] }));
+rerr('responses: unknown model', 404, () => call(BASE, 'POST', '/v1/responses',
+  { model: 'no-such-model', input: 'x' }));
+rerr('responses: unknown previous_response_id', 404, () => call(BASE, 'POST', '/v1/responses',
+  { model: CHAT.anthropic, input: 'x', previous_response_id: 'resp_nosuchthing0000' }));
+rerr('GET /v1/responses/{unknown id}', 404, () => call(BASE, 'GET', '/v1/responses/resp_nosuchthing0000'));
+rerr('responses: backend overloaded (anthropic)', 503, () => call(BASE, 'POST', '/v1/responses',
+  { model: CHAT.anthropic, input: 'overloaded' }));
+rerr('responses: a stream refused before the 200 (anthropic)', 503, () => call(BASE, 'POST',
+  '/v1/responses', { model: CHAT.anthropic, input: 'overloaded', stream: true }));
+
+// the validator: it refuses what the description refuses
+const goodResponse = { id: 'resp_1', object: 'response', created_at: 1, status: 'completed',
+  error: null, incomplete_details: null, instructions: null, model: 'm', tools: [],
+  tool_choice: 'auto', parallel_tool_calls: true, metadata: {}, temperature: 1, top_p: 1,
+  output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed',
+             content: [{ type: 'output_text', text: 'hi', annotations: [], logprobs: [] }] }] };
+check('the validator accepts a minimal response (Response)', async () => {
+  const v = violations('Response', goodResponse);
+  if (v.length) throw new Error(v.join('; '));
+  return 'accepted';
+});
+for (const [what, schema, obj] of [
+  ['a response without output', 'Response', (() => { const o = { ...goodResponse }; delete o.output; return o; })()],
+  ['a response whose status is not OpenAI\'s', 'Response', { ...goodResponse, status: 'done' }],
+  ['a function_call item without call_id', 'Response', { ...goodResponse,
+    output: [{ type: 'function_call', id: 'fc_1', name: 'f', arguments: '{}' }] }],
+  ['a text delta without logprobs', 'ResponseTextDeltaEvent', { type: 'response.output_text.delta',
+    item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'x', sequence_number: 1 }],
+  ['an error event with the error nested', 'ResponseErrorEvent', { type: 'error', sequence_number: 3,
+    error: { message: 'm', type: 't', code: null, param: null } }],
 ]) {
   check(`the validator refuses ${what} (${schema})`, async () => {
     const v = violations(schema, obj);

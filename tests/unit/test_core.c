@@ -115,6 +115,18 @@ static void t_provider(apr_pool_t *p)
               LLMP_PROV_ANTHROPIC);
     CHECK_INT(llmp_route_provider("/custom/oai/v1/messages", "", &rules),
               LLMP_PROV_OPENAI);
+    /* a Responses API backend: OpenAI's protocol, its own endpoint */
+    CHECK_INT(llmp_route_provider("/openai/v1/responses", "gpt-5", NULL),
+              LLMP_PROV_OPENAI);
+    CHECK_INT(llmp_route_provider("/gw/v1/responses", "claude-x", NULL),
+              LLMP_PROV_OPENAI);
+    CHECK_INT(llmp_route_kind("/openai/v1/responses", LLMP_PROV_OPENAI),
+              LLMP_KIND_RESPONSES);
+    CHECK_INT(llmp_route_kind("/openai/v1/responses?x=1", LLMP_PROV_OPENAI),
+              LLMP_KIND_RESPONSES);
+    CHECK_INT(llmp_route_kind("/openai/v1/chat/completions",
+                              LLMP_PROV_OPENAI), LLMP_KIND_CHAT);
+    CHECK_STR(llmp_kind_endpoint(LLMP_KIND_RESPONSES), "/v1/responses");
     CHECK_STR(llmp_route_owner(p, "/openai/v1/chat/completions", "gpt-4"), "openai");
     CHECK_STR(llmp_route_owner(p, "/raw/anthropic/v1/messages", ""), "anthropic");
     CHECK_STR(llmp_route_owner(p, "/", "fam"), "fam");

@@ -21,6 +21,9 @@ Behaviour is chosen by the text of the last user turn:
   stream_error   (stream) an error event (overloaded_error) after one delta
   stream_cut     (stream) the body ends without message_stop
   stream_reset   (stream) the connection is reset after a few events
+  run_exec: echo WORD   (with Codex's exec_command or shell tool) a call of
+                 that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 Thinking is checked as the API does: {"type":"enabled","budget_tokens"}
 (>= 1024 and < max_tokens) or {"type":"disabled"}; with it enabled,
 temperature other than 1, top_k, top_p below 0.95 and a tool_choice that
@@ -38,7 +41,8 @@ import hashlib
 import json
 import re
 
-from mocklib import (Response, json_response, model_thinks, sse_event,
+from mocklib import (Response, exec_call, json_response, model_thinks,
+                     sse_event,
                      sse_response)
 
 PREFIXES = ["/anthropic/", "/raw/anthropic/"]
@@ -483,8 +487,16 @@ def _plan(body, prompt, results):
                        "signature": _signature(thought)})
     tools = body.get("tools") or []
     tc = body.get("tool_choice") or {}
+    run = exec_call(prompt, [t["name"] for t in tools]) \
+        if tc.get("type") != "none" else None
     if results:
         text = "tool said: " + " | ".join(results)
+    elif run:
+        _counter[0] += 1
+        blocks.append({"type": "tool_use", "id": "toolu_mock%08d" % _counter[0],
+                       "name": run[0], "input": run[1]})
+        usage["output_tokens"] = 12
+        return blocks, "tool_use", None, usage
     elif tools and tc.get("type") != "none" and (
             "use_tool" in prompt or tc.get("type") in ("any", "tool")):
         tool = tools[0]

@@ -20,6 +20,9 @@ Behaviour is chosen by the last user message's text:
                 parameters
   cache         usage.cached_tokens 40 (prompt tokens served from cache)
   slow_stream   (stream) events 0.3 s apart
+  run_exec: echo WORD  (with Codex's exec_command or shell tool) a call of
+                that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 anything else: "echo: <text>" (cut to max_tokens words, MAX_TOKENS).
 "thinking" is checked as the API does ({"type":"enabled"[,"token_budget":
 a positive integer]} or {"type":"disabled"}); when enabled, a text answer
@@ -33,7 +36,8 @@ output_dimension only for embed-v4 models.
 import json
 import uuid
 
-from mocklib import (Response, json_response, model_thinks, sse_event,
+from mocklib import (Response, exec_call, json_response, model_thinks,
+                     sse_event,
                      sse_response)
 
 PREFIXES = ["/cohere/", "/raw/cohere/"]
@@ -266,6 +270,10 @@ def _plan(body):
         if isinstance(c, list):
             c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
         return "text", "tool result: %s" % c, "COMPLETE"
+    run = exec_call(text, [(t.get("function") or {}).get("name")
+                           for t in body.get("tools") or []])
+    if run and body.get("tool_choice") != "NONE":
+        return "tool", (run[0], json.dumps(run[1])), "TOOL_CALL"
     if "use_tool" in text and body.get("tools") and \
             body.get("tool_choice") != "NONE":
         fn = body["tools"][0]["function"]

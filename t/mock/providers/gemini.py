@@ -35,6 +35,9 @@ gets 400 for any thinkingConfig.
                 stream the second part is a later event
   many_calls    2000 functionCalls of the first declared function (in
                 one event when streamed)
+  run_exec: echo WORD  (with Codex's exec_command or shell tool) a call of
+                that tool running the command; "run_patch: FILE WORD" a call of
+                 apply_patch adding FILE (mocklib.exec_call)
 A turn answering a function call gets "tool said: <response JSON>".
 Anything else: "echo: <text>". responseMimeType application/json answers
 {"answer": "<text>"}. candidateCount gives that many candidates.
@@ -45,7 +48,8 @@ import hashlib
 import json
 import re
 
-from mocklib import (Response, json_response, model_thinks, sse_event,
+from mocklib import (Response, exec_call, json_response, model_thinks,
+                     sse_event,
                      sse_response)
 
 PREFIXES = ["/google/", "/raw/google/", "/gemini/"]
@@ -387,9 +391,13 @@ def plan(body, model):
     if "thinking" in text or (tcfg.get("includeThoughts")
                               and tcfg.get("thinkingBudget") != 0):
         parts.append({"text": "Pondering the request...", "thought": True})
+    run = exec_call(text, [d["name"] for d in names]) \
+        if mode != "NONE" else None
     if responses:
         parts.append({"text": "tool said: " + json.dumps(
             responses[0]["response"], sort_keys=True)})
+    elif run:
+        parts.append({"functionCall": {"name": run[0], "args": run[1]}})
     elif names and mode != "NONE" and "partial_call" in text:
         d = names[0]
         parts.append({"functionCall": {"name": d["name"], "args": {}}})

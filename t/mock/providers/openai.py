@@ -13,12 +13,33 @@ Behaviour is chosen by the request's "model":
   mock-garbage       200 with a non-JSON body
   mock-redirect      302 to another host (never followed)
   mock-nostream      answers one JSON body even when asked to stream
-anything else: an echo of the last user message.
+anything else: an echo of the last user message, one token per word, cut to
+max_completion_tokens (or max_tokens) words with finish_reason "length";
+with response_format json_schema or json_object the content is
+{"answer": "<echo>"}. With tools and "use_tool" in the last user message:
+a call of the first tool (or the one tool_choice names), its arguments
+built from its parameters (a string parameter gets "<name> value"). A last
+message of role "tool" answers "tool said: <content>". A stream with
+stream_options.include_usage ends with a usage chunk (choices []).
+Chat requests are checked as the API does: the internal representation's
+extensions ("x_llmp", a message's "reasoning_content" /
+"reasoning_signature") are unknown arguments; tools need a valid name and
+a tool message must answer a call of the assistant message before it
+(400 invalid_request_error).
+With Codex's exec_command or shell tool, "run_exec: echo WORD" in the last
+user message asks for a call of that tool running the command; with its
+apply_patch, "run_patch: FILE WORD" a call adding FILE (mocklib.exec_call).
+
+POST .../responses is OpenAI's Responses API (responses.py), as strict
+as the real one: see there.
 """
 import json
+import re
 import time
 
-from mocklib import Response, json_response, sse_event, sse_response
+from mocklib import (Response, exec_call, json_response, sse_event,
+                     sse_response)
+from providers import responses
 
 PREFIXES = ["/"]
 
@@ -29,18 +50,101 @@ def _text(req):
     c = last.get("content")
     if isinstance(c, list):
         c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
+    if last.get("role") == "tool":
+        return "tool said: %s" % (c or "")
     return "echo: %s" % (c or "")
 
 
-def _completion(model, text):
+def _completion(model, text, finish="stop", calls=None):
+    msg = {"role": "assistant", "content": text, "refusal": None}
+    if calls:
+        msg["tool_calls"] = calls
     return {"id": "chatcmpl-mock", "object": "chat.completion",
             "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant",
-                                                 "content": text,
-                                                 "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": msg,
+                         "logprobs": None, "finish_reason": finish}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 2,
                       "total_tokens": 5}}
+
+
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class Invalid(Exception):
+    pass
+
+
+def _validate_chat(body):
+    if "x_llmp" in body:
+        raise Invalid("Unrecognized request argument supplied: x_llmp")
+    calls = set()
+    for i, m in enumerate(body.get("messages") or []):
+        if not isinstance(m, dict):
+            raise Invalid("messages[%d]: must be an object" % i)
+        for k in ("reasoning_content", "reasoning_signature", "x_llmp"):
+            if k in m:
+                raise Invalid("Additional properties are not allowed ('%s' "
+                              "was unexpected) - 'messages.%d'" % (k, i))
+        role = m.get("role")
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            raise Invalid("messages[%d].role: invalid value" % i)
+        if role == "assistant":
+            calls = set()
+            for c in m.get("tool_calls") or []:
+                if c.get("type") not in ("function", "custom"):
+                    raise Invalid("messages[%d].tool_calls: invalid type" % i)
+                calls.add(c.get("id"))
+        elif role == "tool":
+            if m.get("tool_call_id") not in calls:
+                raise Invalid("Invalid parameter: messages with role 'tool' "
+                              "must be a response to a preceeding message "
+                              "with 'tool_calls'.")
+        else:
+            calls = set()
+    for i, t in enumerate(body.get("tools") or []):
+        kind = t.get("type") if isinstance(t, dict) else None
+        fn = (t.get(kind) if kind in ("function", "custom") else None) or {}
+        if not isinstance(fn.get("name"), str) or not TOOL_NAME.match(
+                fn["name"]):
+            raise Invalid("Invalid 'tools[%d].%s.name': string does not "
+                          "match pattern '^[a-zA-Z0-9_-]+$'." % (i, kind))
+    rf = body.get("response_format")
+    if isinstance(rf, dict) and rf.get("type") == "json_schema":
+        js = rf.get("json_schema")
+        if not isinstance(js, dict) or not isinstance(js.get("name"), str):
+            raise Invalid("Missing required parameter: "
+                          "'response_format.json_schema.name'.")
+    if body.get("stream_options") is not None and body.get("stream") is not True:
+        raise Invalid("The 'stream_options' parameter is only allowed when "
+                      "'stream' is enabled.")
+
+
+def _tool_call(body):
+    """The call "run_exec: ..." or "use_tool" asks for, or None."""
+    tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    run = exec_call(_text(body_req(body)),
+                    [(t.get("function") or {}).get("name") for t in tools])
+    if run and body.get("tool_choice") != "none":
+        return {"id": "call_mock_exec1", "type": "function",
+                "function": {"name": run[0], "arguments": json.dumps(run[1])}}
+    if not tools or "use_tool" not in _text(body_req(body)):
+        return None
+    fn = tools[0]["function"]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and (choice.get("function") or {}).get("name"):
+        for t in tools:
+            if t["function"]["name"] == choice["function"]["name"]:
+                fn = t["function"]
+    props = ((fn.get("parameters") or {}).get("properties") or {})
+    args = {k: ("%s value" % k if (v or {}).get("type") == "string" else 1)
+            for k, v in props.items()}
+    return {"id": "call_mock1", "type": "function",
+            "function": {"name": fn["name"], "arguments": json.dumps(args)}}
+
+
+class body_req:
+    def __init__(self, body):
+        self.json = body
 
 
 def _chunk(model, delta, finish=None):
@@ -49,10 +153,28 @@ def _chunk(model, delta, finish=None):
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
-def _stream(model, words, delay, drop_after=None):
+def _stream(model, words, delay, drop_after=None, finish="stop", call=None,
+            usage=False):
     ev = [sse_event(_chunk(model, {"role": "assistant", "content": ""}))]
     ev += [sse_event(_chunk(model, {"content": w})) for w in words]
-    ev.append(sse_event(_chunk(model, {}, "stop")))
+    if call:
+        args = call["function"]["arguments"]
+        half = len(args) // 2
+        ev.append(sse_event(_chunk(model, {"tool_calls": [{
+            "index": 0, "id": call["id"], "type": "function",
+            "function": {"name": call["function"]["name"],
+                         "arguments": ""}}]})))
+        for piece in (args[:half], args[half:]):
+            ev.append(sse_event(_chunk(model, {"tool_calls": [{
+                "index": 0, "function": {"arguments": piece}}]})))
+        finish = "tool_calls"
+    ev.append(sse_event(_chunk(model, {}, finish)))
+    if usage:
+        u = _chunk(model, {})
+        u["choices"] = []
+        u["usage"] = {"prompt_tokens": 3, "completion_tokens": len(words),
+                      "total_tokens": 3 + len(words)}
+        ev.append(sse_event(u))
     ev.append(b"data: [DONE]\n\n")
     return sse_response(ev, delay, drop_after)
 
@@ -65,6 +187,8 @@ def handle(req):
                                          "type": "invalid_request_error"}}, 400)
     body = req.json
     model = body.get("model", "")
+    if req.path.endswith("/responses"):
+        return responses.handle(req)
     if req.path.endswith("/embeddings"):
         inp = body.get("input")
         n = len(inp) if isinstance(inp, list) else 1
@@ -97,6 +221,12 @@ def handle(req):
     if "messages" not in body:
         return json_response({"error": {"message": "messages is required",
                                         "type": "invalid_request_error"}}, 400)
+    try:
+        _validate_chat(body)
+    except Invalid as e:
+        return json_response({"error": {"message": str(e),
+                                        "type": "invalid_request_error",
+                                        "param": None, "code": None}}, 400)
     stream = body.get("stream") is True
     if model == "mock-error":
         return json_response({"error": {"message": "Rate limit reached",
@@ -130,7 +260,25 @@ def handle(req):
             r = _stream(model, ["x"], 0)
             r.events = r.events[:2] + [(5, e) for _, e in r.events[2:]]
             return r
-        return _stream(model, _text(req).split(" "), 0)
+    call = _tool_call(body)
+    words = _text(req).split(" ")
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    finish = "stop"
+    if isinstance(limit, int) and 0 < limit < len(words):
+        words, finish = words[:limit], "length"
+    rf = (body.get("response_format") or {}).get("type")
+    if rf in ("json_schema", "json_object") and not call:
+        words = [json.dumps({"answer": " ".join(words)})]
+    if call:
+        words = []
+    if stream:
+        so = body.get("stream_options") or {}
+        return _stream(model, [w + " " for w in words[:-1]] + words[-1:], 0,
+                       finish=finish, call=call,
+                       usage=so.get("include_usage") is True)
+    text = " ".join(words)
     if model == "mock-envelope":
-        return json_response({"response": _completion(model, _text(req))})
-    return json_response(_completion(model, _text(req)))
+        return json_response({"response": _completion(model, text)})
+    if call:
+        return json_response(_completion(model, None, "tool_calls", [call]))
+    return json_response(_completion(model, text, finish))
