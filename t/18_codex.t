@@ -1,6 +1,6 @@
 # The real Codex CLI (@openai/codex, tests/sdk/codex_e2e.mjs) through the
 # module's /v1/responses, for a model of each backend family: a plain
-# answer and an exec_command tool turn.
+# answer, an exec_command tool turn and an apply_patch (custom tool) turn.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);

@@ -1,9 +1,12 @@
 // End-to-end checks of mod_llmproxy's /v1/responses with the real Codex CLI
 // (@openai/codex from npm, its native binary), for a model of each backend
-// family: a plain answer, and a turn where the model calls Codex's shell
-// tool (exec_command), Codex runs it and sends the output back, and the
-// model's next answer (quoting that output) is Codex's final message.
-// The mocks call the tool on "run_exec: echo WORD" (t/mock/mocklib.py).
+// family: a plain answer; a turn where the model calls Codex's shell tool
+// (exec_command), Codex runs it and sends the output back, and the model's
+// next answer (quoting that output) is Codex's final message; a turn where
+// the model calls Codex's apply_patch (a custom tool, offered when a model
+// catalog gives the model metadata) and Codex writes the file.
+// The mocks call the tools on "run_exec: echo WORD" and "run_patch: FILE
+// WORD" (t/mock/mocklib.py).
 // Usage: BASE_URL=http://127.0.0.1:8529/v1 node codex_e2e.mjs [part of a name ...]
 //   MODELS_JSON  the mock's model list (default t/mock/models.json): the
 //                Responses-native model is the one whose handle ends with
@@ -11,8 +14,9 @@
 // Prints one JSON line per case: {"name", "ok", "detail"[, "todo"]}; exits 0
 // always (t/18_codex.t turns the lines into test results).
 // Codex runs with HOME and CODEX_HOME in a fresh temporary directory, no
-// terminal, CI=true, approvals and sandbox off (it runs only `echo`), and
-// talks only to BASE_URL.
+// terminal, CI=true, approvals and sandbox off (it runs only `echo` and
+// writes one file in its temporary work directory), and talks only to
+// BASE_URL.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
