@@ -417,7 +417,7 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     if (m->provider == LLMP_PROV_OPENAI) {
         /* the IR is the Chat Completions request (a stream's with
          * stream_options.include_usage): sent as it is */
-        llmp_ir_strip(ir);
+        llmp_ir_for_openai(x, ir);
         native.body = llmp_json_print(r->pool, ir, &native.len);
         if (!native.body) {
             return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,

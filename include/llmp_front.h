@@ -109,6 +109,11 @@ struct llmp_front {
      * end), for logging, usage and the response store: the answer object
      * in the protocol's shape, owned by pool; NULL before. */
     cJSON *answer;
+    /* The answer as printed for the client, when the front printed it
+     * whole (NULL otherwise): what keeps it (the response store) need not
+     * print it again. */
+    const char *answer_text;
+    apr_size_t answer_len;
 };
 
 /* A front for one request: ops->state_size bytes of state, zeroed. */

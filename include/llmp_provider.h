@@ -205,6 +205,14 @@ int llmp_reasoning_allowed(const llmp_xlate_t *x, int builtin);
 int llmp_model_version(const char *id, const char *family, int *major,
                        int *minor);
 
+/* Make an IR request fit an OpenAI-compatible chat backend, which takes
+ * it as it is: the IR's extensions removed (llmp_ir_strip), and the
+ * settings only reasoning models take ("reasoning_effort": OpenAI's
+ * o-series, gpt-5 and gpt-oss; "verbosity": gpt-5) removed for other
+ * models, unless LLMProxyReasoningModels names them: OpenAI answers 400
+ * to them ("Unsupported parameter"), and Codex sends them always. */
+void llmp_ir_for_openai(const llmp_xlate_t *x, cJSON *ir);
+
 /* Does id contain word (case blind)? 0 for a NULL id. */
 int llmp_model_has(const char *id, const char *word);
 

@@ -70,6 +70,24 @@ int llmp_reasoning_allowed(const llmp_xlate_t *x, int builtin)
     return 0;
 }
 
+void llmp_ir_for_openai(const llmp_xlate_t *x, cJSON *ir)
+{
+    const char *id = x->model_id ? x->model_id : "";
+    const char *base = strrchr(id, '/');
+    int gpt5, reasoning;
+
+    llmp_ir_strip(ir);
+    base = base ? base + 1 : id;           /* "openai/o3-mini" */
+    gpt5 = llmp_model_has(base, "gpt-5");
+    reasoning = llmp_reasoning_allowed(x, gpt5
+        || llmp_model_has(base, "gpt-oss")
+        || ((base[0] == 'o' || base[0] == 'O') && apr_isdigit(base[1])));
+    if (!reasoning)
+        cJSON_DeleteItemFromObjectCaseSensitive(ir, "reasoning_effort");
+    if (!reasoning || !(gpt5 || llmp_reasoning_allowed(x, 0)))
+        cJSON_DeleteItemFromObjectCaseSensitive(ir, "verbosity");
+}
+
 int llmp_model_has(const char *id, const char *word)
 {
     apr_size_t n = strlen(word);

@@ -1672,6 +1672,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
     const char *sig = llmp_json_str(msg, "reasoning_signature");
     const char *item_status = reason ? "incomplete" : "completed";
     cJSON *r, *output, *u;
+    llmp_error_t *err;
 
     if (!cJSON_IsObject(completion) || !cJSON_IsObject(msg))
         return llmp_error_make(f->pool, 502, "api_error", NULL, NULL,
@@ -1722,7 +1723,10 @@ static llmp_error_t *responses_response(llmp_front_t *f,
     if ((u = usage_from_ir(llmp_json_get(completion, "usage"), NULL)))
         add_cs(r, "usage", u);
     f->answer = r;
-    return llmp_json_out(f->pool, r, out, len);
+    if ((err = llmp_json_out(f->pool, r, out, len))) return err;
+    f->answer_text = *out;
+    f->answer_len = *len;
+    return NULL;
 }
 
 /* ---- stream ---- */
@@ -1824,20 +1828,50 @@ static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
 static llmp_error_t *emit_response(llmp_front_t *f, rs_state_t *st,
                                    const char *type, cJSON *r, int final)
 {
-    cJSON *ev = event_new(type);
+    cJSON *ev;
 
-    add_cs(ev, "response", cJSON_CreateObjectReference(r->child));
     if (final) {
+        /* printed once, for the event and for f->answer_text (type is
+         * one of this file's event names: nothing to escape) */
+        apr_size_t n, tl = strlen(type);
+        char *text = llmp_json_print(f->pool, r, &n), *o;
+        char seq[24];
+        int sl;
+
         llmp_json_pool_own(f->pool, r);
         f->answer = r;
+        if (!text) {
+            st->ended = 1;
+            return oom(f->pool);
+        }
+        f->answer_text = text;
+        f->answer_len = n;
+        sl = apr_snprintf(seq, sizeof(seq), "%" APR_INT64_T_FMT, st->seq++);
+        o = apr_palloc(f->pool, n + tl + sl + 48);
+        st->ev.len = (apr_size_t)apr_snprintf(o, tl + 32,
+                                              "{\"type\":\"%s\",\"response\":",
+                                              type);
+        memcpy(o + st->ev.len, text, n);
+        st->ev.len += n;
+        st->ev.len += (apr_size_t)apr_snprintf(o + st->ev.len, sl + 24,
+                                               ",\"sequence_number\":%s}",
+                                               seq);
+        if (f->emit && f->emit(f->emit_baton, type, o, st->ev.len)
+                       != APR_SUCCESS) {
+            st->ended = 1;
+            return llmp_error_make(f->pool, 500, NULL, NULL, NULL,
+                                   "could not write the stream");
+        }
+        return NULL;
     }
-    else {
+    ev = event_new(type);
+    add_cs(ev, "response", cJSON_CreateObjectReference(r->child));
+    {
         /* deleted after ev, which refers to its members */
         llmp_error_t *err = emit(f, st, ev);
         cJSON_Delete(r);
         return err;
     }
-    return emit(f, st, ev);
 }
 
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
@@ -2278,6 +2312,23 @@ char *llmp_responses_record(llmp_front_t *f, apr_size_t *len)
                      || !strcmp(type, "tool_search_call")
                      || !strcmp(type, "reasoning")))
             cJSON_AddItemToArray(hist, jref(it));
+    }
+    if (f->answer_text) {
+        /* the answer as the client got it, and the history printed */
+        apr_size_t hn;
+        char *h = llmp_json_print(f->pool, hist, &hn);
+
+        cJSON_Delete(rec);
+        if (!h) return NULL;
+        *len = 12 + f->answer_len + 11 + hn + 1;
+        s = apr_palloc(f->pool, *len + 1);
+        memcpy(s, "{\"response\":", 12);
+        memcpy(s + 12, f->answer_text, f->answer_len);
+        memcpy(s + 12 + f->answer_len, ",\"history\":", 11);
+        memcpy(s + 23 + f->answer_len, h, hn);
+        s[*len - 1] = '}';
+        s[*len] = '\0';
+        return s;
     }
     s = llmp_json_print(f->pool, rec, len);
     cJSON_Delete(rec);

@@ -626,6 +626,46 @@ static void t_reasoning_rule(apr_pool_t *p)
     CHECK(!llmp_reasoning_allowed(&x, 0));
 }
 
+/* The IR sent to an OpenAI-compatible chat backend keeps reasoning_effort
+ * only for reasoning models, verbosity only for gpt-5, and no extension. */
+static void t_ir_for_openai(apr_pool_t *p)
+{
+    static const struct { const char *id; int effort, verbosity; } v[] = {
+        { "gpt-4o", 0, 0 }, { "gpt-5-mini", 1, 1 }, { "o3", 1, 0 },
+        { "openai/o4-mini", 1, 0 }, { "gpt-oss-120b", 1, 0 },
+        { "ollama", 0, 0 }, { "accounts/fireworks/models/llama-v3", 0, 0 },
+        { "house-thinker", 1, 1 }, { NULL, 0, 0 } };
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    llmp_xlate_opts_t o;
+    llmp_xlate_t x;
+    int i;
+
+    memset(&o, 0, sizeof(o));
+    memset(&x, 0, sizeof(x));
+    APR_ARRAY_PUSH(a, const char *) = "house-*";
+    o.reasoning_models = a;
+    x.pool = p;
+    x.opts = &o;
+    for (i = 0; v[i].id; i++) {
+        cJSON *ir = cJSON_Parse("{\"model\":\"m\",\"reasoning_effort\":"
+            "\"high\",\"verbosity\":\"low\",\"x_llmp\":{},\"messages\":"
+            "[{\"role\":\"assistant\",\"content\":\"a\","
+            "\"reasoning_content\":\"r\",\"reasoning_signature\":\"s\"}]}");
+        const cJSON *m;
+
+        x.model_id = v[i].id;
+        llmp_ir_for_openai(&x, ir);
+        CHECK_INT(cJSON_HasObjectItem(ir, "reasoning_effort"), v[i].effort);
+        CHECK_INT(cJSON_HasObjectItem(ir, "verbosity"), v[i].verbosity);
+        CHECK(!cJSON_HasObjectItem(ir, "x_llmp"));
+        m = cJSON_GetArrayItem(cJSON_GetObjectItem(ir, "messages"), 0);
+        CHECK(!cJSON_HasObjectItem(m, "reasoning_content"));
+        CHECK(!cJSON_HasObjectItem(m, "reasoning_signature"));
+        CHECK(cJSON_HasObjectItem(m, "content"));
+        cJSON_Delete(ir);
+    }
+}
+
 TEST_MAIN_BEGIN("core")
     RUN(t_buf);
     RUN(t_stream_completion);
@@ -639,4 +679,5 @@ TEST_MAIN_BEGIN("core")
     RUN(t_sse);
     RUN(t_openai);
     RUN(t_reasoning_rule);
+    RUN(t_ir_for_openai);
 TEST_MAIN_END
