@@ -14,6 +14,7 @@
 #include "mod_llmproxy.h"
 #include "llmp_scrub.h"
 #include "llmp_responses.h"
+#include "llmp_messages.h"
 
 
 static const char *const endpoint_names[] = {
@@ -90,6 +91,11 @@ static llmp_endpoint_e endpoint_at(request_rec *r, const char *mount,
     if (!strcmp(rest, "/images/generations")) return LLMP_EP_IMAGES;
     if (!strcmp(rest, "/completions")) return LLMP_EP_COMPLETIONS;
     if (!strcmp(rest, "/responses")) return LLMP_EP_RESPONSES;
+    /* Anthropic's Messages API (the query, Claude Code's "?beta=true", is
+     * not part of r->uri) */
+    if (!strcmp(rest, "/messages")) return LLMP_EP_MESSAGES;
+    if (!strcmp(rest, "/messages/count_tokens"))
+        return LLMP_EP_COUNT_TOKENS;
     if (!strncmp(rest, "/responses/", 11) && rest[11]) {
         *model_id = rest + 11;         /* the response's id */
         return LLMP_EP_RESPONSE;
@@ -443,6 +449,116 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     return rc;
 }
 
+/* anthropic-beta: a comma-separated list of plain tokens (names such as
+ * "claude-code-20250219,interleaved-thinking-2025-05-14"). */
+static int beta_header_ok(const char *v)
+{
+    const char *c;
+
+    if (!*v || strlen(v) > 1024) return 0;
+    for (c = v; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("-_.,: ", *c)) return 0;
+    }
+    return 1;
+}
+
+/* POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages
+ * API). An Anthropic model gets the client's bytes as they are, with the
+ * client's anthropic-version (else LLMProxyAnthropicVersion) and
+ * anthropic-beta, and the answer or the events relayed
+ * (mod_llmproxy_io.c); any other chat model goes through the Messages
+ * front translator (llmp_messages.c) and the model's back translator, and
+ * count_tokens is answered with an estimate (llmp_messages_count_tokens). */
+static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
+                           const llmp_model_t *m,
+                           const llmp_provider_ops_t *ops,
+                           llmp_endpoint_e ep, cJSON *req, char *body,
+                           apr_size_t len, llmp_xlate_t *x)
+{
+    llmp_native_req_t native;
+    llmp_front_t *f;
+    cJSON *ir = NULL;
+    llmp_error_t *e;
+    apr_size_t hl = strlen(m->handle);
+
+    memset(&native, 0, sizeof(native));
+    if (m->provider == LLMP_PROV_ANTHROPIC && hl >= 9
+        && !strcmp(m->handle + hl - 9, "/messages")) {
+        const char **h = apr_pcalloc(r->pool, 3 * sizeof(*h));
+        const char *v = apr_table_get(r->headers_in, "anthropic-version");
+        const char *beta = apr_table_get(r->headers_in, "anthropic-beta");
+        int n = 0;
+
+        if (v && (!*v || strlen(v) > 64 || has_control(v, strlen(v))
+                  || !beta_header_ok(v))) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400,
+                "invalid_request_error", NULL, NULL,
+                "anthropic-version: invalid header value"));
+        }
+        if (beta && !beta_header_ok(beta)) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400,
+                "invalid_request_error", NULL, NULL,
+                "anthropic-beta: invalid header value (a comma-separated "
+                "list of beta names)"));
+        }
+        if (!v) v = sc->anthropic_version;
+        h[n++] = apr_pstrcat(r->pool, "anthropic-version: ", v, NULL);
+        if (beta) h[n++] = apr_pstrcat(r->pool, "anthropic-beta: ", beta,
+                                       NULL);
+        native.headers = h;
+        native.path = ep == LLMP_EP_COUNT_TOKENS
+                      ? apr_pstrcat(r->pool, m->handle, "/count_tokens", NULL)
+                      : m->handle;
+        native.body = body;
+        native.len = len;
+        native.stream = ep == LLMP_EP_MESSAGES && x->stream;
+        /* no x: nothing is translated, a JSON answer to a stream request
+         * is relayed as it is */
+        return llmp_io_proxy(r, sc, ep, m, &native, NULL, NULL);
+    }
+    if (ep == LLMP_EP_COUNT_TOKENS) {
+        long tokens = 0;
+        char buf[64];
+        int n;
+
+        e = llmp_messages_count_tokens(r->pool, req, &tokens);
+        if (e) return llmp_io_send_error(r, e);
+        apr_table_setn(r->notes, "llmproxy-count-tokens", "estimate");
+        n = apr_snprintf(buf, sizeof(buf), "{\"input_tokens\":%ld}", tokens);
+        return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),
+                                 (apr_size_t)n);
+    }
+    f = llmp_front_create(r->pool, &llmp_front_messages, m->id, x->created,
+                          x->stream, req);
+    f->id = llmp_make_id(r->pool, "msg_");
+    e = f->ops->request(f, req, &ir);
+    if (e) return llmp_io_send_error(r, e);
+    x->front = f;
+    x->include_usage = 1;
+    x->id = f->id;
+    x->want_reasoning = llmp_messages_wants_reasoning(req);
+    if (m->provider == LLMP_PROV_OPENAI) {
+        llmp_ir_for_openai(x, ir);
+        native.body = llmp_json_print(r->pool, ir, &native.len);
+        if (!native.body) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
+        native.path = m->handle;
+        native.stream = x->stream;
+        return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
+    }
+    if (!ops->chat_request) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "unsupported_endpoint", "model", "The model '%s' (%s) cannot "
+            "be used with /v1/messages", m->id, ops->name));
+    }
+    e = ops->chat_request(x, ir, &native);
+    if (e) return llmp_io_send_error(r, e);
+    if (!native.path) native.path = m->handle;
+    return llmp_io_proxy(r, sc, ep, m, &native, ops, x);
+}
+
 /* GET /v1/responses/{id}: a Response this server kept; DELETE forgets
  * it. */
 static int handle_response_get(request_rec *r, const char *id)
@@ -530,7 +646,15 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     apr_table_setn(r->notes, "llmproxy-handle", m->handle);
 
     kind = llmp_route_kind(m->handle, m->provider);
-    if (ep == LLMP_EP_RESPONSES) {
+    if (ep == LLMP_EP_MESSAGES || ep == LLMP_EP_COUNT_TOKENS) {
+        /* any chat model (an Anthropic one as it is) */
+        if (kind != LLMP_KIND_ANY && kind != LLMP_KIND_CHAT) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+                "wrong_endpoint", "model", "The model '%s' is served by %s, "
+                "not by /v1/messages", m->id, llmp_kind_endpoint(kind)));
+        }
+    }
+    else if (ep == LLMP_EP_RESPONSES) {
         /* any chat model, and a backend of the Responses API itself */
         if (kind != LLMP_KIND_ANY && kind != LLMP_KIND_CHAT
             && kind != LLMP_KIND_RESPONSES) {
@@ -565,6 +689,8 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     x->opts = &sc->xlate_opts;
     if (ep == LLMP_EP_RESPONSES)
         return handle_responses(r, sc, m, ops, kind, req, body, len, x);
+    if (ep == LLMP_EP_MESSAGES || ep == LLMP_EP_COUNT_TOKENS)
+        return handle_messages(r, sc, m, ops, ep, req, body, len, x);
     if (m->provider == LLMP_PROV_OPENAI) {
         /* pass-through: the client's bytes, unchanged (x only serves to
          * replay a JSON answer to a stream request as chunks) */
@@ -624,6 +750,9 @@ static int llmp_handler(request_rec *r)
     /* the errors of a URL of another protocol take its shape */
     if (ep == LLMP_EP_RESPONSES || ep == LLMP_EP_RESPONSE)
         llmp_req_conf(r)->front = &llmp_front_responses;
+    else if (ep == LLMP_EP_MESSAGES || ep == LLMP_EP_COUNT_TOKENS
+             || (ep == LLMP_EP_UNKNOWN && strstr(r->uri, "/v1/messages/")))
+        llmp_req_conf(r)->front = &llmp_front_messages;
     switch (ep) {
     case LLMP_EP_HEALTH:
         return handle_health(r, sc);

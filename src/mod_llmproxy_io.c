@@ -244,6 +244,9 @@ typedef struct proxy_ctx {
     /* pass-through of a Responses API stream (a "/responses" handle): its
      * end is response.completed, .incomplete or .failed, not [DONE] */
     int responses;
+    /* pass-through of a Messages API stream (a "/messages" handle asked
+     * on /v1/messages): its end is message_stop, not [DONE] */
+    int messages;
     cJSON *resp;                       /* the response of response.created
                                           (pool-owned), for response.failed */
     double resp_seq;                   /* the last sequence_number */
@@ -490,7 +493,8 @@ static apr_status_t on_pass_event(void *baton, const char *event,
     if (ctx->done || !len) return APR_SUCCESS;   /* nothing after [DONE] */
     if (ctx->front) return front_pass_event(ctx, data, len);
     if (len == 6 && !memcmp(data, "[DONE]", 6)) {
-        if (ctx->responses) return APR_SUCCESS;  /* not of this protocol */
+        /* not of these protocols */
+        if (ctx->responses || ctx->messages) return APR_SUCCESS;
         ctx->done = 1;
     }
     else {
@@ -500,6 +504,14 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
         if (ok && ctx->responses) responses_event(ctx, j, event);
+        if (ok && ctx->messages) {
+            const char *type = llmp_json_str(j, "type");
+
+            /* relayed, and nothing after it */
+            if (type && (!strcmp(type, "message_stop")
+                         || !strcmp(type, "error")))
+                ctx->done = 1;
+        }
         cJSON_Delete(j);
         if (!ok || !clean_text(data, len)) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
@@ -729,6 +741,18 @@ static void stream_error_event(proxy_ctx *ctx, const llmp_error_t *e)
                    e->code ? e->code : e->type);
     if (ctx->responses) {
         responses_fail(ctx, e);
+        return;
+    }
+    if (ctx->messages) {
+        /* Anthropic's: "event: error", the error in its shape */
+        if (ctx->done) {
+            client_write(ctx, NULL, 0, 1);
+            return;
+        }
+        json = llmp_front_messages.error_json(ctx->r->pool, e);
+        apr_brigade_write(ctx->bb, NULL, NULL, "event: error\ndata: ", 19);
+        apr_brigade_write(ctx->bb, NULL, NULL, json, strlen(json));
+        client_write(ctx, "\n\n", 2, 1);
         return;
     }
     json = llmp_error_json(ctx->r->pool, e);
@@ -1038,6 +1062,8 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.secrets = backend_secrets(r, sc);
     /* a Responses-native backend: its own stream relayed (no front) */
     ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
+    /* an Anthropic backend's own Messages stream relayed (no front) */
+    ctx.messages = !ops && ep == LLMP_EP_MESSAGES && !(x && x->front);
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;
@@ -1137,7 +1163,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             }
         }
         else if (!e && !ctx.done
-                 && (!ctx.backend_error || ctx.responses)) {
+                 && (!ctx.backend_error || ctx.responses || ctx.messages)) {
             /* a stream that ends without "data: [DONE]" (Responses:
              * without response.completed, .incomplete or .failed) lost
              * its end */
