@@ -4,6 +4,7 @@
  * endpoint, reads and checks the request, looks the model up in the shared
  * list, and hands the call to the translator of the model's provider (or
  * passes it through). The work lives in src/llmp_*.c (no httpd headers). */
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <http_core.h>
