@@ -33,10 +33,18 @@ static void write_body(request_rec *r, const char *data, apr_size_t len)
     }
 }
 
+/* The status of the answer. httpd writes a status it does not know as 500:
+ * Anthropic's 529 (overloaded_error) gets its own status line. */
+static void set_status(request_rec *r, int status)
+{
+    r->status = status;
+    if (status == 529) r->status_line = "529 Overloaded";
+}
+
 int llmp_io_send_json(request_rec *r, int status, const char *json,
                       apr_size_t len)
 {
-    r->status = status;
+    set_status(r, status);
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)len);
     if (r->header_only) return OK;
@@ -784,7 +792,7 @@ static int send_backend_body(proxy_ctx *ctx)
 {
     request_rec *r = ctx->r;
 
-    r->status = (int)ctx->status;
+    set_status(r, (int)ctx->status);
     ap_set_content_type(r, ctx->ctype ? apr_pstrdup(r->pool, ctx->ctype)
                                       : "application/json");
     ap_set_content_length(r, (apr_off_t)ctx->body.len);

@@ -116,6 +116,7 @@ def model_thinks(model, family):
 # ---- the Codex CLI end-to-end tests (tests/sdk/codex_e2e.mjs) ----
 _EXEC = re.compile(r"run_exec: (echo [A-Za-z0-9_.-]+)")
 _PATCH = re.compile(r"run_patch: ([A-Za-z0-9_.-]+) ([A-Za-z0-9_.-]+)")
+_BASH = re.compile(r"run_bash: (echo [A-Za-z0-9_.-]+)")
 SHELL_TOOLS = ("exec_command", "shell")
 
 
@@ -126,7 +127,13 @@ def exec_call(text, tool_names):
     if it is among the tools offered) running that command.
     "run_patch: FILE WORD": Codex's apply_patch tool (a custom tool: as a
     function, its one string parameter "input") adding FILE with the line
-    WORD."""
+    WORD.
+    "run_bash: echo WORD": Claude Code's Bash tool (if offered) running
+    that command."""
+    m = _BASH.search(text or "")
+    if m and "Bash" in tool_names:
+        return "Bash", {"command": m.group(1),
+                        "description": "Print a word"}
     m = _PATCH.search(text or "")
     if m and "apply_patch" in tool_names:
         return "apply_patch", {"input": "*** Begin Patch\n*** Add File: %s\n"

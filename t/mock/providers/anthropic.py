@@ -24,6 +24,16 @@ Behaviour is chosen by the text of the last user turn:
   run_exec: echo WORD   (with Codex's exec_command or shell tool) a call of
                  that tool running the command; "run_patch: FILE WORD" a call of
                  apply_patch adding FILE (mocklib.exec_call)
+POST .../v1/messages/count_tokens counts the input as the API does
+({"input_tokens": N}; the request is checked like a Messages request,
+without max_tokens, stream, stop_sequences, temperature and the like).
+Beta fields need their beta in anthropic-beta, as the API answers
+("context_management: Extra inputs are not permitted" otherwise):
+context_management (context-management-2025-06-27), role "system" inside
+messages (Claude Code's mid-conversation-tool-changes-2026-07-01). GA:
+thinking {"type":"adaptive"} (Claude 4 and later in the mock),
+thinking.display "summarized"/"omitted" (omitted: the thinking text comes
+back empty, with a signature), output_config {"effort", "format"}.
 Thinking is checked as the API does: {"type":"enabled","budget_tokens"}
 (>= 1024 and < max_tokens) or {"type":"disabled"}; with it enabled,
 temperature other than 1, top_k, top_p below 0.95 and a tool_choice that
@@ -41,15 +51,21 @@ import hashlib
 import json
 import re
 
-from mocklib import (Response, exec_call, json_response, model_thinks,
-                     sse_event,
+from mocklib import (GATEWAY_ALIASES, Response, exec_call, json_response,
+                     model_thinks, model_version, sse_event,
                      sse_response)
 
 PREFIXES = ["/anthropic/", "/raw/anthropic/"]
 
 ALLOWED = {"model", "messages", "max_tokens", "system", "stop_sequences",
            "stream", "temperature", "top_p", "top_k", "tools", "tool_choice",
-           "metadata", "thinking", "service_tier"}
+           "metadata", "thinking", "service_tier", "output_config"}
+# beta fields and the beta each needs
+BETA_FIELDS = {"context_management": "context-management-2025-06-27"}
+COUNT_ALLOWED = {"model", "messages", "system", "tools", "tool_choice",
+                 "thinking", "output_config"}
+MID_SYSTEM_BETA = "mid-conversation-tool-changes-2026-07-01"
+EFFORTS = {"low", "medium", "high", "max"}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -202,15 +218,33 @@ def _blocks(m):
     return c
 
 
-def validate(body):
-    extra = sorted(set(body) - ALLOWED)
+def validate(body, betas=(), count=False):
+    allowed = COUNT_ALLOWED if count else ALLOWED
+    allowed = allowed | {f for f, b in BETA_FIELDS.items() if b in betas}
+    extra = sorted(set(body) - allowed)
     if extra:
         raise Invalid("%s: Extra inputs are not permitted" % extra[0])
-    for f in ("model", "max_tokens", "messages"):
+    for f in ("model", "messages") if count else ("model", "max_tokens",
+                                                  "messages"):
         if f not in body:
             raise Invalid("%s: Field required" % f)
     if not isinstance(body["model"], str) or not body["model"]:
         raise Invalid("model: Input should be a valid string")
+    if "context_management" in body:
+        cm = body["context_management"]
+        if not isinstance(cm, dict) or set(cm) - {"edits"} or \
+                not isinstance(cm.get("edits", []), list):
+            raise Invalid("context_management: Input should be a valid "
+                          "dictionary")
+    if "output_config" in body:
+        oc = body["output_config"]
+        if not isinstance(oc, dict) or set(oc) - {"effort", "format"}:
+            raise Invalid("output_config: Extra inputs are not permitted")
+        if "effort" in oc and oc["effort"] not in EFFORTS:
+            raise Invalid("output_config.effort: Input should be 'low', "
+                          "'medium', 'high' or 'max'")
+    if count:
+        body = dict(body, max_tokens=1 << 30)
     if not _is_int(body["max_tokens"]) or body["max_tokens"] < 1:
         raise Invalid("max_tokens: Input should be greater than or equal "
                       "to 1")
@@ -240,7 +274,7 @@ def validate(body):
         # Claude 3.7 and 4 or later only (as the API: 400 for the others)
         raise Invalid("thinking: `thinking` is not supported for this "
                       "model (%s)." % body["model"])
-    thinking = _check_thinking(body)
+    thinking = _check_thinking(body, count)
     sysp = body.get("system")
     if sysp is not None:
         if isinstance(sysp, list):
@@ -307,6 +341,20 @@ def validate(body):
             raise Invalid("%s.%s: Extra inputs are not permitted"
                           % (where, sorted(set(m) - {"role", "content"})[0]))
         role = m.get("role")
+        if role == "system" and MID_SYSTEM_BETA in betas and i > 0:
+            # a system turn between the others (Claude Code's beta): a
+            # string or text blocks; the alternation skips it
+            c = m.get("content")
+            if isinstance(c, list):
+                for j, b in enumerate(c):
+                    if not isinstance(b, dict) or b.get("type") != "text":
+                        raise Invalid("%s.content.%d.type: Input should be "
+                                      "'text'" % (where, j))
+                    _check_text(b, "%s.content.%d" % (where, j))
+            elif not isinstance(c, str) or not c:
+                raise Invalid("%s.content: Input should be a valid string "
+                              "or list" % where)
+            continue
         if role not in ("user", "assistant"):
             raise Invalid("%s.role: Input should be 'user' or 'assistant'"
                           % where)
@@ -377,30 +425,46 @@ def validate(body):
     return names
 
 
-def _check_thinking(body):
+def _check_thinking(body, count=False):
     """The thinking object as the API checks it; True when enabled."""
     if "thinking" not in body:
         return False
     th = body["thinking"]
     if not isinstance(th, dict) or th.get("type") not in ("enabled",
-                                                          "disabled"):
+                                                          "disabled",
+                                                          "adaptive"):
         raise Invalid("thinking: Input tag does not match any of the "
-                      "expected tags: 'enabled', 'disabled'")
+                      "expected tags: 'enabled', 'disabled', 'adaptive'")
     if th["type"] == "disabled":
         if set(th) - {"type"}:
             raise Invalid("thinking.disabled.%s: Extra inputs are not "
                           "permitted" % sorted(set(th) - {"type"})[0])
         return False
-    if set(th) - {"type", "budget_tokens"}:
+    if "display" in th and th["display"] not in ("summarized", "omitted"):
+        raise Invalid("thinking.%s.display: Input should be 'summarized' "
+                      "or 'omitted'" % th["type"])
+    if th["type"] == "adaptive":
+        if set(th) - {"type", "display"}:
+            raise Invalid("thinking.adaptive.%s: Extra inputs are not "
+                          "permitted" % sorted(set(th) - {"type",
+                                                          "display"})[0])
+        v = model_version(GATEWAY_ALIASES.get(body["model"], body["model"]),
+                          "claude")
+        if v is None or v[0] < 4:
+            raise Invalid("thinking.type.adaptive: adaptive thinking is not "
+                          "supported on this model")
+        return True
+    if set(th) - {"type", "budget_tokens", "display"}:
         raise Invalid("thinking.enabled.%s: Extra inputs are not permitted"
-                      % sorted(set(th) - {"type", "budget_tokens"})[0])
+                      % sorted(set(th) - {"type", "budget_tokens",
+                                          "display"})[0])
     bt = th.get("budget_tokens")
     if not _is_int(bt):
         raise Invalid("thinking.enabled.budget_tokens: Field required")
     if bt < 1024:
         raise Invalid("thinking.enabled.budget_tokens: Input should be "
                       "greater than or equal to 1024")
-    if body["max_tokens"] <= bt:
+    if not count and body["max_tokens"] <= bt:
         raise Invalid("`max_tokens` must be greater than "
                       "`thinking.budget_tokens`. Please consult our "
                       "documentation at https://docs.claude.com/en/docs/"
@@ -428,7 +492,7 @@ def _check_thinking(body):
 # ---- answers ----
 
 def _prompt(body):
-    last = body["messages"][-1]
+    last = [m for m in body["messages"] if m.get("role") != "system"][-1]
     if last["role"] != "user":
         return "", []
     texts, results = [], []
@@ -481,8 +545,10 @@ def _plan(body, prompt, results):
     if "refuse" in prompt:
         return blocks, "refusal", None, usage
     if "thinking" in prompt or (body.get("thinking") or {}).get(
-            "type") == "enabled":
+            "type") in ("enabled", "adaptive"):
         thought = "Let me think about: " + prompt
+        if (body.get("thinking") or {}).get("display") == "omitted":
+            thought = ""
         blocks.append({"type": "thinking", "thinking": thought,
                        "signature": _signature(thought)})
     tools = body.get("tools") or []
@@ -609,10 +675,31 @@ def _stream(body, prompt, blocks, stop_reason, stop_seq, usage):
     return ev, (3 if "stream_reset" in prompt else None)
 
 
+def _betas(req):
+    return {b.strip() for b in (req.headers.get("anthropic-beta") or
+                                "").split(",") if b.strip()}
+
+
+def count_tokens(req):
+    body = req.json
+    if not isinstance(body, dict):
+        return error(400, "invalid_request_error",
+                     "There was an issue with the format of your request: "
+                     "the body is not a JSON object")
+    try:
+        validate(body, _betas(req), count=True)
+    except Invalid as e:
+        return error(400, "invalid_request_error", str(e))
+    n = _count_words(body) + 3 * len(body.get("tools") or [])
+    return json_response({"input_tokens": n},
+                         headers={"request-id": _req_id()})
+
+
 def handle(req):
     if req.method != "POST":
         return error(405, "invalid_request_error", "Method not allowed")
-    if not req.path.endswith("/v1/messages"):
+    counting = req.path.endswith("/v1/messages/count_tokens")
+    if not req.path.endswith("/v1/messages") and not counting:
         return error(404, "not_found_error", "Not found")
     if not req.headers.get("anthropic-version"):
         return error(400, "invalid_request_error",
@@ -621,13 +708,15 @@ def handle(req):
             "application/json":
         return error(400, "invalid_request_error",
                      "Content-Type must be application/json")
+    if counting:
+        return count_tokens(req)
     body = req.json
     if not isinstance(body, dict):
         return error(400, "invalid_request_error",
                      "There was an issue with the format of your request: "
                      "the body is not a JSON object")
     try:
-        validate(body)
+        validate(body, _betas(req))
     except Invalid as e:
         return error(400, "invalid_request_error", str(e))
     prompt, results = _prompt(body)
