@@ -497,7 +497,10 @@ def _prompt(body):
         return "", []
     texts, results = [], []
     for b in _blocks(last):
-        if b["type"] == "text":
+        # Claude Code's context blocks are not the prompt (and echoing
+        # them word by word would take long)
+        if b["type"] == "text" and not b["text"].startswith(
+                "<system-reminder>"):
             texts.append(b["text"])
         elif b["type"] == "tool_result":
             c = b.get("content")

@@ -45,7 +45,12 @@ PREFIXES = ["/"]
 
 
 def _text(req):
-    msgs = (req.json or {}).get("messages") or []
+    # the last turn: a system or developer message after it (Claude Code's
+    # mid-conversation system turn, as the Messages front passes it on) is
+    # an instruction, not what the model answers
+    msgs = [m for m in (req.json or {}).get("messages") or []
+            if not isinstance(m, dict)
+            or m.get("role") not in ("system", "developer")]
     last = msgs[-1] if msgs else {}
     c = last.get("content")
     if isinstance(c, list):
