@@ -529,6 +529,17 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
         return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),
                                  (apr_size_t)n);
     }
+    {
+        /* as Anthropic answers (the front takes an empty list: a backend
+         * would answer an empty conversation) */
+        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+
+        if (cJSON_IsArray(msgs) && !msgs->child) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 400,
+                "invalid_request_error", NULL, "messages",
+                "messages: at least one message is required"));
+        }
+    }
     f = llmp_front_create(r->pool, &llmp_front_messages, m->id, x->created,
                           x->stream, req);
     f->id = llmp_make_id(r->pool, "msg_");

@@ -226,6 +226,8 @@ for my $f (@families) {
     # ---- bad input, unknown model ----
     $r = msg({ model => $model, max_tokens => 10, messages => 'hello' });
     anthropic_error($r, 400, 'invalid_request_error', "$t bad messages");
+    $r = msg({ model => $model, max_tokens => 10, messages => [] });
+    anthropic_error($r, 400, 'invalid_request_error', "$t no messages");
     $r = msg({ model => $model, messages => [ { role => 'user', content => 'x' } ] });
     anthropic_error($r, 400, 'invalid_request_error', "$t no max_tokens");
 

@@ -177,8 +177,10 @@ def _stream(model, words, delay, drop_after=None, finish="stop", call=None,
     if usage:
         u = _chunk(model, {})
         u["choices"] = []
-        u["usage"] = {"prompt_tokens": 3, "completion_tokens": len(words),
-                      "total_tokens": 3 + len(words)}
+        # a tool call costs tokens too
+        n = len(words) if finish != "tool_calls" else max(len(words), 2)
+        u["usage"] = {"prompt_tokens": 3, "completion_tokens": n,
+                      "total_tokens": 3 + n}
         ev.append(sse_event(u))
     ev.append(b"data: [DONE]\n\n")
     return sse_response(ev, delay, drop_after)
