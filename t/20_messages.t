@@ -287,6 +287,25 @@ for my $f (@families) {
     is $names[-1], 'error', 'stream error event relayed';
     is $r->{events}[-1][1]{error}{type}, 'overloaded_error', '... as it came';
     is scalar(grep { $_ eq 'error' } @names), 1, '... once';
+    # a pass-through stream: the gateway's token scrubbed from the events,
+    # a clean end without message_stop ends with an error event
+    $r = stream({ model => 'hostile-anthropic-echo-auth', max_tokens => 50,
+                  messages => [ { role => 'user', content => 'hi' } ] });
+    is $r->{status}, 200, 'echo-auth stream: 200';
+    my $tok = token();
+    unlike $r->{content}, qr/\Q$tok\E/, 'echo-auth stream: no token relayed';
+    like $r->{content}, qr/\[redacted\]/, '... it was redacted';
+    is $r->{events}[-1][0], 'message_stop', '... and the stream ended well';
+    $r = stream({ model => 'hostile-anthropic-cut', max_tokens => 50,
+                  messages => [ { role => 'user', content => 'hi' } ] });
+    is $r->{events}[-1][0], 'error', 'a pass-through stream cut: an error event last';
+    is $r->{events}[-1][1]{type}, 'error', '... of type error';
+    is $r->{events}[-1][1]{error}{type}, 'api_error', '... api_error';
+    like $r->{events}[-1][1]{error}{message}, qr/ended without its last event/,
+        '... saying the stream ended early';
+    $r = stream({ model => 'hostile-anthropic-html', max_tokens => 50,
+                  messages => [ { role => 'user', content => 'hi' } ] });
+    anthropic_error($r, 502, 'api_error', 'an HTML page for a stream');
     # a non-JSON error from the backend becomes Anthropic-shaped
     $r = msg({ model => 'mock-h-anthropic-html', max_tokens => 10,
                messages => [ { role => 'user', content => 'hi' } ] });
