@@ -77,7 +77,7 @@ sub anthropic_error {
 sub check_stream {
     my ($r, $what) = @_;
     my @ev = @{ $r->{events} };
-    is $r->{status}, 200, "$what: 200";
+    is $r->{status}, 200, "$what: 200" or diag substr $r->{content}, 0, 600;
     like $r->{headers}{'content-type'} || '', qr{^text/event-stream},
         "$what: an event stream";
     my @bad = grep { !ref $_->[1] || ($_->[0] // '') ne ($_->[1]{type} // '') }
@@ -339,6 +339,35 @@ for my $f (@families) {
         anthropic_error($r, 413, 'request_too_large',
                         'a body over LimitRequestBody' . ($chunked ? ' (chunked)' : ''));
     }
+}
+
+# ---- Claude Code's own request (tests/fixtures/messages: adaptive thinking,
+# output_config, context_management, cache_control, a mid-conversation
+# system turn, a thinking block with Anthropic's signature) to each
+# translated family: every strict mock takes what the front makes ----
+{
+    open my $fh, '<', 'tests/fixtures/messages/claude_code_request.json' or die $!;
+    my $cc = json_decode(do { local $/; <$fh> });
+    my $beta = 'claude-code-20250219,interleaved-thinking-2025-05-14,'
+             . 'context-management-2025-06-27,effort-2025-11-24';
+    # (gemini-2.0-flash: a Gemini thinking model wants its own signature on
+    # each function call of the history, which a conversation begun with
+    # another model cannot give)
+    for my $model ('gpt-4o-mini', 'gemini-2.0-flash', 'command-r-plus') {
+        my $r = stream({ %$cc, model => $model },
+                       path => '/v1/messages?beta=true',
+                       headers => { 'anthropic-beta' => $beta });
+        my ($text, $md) = check_stream($r, "Claude Code's request to $model");
+        like $md->{delta}{stop_reason} // '', qr/^(end_turn|tool_use)$/,
+            "Claude Code's request to $model: a stop reason";
+    }
+}
+
+# ---- the client's key is in no log ----
+for my $log ('t/logs/error_log', 't/logs/llmproxy_log') {
+    open my $fh, '<', $log or die $!;
+    my $all = do { local $/; <$fh> };
+    unlike $all, qr/\Q$KEY\E/, "$log: the client's key is not logged";
 }
 
 # ---- the access log: %{llmproxy-endpoint}n ----
