@@ -235,7 +235,8 @@ for my $f (@families) {
     mock_reset();
     $r = msg({ model => $model, messages => [ { role => 'user',
               content => 'count these words please' } ], tools => [$weather] },
-             path => '/v1/messages/count_tokens?beta=true');
+             path => '/v1/messages/count_tokens?beta=true',
+             headers => { 'anthropic-beta' => 'token-counting-2024-11-01' });
     is $r->{status}, 200, "$t count_tokens: 200" or diag $r->{content};
     ok(($r->{json}{input_tokens} // 0) > 0, "$t count_tokens: input_tokens");
     is_deeply [ sort keys %{ $r->{json} || {} } ], ['input_tokens'],
@@ -246,6 +247,10 @@ for my $f (@families) {
             "$t count_tokens: forwarded to the handle's counter";
         ok $seen && !exists $seen->{headers}{'x-api-key'},
             "$t count_tokens: x-api-key not forwarded";
+        is $seen && $seen->{headers}{'anthropic-version'}, '2023-06-01',
+            "$t count_tokens: anthropic-version forwarded";
+        is $seen && $seen->{headers}{'anthropic-beta'}, 'token-counting-2024-11-01',
+            "$t count_tokens: anthropic-beta forwarded";
     }
     else {
         ok !$seen, "$t count_tokens: estimated, no backend call";
