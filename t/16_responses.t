@@ -289,12 +289,8 @@ for my $f (@families) {
     is $r->{status}, 200, 'anthropic thinking: 200' or diag $r->{content};
     like output_text($r->{json} || {}), qr/thinking hard/,
         'anthropic thinking: the answer';
-    TODO: {
-        local $TODO = 'the back translators put the reasoning in the IR '
-                    . '(x->want_reasoning, h-reason)';
-        ok scalar(items_of_type($r->{json} || {}, 'reasoning')),
-            'anthropic thinking: a reasoning item before the message';
-    }
+    ok scalar(items_of_type($r->{json} || {}, 'reasoning')),
+        'anthropic thinking: a reasoning item before the message';
 }
 
 # ---- a backend stream cut short: error, then response.failed ----
