@@ -215,7 +215,7 @@ int main(int argc, char **argv)
             cJSON *j = llmp_json_parse_pool(it, respbody, resplen);
             char *out;
             apr_size_t outlen;
-            if (ops->chat_response(x, j, &out, &outlen)) {
+            if (llmp_xlate_chat_response(ops, x, j, &out, &outlen)) {
                 fprintf(stderr, "anthropic chat_response failed\n");
                 return 1;
             }

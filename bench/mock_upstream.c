@@ -26,7 +26,9 @@
  * Each streamed content delta carries "ts:<CLOCK_MONOTONIC µs>" stamped when
  * the event is written, so a client can measure per-event delivery latency.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -47,8 +47,10 @@ def dechunk(raw):
 
 
 async def one_request(port, path, body, lat=None, disconnect_after=None,
-                      timeout=60.0):
-    """Returns (outcome, detail): answer, error, lost or disconnected."""
+                      timeout=60.0, only=None):
+    """Returns (outcome, detail): answer, error, lost or disconnected.
+    only: count the time stamps of the events that hold these bytes only
+    (a Responses stream repeats the text in its .done events)."""
     deadline = time.monotonic() + timeout
     try:
         r, w = await asyncio.wait_for(
@@ -71,11 +73,25 @@ async def one_request(port, path, body, lat=None, disconnect_after=None,
             if not piece:
                 break
             raw += piece
-            for m in TS.finditer(raw, pos):
-                events += 1
-                if lat is not None:
-                    lat.append(t - int(m.group(1)))
-                pos = m.end()
+            if only is not None:
+                # whole events only, those that hold `only`
+                while True:
+                    end = raw.find(b"\n\n", pos)
+                    if end < 0:
+                        break
+                    block = bytes(raw[pos:end])
+                    if only in block:
+                        for m in TS.finditer(block):
+                            events += 1
+                            if lat is not None:
+                                lat.append(t - int(m.group(1)))
+                    pos = end + 2
+            else:
+                for m in TS.finditer(raw, pos):
+                    events += 1
+                    if lat is not None:
+                        lat.append(t - int(m.group(1)))
+                    pos = m.end()
             if disconnect_after is not None and events >= disconnect_after:
                 w.transport.abort()
                 return "disconnected", events
@@ -127,6 +143,10 @@ def classify(raw, why, events):
             return "lost", "stream ends with a non-JSON event"
         if isinstance(last, dict) and last.get("type") == "message_stop":
             return "answer", events        # native Anthropic stream (direct)
+        if isinstance(last, dict) and last.get("type") == "response.completed":
+            return "answer", events        # a Responses stream
+        if isinstance(last, dict) and last.get("type") == "response.failed":
+            return "error", "stream:response.failed"
         if is_openai_error(last):
             return "error", "stream:" + str(last["error"].get("code")
                                             or last["error"].get("type"))
@@ -155,10 +175,14 @@ async def cmd_latency(a):
     end = time.monotonic() + a.duration
     body = {"model": a.model, "stream": True,
             "messages": [{"role": "user", "content": "Say hello."}]}
+    only = None
+    if a.path.endswith("/responses"):
+        body = {"model": a.model, "stream": True, "input": "Say hello."}
+        only = b"response.output_text.delta"
 
     async def worker():
         while time.monotonic() < end:
-            o, _ = await one_request(a.port, a.path, body, lat)
+            o, _ = await one_request(a.port, a.path, body, lat, only=only)
             outcomes[o] = outcomes.get(o, 0) + 1
     await asyncio.gather(*(worker() for _ in range(a.streams)))
     print(json.dumps({"events": len(lat), "p50_us": pct(lat, 50),

@@ -289,12 +289,25 @@ for my $f (@families) {
     is $r->{status}, 200, 'anthropic thinking: 200' or diag $r->{content};
     like output_text($r->{json} || {}), qr/thinking hard/,
         'anthropic thinking: the answer';
-    TODO: {
-        local $TODO = 'the back translators put the reasoning in the IR '
-                    . '(x->want_reasoning, h-reason)';
-        ok scalar(items_of_type($r->{json} || {}, 'reasoning')),
-            'anthropic thinking: a reasoning item before the message';
-    }
+    ok scalar(items_of_type($r->{json} || {}, 'reasoning')),
+        'anthropic thinking: a reasoning item before the message';
+}
+
+# ---- reasoning settings reach an OpenAI-compatible chat backend only for
+# its reasoning models (Codex always sends them; OpenAI refuses them for
+# the others, and so does the mock) ----
+for my $case ([ 'gpt-4o-mini', 0 ], [ 'o4-mini', 1 ]) {
+    my ($model, $sent) = @$case;
+    my $r = post_json('/v1/responses',
+        { model => $model, input => 'hi there',
+          reasoning => { effort => 'high', summary => 'auto' },
+          text => { verbosity => 'low' } });
+    is $r->{status}, 200, "$model with reasoning.effort: 200"
+        or diag $r->{content};
+    my $nb = native_body(qr{/openai/v1/chat/completions});
+    is exists $nb->{reasoning_effort} ? 1 : 0, $sent,
+        "$model: reasoning_effort " . ($sent ? 'sent' : 'dropped');
+    ok !exists $nb->{verbosity}, "$model: verbosity dropped (gpt-5 only)";
 }
 
 # ---- a backend stream cut short: error, then response.failed ----

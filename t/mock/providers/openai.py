@@ -21,7 +21,9 @@ a call of the first tool (or the one tool_choice names), its arguments
 built from its parameters (a string parameter gets "<name> value"). A last
 message of role "tool" answers "tool said: <content>". A stream with
 stream_options.include_usage ends with a usage chunk (choices []).
-Chat requests are checked as the API does: the internal representation's
+Chat requests are checked as the API does: reasoning_effort only for
+reasoning models (o-series, gpt-5, gpt-oss), verbosity only for gpt-5;
+the internal representation's
 extensions ("x_llmp", a message's "reasoning_content" /
 "reasoning_signature") are unknown arguments; tools need a valid name and
 a tool message must answer a call of the assistant message before it
@@ -79,9 +81,21 @@ class Invalid(Exception):
     pass
 
 
+REASONING_MODEL = re.compile(r"(^|/)(o[0-9]|gpt-5|gpt-oss)", re.I)
+
+
 def _validate_chat(body):
     if "x_llmp" in body:
         raise Invalid("Unrecognized request argument supplied: x_llmp")
+    # as OpenAI: reasoning settings only for reasoning models (o-series,
+    # gpt-5, gpt-oss), verbosity only for gpt-5
+    model = str(body.get("model", ""))
+    if "reasoning_effort" in body and not REASONING_MODEL.search(model):
+        raise Invalid("Unsupported parameter: 'reasoning_effort' is not "
+                      "supported with this model.")
+    if "verbosity" in body and "gpt-5" not in model.lower():
+        raise Invalid("Unsupported parameter: 'verbosity' is not supported "
+                      "with this model.")
     calls = set()
     for i, m in enumerate(body.get("messages") or []):
         if not isinstance(m, dict):
