@@ -25,6 +25,8 @@ const FAMILIES = [
   ['anthropic', 'claude-sonnet-4-5'],
   ['chat pass-through', 'gpt-4o-mini'],
   ['gemini', 'gemini-2.0-flash'],
+  ['gemini thinking', 'gemini-2.5-flash'],
+  ['openai reasoning', 'o4-mini'],
   ['cohere', 'command-r-plus'],
 ];
 

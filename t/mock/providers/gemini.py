@@ -397,7 +397,11 @@ def plan(body, model):
         parts.append({"text": "tool said: " + json.dumps(
             responses[0]["response"], sort_keys=True)})
     elif run:
-        parts.append({"functionCall": {"name": run[0], "args": run[1]}})
+        p = {"functionCall": {"name": run[0], "args": run[1]}}
+        # a thinking model signs its call (and wants the signature back)
+        if "thinking" in text or "2.5" in model:
+            p["thoughtSignature"] = SIGNATURE
+        parts.append(p)
     elif names and mode != "NONE" and "partial_call" in text:
         d = names[0]
         parts.append({"functionCall": {"name": d["name"], "args": {}}})
