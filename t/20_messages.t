@@ -270,6 +270,13 @@ for my $f (@families) {
     is $seen->{headers}{'anthropic-version'}, '2023-06-01',
         'no anthropic-version: the default is sent';
     unlike json_encode($seen), qr/\Q$KEY\E/, 'a Bearer key is not forwarded';
+    # the gateway's envelope unwrapped
+    $r = msg({ model => $m, max_tokens => 20,
+               messages => [ { role => 'user', content => 'envelope please' } ] });
+    is $r->{status}, 200, 'envelope: 200';
+    is $r->{json}{type}, 'message', 'envelope: unwrapped, a message';
+    like text_of($r->{json}), qr/envelope please/, 'envelope: its text';
+    ok !exists $r->{json}{response}, 'envelope: no "response" member';
     # a beta field with and without its beta
     my $cm = { model => $m, max_tokens => 10,
                context_management => { edits => [] },

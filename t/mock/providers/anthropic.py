@@ -18,6 +18,8 @@ Behaviour is chosen by the text of the last user turn:
                  request enables thinking: a thinking block with text and a
                  signature, in JSON answers and streams)
   cache          usage with cache_read/cache_creation tokens
+  envelope       (not streamed) the answer in the gateway's envelope
+                 {"response": <message>}
   stream_error   (stream) an error event (overloaded_error) after one delta
   stream_cut     (stream) the body ends without message_stop
   stream_reset   (stream) the connection is reset after a few events
@@ -732,5 +734,7 @@ def handle(req):
                            usage)
         return sse_response(ev, 0.05, drop_after=drop,
                             headers={"request-id": _req_id()})
-    return json_response(_message(body, blocks, stop_reason, stop_seq, usage),
-                         headers={"request-id": _req_id()})
+    msg = _message(body, blocks, stop_reason, stop_seq, usage)
+    if "envelope" in prompt:
+        msg = {"response": msg}
+    return json_response(msg, headers={"request-id": _req_id()})
