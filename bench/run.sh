@@ -470,6 +470,8 @@ run_bench() {
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "llmproxy responses anthropic" $D:$LLM_PORT/v1/responses responses-anthropic "$LLP"
     wrk_row "llmproxy responses anthropic stored" $D:$LLM_PORT/v1/responses responses-anthropic-stored "$LLP"
+    wrk_row "llmproxy messages pass-through" $D:$LLM_PORT/v1/messages messages "$LLP"
+    wrk_row "llmproxy messages openai"     $D:$LLM_PORT/v1/messages messages-openai "$LLP"
     wrk_row "llmproxy chat pass (libcurl)" $D:$LLMC_PORT/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic (libcurl)" $D:$LLMC_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "mod_proxy_http chat (TLS)"    $D:$PHT_PORT/openai/v1/chat/completions chat "$PHP"
@@ -505,6 +507,7 @@ run_bench() {
   lat_direct_a=$(python3 bench/streamclient.py latency --port $MOCK_PORT --path /anthropic/v1/messages --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
   lat_llm_a=$(python3 bench/streamclient.py latency --port $LLM_PORT --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
   lat_llm_r=$(python3 bench/streamclient.py latency --port $LLM_PORT --path /v1/responses --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_llm_m=$(python3 bench/streamclient.py latency --port $LLM_PORT --path /v1/messages --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
 
   echo "microbenchmark"
   micro=$("$BD/micro" || echo "MICRO failed")
@@ -538,6 +541,8 @@ def base(label):
     if "(TLS)" in label: return "direct chat", "mod_proxy_http chat (TLS)"
     # a Responses call is compared with the same call on chat completions
     if "responses" in label: return "direct chat", "llmproxy chat anthropic"
+    # /v1/messages: compared with chat completions pass-through
+    if "messages" in label: return "direct chat", "llmproxy chat pass-through"
     return "direct chat", "mod_proxy_http chat"
 print("| configuration | req/s | CPU us/req | p50 us | p99 us | overhead p50 us | req/s ratio to reference* | CPU/req ratio to reference* | p99 vs reference* | errors | peak RSS MB | new backend conns / backend requests |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -570,18 +575,19 @@ for label in order:
         label, rps, cpu, p50, p99, ov, ratio, cpur, p99r, errs, rss, "%d / %d" % (conns, mreq)))
 print()
 print("\\* reference: mod_proxy_http's row (its TLS row for the TLS rows); for the "
-      "responses rows, \"llmproxy chat anthropic\" (the same call on /v1/chat/completions); "
+      "responses rows, \"llmproxy chat anthropic\" (the same call on /v1/chat/completions); for "
+      "the messages rows, \"llmproxy chat pass-through\"; "
       "ratios are medians of the per-round ratios.")
 PYEOF
     echo
     echo "Per-event delivery latency (mock send -> client arrival, 50 paced events, $LAT_STREAMS concurrent streams):"
     echo
-    python3 - "$lat_direct" "$lat_ph" "$lat_ngx" "$lat_llm" "$lat_direct_a" "$lat_llm_a" "$lat_llm_r" <<'PYEOF'
+    python3 - "$lat_direct" "$lat_ph" "$lat_ngx" "$lat_llm" "$lat_direct_a" "$lat_llm_a" "$lat_llm_r" "$lat_llm_m" <<'PYEOF'
 import json, sys
 names = ["direct (OpenAI SSE)", "mod_proxy_http pass-through", "nginx pass-through",
          "llmproxy pass-through", "direct (Anthropic SSE)", "llmproxy anthropic->openai",
-         "llmproxy anthropic->responses"]
-base = {1: 0, 2: 0, 3: 0, 5: 4, 6: 4}
+         "llmproxy anthropic->responses", "llmproxy openai->messages"]
+base = {1: 0, 2: 0, 3: 0, 5: 4, 6: 4, 7: 0}
 d = [json.loads(s) for s in sys.argv[1:]]
 print("| path | events | p50 us | p99 us | added p50 us | added p99 us | outcomes |")
 print("|---|---:|---:|---:|---:|---:|---|")

@@ -179,6 +179,9 @@ async def cmd_latency(a):
     if a.path.endswith("/responses"):
         body = {"model": a.model, "stream": True, "input": "Say hello."}
         only = b"response.output_text.delta"
+    elif a.path.endswith("/messages"):
+        body = {"model": a.model, "stream": True, "max_tokens": 256,
+                "messages": [{"role": "user", "content": "Say hello."}]}
 
     async def worker():
         while time.monotonic() < end:
