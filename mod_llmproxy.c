@@ -337,14 +337,16 @@ static llmp_error_t *check_top_level(request_rec *r, const char *body,
 }
 
 /* Keep a finished Response for previous_response_id and GET
- * /v1/responses/{id}, unless the client said "store": false. */
-static void responses_keep(request_rec *r, llmp_front_t *f, const cJSON *req)
+ * /v1/responses/{id}, unless the client said "store": false or the server
+ * keeps no store (then the record is not even made). */
+static void responses_keep(request_rec *r, llmp_server_conf_t *sc,
+                           llmp_front_t *f, const cJSON *req)
 {
     const char *status, *rec;
     apr_size_t n = 0;
 
-    if (!f->answer || cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req,
-                                                                      "store")))
+    if (!sc->rstore || !f->answer
+        || cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req, "store")))
         return;
     status = llmp_json_str(f->answer, "status");
     if (status && !strcmp(status, "failed")) return;
@@ -437,7 +439,7 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
         if (!native.path) native.path = m->handle;
         rc = llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, ops, x);
     }
-    responses_keep(r, f, req);
+    responses_keep(r, sc, f, req);
     return rc;
 }
 

@@ -37,7 +37,8 @@ llmp_error_t *llmp_responses_expand(apr_pool_t *p, const cJSON *req,
  *   {"response": <f->answer>,
  *    "history": [the input items of the request given to ops->request,
  *                then the answer's output items of types message,
- *                function_call, custom_tool_call and reasoning]}
+ *                function_call, custom_tool_call, tool_search_call and
+ *                reasoning]}
  * in f->pool (*len its length); NULL when f->answer is NULL or out of
  * memory. The instructions are not in it (OpenAI does not carry them
  * over). */

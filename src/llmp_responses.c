@@ -23,12 +23,17 @@
  *     reasoning: summary texts (or content texts) and encrypted_content ->
  *       "reasoning_content" / "reasoning_signature" of the next assistant
  *       message (dropped when a user or system message comes first).
+ *     tool_search_call / tool_search_output of a search the client runs
+ *       (Codex): a call of the function "tool_search" and its tool
+ *       message; the tools it found are offered from then on.
  *     item_reference and the items of hosted tools (web_search_call, ...):
  *       dropped. Any other type: 400.
  *   "tools": function -> function; custom -> a function with one string
  *   parameter "input" (the format's grammar in its description);
  *   namespace -> its functions and custom tools, named
- *   "<namespace>__<name>" in the IR; hosted tools dropped. tool_choice,
+ *   "<namespace>__<name>" in the IR; tool_search with execution "client"
+ *   -> a function "tool_search" (its calls answered as tool_search_call
+ *   items); hosted tools dropped. tool_choice,
  *   parallel_tool_calls (only when a tool is left), max_output_tokens ->
  *   max_completion_tokens, temperature, top_p, text.format ->
  *   response_format, text.verbosity -> verbosity, reasoning.effort ->
@@ -83,6 +88,7 @@ typedef struct {
     const char *name;              /* the client's name */
     const char *ns;                /* its namespace, or NULL */
     int custom;
+    int search;                    /* tool_search run by the client */
 } rs_tool_t;
 
 enum { RS_MESSAGE, RS_REASONING, RS_CALL };
@@ -114,6 +120,8 @@ typedef struct {
 typedef struct {
     const cJSON *req;              /* the request given to ops->request */
     apr_array_header_t *tools;     /* rs_tool_t */
+    cJSON *ir_tools;               /* the IR's "tools" */
+    apr_hash_t *ir_names;          /* their names */
     /* stream */
     int started;                   /* response.created sent */
     int ended;                     /* the terminal event sent (or failed) */
@@ -310,9 +318,9 @@ static cJSON *custom_params(apr_pool_t *p, const cJSON *t)
     return params;
 }
 
-/* One function or custom tool (of the top level or of namespace ns) into
- * the IR's tools. */
-static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
+/* One function or custom tool (of the top level or of namespace ns), or
+ * a tool_search the client runs, into the IR's tools (once a name). */
+static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st,
                               const cJSON *t, const char *type,
                               const char *ns, const char *param)
 {
@@ -322,8 +330,10 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
     const cJSON *strict = llmp_json_get(t, "strict");
     cJSON *it, *fn;
     int custom = !strcmp(type, "custom");
+    int search = !strcmp(type, "tool_search");
     const char *irn;
 
+    if (search) name = "tool_search";
     if (!name || !*name)
         return bad(f->pool, param, "%s: a %s tool needs a \"name\"", param,
                    type);
@@ -331,15 +341,19 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
         return bad(f->pool, param, "%s: \"parameters\" must be a JSON "
                    "Schema object", param);
     irn = ns ? apr_pstrcat(f->pool, ns, "__", name, NULL) : name;
-    if (custom || ns) {
+    if (apr_hash_get(st->ir_names, irn, APR_HASH_KEY_STRING))
+        return NULL;               /* offered already */
+    apr_hash_set(st->ir_names, irn, APR_HASH_KEY_STRING, irn);
+    if (custom || search || ns) {
         rs_tool_t *rt = apr_array_push(st->tools);
         rt->ir_name = irn;
         rt->name = name;
         rt->ns = ns;
         rt->custom = custom;
+        rt->search = search;
     }
     it = cJSON_CreateObject();
-    cJSON_AddItemToArray(out, it);
+    cJSON_AddItemToArray(st->ir_tools, it);
     ADD_REF(it, "type", "function");
     fn = cJSON_CreateObject();
     add_cs(it, "function", fn);
@@ -361,63 +375,78 @@ static llmp_error_t *add_tool(llmp_front_t *f, rs_state_t *st, cJSON *out,
     return NULL;
 }
 
+/* One tool of the request (or of a tool_search_output) into the IR's
+ * tools: functions, custom tools, the tools of a namespace, a tool_search
+ * the client runs; hosted tools (run by OpenAI) are left out. */
+static llmp_error_t *add_any_tool(llmp_front_t *f, rs_state_t *st,
+                                  const cJSON *t, const char *param)
+{
+    const char *type = llmp_json_str(t, "type");
+    llmp_error_t *err = NULL;
+
+    if (!type)
+        return bad(f->pool, param, "%s: a tool needs a \"type\"", param);
+    if (!strcmp(type, "function") || !strcmp(type, "custom"))
+        return add_tool(f, st, t, type, NULL, param);
+    if (!strcmp(type, "tool_search")) {
+        const char *ex = llmp_json_str(t, "execution");
+        if (ex && !strcmp(ex, "client"))
+            return add_tool(f, st, t, type, NULL, param);
+        return NULL;               /* OpenAI's own search */
+    }
+    if (!strcmp(type, "namespace")) {
+        const char *ns = llmp_json_str(t, "name");
+        const cJSON *inner = llmp_json_get(t, "tools"), *it;
+        int ii = 0;
+
+        if (!ns || !*ns || !cJSON_IsArray(inner))
+            return bad(f->pool, param, "%s: a namespace needs a \"name\" "
+                       "and \"tools\"", param);
+        cJSON_ArrayForEach(it, inner) {
+            const char *ip = apr_psprintf(f->pool, "%s.tools[%d]", param,
+                                          ii++);   /* rare: namespaces */
+            const char *itype = llmp_json_str(it, "type");
+            if (itype && (!strcmp(itype, "function")
+                          || !strcmp(itype, "custom")))
+                err = add_tool(f, st, it, itype, ns, ip);
+            if (err) return err;
+        }
+    }
+    return NULL;                   /* hosted tools: not for a chat model */
+}
+
 static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
                                    const cJSON *req, cJSON *ir)
 {
-    const cJSON *tools = jset(req, "tools"), *t, *choice, *par;
-    cJSON *out;
+    const cJSON *tools = jset(req, "tools"), *t;
     llmp_error_t *err;
     int ti = 0;
 
+    st->ir_tools = cJSON_CreateArray();
+    add_cs(ir, "tools", st->ir_tools);     /* removed if left empty */
+    st->ir_names = apr_hash_make(f->pool);
     if (!tools) return NULL;
     if (!cJSON_IsArray(tools))
         return llmp_bad_request(f->pool, "tools", "'tools' must be an array");
-    out = cJSON_CreateArray();
     cJSON_ArrayForEach(t, tools) {
-        const char *param = indexed(f->pool, "tools", ti++);
-        const char *type = llmp_json_str(t, "type");
-
-        if (!type) {
-            cJSON_Delete(out);
-            return bad(f->pool, param, "%s: a tool needs a \"type\"",
-                       param);
-        }
-        if (!strcmp(type, "function") || !strcmp(type, "custom")) {
-            err = add_tool(f, st, out, t, type, NULL, param);
-        }
-        else if (!strcmp(type, "namespace")) {
-            const char *ns = llmp_json_str(t, "name");
-            const cJSON *inner = llmp_json_get(t, "tools"), *it;
-            int ii = 0;
-
-            err = NULL;
-            if (!ns || !*ns || !cJSON_IsArray(inner))
-                err = bad(f->pool, param, "%s: a namespace needs a \"name\" "
-                          "and \"tools\"", param);
-            cJSON_ArrayForEach(it, (err ? NULL : inner)) {
-                const char *ip = apr_psprintf(f->pool, "%s.tools[%d]", param,
-                                              ii++);   /* rare: namespaces */
-                const char *itype = llmp_json_str(it, "type");
-                if (itype && (!strcmp(itype, "function")
-                              || !strcmp(itype, "custom")))
-                    err = add_tool(f, st, out, it, itype, ns, ip);
-                if (err) break;
-            }
-        }
-        else {
-            err = NULL;            /* hosted tools: not for a chat model */
-        }
-        if (err) {
-            cJSON_Delete(out);
+        if ((err = add_any_tool(f, st, t, indexed(f->pool, "tools", ti++))))
             return err;
-        }
     }
-    if (!out->child) {             /* no tool left: no tool_choice either */
-        cJSON_Delete(out);
+    return NULL;
+}
+
+/* tool_choice and parallel_tool_calls, once every tool is known (the
+ * input's tool_search_output items offer tools too). */
+static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
+                                    const cJSON *req, cJSON *ir)
+{
+    const cJSON *choice, *par;
+
+    if (!st->ir_tools->child) {    /* no tool left: no tool_choice either */
+        cJSON_DeleteItemFromObjectCaseSensitive(ir, "tools");
+        st->ir_tools = NULL;
         return NULL;
     }
-    add_cs(ir, "tools", out);
-
     choice = jset(req, "tool_choice");
     if (cJSON_IsString(choice)) {
         const char *c = choice->valuestring;
@@ -743,17 +772,22 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
     return NULL;
 }
 
-static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int custom,
+/* A function_call (kind 0), custom_tool_call (1) or tool_search_call
+ * (2) as a call of the assistant message. */
+static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int kind,
                                const char *param)
 {
     apr_pool_t *p = c->f->pool;
     const char *call_id = llmp_json_str(it, "call_id");
-    const char *name = llmp_json_str(it, "name");
+    const char *name = kind == 2 ? "tool_search" : llmp_json_str(it, "name");
     const char *ns = llmp_json_str(it, "namespace");
-    const cJSON *args = llmp_json_get(it, custom ? "input" : "arguments");
+    const cJSON *args = llmp_json_get(it, kind == 1 ? "input" : "arguments");
+    int custom = kind == 1;
     const char *a;
     cJSON *tc, *fn;
 
+    if ((!call_id || !*call_id) && kind == 2)
+        return NULL;               /* OpenAI's own search: no client call */
     if (!call_id || !*call_id)
         return bad(p, apr_pstrcat(p, param, ".call_id", NULL),
                    "%s: a tool call needs a \"call_id\"", param);
@@ -777,6 +811,9 @@ static llmp_error_t *conv_call(conv_t *c, const cJSON *it, int custom,
     }
     else if (cJSON_IsString(args)) {
         a = args->valuestring;
+    }
+    else if (kind == 2 && cJSON_IsObject(args)) {
+        if (!(a = llmp_json_print(p, args, NULL))) return oom(p);
     }
     else {
         return bad(p, apr_pstrcat(p, param, ".arguments", NULL),
@@ -845,6 +882,48 @@ static llmp_error_t *conv_output(conv_t *c, const cJSON *it,
                    "%s: \"output\" must be a string or an array of content "
                    "parts", param);
     }
+    cJSON_AddItemToArray(c->msgs, m);
+    return NULL;
+}
+
+/* A tool_search_output: its tools are offered to the model from now on,
+ * and the tool message names them. */
+static llmp_error_t *conv_search_output(conv_t *c, const cJSON *it,
+                                        const char *param)
+{
+    apr_pool_t *p = c->f->pool;
+    const char *call_id = llmp_json_str(it, "call_id");
+    const cJSON *tools = llmp_json_get(it, "tools"), *t;
+    const char *tp = apr_pstrcat(p, param, ".tools", NULL);
+    llmp_buf_t text;
+    llmp_error_t *err;
+    int ti = 0;
+    cJSON *m;
+
+    if (!call_id || !*call_id) return NULL;    /* OpenAI's own search */
+    if (!apr_hash_get(c->call_ids, call_id, APR_HASH_KEY_STRING))
+        return bad(p, param, "%s: no tool call with call_id \"%s\" before "
+                   "this output", param, call_id);
+    if (!cJSON_IsArray(tools))
+        return bad(p, tp, "%s: a tool_search_output needs \"tools\"", param);
+    llmp_buf_init(&text, p, LLMP_JSON_MAX);
+    text.first = 256;
+    cJSON_ArrayForEach(t, tools) {
+        const char *name = llmp_json_str(t, "name");
+        if ((err = add_any_tool(c->f, c->st, t, indexed(p, tp, ti++))))
+            return err;
+        if (name) {
+            llmp_buf_append(&text, text.len ? ", " : "Tools found: ",
+                            text.len ? 2 : 13);
+            llmp_buf_append(&text, name, strlen(name));
+        }
+    }
+    c->asst = NULL;
+    c->calls = NULL;
+    m = cJSON_CreateObject();
+    ADD_REF(m, "role", "tool");
+    ADD_REF(m, "tool_call_id", call_id);
+    ADD_STR(m, "content", text.len ? buf_text(&text) : "No tools found.");
     cJSON_AddItemToArray(c->msgs, m);
     return NULL;
 }
@@ -970,6 +1049,10 @@ static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
             err = conv_output(&c, it, param);
         else if (!strcmp(type, "reasoning"))
             err = conv_reasoning(&c, it, param);
+        else if (!strcmp(type, "tool_search_call"))
+            err = conv_call(&c, it, 2, param);
+        else if (!strcmp(type, "tool_search_output"))
+            err = conv_search_output(&c, it, param);
         else if (!dropped_item(type))
             err = bad(p, apr_pstrcat(p, param, ".type", NULL),
                       "%s: input items of type \"%s\" are not supported",
@@ -1106,7 +1189,9 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         ADD_REF(m, "content", instr);
         cJSON_AddItemToArray(msgs, m);
     }
-    if ((err = convert_input(f, st, req, msgs))) return err;
+    if ((err = convert_input(f, st, req, msgs))
+        || (err = convert_choice(f, st, req, ir)))
+        return err;
     if (!msgs->child)
         return llmp_bad_request(f->pool, "input",
                                 "'input' has no message for the model");
@@ -1358,8 +1443,9 @@ static cJSON *reasoning_item(const char *id, const char *text,
     return r;
 }
 
-/* A function_call, or a custom_tool_call when tool is a custom tool.
- * args_or_input: the arguments, or the custom call's input. */
+/* A function_call, or a custom_tool_call when tool is a custom tool, or
+ * a tool_search_call when it is the client's tool_search. args_or_input:
+ * the arguments, or the custom call's input. */
 static cJSON *call_item(const char *id, const char *status,
                         const char *call_id, const rs_tool_t *tool,
                         const char *name, const char *args_or_input)
@@ -1367,7 +1453,21 @@ static cJSON *call_item(const char *id, const char *status,
     cJSON *c = cJSON_CreateObject();
 
     ADD_REF(c, "id", id);
-    if (tool && tool->custom) {
+    if (tool && tool->search) {
+        /* the arguments as an object, for the client to run the search */
+        cJSON *a = args_or_input && *args_or_input
+                   ? cJSON_Parse(args_or_input) : NULL;
+        if (!cJSON_IsObject(a)) {
+            cJSON_Delete(a);
+            a = cJSON_CreateObject();
+        }
+        ADD_REF(c, "type", "tool_search_call");
+        ADD_REF(c, "call_id", call_id);
+        ADD_REF(c, "execution", "client");
+        add_cs(c, "arguments", a);
+        ADD_REF(c, "status", status);
+    }
+    else if (tool && tool->custom) {
         ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
         ADD_REF(c, "call_id", call_id);
         ADD_REF(c, "name", name);
@@ -1383,6 +1483,13 @@ static cJSON *call_item(const char *id, const char *status,
         if (tool && tool->ns) ADD_REF(c, "namespace", tool->ns);
     }
     return c;
+}
+
+/* The id prefix of a call's output item. */
+static const char *call_prefix(const rs_tool_t *tool)
+{
+    return !tool ? "fc_" : tool->custom ? "ctc_" : tool->search ? "tsc_"
+                                                               : "fc_";
 }
 
 /* A custom call's input: the "input" string of its JSON arguments, else
@@ -1606,7 +1713,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         tool = tool_by_ir(st, name);
         if (tool && tool->custom) args = custom_input(f->pool, args);
         cJSON_AddItemToArray(output, call_item(
-            llmp_make_id(f->pool, tool && tool->custom ? "ctc_" : "fc_"),
+            llmp_make_id(f->pool, call_prefix(tool)),
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
@@ -1783,6 +1890,9 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
             }
         }
     }
+    else if (it->tool && it->tool->search) {
+        /* a tool_search_call: its arguments in output_item.done */
+    }
     else if (it->tool && it->tool->custom) {
         const char *rest;
 
@@ -1952,7 +2062,7 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
         const rs_tool_t *tool = tool_by_ir(st, name);
 
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_CALL, tool && tool->custom ? "ctc_" : "fc_");
+        it = item_new(f, st, RS_CALL, call_prefix(tool));
         it->tc = idx;
         it->call_id = apr_pstrdup(f->pool, id && *id ? id
                                   : llmp_make_id(f->pool, "call_"));
@@ -1964,6 +2074,7 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
     if (!args || !*args) return NULL;
     if ((err = append(f, it, args))) return err;
     if (it != st->cur) return NULL;        /* a late piece: in the answer */
+    if (it->tool && it->tool->search) return NULL;   /* no delta events */
     if (it->tool && it->tool->custom) {
         apr_size_t old = it->dec.len;
         custom_decode(it);
@@ -2162,6 +2273,7 @@ char *llmp_responses_record(llmp_front_t *f, apr_size_t *len)
         if (type && (!strcmp(type, "message")
                      || !strcmp(type, "function_call")
                      || !strcmp(type, "custom_tool_call")
+                     || !strcmp(type, "tool_search_call")
                      || !strcmp(type, "reasoning")))
             cJSON_AddItemToArray(hist, jref(it));
     }

@@ -736,9 +736,9 @@ static void t_request_captured(apr_pool_t *p)
             CHECK(strstr(at_str(last, "content"), "llmp-capture-42") != NULL);
         }
         if (i == 2) {
-            /* apply_patch (custom) offered as a function; tool_search and
-             * web_search dropped */
-            int patch = 0;
+            /* apply_patch (custom) and tool_search (the client runs it)
+             * offered as functions; web_search dropped */
+            int patch = 0, search = 0;
             cJSON_ArrayForEach(t, at(ir, "tools")) {
                 const char *name = at_str(t, "function.name");
                 if (name && !strcmp(name, "apply_patch")) {
@@ -748,15 +748,141 @@ static void t_request_captured(apr_pool_t *p)
                                  "lark grammar:\nstart: begin_patch")
                           != NULL);
                 }
-                CHECK(!name || strcmp(name, "tool_search"));
+                if (name && !strcmp(name, "tool_search")) {
+                    search++;
+                    CHECK_STR(at_str(t, "function.parameters.required.0"),
+                              "query");
+                }
             }
             CHECK_INT(patch, 1);
-            CHECK_INT(cJSON_GetArraySize(at(ir, "tools")), 8);
+            CHECK_INT(search, 1);
+            CHECK_INT(cJSON_GetArraySize(at(ir, "tools")), 9);
             CHECK_STR(at_str(ir, "reasoning_effort"), "medium");
             CHECK_STR(at_str(ir, "verbosity"), "low");
         }
         check_backs(p, ir, files[i]);
     }
+}
+
+/* tool_search run by the client (Codex): offered as a function, its
+ * calls and outputs round trip, the tools it found are offered. */
+static void t_tool_search(apr_pool_t *p)
+{
+    static const char *req_json =
+        "{\"model\":\"m\",\"tools\":[{\"type\":\"tool_search\","
+        "\"execution\":\"client\",\"description\":\"Find tools\","
+        "\"parameters\":{\"type\":\"object\",\"properties\":{\"query\":"
+        "{\"type\":\"string\"}},\"required\":[\"query\"]}},{\"type\":"
+        "\"tool_search\"},{\"type\":\"web_search\"}],\"input\":["
+        "{\"role\":\"user\",\"content\":\"book it\"},"
+        "{\"type\":\"tool_search_call\",\"id\":\"tsc_1\",\"call_id\":"
+        "\"ts1\",\"execution\":\"client\",\"arguments\":{\"query\":"
+        "\"calendar\"},\"status\":\"completed\"},"
+        "{\"type\":\"tool_search_output\",\"call_id\":\"ts1\","
+        "\"execution\":\"client\",\"status\":\"completed\",\"tools\":["
+        "{\"type\":\"function\",\"name\":\"create_event\","
+        "\"description\":\"New event\",\"parameters\":{\"type\":"
+        "\"object\",\"properties\":{}},\"strict\":false},"
+        "{\"type\":\"namespace\",\"name\":\"cal\",\"description\":"
+        "\"Calendar\",\"tools\":[{\"type\":\"function\",\"name\":"
+        "\"list\"}]}]},"
+        "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":"
+        "\"list\",\"namespace\":\"cal\",\"arguments\":\"{}\"},"
+        "{\"type\":\"function_call_output\",\"call_id\":\"c1\","
+        "\"output\":\"[]\"},"
+        "{\"type\":\"tool_search_call\",\"id\":\"tsc_2\",\"execution\":"
+        "\"server\",\"arguments\":{},\"status\":\"completed\"}]}";
+    llmp_error_t *err;
+    llmp_front_t *f;
+    cJSON *ir, *r;
+    cap_t *c = cap_new(p);
+    const cJSON *ev;
+
+    ir = to_ir(p, parse(p, req_json), &f, &err);
+    CHECK(ir != NULL);
+    if (!ir) {
+        fprintf(stderr, "  %s (%s)\n", err->message, err->param);
+        return;
+    }
+    CHECK_INT(cJSON_GetArraySize(at(ir, "tools")), 3);
+    CHECK_STR(at_str(ir, "tools.0.function.name"), "tool_search");
+    CHECK_STR(at_str(ir, "tools.0.function.description"), "Find tools");
+    CHECK_STR(at_str(ir, "tools.1.function.name"), "create_event");
+    CHECK_STR(at_str(ir, "tools.2.function.name"), "cal__list");
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 5);
+    CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "ts1");
+    CHECK_STR(at_str(ir, "messages.1.tool_calls.0.function.name"),
+              "tool_search");
+    CHECK_STR(at_str(ir, "messages.1.tool_calls.0.function.arguments"),
+              "{\"query\":\"calendar\"}");
+    CHECK_STR(at_str(ir, "messages.2.role"), "tool");
+    CHECK_STR(at_str(ir, "messages.2.tool_call_id"), "ts1");
+    CHECK_STR(at_str(ir, "messages.2.content"),
+              "Tools found: create_event, cal");
+    CHECK_STR(at_str(ir, "messages.3.tool_calls.0.function.name"),
+              "cal__list");
+    check_backs(p, ir, "tool_search");
+
+    /* the model searches again: a tool_search_call item */
+    r = answer(p, f, parse(p, "{\"choices\":[{\"index\":0,\"message\":"
+                           "{\"role\":\"assistant\",\"content\":null,"
+                           "\"tool_calls\":[{\"id\":\"ts2\",\"type\":"
+                           "\"function\",\"function\":{\"name\":"
+                           "\"tool_search\",\"arguments\":\"{\\\"query\\\""
+                           ":\\\"mail\\\"}\"}},{\"id\":\"c2\",\"type\":"
+                           "\"function\",\"function\":{\"name\":"
+                           "\"cal__list\",\"arguments\":\"{}\"}}]},"
+                           "\"finish_reason\":\"tool_calls\"}]}"));
+    CHECK_STR(at_str(r, "output.0.type"), "tool_search_call");
+    CHECK(!strncmp(at_str(r, "output.0.id"), "tsc_", 4));
+    CHECK_STR(at_str(r, "output.0.call_id"), "ts2");
+    CHECK_STR(at_str(r, "output.0.execution"), "client");
+    CHECK_STR(at_str(r, "output.0.arguments.query"), "mail");
+    CHECK_STR(at_str(r, "output.0.status"), "completed");
+    CHECK_STR(at_str(r, "output.1.type"), "function_call");
+    CHECK_STR(at_str(r, "output.1.name"), "list");
+    CHECK_STR(at_str(r, "output.1.namespace"), "cal");
+
+    /* streamed: added then done, no delta events */
+    to_ir(p, parse(p, req_json), &f, &err);
+    f->emit = cap_emit;
+    f->emit_baton = c;
+    run_lines(p, f,
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"id\":\"ts3\",\"function\":{\"name\":"
+              "\"tool_search\",\"arguments\":\"{\\\"query\"}}]}}]}\n"
+              "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+              "\"index\":0,\"function\":{\"arguments\":\"\\\":\\\"x\\\"}"
+              "\"}}]},\"finish_reason\":\"tool_calls\"}]}\n", NULL);
+    CHECK_STR(c->types, "response.created,response.in_progress,"
+              "response.output_item.added,response.output_item.done,"
+              "response.completed");
+    check_seq(c);
+    ev = event(c, 2);
+    CHECK_STR(at_str(ev, "item.type"), "tool_search_call");
+    CHECK_STR(at_str(ev, "item.status"), "in_progress");
+    CHECK(cJSON_IsObject(at(ev, "item.arguments")));
+    CHECK_STR(at_str(event(c, 3), "item.arguments.query"), "x");
+    CHECK_STR(at_str(event(c, 3), "item.call_id"), "ts3");
+    {
+        apr_size_t len;
+        char *s = llmp_responses_record(f, &len);
+        cJSON *rec = s ? llmp_json_parse_pool(p, s, len) : NULL;
+        const cJSON *h = at(rec, "history"), *last = h ? h->child : NULL;
+        while (last && last->next) last = last->next;
+        CHECK_STR(at_str(last, "type"), "tool_search_call");
+        CHECK_STR(at_str(last, "arguments.query"), "x");
+    }
+    /* an output without its call */
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"tool_search_output\",\"call_id\":\"zz\","
+                        "\"tools\":[]}]}"), "input[0]");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"tool_search_call\",\"call_id\":\"t\","
+                        "\"arguments\":{}},{\"type\":"
+                        "\"tool_search_output\",\"call_id\":\"t\","
+                        "\"tools\":[{\"type\":\"function\"}]}]}"),
+              "input[1].tools[0]");
 }
 
 /* ---- answers ---- */
@@ -1669,6 +1795,7 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_request_errors);
     RUN(t_request_codex);
     RUN(t_request_captured);
+    RUN(t_tool_search);
     RUN(t_answer_text);
     RUN(t_answer_tools);
     RUN(t_answer_incomplete);
