@@ -580,7 +580,7 @@ static llmp_error_t *file_part(apr_pool_t *p, const cJSON *part,
 
 /* Content parts: texts appended to *text (joined), images and files (when
  * media) to parts. kinds: 'u' user, 's' system, 'a' assistant, 'o' tool
- * output. */
+ * output, 'r' reasoning. */
 static llmp_error_t *read_parts(conv_t *c, const cJSON *content, int kind,
                                 const char *param, cJSON *parts,
                                 llmp_buf_t *text, int *ntext)
@@ -607,7 +607,9 @@ static llmp_error_t *read_parts(conv_t *c, const cJSON *content, int kind,
                            pp, type);
             if (parts) cJSON_AddItemToArray(parts, text_part(t));
             if (text && *t) {
-                if (text->len && kind != 'a')
+                if (text->len && kind == 'r')      /* paragraphs */
+                    llmp_buf_append(text, "\n\n", 2);
+                else if (text->len && kind != 'a')
                     llmp_buf_append(text, "\n", 1);
                 llmp_buf_append(text, t, strlen(t));
             }
@@ -947,10 +949,10 @@ static llmp_error_t *conv_reasoning(conv_t *c, const cJSON *it,
     if (content && !cJSON_IsNull(content) && !cJSON_IsArray(content))
         return bad(p, apr_pstrcat(p, param, ".content", NULL),
                    "%s: \"content\" must be an array", param);
-    err = read_parts(c, summary, 's', apr_pstrcat(p, param, ".summary", NULL),
+    err = read_parts(c, summary, 'r', apr_pstrcat(p, param, ".summary", NULL),
                      NULL, &text, &n);
     if (!err && !text.len && cJSON_IsArray(content))
-        err = read_parts(c, content, 's',
+        err = read_parts(c, content, 'r',
                          apr_pstrcat(p, param, ".content", NULL), NULL,
                          &text, &n);
     if (err) return err;

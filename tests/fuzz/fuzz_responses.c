@@ -2,8 +2,9 @@
  * byte picks the hook:
  *   % 4 == 0  request on the rest as a Responses request (bit 2: the
  *             front is a stream's), then response on a fixed answer
- *   % 4 == 1  request on a fixed request (function, custom and namespace
- *             tools), then response on the rest as an IR chat.completion,
+ *   % 4 == 1  request on a fixed request (function, custom, tool_search
+ *             and namespace tools), then response on the rest as an IR
+ *             chat.completion,
  *             then llmp_responses_record
  *   % 4 == 2  the same fixed request, then the rest as IR chunks (one
  *             JSON object a line) into stream_chunk, then stream_end (bit
@@ -23,6 +24,7 @@ static const char fixed_req[] =
     "{\"type\":\"function\",\"name\":\"get_weather\",\"parameters\":"
     "{\"type\":\"object\",\"properties\":{}}},"
     "{\"type\":\"custom\",\"name\":\"apply_patch\"},"
+    "{\"type\":\"tool_search\",\"execution\":\"client\"},"
     "{\"type\":\"namespace\",\"name\":\"ns\",\"description\":\"d\","
     "\"tools\":[{\"type\":\"function\",\"name\":\"f\"},"
     "{\"type\":\"custom\",\"name\":\"c\"}]}]}";

@@ -277,7 +277,7 @@ static void t_request_items(apr_pool_t *p)
     CHECK_STR(at_str(ir, "messages.5.role"), "assistant");
     CHECK(cJSON_IsNull(at(ir, "messages.5.content")));
     CHECK_STR(at_str(ir, "messages.5.reasoning_content"),
-              "Need the weather.\nTwo cities.");
+              "Need the weather.\n\nTwo cities.");
     CHECK_STR(at_str(ir, "messages.5.reasoning_signature"), "sig-abc");
     CHECK_INT(cJSON_GetArraySize(at(ir, "messages.5.tool_calls")), 2);
     CHECK_STR(at_str(ir, "messages.5.tool_calls.0.id"), "call_1");
