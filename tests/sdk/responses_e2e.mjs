@@ -213,6 +213,8 @@ async function aiGenerate(model) {
                                  maxRetries: 0 });
   assert(r.text.includes('llmp-ai'), `text ${JSON.stringify(r.text)}`);
   assert(r.finishReason === 'stop', `finishReason ${r.finishReason}`);
+  // openai(model) is the Responses API
+  assert(/^resp_/.test(r.response.id), `response id ${r.response.id}`);
   return r.text.slice(0, 80);
 }
 
@@ -224,6 +226,8 @@ async function aiStream(model) {
   const finish = await s.finishReason;
   assert(text.includes('llmp-ai-stream'), `text ${JSON.stringify(text)}`);
   assert(finish === 'stop', `finishReason ${finish}`);
+  const resp = await s.response;
+  assert(/^resp_/.test(resp.id), `response id ${resp.id}`);
   return `${parts} parts: ${JSON.stringify(text.slice(0, 60))}`;
 }
 
