@@ -210,7 +210,31 @@ try {
   if (r.status !== 200) down = `GET ${BASE}/models: HTTP ${r.status}`;
 } catch (e) { down = `GET ${BASE}/models: ${e.message}`; }
 
+// a backend failure (the Anthropic mock's "overloaded": a 529, the
+// module's 503) reaches Codex as an error it shows, and Codex fails
+async function backendError(model) {
+  const r = await codexExec(model, 'overloaded', true);
+  const events = r.stdout.split('\n').filter((l) => l.trim()).map((l) => {
+    try { return JSON.parse(l); } catch { return { type: 'not-json', line: l }; }
+  });
+  assert(r.code !== 0, `exit ${r.code}: ${tail(r.stdout)}`);
+  const failed = events.find((e) => e.type === 'turn.failed');
+  assert(failed, `no turn.failed: ${tail(r.stdout)} ${tail(r.stderr)}`);
+  // what the user sees names the failure (the status or the backend's message)
+  assert(/Overloaded|503/.test(JSON.stringify(failed)), `turn.failed ${JSON.stringify(failed)}`);
+  return `${r.code}: ${JSON.stringify(failed).slice(0, 200)}`;
+}
+
 const wanted = process.argv.slice(2);
+if (!wanted.length || wanted.some((w) => 'codex exec: backend error'.includes(w))) {
+  const name = 'codex exec: a backend error fails the turn (anthropic)';
+  try {
+    report(name, true, await (down ? Promise.reject(new Error(down))
+                                   : backendError('claude-3-7-sonnet-20250219')));
+  } catch (e) {
+    report(name, false, `${e.constructor.name}: ${e.message}`);
+  }
+}
 for (const [label, model] of families()) {
   for (const [what, fn] of [['plain answer', plain], ['exec_command tool turn', toolTurn],
                             ['apply_patch (custom tool) turn', patchTurn]]) {

@@ -658,8 +658,11 @@ for (const [label, model] of Object.entries(RFAM)) {
     { type: 'function_call', call_id: 'call_llmp1', name: 'get_weather', arguments: '{"city":"Paris"}' },
     { type: 'function_call_output', call_id: 'call_llmp1', output: '{"temp":21}' }] },
     (j) => want(j, 'message'));
+  // a translated model gets the custom tool as a function: its call comes
+  // back as a custom_tool_call (the Responses mock calls function tools only)
+  const native = label === 'responses pass-through';
   responses(`${label}: a custom tool`, { model, tools: [patchTool], input: 'use_tool: patch it' },
-            (j) => outputTypes(j));
+            (j) => want(j, native ? 'message' : 'custom_tool_call'));
   responsesStream(label, { model, input: 'Count to three' }, 'response.completed', (ev) => {
     const types = ev.map((e) => e.data.type);
     for (const t of ['response.output_item.added', 'response.content_part.added',
@@ -673,7 +676,16 @@ for (const [label, model] of Object.entries(RFAM)) {
       for (const t of ['response.function_call_arguments.delta', 'response.function_call_arguments.done'])
         if (!types.includes(t)) throw new Error(`no ${t}`);
     });
-  responsesStream(`${label}: a custom tool`, { model, tools: [patchTool], input: 'use_tool: patch it' });
+  responsesStream(`${label}: a custom tool`, { model, tools: [patchTool], input: 'use_tool: patch it' },
+    'response.completed', (ev) => {
+      if (native) return;
+      const types = ev.map((e) => e.data.type);
+      for (const t of ['response.custom_tool_call_input.delta', 'response.custom_tool_call_input.done'])
+        if (!types.includes(t)) throw new Error(`no ${t}`);
+      const item = ev.find((e) => e.data.type === 'response.output_item.done'
+                              && e.data.item.type === 'custom_tool_call');
+      if (!item) throw new Error('no custom_tool_call item done');
+    });
   // what the real Codex CLI sends (tests/fixtures/responses/), as it is
   for (const f of ['codex_request.json', 'codex_request_tool_output.json', 'codex_request_gpt55.json']) {
     let body;

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { Agent, run, tool as agentTool, setDefaultOpenAIClient, setOpenAIAPI,
+import { Agent, run, tool as agentTool, setDefaultOpenAIClient,
          setTracingDisabled } from '@openai/agents';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText, tool as aiTool, stepCountIs, jsonSchema } from 'ai';
@@ -185,8 +185,7 @@ async function toolStream(model) {
 // ---- the Agents SDK ------------------------------------------------------
 
 setTracingDisabled(true);               // nothing goes to api.openai.com
-setDefaultOpenAIClient(client);
-setOpenAIAPI('responses');
+setDefaultOpenAIClient(client);         // its default API: the Responses API
 
 async function agentTurn(model) {
   const getWeather = agentTool({
@@ -199,6 +198,9 @@ async function agentTurn(model) {
   const result = await run(agent, 'use_tool: weather in Paris?', { maxTurns: 4 });
   const out = String(result.finalOutput ?? '');
   assert(out.includes('llmp-agent'), `final output ${JSON.stringify(out)}`);
+  // two model calls (the tool call, the answer), both Responses
+  const ids = result.rawResponses.map((r) => r.responseId);
+  assert(ids.length === 2 && ids.every((id) => /^resp_/.test(id)), `responses ${ids}`);
   return out.slice(0, 80);
 }
 
@@ -211,6 +213,8 @@ async function aiGenerate(model) {
                                  maxRetries: 0 });
   assert(r.text.includes('llmp-ai'), `text ${JSON.stringify(r.text)}`);
   assert(r.finishReason === 'stop', `finishReason ${r.finishReason}`);
+  // openai(model) is the Responses API
+  assert(/^resp_/.test(r.response.id), `response id ${r.response.id}`);
   return r.text.slice(0, 80);
 }
 
@@ -222,6 +226,8 @@ async function aiStream(model) {
   const finish = await s.finishReason;
   assert(text.includes('llmp-ai-stream'), `text ${JSON.stringify(text)}`);
   assert(finish === 'stop', `finishReason ${finish}`);
+  const resp = await s.response;
+  assert(/^resp_/.test(resp.id), `response id ${resp.id}`);
   return `${parts} parts: ${JSON.stringify(text.slice(0, 60))}`;
 }
 
