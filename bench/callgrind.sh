@@ -33,7 +33,9 @@
 #
 # Environment (defaults in brackets):
 #   CG_REQUESTS [2000]  measured requests per case   CG_WARMUP [200]
-#   CG_CASES ["proxy passthrough anthropic"]
+#   CG_CASES ["proxy passthrough anthropic"]; also responses (the
+#                Anthropic call on /v1/responses), messages (/v1/messages
+#                passed through), messages-openai (translated)
 #   CG_KEEP=1           keep the outputs (build/callgrind/<case>.<n>.callgrind.out)
 #                       for callgrind_annotate --inclusive=yes
 #   CG_PORT_BASE [19600] ports: +1 mock, +10 proxy, +11 mod_llmproxy
@@ -291,6 +293,9 @@ for c in $CASES; do
     proxy) run_case proxy proxy $PH_PORT /openai/v1/chat/completions "$BC" ;;
     passthrough) run_case passthrough llm $LLM_PORT /v1/chat/completions "$BC" ;;
     anthropic) run_case anthropic llm $LLM_PORT /v1/chat/completions "$BA" ;;
+    responses) run_case responses llm $LLM_PORT /v1/responses "$top/bench/wrk/body-responses-anthropic.json" ;;
+    messages) run_case messages llm $LLM_PORT /v1/messages "$top/bench/wrk/body-messages.json" ;;
+    messages-openai) run_case messages-openai llm $LLM_PORT /v1/messages "$top/bench/wrk/body-messages-openai.json" ;;
     proxy-tls) run_case proxy-tls proxy-tls $PH_PORT /openai/v1/chat/completions "$BC" ;;
     passthrough-tls) run_case passthrough-tls llm-tls $LLM_PORT /v1/chat/completions "$BC" ;;
     *) echo "callgrind: unknown case $c" >&2; exit 2 ;;
