@@ -653,6 +653,15 @@ static void flush_media(conv_t *c)
     c->media = cJSON_CreateArray();
 }
 
+/* Forget the pending reasoning (its text and signature). */
+static void reasoning_reset(conv_t *c)
+{
+    c->have_reasoning = 0;
+    c->signature = NULL;
+    c->reasoning.len = 0;
+    if (c->reasoning.data) c->reasoning.data[0] = '\0';
+}
+
 /* A new assistant message (with the pending reasoning). */
 static cJSON *new_assistant(conv_t *c, const char *text)
 {
@@ -665,10 +674,7 @@ static cJSON *new_assistant(conv_t *c, const char *text)
     if (c->have_reasoning) {
         ADD_STR(m, "reasoning_content", buf_text(&c->reasoning));
         if (c->signature) ADD_REF(m, "reasoning_signature", c->signature);
-        c->have_reasoning = 0;
-        c->signature = NULL;
-        c->reasoning.len = 0;
-        if (c->reasoning.data) c->reasoning.data[0] = '\0';
+        reasoning_reset(c);
     }
     cJSON_AddItemToArray(c->msgs, m);
     c->asst = m;
@@ -736,9 +742,7 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
     flush_media(c);
     c->asst = NULL;
     c->calls = NULL;
-    c->have_reasoning = 0;         /* reasoning of no answer */
-    c->signature = NULL;
-    c->reasoning.len = 0;
+    reasoning_reset(c);            /* reasoning of no answer */
     m = cJSON_CreateObject();
     ADD_REF(m, "role", kind == 'u' ? "user" : "system");
     if (cJSON_IsString(content)) {
@@ -964,7 +968,9 @@ static llmp_error_t *conv_reasoning(conv_t *c, const cJSON *it,
         if (c->reasoning.len) llmp_buf_append(&c->reasoning, "\n\n", 2);
         llmp_buf_append(&c->reasoning, text.data, text.len);
     }
-    if (enc) c->signature = enc;
+    /* a signature proves the text of its own item only: one without
+     * encrypted_content leaves none (not an earlier item's) */
+    c->signature = enc;
     c->have_reasoning = 1;
     return NULL;
 }

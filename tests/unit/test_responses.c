@@ -447,6 +447,34 @@ static void t_request_settings(apr_pool_t *p)
     CHECK(!at(ir, "messages.1.reasoning_content"));
     CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "a");
     CHECK_STR(at_str(ir, "messages.2.role"), "tool");
+    /* reasoning before a user message is forgotten, text and all: a later
+     * reasoning item with only a signature does not get its text, and one
+     * without encrypted_content keeps no earlier signature */
+    ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"OLD\"}],"
+                        "\"encrypted_content\":\"SIG1\"},{\"role\":"
+                        "\"user\",\"content\":\"one\"},{\"type\":"
+                        "\"reasoning\",\"summary\":[],"
+                        "\"encrypted_content\":\"SIG2\"},{\"role\":"
+                        "\"assistant\",\"content\":\"answer 2\"},"
+                        "{\"type\":\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"x\"}],"
+                        "\"encrypted_content\":\"SIG3\"},{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"y\"}]},{\"role\":"
+                        "\"assistant\",\"content\":\"answer 3\"},"
+                        "{\"role\":\"user\",\"content\":\"two\"}]}"),
+               NULL, &err);
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 4);
+    CHECK_STR(at_str(ir, "messages.1.content"), "answer 2");
+    CHECK_STR(at_str(ir, "messages.1.reasoning_content"), "");
+    CHECK_STR(at_str(ir, "messages.1.reasoning_signature"), "SIG2");
+    CHECK(!strstr(at_str(ir, "messages.1.reasoning_content") ? at_str(ir,
+          "messages.1.reasoning_content") : "", "OLD"));
+    CHECK_STR(at_str(ir, "messages.2.content"), "answer 3");
+    CHECK_STR(at_str(ir, "messages.2.reasoning_content"), "x\n\ny");
+    CHECK(!at(ir, "messages.2.reasoning_signature"));
     /* max_output_tokens is an integer in the IR */
     ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"max_output_tokens\":100}"), NULL, &err);
