@@ -56,6 +56,17 @@ llmp_req_conf_t *llmp_req_conf(request_rec *r)
     return rc;
 }
 
+void llmp_io_keep(request_rec *r)
+{
+    llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
+                                               &llmproxy_module);
+    void (*keep)(request_rec *, void *) = rc ? rc->keep : NULL;
+
+    if (!keep) return;
+    rc->keep = NULL;
+    keep(r, rc->keep_baton);
+}
+
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e)
 {
     const llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
@@ -494,25 +505,31 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         ctx->done = 1;
     }
     else {
-        cJSON *j = llmp_json_parse_strict(data, len);
-        int ok = cJSON_IsObject(j);
+        cJSON *j;
+        int ok, clean;
 
+        /* the bytes are relayed as they came, but with no credential in
+         * them (a copy only when one occurs): what is parsed and kept of
+         * them (the response of response.created) is the scrubbed text */
+        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
+        end = data + len;
+        p = data;
+        j = llmp_json_parse_strict(data, len);
+        ok = cJSON_IsObject(j);
+        clean = ok && clean_text(data, len);
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
-        if (ok && ctx->responses) responses_event(ctx, j, event);
+        /* only an event that is relayed counts (a terminal one refused
+         * here is not the end the client saw) */
+        if (clean && ctx->responses) responses_event(ctx, j, event);
         cJSON_Delete(j);
-        if (!ok || !clean_text(data, len)) {
+        if (!clean) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
                 "bad_backend_response", NULL, "the backend for model '%s' "
                 "sent a stream event that is not %s", ctx->model_id,
                 ok ? "valid UTF-8 text" : "JSON");
             return APR_EGENERAL;
         }
-        /* the bytes are relayed as they came: no credential in them
-         * (a copy only when one occurs) */
-        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
-        end = data + len;
-        p = data;
     }
     /* an event name is relayed only when it is a plain token */
     if (*event) {
@@ -662,6 +679,8 @@ static void write_named_event(proxy_ctx *ctx, const char *name,
     char *out = llmp_json_print(ctx->r->pool, j, &n);
 
     if (!out) return;
+    /* what it holds came from the backend: no credential in it */
+    out = llmp_scrub(ctx->r->pool, out, n, ctx->secrets, &n);
     apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
     apr_brigade_write(ctx->bb, NULL, NULL, name, strlen(name));
     apr_brigade_write(ctx->bb, NULL, NULL, "\ndata: ", 7);
@@ -751,6 +770,9 @@ static void front_stream_end(proxy_ctx *ctx, const llmp_error_t *e)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ctx->r, LLMP_LOG_TAG
                       "the %s stream for model '%s' could not end well: %s",
                       ctx->front->ops->name, ctx->model_id, fe->message);
+    /* the last events are still in the brigade: the answer is kept
+     * before the client can see its end */
+    llmp_io_keep(ctx->r);
     client_write(ctx, NULL, 0, 1);
 }
 
@@ -948,6 +970,7 @@ static int front_answer(proxy_ctx *ctx, const cJSON *completion)
     }
     e = ctx->front->ops->response(ctx->front, completion, &out, &n);
     if (e) return llmp_io_send_error(r, e);
+    llmp_io_keep(r);               /* kept before the client has it */
     return llmp_io_send_json(r, 200, out, n);
 }
 
