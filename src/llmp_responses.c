@@ -93,6 +93,10 @@ typedef struct {
 
 enum { RS_MESSAGE, RS_REASONING, RS_CALL };
 
+/* The most output items of one streamed answer (beyond: the stream ends
+ * with error "too_many_output_items" and response.failed). */
+#define LLMP_RS_MAX_ITEMS 4096
+
 /* One output item of a stream. */
 typedef struct {
     int kind;
@@ -1965,19 +1969,31 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     return emit_item(f, st, "response.output_item.done", it, 1);
 }
 
+/* A new open item, or NULL (*err set) when the answer has
+ * LLMP_RS_MAX_ITEMS already. Its buffers start small (a backend that
+ * alternates short reasoning and text pieces makes an item of each): the
+ * memory of a stream stays a small multiple of its bytes. */
 static rs_item_t *item_new(llmp_front_t *f, rs_state_t *st, int kind,
-                           const char *prefix)
+                           const char *prefix, llmp_error_t **err)
 {
-    rs_item_t *it = apr_pcalloc(f->pool, sizeof(*it));
+    rs_item_t *it;
 
+    if (st->items->nelts >= LLMP_RS_MAX_ITEMS) {
+        *err = llmp_error_make(f->pool, 502, "api_error",
+                               "too_many_output_items", NULL,
+                               "the answer has more than %d output items",
+                               LLMP_RS_MAX_ITEMS);
+        return NULL;
+    }
+    it = apr_pcalloc(f->pool, sizeof(*it));
     it->kind = kind;
     it->index = st->items->nelts;
     it->id = llmp_make_id(f->pool, prefix);
     it->status = "in_progress";
     llmp_buf_init(&it->text, f->pool, LLMP_JSON_MAX);
-    it->text.first = 1024;
+    it->text.first = 64;
     llmp_buf_init(&it->dec, f->pool, LLMP_JSON_MAX);
-    it->dec.first = 1024;
+    it->dec.first = 64;
     APR_ARRAY_PUSH(st->items, rs_item_t *) = it;
     st->cur = it;
     return it;
@@ -1995,11 +2011,12 @@ static llmp_error_t *append(llmp_front_t *f, rs_item_t *it, const char *s)
 static llmp_error_t *open_reasoning(llmp_front_t *f, rs_state_t *st)
 {
     llmp_error_t *err;
+    rs_item_t *it;
 
     if (st->cur && st->cur->kind == RS_REASONING) return NULL;
     if ((err = close_item(f, st, "completed"))) return err;
-    return emit_item(f, st, "response.output_item.added",
-                     item_new(f, st, RS_REASONING, "rs_"), 0);
+    if (!(it = item_new(f, st, RS_REASONING, "rs_", &err))) return err;
+    return emit_item(f, st, "response.output_item.added", it, 0);
 }
 
 static llmp_error_t *on_reasoning(llmp_front_t *f, rs_state_t *st,
@@ -2054,7 +2071,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
 
     if (!st->cur || st->cur->kind != RS_MESSAGE) {
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_MESSAGE, "msg_");
+        if (!(it = item_new(f, st, RS_MESSAGE, "msg_", &err))) return err;
         if ((err = emit_item(f, st, "response.output_item.added", it, 0)))
             return err;
         m = message_item(it->id, "in_progress", "", 1);
@@ -2104,7 +2121,8 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
         const rs_tool_t *tool = tool_by_ir(st, name);
 
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_CALL, call_prefix(tool));
+        if (!(it = item_new(f, st, RS_CALL, call_prefix(tool), &err)))
+            return err;
         it->tc = idx;
         it->call_id = apr_pstrdup(f->pool, id && *id ? id
                                   : llmp_make_id(f->pool, "call_"));
