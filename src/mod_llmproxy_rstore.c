@@ -37,6 +37,8 @@ APLOG_USE_MODULE(llmproxy);
 /* what shmcb is told to expect: few, large records (whole turns) */
 #define RSTORE_AVG_ID       32
 #define RSTORE_AVG_OBJ      16384
+/* memcached's longest relative expiry (30 days, in seconds) */
+#define RSTORE_MEMCACHE_MAX_TTL 2592000
 /* "resp_" and at most this many more characters */
 #define RSTORE_ID_MAX       96
 
@@ -232,6 +234,17 @@ static int rstore_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
         if (!c->rstore_spec || !strcmp(c->rstore_spec, "none")) continue;
         prov = lookup(ptemp, c->rstore_spec, &name, &args);
+        /* memcached reads an expiry above 30 days as an absolute time
+         * (long past): every record would expire at once */
+        if (!strcmp(name, "memcache")
+            && c->rstore_ttl > apr_time_from_sec(RSTORE_MEMCACHE_MAX_TTL)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
+                         "LLMProxyResponseStoreTTL: at most %d seconds (30 "
+                         "days) with LLMProxyResponseStore memcache: "
+                         "memcached takes a longer TTL for a date",
+                         RSTORE_MEMCACHE_MAX_TTL);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (!prov) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
                          "LLMProxyResponseStore: no mod_socache provider "
