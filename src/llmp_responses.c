@@ -1179,6 +1179,15 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         return llmp_bad_request(f->pool, "prompt",
                                 "stored prompt templates are not supported "
                                 "here: send the instructions and input");
+    if ((v = jset(req, "store")) && !cJSON_IsBool(v))
+        /* as OpenAI says it ("no" is not false) */
+        return llmp_error_make(f->pool, 400, NULL, "invalid_type", "store",
+                               "Invalid type for 'store': expected a "
+                               "boolean, but got %s instead.",
+                               cJSON_IsString(v) ? "a string"
+                               : cJSON_IsNumber(v) ? "a number"
+                               : cJSON_IsArray(v) ? "an array"
+                               : "an object");
     st->req = req;
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();

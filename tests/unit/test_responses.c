@@ -467,6 +467,15 @@ static void t_request_settings(apr_pool_t *p)
     CHECK(!at(ir, "messages.1.reasoning_content"));
     CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "a");
     CHECK_STR(at_str(ir, "messages.2.role"), "tool");
+    /* "store" is a boolean (or null), as OpenAI has it */
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":\"no\"}"), "store");
+    CHECK(strstr(err_message(p, "{\"model\":\"m\",\"input\":\"x\","
+                             "\"store\":0}"), "expected a boolean"));
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":null}"), "(ok)");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":false}"), "(ok)");
     /* reasoning before a user message is forgotten, text and all: a later
      * reasoning item with only a signature does not get its text, and one
      * without encrypted_content keeps no earlier signature */
