@@ -421,7 +421,14 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     }
     f = llmp_front_create(r->pool, &llmp_front_responses, m->id, x->created,
                           x->stream, req);
-    f->id = llmp_make_id(r->pool, "resp_");
+    /* the id is the key to the stored response: never a guessable one */
+    f->id = llmp_make_key_id(r->pool, "resp_");
+    if (!f->id) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "no random bytes for a response id");
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+            NULL, NULL, "could not make a response id"));
+    }
     e = f->ops->request(f, req, &ir);
     if (e) return llmp_io_send_error(r, e);
     /* the front reads the usage of every answer; the back's chunks carry
