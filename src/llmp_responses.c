@@ -1893,6 +1893,18 @@ static llmp_error_t *emit_response(llmp_front_t *f, rs_state_t *st,
     }
 }
 
+cJSON *llmp_responses_new(llmp_front_t *f, const char *status)
+{
+    rs_state_t *st = f->state;
+    rs_state_t none;
+
+    if (!st) {
+        memset(&none, 0, sizeof(none));
+        st = &none;
+    }
+    return response_new(f, st, status);
+}
+
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
 {
     llmp_error_t *err;

@@ -15,6 +15,7 @@
 #include "llmp_sse.h"
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
+#include "llmp_responses.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -258,6 +259,9 @@ typedef struct proxy_ctx {
     cJSON *resp;                       /* the response of response.created
                                           (pool-owned), for response.failed */
     double resp_seq;                   /* the last sequence_number */
+    const char *req_body;              /* Responses-native: the client's
+                                          request (for response.failed) */
+    apr_size_t req_len;
 } proxy_ctx;
 
 static const char *const *backend_secrets(request_rec *r,
@@ -711,8 +715,22 @@ static void responses_fail(proxy_ctx *ctx, const llmp_error_t *e)
         write_named_event(ctx, "error", ev);
         cJSON_Delete(ev);
     }
+    if (!resp && ctx->req_body) {
+        /* a backend that never sent response.created: the Response the
+         * schema wants, of the client's request */
+        cJSON *req = llmp_json_parse_pool(p, ctx->req_body, ctx->req_len);
+
+        if (cJSON_IsObject(req)) {
+            llmp_front_t *f = llmp_front_create(p, &llmp_front_responses,
+                ctx->model_id, apr_time_sec(ctx->r->request_time), 1, req);
+
+            f->id = llmp_make_id(p, "resp_");
+            resp = llmp_responses_new(f, "failed");
+            if (resp) llmp_json_pool_own(p, resp);
+        }
+    }
     if (!resp) {
-        /* a backend that never sent response.created */
+        /* (not even the request could be read) */
         resp = cJSON_CreateObject();
         llmp_json_pool_own(p, resp);
         cJSON_AddStringToObject(resp, "id", llmp_make_id(p, "resp_"));
@@ -1061,6 +1079,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.secrets = backend_secrets(r, sc);
     /* a Responses-native backend: its own stream relayed (no front) */
     ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
+    if (ctx.responses) {
+        ctx.req_body = native->body;
+        ctx.req_len = native->len;
+    }
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;

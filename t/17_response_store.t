@@ -9,7 +9,7 @@ use LLMPTest;
 use Time::HiRes qw(sleep);
 use IO::Socket::INET;
 
-plan tests => 107;
+plan tests => 111;
 
 my $T = JSON::PP::true;
 my $F = JSON::PP::false;
@@ -299,6 +299,23 @@ $s = stream_raw('/v1/responses', { model => 'mock-responses-cut',
 is $names[-1], 'response.failed', 'reflected token: ends with response.failed';
 ok index($s->{raw}, token()) < 0, '... no event holds the gateway token';
 like $s->{raw}, qr/"instructions":"OAuth /, '... it was reflected (redacted)';
+
+# cut before any response.created: response.failed still carries a whole
+# Response (the fields the schema requires, from the request)
+$s = stream_raw('/v1/responses', { model => 'mock-responses-cut',
+    stream => $T, input => 'no_created', instructions => 'Be brief.',
+    temperature => 0.5, metadata => { k => 'v' } });
+@ev = sse_data($s);
+@names = $s->{raw} =~ /^event: (\S+)/mg;
+is $names[-1], 'response.failed', 'no response.created: response.failed';
+my $fr = ref $ev[-1] ? $ev[-1]{response} || {} : {};
+ok !(grep { !exists $fr->{$_} } qw(id object created_at status error
+    incomplete_details instructions model output parallel_tool_calls
+    metadata tools tool_choice temperature top_p)),
+   '... with the fields a Response requires';
+is_deeply [@$fr{qw(instructions temperature status)}],
+   ['Be brief.', 0.5, 'failed'], '... from the request';
+is_deeply $fr->{metadata}, { k => 'v' }, '... its metadata';
 
 # a response.completed that cannot be relayed (a raw control byte): the
 # client still gets an end, error then response.failed

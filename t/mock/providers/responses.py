@@ -20,7 +20,9 @@ Behaviour by "model":
 Test switches in the last user text of a stream: "reflect_auth" puts the
 request's Authorization header in the instructions of response.created (a
 backend that reflects a credential); "esc_completed" puts a raw ESC byte
-in the JSON text of response.completed (not valid for a client).
+in the JSON text of response.completed (not valid for a client);
+"no_created" (mock-responses-cut) leaves out response.created and
+response.in_progress.
 By the input: after a function_call_output (or custom_tool_call_output)
 item last, the text is "tool said: <its output>". With tools, a last user
 text with "run_exec: echo WORD" (and Codex's exec_command or shell
@@ -466,6 +468,8 @@ def handle(req):
     if "esc_completed" in said:
         out[-1] = out[-1].replace(b"esc_completed", b"esc\x1bcompleted")
     if model == "mock-responses-cut":
+        if "no_created" in said:
+            return sse_response(out[2:cut])
         return sse_response(out[:cut])
     if model == "mock-responses-reset":
         return sse_response(out, 0.05, drop_after=cut)
