@@ -29,7 +29,7 @@ APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                $(shell apu-1-config --includes 2>/dev/null)
 WARN      = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS_COMMON = -std=gnu99 -fPIC -g -O2 $(WARN) -Iinclude $(APXS_CFLAGS)
-LIBS      = -lcurl -lcjson
+LIBS      = -lcurl -lcjson -lcrypto
 CORE_LIBS = $(shell apr-1-config --link-ld 2>/dev/null) \
             $(shell apu-1-config --link-ld 2>/dev/null) $(LIBS)
 

@@ -361,6 +361,21 @@ static void responses_keep(request_rec *r, llmp_server_conf_t *sc,
     if (rec) llmp_rstore_put(r, f->id, rec, n);
 }
 
+typedef struct {
+    llmp_server_conf_t *sc;
+    llmp_front_t *f;
+    const cJSON *req;
+} responses_keep_t;
+
+/* The keep hook (llmp_req_conf_t): run by the glue once the answer is
+ * final, before its last bytes reach the client. */
+static void responses_keep_hook(request_rec *r, void *baton)
+{
+    responses_keep_t *k = baton;
+
+    responses_keep(r, k->sc, k->f, k->req);
+}
+
 /* POST /v1/responses: through the Responses front translator to any chat
  * backend (the internal representation, llmp_front.h), or as it is to a
  * backend of the Responses API (kind LLMP_KIND_RESPONSES). */
@@ -413,7 +428,14 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     }
     f = llmp_front_create(r->pool, &llmp_front_responses, m->id, x->created,
                           x->stream, req);
-    f->id = llmp_make_id(r->pool, "resp_");
+    /* the id is the key to the stored response: never a guessable one */
+    f->id = llmp_make_key_id(r->pool, "resp_");
+    if (!f->id) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "no random bytes for a response id");
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+            NULL, NULL, "could not make a response id"));
+    }
     e = f->ops->request(f, req, &ir);
     if (e) return llmp_io_send_error(r, e);
     /* the front reads the usage of every answer; the back's chunks carry
@@ -421,6 +443,16 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
     x->front = f;
     x->include_usage = 1;
     x->id = f->id;
+    {
+        llmp_req_conf_t *rc = llmp_req_conf(r);
+        responses_keep_t *k = apr_palloc(r->pool, sizeof(*k));
+
+        k->sc = sc;
+        k->f = f;
+        k->req = req;
+        rc->keep = responses_keep_hook;
+        rc->keep_baton = k;
+    }
     if (m->provider == LLMP_PROV_OPENAI) {
         /* the IR is the Chat Completions request (a stream's with
          * stream_options.include_usage): sent as it is */
@@ -446,7 +478,7 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
         if (!native.path) native.path = m->handle;
         rc = llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, ops, x);
     }
-    responses_keep(r, sc, f, req);
+    llmp_io_keep(r);               /* (when the glue did not already) */
     return rc;
 }
 

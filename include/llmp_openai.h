@@ -102,8 +102,14 @@ int llmp_data_url_parse(apr_pool_t *p, const char *url, const char **mime,
 int llmp_req_max_tokens(const cJSON *req);
 
 /* ---- writing OpenAI responses ---- */
-/* Unique id with the given prefix ("chatcmpl-"). */
+/* Unique id with the given prefix ("chatcmpl-"). Should the system give
+ * no random bytes, one made of the time (an id that only names an answer
+ * need not be secret). */
 const char *llmp_make_id(apr_pool_t *p, const char *prefix);
+/* An id that is the key to stored data (a stored Response's "resp_..."):
+ * random bytes only; NULL when the system gives none (the caller fails
+ * the request rather than use a predictable id). */
+const char *llmp_make_key_id(apr_pool_t *p, const char *prefix);
 
 /* {"id","object":"chat.completion","created","model","choices":[],"usage"?} */
 cJSON *llmp_completion_new(const char *id, apr_int64_t created,

@@ -44,4 +44,10 @@ llmp_error_t *llmp_responses_expand(apr_pool_t *p, const cJSON *req,
  * over). */
 char *llmp_responses_record(llmp_front_t *f, apr_size_t *len);
 
+/* A Response object with this status and the request's fields (f->req:
+ * instructions, tools, tool_choice, temperature, ...; f->id, f->model_id,
+ * f->created), no output: what a Response-native stream that failed before
+ * its response.created reports. Owned by the caller (cJSON_Delete). */
+cJSON *llmp_responses_new(llmp_front_t *f, const char *status);
+
 #endif

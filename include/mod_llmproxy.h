@@ -145,7 +145,16 @@ typedef struct llmp_req_conf {
      * path: 404, 405, 413, a stream that fails before its first event)
      * takes this front's error shape (front->error_json). NULL: OpenAI's. */
     const llmp_front_ops_t *front;
+    /* Called once when the front's answer is final (f->answer set), before
+     * its last bytes are flushed to the client (llmp_io_keep): the
+     * response store keeps it there, so that a client that goes on at
+     * once finds it. NULL: nothing to do. */
+    void (*keep)(request_rec *r, void *baton);
+    void *keep_baton;
 } llmp_req_conf_t;
+
+/* Run the request's keep hook, if any, once. */
+void llmp_io_keep(request_rec *r);
 
 /* The request's state, created zeroed on first use. */
 llmp_req_conf_t *llmp_req_conf(request_rec *r);

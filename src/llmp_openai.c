@@ -575,7 +575,10 @@ int llmp_req_max_tokens(const cJSON *req)
     return (int)v->valuedouble;
 }
 
-const char *llmp_make_id(apr_pool_t *p, const char *prefix)
+/* prefix and the hex of 12 random bytes; NULL without random bytes unless
+ * predictable may do. */
+static const char *make_id(apr_pool_t *p, const char *prefix,
+                           int predictable)
 {
     unsigned char rnd[12];
     static const char hex[] = "0123456789abcdef";
@@ -585,6 +588,8 @@ const char *llmp_make_id(apr_pool_t *p, const char *prefix)
     if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
         /* fall back on time and address entropy: ids need not be secret */
         apr_uint64_t t = (apr_uint64_t)apr_time_now() ^ (apr_uintptr_t)p;
+
+        if (!predictable) return NULL;
         for (i = 0; i < sizeof(rnd); i++) rnd[i] = (unsigned char)(t >> (i % 8 * 8));
     }
     for (i = 0; i < sizeof(rnd); i++) {
@@ -593,6 +598,16 @@ const char *llmp_make_id(apr_pool_t *p, const char *prefix)
     }
     out[sizeof(out) - 1] = '\0';
     return apr_pstrcat(p, prefix, out, NULL);
+}
+
+const char *llmp_make_id(apr_pool_t *p, const char *prefix)
+{
+    return make_id(p, prefix, 1);
+}
+
+const char *llmp_make_key_id(apr_pool_t *p, const char *prefix)
+{
+    return make_id(p, prefix, 0);
 }
 
 /* Members of the answers this module builds: constant names (and constant

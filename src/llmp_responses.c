@@ -93,6 +93,10 @@ typedef struct {
 
 enum { RS_MESSAGE, RS_REASONING, RS_CALL };
 
+/* The most output items of one streamed answer (beyond: the stream ends
+ * with error "too_many_output_items" and response.failed). */
+#define LLMP_RS_MAX_ITEMS 4096
+
 /* One output item of a stream. */
 typedef struct {
     int kind;
@@ -653,6 +657,15 @@ static void flush_media(conv_t *c)
     c->media = cJSON_CreateArray();
 }
 
+/* Forget the pending reasoning (its text and signature). */
+static void reasoning_reset(conv_t *c)
+{
+    c->have_reasoning = 0;
+    c->signature = NULL;
+    c->reasoning.len = 0;
+    if (c->reasoning.data) c->reasoning.data[0] = '\0';
+}
+
 /* A new assistant message (with the pending reasoning). */
 static cJSON *new_assistant(conv_t *c, const char *text)
 {
@@ -665,10 +678,7 @@ static cJSON *new_assistant(conv_t *c, const char *text)
     if (c->have_reasoning) {
         ADD_STR(m, "reasoning_content", buf_text(&c->reasoning));
         if (c->signature) ADD_REF(m, "reasoning_signature", c->signature);
-        c->have_reasoning = 0;
-        c->signature = NULL;
-        c->reasoning.len = 0;
-        if (c->reasoning.data) c->reasoning.data[0] = '\0';
+        reasoning_reset(c);
     }
     cJSON_AddItemToArray(c->msgs, m);
     c->asst = m;
@@ -736,9 +746,7 @@ static llmp_error_t *conv_message(conv_t *c, const cJSON *it,
     flush_media(c);
     c->asst = NULL;
     c->calls = NULL;
-    c->have_reasoning = 0;         /* reasoning of no answer */
-    c->signature = NULL;
-    c->reasoning.len = 0;
+    reasoning_reset(c);            /* reasoning of no answer */
     m = cJSON_CreateObject();
     ADD_REF(m, "role", kind == 'u' ? "user" : "system");
     if (cJSON_IsString(content)) {
@@ -964,7 +972,9 @@ static llmp_error_t *conv_reasoning(conv_t *c, const cJSON *it,
         if (c->reasoning.len) llmp_buf_append(&c->reasoning, "\n\n", 2);
         llmp_buf_append(&c->reasoning, text.data, text.len);
     }
-    if (enc) c->signature = enc;
+    /* a signature proves the text of its own item only: one without
+     * encrypted_content leaves none (not an earlier item's) */
+    c->signature = enc;
     c->have_reasoning = 1;
     return NULL;
 }
@@ -1169,6 +1179,15 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         return llmp_bad_request(f->pool, "prompt",
                                 "stored prompt templates are not supported "
                                 "here: send the instructions and input");
+    if ((v = jset(req, "store")) && !cJSON_IsBool(v))
+        /* as OpenAI says it ("no" is not false) */
+        return llmp_error_make(f->pool, 400, NULL, "invalid_type", "store",
+                               "Invalid type for 'store': expected a "
+                               "boolean, but got %s instead.",
+                               cJSON_IsString(v) ? "a string"
+                               : cJSON_IsNumber(v) ? "a number"
+                               : cJSON_IsArray(v) ? "an array"
+                               : "an object");
     st->req = req;
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();
@@ -1874,6 +1893,18 @@ static llmp_error_t *emit_response(llmp_front_t *f, rs_state_t *st,
     }
 }
 
+cJSON *llmp_responses_new(llmp_front_t *f, const char *status)
+{
+    rs_state_t *st = f->state;
+    rs_state_t none;
+
+    if (!st) {
+        memset(&none, 0, sizeof(none));
+        st = &none;
+    }
+    return response_new(f, st, status);
+}
+
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
 {
     llmp_error_t *err;
@@ -1959,19 +1990,31 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     return emit_item(f, st, "response.output_item.done", it, 1);
 }
 
+/* A new open item, or NULL (*err set) when the answer has
+ * LLMP_RS_MAX_ITEMS already. Its buffers start small (a backend that
+ * alternates short reasoning and text pieces makes an item of each): the
+ * memory of a stream stays a small multiple of its bytes. */
 static rs_item_t *item_new(llmp_front_t *f, rs_state_t *st, int kind,
-                           const char *prefix)
+                           const char *prefix, llmp_error_t **err)
 {
-    rs_item_t *it = apr_pcalloc(f->pool, sizeof(*it));
+    rs_item_t *it;
 
+    if (st->items->nelts >= LLMP_RS_MAX_ITEMS) {
+        *err = llmp_error_make(f->pool, 502, "api_error",
+                               "too_many_output_items", NULL,
+                               "the answer has more than %d output items",
+                               LLMP_RS_MAX_ITEMS);
+        return NULL;
+    }
+    it = apr_pcalloc(f->pool, sizeof(*it));
     it->kind = kind;
     it->index = st->items->nelts;
     it->id = llmp_make_id(f->pool, prefix);
     it->status = "in_progress";
     llmp_buf_init(&it->text, f->pool, LLMP_JSON_MAX);
-    it->text.first = 1024;
+    it->text.first = 64;
     llmp_buf_init(&it->dec, f->pool, LLMP_JSON_MAX);
-    it->dec.first = 1024;
+    it->dec.first = 64;
     APR_ARRAY_PUSH(st->items, rs_item_t *) = it;
     st->cur = it;
     return it;
@@ -1989,11 +2032,12 @@ static llmp_error_t *append(llmp_front_t *f, rs_item_t *it, const char *s)
 static llmp_error_t *open_reasoning(llmp_front_t *f, rs_state_t *st)
 {
     llmp_error_t *err;
+    rs_item_t *it;
 
     if (st->cur && st->cur->kind == RS_REASONING) return NULL;
     if ((err = close_item(f, st, "completed"))) return err;
-    return emit_item(f, st, "response.output_item.added",
-                     item_new(f, st, RS_REASONING, "rs_"), 0);
+    if (!(it = item_new(f, st, RS_REASONING, "rs_", &err))) return err;
+    return emit_item(f, st, "response.output_item.added", it, 0);
 }
 
 static llmp_error_t *on_reasoning(llmp_front_t *f, rs_state_t *st,
@@ -2048,7 +2092,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
 
     if (!st->cur || st->cur->kind != RS_MESSAGE) {
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_MESSAGE, "msg_");
+        if (!(it = item_new(f, st, RS_MESSAGE, "msg_", &err))) return err;
         if ((err = emit_item(f, st, "response.output_item.added", it, 0)))
             return err;
         m = message_item(it->id, "in_progress", "", 1);
@@ -2098,7 +2142,8 @@ static llmp_error_t *on_tool_call(llmp_front_t *f, rs_state_t *st,
         const rs_tool_t *tool = tool_by_ir(st, name);
 
         if ((err = close_item(f, st, "completed"))) return err;
-        it = item_new(f, st, RS_CALL, call_prefix(tool));
+        if (!(it = item_new(f, st, RS_CALL, call_prefix(tool), &err)))
+            return err;
         it->tc = idx;
         it->call_id = apr_pstrdup(f->pool, id && *id ? id
                                   : llmp_make_id(f->pool, "call_"));

@@ -15,6 +15,7 @@
 #include "llmp_sse.h"
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
+#include "llmp_responses.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -62,6 +63,17 @@ llmp_req_conf_t *llmp_req_conf(request_rec *r)
         ap_set_module_config(r->request_config, &llmproxy_module, rc);
     }
     return rc;
+}
+
+void llmp_io_keep(request_rec *r)
+{
+    llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
+                                               &llmproxy_module);
+    void (*keep)(request_rec *, void *) = rc ? rc->keep : NULL;
+
+    if (!keep) return;
+    rc->keep = NULL;
+    keep(r, rc->keep_baton);
 }
 
 int llmp_io_send_error(request_rec *r, const llmp_error_t *e)
@@ -258,6 +270,9 @@ typedef struct proxy_ctx {
     cJSON *resp;                       /* the response of response.created
                                           (pool-owned), for response.failed */
     double resp_seq;                   /* the last sequence_number */
+    const char *req_body;              /* Responses-native: the client's
+                                          request (for response.failed) */
+    apr_size_t req_len;
 } proxy_ctx;
 
 static const char *const *backend_secrets(request_rec *r,
@@ -506,13 +521,24 @@ static apr_status_t on_pass_event(void *baton, const char *event,
         ctx->done = 1;
     }
     else {
-        cJSON *j = llmp_json_parse_strict(data, len);
-        int ok = cJSON_IsObject(j);
+        cJSON *j;
+        int ok, clean;
 
+        /* the bytes are relayed as they came, but with no credential in
+         * them (a copy only when one occurs): what is parsed and kept of
+         * them (the response of response.created) is the scrubbed text */
+        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
+        end = data + len;
+        p = data;
+        j = llmp_json_parse_strict(data, len);
+        ok = cJSON_IsObject(j);
+        clean = ok && clean_text(data, len);
         if (ok && cJSON_GetObjectItemCaseSensitive(j, "error"))
             ctx->backend_error = 1;
-        if (ok && ctx->responses) responses_event(ctx, j, event);
-        if (ok && ctx->messages) {
+        /* only an event that is relayed counts (a terminal one refused
+         * here is not the end the client saw) */
+        if (clean && ctx->responses) responses_event(ctx, j, event);
+        if (clean && ctx->messages) {
             const char *type = llmp_json_str(j, "type");
 
             /* relayed, and nothing after it */
@@ -521,18 +547,13 @@ static apr_status_t on_pass_event(void *baton, const char *event,
                 ctx->done = 1;
         }
         cJSON_Delete(j);
-        if (!ok || !clean_text(data, len)) {
+        if (!clean) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
                 "bad_backend_response", NULL, "the backend for model '%s' "
                 "sent a stream event that is not %s", ctx->model_id,
                 ok ? "valid UTF-8 text" : "JSON");
             return APR_EGENERAL;
         }
-        /* the bytes are relayed as they came: no credential in them
-         * (a copy only when one occurs) */
-        data = llmp_scrub(ctx->r->pool, data, len, ctx->secrets, &len);
-        end = data + len;
-        p = data;
     }
     /* an event name is relayed only when it is a plain token */
     if (*event) {
@@ -682,6 +703,8 @@ static void write_named_event(proxy_ctx *ctx, const char *name,
     char *out = llmp_json_print(ctx->r->pool, j, &n);
 
     if (!out) return;
+    /* what it holds came from the backend: no credential in it */
+    out = llmp_scrub(ctx->r->pool, out, n, ctx->secrets, &n);
     apr_brigade_write(ctx->bb, NULL, NULL, "event: ", 7);
     apr_brigade_write(ctx->bb, NULL, NULL, name, strlen(name));
     apr_brigade_write(ctx->bb, NULL, NULL, "\ndata: ", 7);
@@ -712,8 +735,22 @@ static void responses_fail(proxy_ctx *ctx, const llmp_error_t *e)
         write_named_event(ctx, "error", ev);
         cJSON_Delete(ev);
     }
+    if (!resp && ctx->req_body) {
+        /* a backend that never sent response.created: the Response the
+         * schema wants, of the client's request */
+        cJSON *req = llmp_json_parse_pool(p, ctx->req_body, ctx->req_len);
+
+        if (cJSON_IsObject(req)) {
+            llmp_front_t *f = llmp_front_create(p, &llmp_front_responses,
+                ctx->model_id, apr_time_sec(ctx->r->request_time), 1, req);
+
+            f->id = llmp_make_id(p, "resp_");
+            resp = llmp_responses_new(f, "failed");
+            if (resp) llmp_json_pool_own(p, resp);
+        }
+    }
     if (!resp) {
-        /* a backend that never sent response.created */
+        /* (not even the request could be read) */
         resp = cJSON_CreateObject();
         llmp_json_pool_own(p, resp);
         cJSON_AddStringToObject(resp, "id", llmp_make_id(p, "resp_"));
@@ -783,6 +820,9 @@ static void front_stream_end(proxy_ctx *ctx, const llmp_error_t *e)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ctx->r, LLMP_LOG_TAG
                       "the %s stream for model '%s' could not end well: %s",
                       ctx->front->ops->name, ctx->model_id, fe->message);
+    /* the last events are still in the brigade: the answer is kept
+     * before the client can see its end */
+    llmp_io_keep(ctx->r);
     client_write(ctx, NULL, 0, 1);
 }
 
@@ -980,6 +1020,7 @@ static int front_answer(proxy_ctx *ctx, const cJSON *completion)
     }
     e = ctx->front->ops->response(ctx->front, completion, &out, &n);
     if (e) return llmp_io_send_error(r, e);
+    llmp_io_keep(r);               /* kept before the client has it */
     return llmp_io_send_json(r, 200, out, n);
 }
 
@@ -1072,6 +1113,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
     /* an Anthropic backend's own Messages stream relayed (no front) */
     ctx.messages = !ops && ep == LLMP_EP_MESSAGES && !(x && x->front);
+    if (ctx.responses) {
+        ctx.req_body = native->body;
+        ctx.req_len = native->len;
+    }
     if (x) {
         x->emit = emit_chunk;
         x->emit_baton = &ctx;

@@ -11,6 +11,7 @@
  * with pconf; providers that are not safe across processes and threads
  * (shmcb, dbm: AP_SOCACHE_FLAG_NOTMPSAFE) are called under a global mutex
  * of ours (Mutex llmproxy-rstore). */
+#include <openssl/evp.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <ap_provider.h>
@@ -36,6 +37,8 @@ APLOG_USE_MODULE(llmproxy);
 /* what shmcb is told to expect: few, large records (whole turns) */
 #define RSTORE_AVG_ID       32
 #define RSTORE_AVG_OBJ      16384
+/* memcached's longest relative expiry (30 days, in seconds) */
+#define RSTORE_MEMCACHE_MAX_TTL 2592000
 /* "resp_" and at most this many more characters */
 #define RSTORE_ID_MAX       96
 
@@ -231,6 +234,17 @@ static int rstore_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
         if (!c->rstore_spec || !strcmp(c->rstore_spec, "none")) continue;
         prov = lookup(ptemp, c->rstore_spec, &name, &args);
+        /* memcached reads an expiry above 30 days as an absolute time
+         * (long past): every record would expire at once */
+        if (!strcmp(name, "memcache")
+            && c->rstore_ttl > apr_time_from_sec(RSTORE_MEMCACHE_MAX_TTL)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
+                         "LLMProxyResponseStoreTTL: at most %d seconds (30 "
+                         "days) with LLMProxyResponseStore memcache: "
+                         "memcached takes a longer TTL for a date",
+                         RSTORE_MEMCACHE_MAX_TTL);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (!prov) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, LLMP_LOG_TAG
                          "LLMProxyResponseStore: no mod_socache provider "
@@ -333,6 +347,36 @@ static void rstore_unlock(llmp_rstore_t *st)
     if (st->mutex) apr_global_mutex_unlock(st->mutex);
 }
 
+/* Who may read, continue or delete what this request stores: "user:" and
+ * the user Apache authenticated, else "key:" and the SHA-256 (hex) of the
+ * credential the client sent (Authorization, else x-api-key; never the
+ * credential itself), else NULL (an open gateway: anyone with the id). */
+static const char *rstore_owner(request_rec *r)
+{
+    const char *cred;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+    char *hex;
+
+    if (r->user && *r->user) return apr_pstrcat(r->pool, "user:", r->user,
+                                                NULL);
+    cred = apr_table_get(r->headers_in, "Authorization");
+    if (!cred || !*cred) cred = apr_table_get(r->headers_in, "x-api-key");
+    if (!cred || !*cred) return NULL;
+    if (!EVP_Digest(cred, strlen(cred), md, &n, EVP_sha256(), NULL)) {
+        /* no hash: an owner no request matches (never none) */
+        return "key:?";
+    }
+    hex = apr_palloc(r->pool, 4 + 2 * n + 1);
+    memcpy(hex, "key:", 4);
+    for (i = 0; i < n; i++) {
+        hex[4 + 2 * i] = "0123456789abcdef"[md[i] >> 4];
+        hex[4 + 2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+    }
+    hex[4 + 2 * n] = '\0';
+    return hex;
+}
+
 cJSON *llmp_rstore_get(request_rec *r, const char *id)
 {
     llmp_rstore_t *st = llmp_sconf(r->server)->rstore;
@@ -364,6 +408,13 @@ cJSON *llmp_rstore_get(request_rec *r, const char *id)
                       "not a JSON object", st->name, id);
         return NULL;
     }
+    {
+        /* another owner's record is as unknown as a missing one */
+        const char *owner = llmp_json_str(j, "owner");
+        const char *me = owner ? rstore_owner(r) : NULL;
+
+        if (owner && (!me || strcmp(owner, me))) return NULL;
+    }
     return j;
 }
 
@@ -375,8 +426,27 @@ void llmp_rstore_put(request_rec *r, const char *id, const char *json,
     unsigned char key[RSTORE_ID_MAX + 8];
     unsigned int klen;
     apr_status_t rv;
+    const char *owner;
 
     if (!st || !json || !len) return;
+    owner = rstore_owner(r);
+    if (owner && json[0] == '{' && len > 2) {
+        /* the owner as the record's first member */
+        cJSON *o = cJSON_CreateString(owner);
+        apr_size_t on = 0;
+        char *q = o ? llmp_json_print(r->pool, o, &on) : NULL;
+        char *rec;
+
+        cJSON_Delete(o);
+        if (!q) return;
+        rec = apr_palloc(r->pool, 9 + on + 1 + len);
+        memcpy(rec, "{\"owner\":", 9);
+        memcpy(rec + 9, q, on);
+        rec[9 + on] = ',';
+        memcpy(rec + 10 + on, json + 1, len - 1);
+        json = rec;
+        len += 9 + on;
+    }
     if (!id_ok(id)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, LLMP_LOG_TAG
                       "response store: not an id of ours: not stored");

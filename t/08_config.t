@@ -90,6 +90,16 @@ like $out, qr/too small to keep responses \(give it at least 131072 bytes\)/,
 is $rc, 0, '... 128K is enough' or diag $out;
 ($rc, $out) = configtest('LLMProxyResponseStoreTTL 0');
 like $out, qr/LLMProxyResponseStoreTTL.*must be > 0/, 'TTL 0 refused';
+($rc, $out) = configtest("LoadModule socache_memcache_module $moddir/mod_socache_memcache.so\n"
+                         . "LLMProxyResponseStore memcache:127.0.0.1:1\n"
+                         . 'LLMProxyResponseStoreTTL 2592001');
+isnt $rc, 0, 'memcache with a TTL above 30 days fails configtest';
+like $out, qr/LLMProxyResponseStoreTTL: at most 2592000 seconds \(30 days\) with LLMProxyResponseStore memcache/,
+     '... naming the limit';
+($rc, $out) = configtest("LoadModule socache_memcache_module $moddir/mod_socache_memcache.so\n"
+                         . "LLMProxyResponseStore memcache:127.0.0.1:1\n"
+                         . 'LLMProxyResponseStoreTTL 2592000');
+is $rc, 0, '... 30 days pass' or diag $out;
 ($rc, $out) = configtest("LLMProxyResponseStore none\nLLMProxyResponseStoreTTL 60");
 is $rc, 0, 'LLMProxyResponseStore none passes' or diag $out;
 

@@ -7,8 +7,9 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
 use Time::HiRes qw(sleep);
+use IO::Socket::INET;
 
-plan tests => 86;
+plan tests => 111;
 
 my $T = JSON::PP::true;
 my $F = JSON::PP::false;
@@ -82,6 +83,85 @@ my $sid = $done ? $done->{response}{id} : 'none';
 $r = get_resp($sid);
 is $r->{status}, 200, 'a streamed response is stored';
 is out_text($r->{json}), 'echo: streamed', '... with its output';
+
+# ---- the owner of a stored response ----
+# with Apache's authentication: the user's; another user sees none
+use MIME::Base64 qw(encode_base64);
+my %alice = (module => 'llmp_rstore_auth', headers => { Authorization =>
+    'Basic ' . encode_base64('alice:alice-pw-throwaway', '') });
+my %bob = (module => 'llmp_rstore_auth', headers => { Authorization =>
+    'Basic ' . encode_base64('bob:bob-pw-throwaway', '') });
+$r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'mine' },
+               %alice);
+is $r->{status}, 200, 'authenticated user: 200';
+my $ida = $r->{json}{id} // 'resp_x';
+is get_resp($ida, %alice)->{status}, 200, '... the user gets it back';
+$r = get_resp($ida, %bob);
+is $r->{status}, 404, '... another user: 404';
+is $r->{json}{error}{code}, 'response_not_found', '... as for an unknown id';
+is get_resp($ida)->{status}, 404, '... no credential: 404';
+$r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'x',
+                                  previous_response_id => $ida }, %bob);
+is $r->{status}, 404, '... another user cannot continue it';
+is post_json("/v1/responses/$ida", '', method => 'DELETE', %bob)->{status},
+   404, '... nor delete it';
+is get_resp($ida, %alice)->{status}, 200, '... still there for its user';
+$r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'x',
+                                  previous_response_id => $ida }, %alice);
+is $r->{status}, 200, '... who continues it';
+# without Apache's authentication: the client's credential (hashed)
+my %k1 = (headers => { Authorization => 'Bearer sk-client-one-0001' });
+my %k2 = (headers => { Authorization => 'Bearer sk-client-two-0002' });
+$r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'k1' },
+               %k1);
+my $idk = $r->{json}{id} // 'resp_x';
+is get_resp($idk, %k1)->{status}, 200, 'bearer token: its client gets it';
+is get_resp($idk, %k2)->{status}, 404, '... another token: 404';
+is get_resp($idk)->{status}, 404, '... no token: 404';
+is get_resp($idk, headers => { 'x-api-key' => 'sk-client-one-0001' })
+   ->{status}, 404, '... the same secret in another header: 404';
+is post_json("/v1/responses/$idk", '', method => 'DELETE', %k2)->{status},
+   404, '... another token cannot delete it';
+is post_json("/v1/responses/$idk", '', method => 'DELETE', %k1)->{status},
+   200, '... its own can';
+
+# ---- a streamed response is stored before its end reaches the client ----
+# (the GET goes on a connection opened beforehand, the moment the event
+# name response.completed arrives: a store after the flush loses the race)
+{
+    my ($hp) = hostport_of();
+    my $big = 'w' x 300000;       # a large record: slower to keep
+    my ($ok, $n) = (0, 6);
+    for my $i (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => $hp, Timeout => 10);
+        my $g = IO::Socket::INET->new(PeerAddr => $hp, Timeout => 10);
+        last unless $s && $g;
+        my $b = json_encode({ model => 'gpt-4o-mini', stream => $T,
+                              input => "race $i $big" });
+        print $s "POST /v1/responses HTTP/1.1\r\nHost: $hp\r\n"
+               . "Content-Type: application/json\r\nContent-Length: "
+               . length($b) . "\r\nConnection: close\r\n\r\n$b";
+        my ($head, $id, $tail) = ('', undef, '');
+        while (sysread($s, my $buf, 65536)) {
+            if (!defined $id) {
+                $head .= $buf;
+                ($id) = $head =~ /"id":"(resp_[A-Za-z0-9_-]+)"/;
+            }
+            # only the new bytes (and a few before) are looked at
+            $tail = substr($tail, -40) . $buf;
+            last if defined $id && index($tail, 'event: response.completed') >= 0;
+        }
+        next unless defined $id;
+        print $g "GET /v1/responses/$id HTTP/1.1\r\nHost: $hp\r\n"
+               . "Connection: close\r\n\r\n";
+        my $ans = '';
+        while (sysread($g, my $buf, 65536)) { $ans .= $buf }
+        $ok++ if $ans =~ m{^HTTP/1\.1 200 };
+        close $s;
+        close $g;
+    }
+    is $ok, $n, "GET right after response.completed finds it ($n times)";
+}
 
 # ---- store: false ----
 $r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'x',
@@ -219,6 +299,42 @@ for my $m (qw(mock-responses-cut mock-responses-reset)) {
     is $ev[-1]{sequence_number}, $ev[-2]{sequence_number} + 1,
        '... numbered on';
 }
+
+# a backend that reflects the gateway's token in response.created, then
+# cuts the stream: no event shows it, response.failed (made of
+# response.created) neither
+$s = stream_raw('/v1/responses', { model => 'mock-responses-cut',
+                                   stream => $T, input => 'reflect_auth' });
+@names = $s->{raw} =~ /^event: (\S+)/mg;
+is $names[-1], 'response.failed', 'reflected token: ends with response.failed';
+ok index($s->{raw}, token()) < 0, '... no event holds the gateway token';
+like $s->{raw}, qr/"instructions":"OAuth /, '... it was reflected (redacted)';
+
+# cut before any response.created: response.failed still carries a whole
+# Response (the fields the schema requires, from the request)
+$s = stream_raw('/v1/responses', { model => 'mock-responses-cut',
+    stream => $T, input => 'no_created', instructions => 'Be brief.',
+    temperature => 0.5, metadata => { k => 'v' } });
+@ev = sse_data($s);
+@names = $s->{raw} =~ /^event: (\S+)/mg;
+is $names[-1], 'response.failed', 'no response.created: response.failed';
+my $fr = ref $ev[-1] ? $ev[-1]{response} || {} : {};
+ok !(grep { !exists $fr->{$_} } qw(id object created_at status error
+    incomplete_details instructions model output parallel_tool_calls
+    metadata tools tool_choice temperature top_p)),
+   '... with the fields a Response requires';
+is_deeply [@$fr{qw(instructions temperature status)}],
+   ['Be brief.', 0.5, 'failed'], '... from the request';
+is_deeply $fr->{metadata}, { k => 'v' }, '... its metadata';
+
+# a response.completed that cannot be relayed (a raw control byte): the
+# client still gets an end, error then response.failed
+$s = stream_raw('/v1/responses', { model => 'gpt-5-resp', stream => $T,
+                                   input => 'esc_completed' });
+@names = $s->{raw} =~ /^event: (\S+)/mg;
+is_deeply [@names[-2, -1]], ['error', 'response.failed'],
+    'bad response.completed: ends with error, response.failed';
+ok index($s->{raw}, "\x1b") < 0, '... the bad event not relayed';
 
 # the backend's own failure: relayed, nothing added
 $s = stream_raw('/v1/responses', { model => 'mock-responses-failed',

@@ -438,6 +438,10 @@ static void t_openai(apr_pool_t *p)
         const char *id = llmp_make_id(p, "chatcmpl-");
         CHECK(strncmp(id, "chatcmpl-", 9) == 0 && strlen(id) == 9 + 24);
         CHECK(strcmp(id, llmp_make_id(p, "chatcmpl-")) != 0);
+        /* a key id: random bytes only (NULL without them) */
+        id = llmp_make_key_id(p, "resp_");
+        CHECK(id && !strncmp(id, "resp_", 5) && strlen(id) == 5 + 24);
+        CHECK(id && strcmp(id, llmp_make_key_id(p, "resp_")) != 0);
     }
     {
         cJSON *c = llmp_chunk_new("id1", 5, "m");

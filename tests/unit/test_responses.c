@@ -8,6 +8,26 @@
 #include "llmp_front.h"
 #include "llmp_responses.h"
 
+#include <unistd.h>
+
+/* Bytes of the process's resident memory (the pools' blocks may be
+ * mappings of their own, which the heap's statistics do not count), or -1
+ * when it cannot be told. */
+static long heap_used(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return -1;                     /* ASan's redzones and shadow: no */
+#else
+    FILE *fp = fopen("/proc/self/statm", "r");
+    long size, resident = -1;
+
+    if (!fp) return -1;
+    if (fscanf(fp, "%ld %ld", &size, &resident) != 2) resident = -1;
+    fclose(fp);
+    return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+#endif
+}
+
 /* ---- capture of events ---- */
 
 typedef struct {
@@ -447,6 +467,43 @@ static void t_request_settings(apr_pool_t *p)
     CHECK(!at(ir, "messages.1.reasoning_content"));
     CHECK_STR(at_str(ir, "messages.1.tool_calls.0.id"), "a");
     CHECK_STR(at_str(ir, "messages.2.role"), "tool");
+    /* "store" is a boolean (or null), as OpenAI has it */
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":\"no\"}"), "store");
+    CHECK(strstr(err_message(p, "{\"model\":\"m\",\"input\":\"x\","
+                             "\"store\":0}"), "expected a boolean"));
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":null}"), "(ok)");
+    CHECK_STR(err_param(p, "{\"model\":\"m\",\"input\":\"x\","
+                        "\"store\":false}"), "(ok)");
+    /* reasoning before a user message is forgotten, text and all: a later
+     * reasoning item with only a signature does not get its text, and one
+     * without encrypted_content keeps no earlier signature */
+    ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":[{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"OLD\"}],"
+                        "\"encrypted_content\":\"SIG1\"},{\"role\":"
+                        "\"user\",\"content\":\"one\"},{\"type\":"
+                        "\"reasoning\",\"summary\":[],"
+                        "\"encrypted_content\":\"SIG2\"},{\"role\":"
+                        "\"assistant\",\"content\":\"answer 2\"},"
+                        "{\"type\":\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"x\"}],"
+                        "\"encrypted_content\":\"SIG3\"},{\"type\":"
+                        "\"reasoning\",\"summary\":[{\"type\":"
+                        "\"summary_text\",\"text\":\"y\"}]},{\"role\":"
+                        "\"assistant\",\"content\":\"answer 3\"},"
+                        "{\"role\":\"user\",\"content\":\"two\"}]}"),
+               NULL, &err);
+    CHECK_INT(cJSON_GetArraySize(at(ir, "messages")), 4);
+    CHECK_STR(at_str(ir, "messages.1.content"), "answer 2");
+    CHECK_STR(at_str(ir, "messages.1.reasoning_content"), "");
+    CHECK_STR(at_str(ir, "messages.1.reasoning_signature"), "SIG2");
+    CHECK(!strstr(at_str(ir, "messages.1.reasoning_content") ? at_str(ir,
+          "messages.1.reasoning_content") : "", "OLD"));
+    CHECK_STR(at_str(ir, "messages.2.content"), "answer 3");
+    CHECK_STR(at_str(ir, "messages.2.reasoning_content"), "x\n\ny");
+    CHECK(!at(ir, "messages.2.reasoning_signature"));
     /* max_output_tokens is an integer in the IR */
     ir = to_ir(p, parse(p, "{\"model\":\"m\",\"input\":\"x\","
                         "\"max_output_tokens\":100}"), NULL, &err);
@@ -1207,6 +1264,101 @@ static void t_stream_custom(apr_pool_t *p)
     CHECK_STR(at_str(r, "output.1.input"), input);
 }
 
+static apr_status_t bytes_emit(void *baton, const char *event,
+                               const char *data, apr_size_t len)
+{
+    (void)event;
+    (void)data;
+    *(apr_size_t *)baton += len;
+    return APR_SUCCESS;
+}
+
+/* n chunks alternating reasoning and text pieces (an item each) into a
+ * stream of its own pool; the bytes of the chunks in *in, the heap's
+ * growth in *grew (-1: unknown); the code of the last error (in p), or
+ * NULL. */
+static const char *many_items(apr_pool_t *p, int n, int end, apr_size_t *in, long *grew,
+                                const char **types)
+{
+    apr_pool_t *sp;
+    llmp_front_t *f;
+    llmp_error_t *err = NULL, *e2;
+    cap_t *c;
+    apr_size_t out = 0;
+    const char *code;
+    long h0;
+    char chunk[256];
+    int i;
+
+    /* an allocator of its own: no memory freed by earlier tests reused */
+    apr_allocator_t *al;
+
+    apr_allocator_create(&al);
+    apr_pool_create_ex(&sp, NULL, NULL, al);
+    apr_allocator_owner_set(al, sp);
+    to_ir(sp, parse(sp, "{\"model\":\"m\",\"input\":\"Hi\","
+                    "\"stream\":true}"), &f, &err);
+    f->emit = bytes_emit;
+    f->emit_baton = &out;
+    *in = 0;
+    h0 = heap_used();
+    for (i = 0; i < n && !err; i++) {
+        int len = snprintf(chunk, sizeof(chunk), "{\"id\":\"c\",\"object\":"
+                           "\"chat.completion.chunk\",\"created\":1,"
+                           "\"model\":\"m\",\"choices\":[{\"index\":0,"
+                           "\"delta\":{\"%s\":\"piece %d\"},"
+                           "\"finish_reason\":null}]}",
+                           i % 2 ? "content" : "reasoning_content", i);
+        cJSON *j = cJSON_ParseWithLength(chunk, (size_t)len);
+
+        *in += (apr_size_t)len;
+        err = f->ops->stream_chunk(f, j);
+        cJSON_Delete(j);
+    }
+    if (end) {
+        /* what the glue does next: the end, with the error; captured */
+        c = cap_new(sp);
+        f->emit = cap_emit;
+        f->emit_baton = c;
+        e2 = f->ops->stream_end(f, err);
+        CHECK(e2 == NULL);
+        *types = apr_pstrdup(p, c->types);
+    }
+    *grew = h0 >= 0 ? heap_used() - h0 : -1;
+    code = err ? apr_pstrdup(p, err->code ? err->code : "(none)") : NULL;
+    apr_pool_destroy(sp);
+    return code;
+}
+
+static void t_stream_many_items(apr_pool_t *p)
+{
+    apr_size_t in;
+    long grew;
+    const char *types = "";
+    const char *err;
+
+    /* 4000 items (the answer's end not built): a small multiple of the
+     * stream's bytes (it was 1 KB per item and more) */
+    err = many_items(p, 4000, 0, &in, &grew, &types);
+    CHECK(err == NULL);
+    if (grew >= 0) {
+        if (getenv("LLMP_SHOW_HEAP") || grew >= (long)(4 * in))
+            fprintf(stderr, "  4000 items: %ld bytes of heap for %"
+                    APR_SIZE_T_FMT " bytes of chunks\n", grew, in);
+        CHECK(grew < (long)(4 * in));
+    }
+    /* beyond 4096 items: the stream ends with an error and
+     * response.failed */
+    err = many_items(p, 5000, 1, &in, &grew, &types);
+    CHECK(err != NULL);
+    CHECK_STR(err ? err : "", "too_many_output_items");
+    {
+        apr_size_t n = strlen(types);
+        const char *tail = "error,response.failed";
+        CHECK(n >= strlen(tail) && !strcmp(types + n - strlen(tail), tail));
+    }
+}
+
 static void t_stream_reasoning(apr_pool_t *p)
 {
     cap_t *c = cap_new(p);
@@ -1804,6 +1956,7 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_stream_tool);
     RUN(t_stream_custom);
     RUN(t_stream_reasoning);
+    RUN(t_stream_many_items);
     RUN(t_stream_length);
     RUN(t_stream_failed);
     RUN(t_stream_raw_numbers);

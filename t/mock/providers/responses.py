@@ -17,6 +17,12 @@ Behaviour by "model":
   mock-responses-failed  the stream ends with the backend's own error and
                          response.failed (status 200)
   mock-responses-slow    events 0.2 s apart
+Test switches in the last user text of a stream: "reflect_auth" puts the
+request's Authorization header in the instructions of response.created (a
+backend that reflects a credential); "esc_completed" puts a raw ESC byte
+in the JSON text of response.completed (not valid for a client);
+"no_created" (mock-responses-cut) leaves out response.created and
+response.in_progress.
 By the input: after a function_call_output (or custom_tool_call_output)
 item last, the text is "tool said: <its output>". With tools, a last user
 text with "run_exec: echo WORD" (and Codex's exec_command or shell
@@ -396,6 +402,9 @@ def handle(req):
         return sse_event(d, typ)
 
     start = _response(body, rid, "in_progress", [], None)
+    said = _last_user_text(body.get("input"))
+    if "reflect_auth" in said:
+        start["instructions"] = req.headers.get("Authorization")
     if plan[0] == "custom":
         name, inp = plan[1], plan[2]
         done = _call(fid, name, inp, custom=True)
@@ -456,7 +465,11 @@ def handle(req):
             ev("response.output_item.done", output_index=0, item=done),
             ev("response.completed",
                response=_response(body, rid, "completed", [done], usage))]
+    if "esc_completed" in said:
+        out[-1] = out[-1].replace(b"esc_completed", b"esc\x1bcompleted")
     if model == "mock-responses-cut":
+        if "no_created" in said:
+            return sse_response(out[2:cut])
         return sse_response(out[:cut])
     if model == "mock-responses-reset":
         return sse_response(out, 0.05, drop_after=cut)
