@@ -164,31 +164,46 @@ static int handle_health(request_rec *r, llmp_server_conf_t *sc)
     return llmp_io_send_json(r, status, out, len);
 }
 
+/* The list model an alias (LLMProxyModelAlias) names, or NULL. */
+static const char *alias_target(const llmp_server_conf_t *sc,
+                                const char *name)
+{
+    return sc->alias_map ? apr_hash_get(sc->alias_map, name,
+                                        APR_HASH_KEY_STRING) : NULL;
+}
+
 static int handle_models(request_rec *r, llmp_server_conf_t *sc,
                          llmp_endpoint_e ep, const char *id)
 {
     llmp_snapshot_t *snap;
     const llmp_model_t *m;
+    const char *target;
     char *json;
 
     if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
     snap = llmp_store_acquire(sc->source, r->pool);
     if (!snap) return list_unavailable(r, sc);
-    if (ep == LLMP_EP_MODELS)
+    if (ep == LLMP_EP_MODELS) {
+        const llmp_rendered_t *rd = llmp_store_models_json(snap, sc);
+        if (rd)
+            return llmp_io_send_json(r, 200, rd->json, rd->len);
         return llmp_io_send_json(r, 200, snap->models->models_json,
                                  snap->models->models_json_len);
+    }
     if (strchr(id, '%')) {
         /* SDKs encode the slashes of ids like "accounts/x/models/y"
          * (AllowEncodedSlashes NoDecode lets them reach us) */
         char *dec = apr_pstrdup(r->pool, id);
         if (ap_unescape_url_keep2f(dec, 1) == OK) id = dec;
     }
-    m = llmp_models_find(snap->models, id);
+    target = alias_target(sc, id);
+    m = llmp_models_find(snap->models, target ? target : id);
     if (!m) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
             "model_not_found", "model", "The model '%s' does not exist", id));
     }
-    json = llmp_model_json(r->pool, m, apr_time_sec(snap->fetched_at));
+    json = llmp_model_json_as(r->pool, m, id,
+                              apr_time_sec(snap->fetched_at));
     return llmp_io_send_json(r, 200, json, strlen(json));
 }
 
@@ -617,6 +632,7 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     llmp_native_req_t native;
     llmp_xlate_t *x = NULL;
     const cJSON *jmodel, *jstream;
+    const char *target;
     cJSON *req;
     llmp_kind_e kind;
     char *body;
@@ -646,12 +662,26 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                    apr_pstrdup(r->pool, jmodel->valuestring));
     snap = llmp_store_acquire(sc->source, r->pool);
     if (!snap) return list_unavailable(r, sc);
-    m = llmp_models_find(snap->models, jmodel->valuestring);
+    target = alias_target(sc, jmodel->valuestring);
+    m = llmp_models_find(snap->models, target ? target : jmodel->valuestring);
     if (!m) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
             "model_not_found", "model",
             "The model '%s' does not exist or is not available",
             jmodel->valuestring));
+    }
+    if (target) {
+        /* an alias: the backend (and every translator) sees the list's
+         * model, as if the client had asked for it */
+        apr_table_setn(r->notes, "llmproxy-model-target", m->id);
+        cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
+                                               cJSON_CreateString(m->id));
+        jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
+        body = llmp_json_print(r->pool, req, &len);
+        if (!body || !cJSON_IsString(jmodel)) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
     }
     ops = llmp_provider_ops(m->provider);
     apr_table_setn(r->notes, "llmproxy-provider", ops->name);

@@ -51,6 +51,12 @@ typedef struct llmp_server_conf {
     const char *rstore_spec;       /* LLMProxyResponseStore: "provider[:args]"
                                       or "none"; NULL: the default */
     apr_interval_time_t rstore_ttl; /* LLMProxyResponseStoreTTL; -1 unset */
+    apr_array_header_t *aliases;   /* LLMProxyModelAlias: llmp_alias_t, this
+                                      context's first, then the inherited
+                                      ones it does not redefine; a vhost
+                                      without its own shares the main
+                                      server's array (pointer) */
+    apr_hash_t *alias_map;         /* alias -> target (model_version) */
 
     /* resolved in post_config */
     llmp_source_t *source;
@@ -104,7 +110,20 @@ typedef struct llmp_snapshot {
     apr_time_t fetched_at;
     apr_uint32_t generation;
     int refs;
+    apr_hash_t *alias_json;        /* a server's aliases (the array, by
+                                      pointer) -> llmp_rendered_t: its
+                                      GET /v1/models body */
 } llmp_snapshot_t;
+
+typedef struct llmp_rendered {
+    const char *json;
+    apr_size_t len;
+} llmp_rendered_t;
+
+/* The GET /v1/models body for server configuration sc with its aliases;
+ * NULL: sc has none (snap->models->models_json is the body). */
+const llmp_rendered_t *llmp_store_models_json(const llmp_snapshot_t *snap,
+                                              const llmp_server_conf_t *sc);
 
 typedef struct llmp_store_status {
     int has_list;

@@ -62,6 +62,31 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(reasoning_models);
     MERGE_PTR(rstore_spec);
     MERGE_VAL(rstore_ttl, UNSET_TIME);
+    if (!add->aliases || !add->aliases->nelts) {
+        /* the same array: /v1/models is rendered once per alias set */
+        c->aliases = base->aliases;
+        c->alias_map = base->alias_map;
+    }
+    else if (!base->aliases || !base->aliases->nelts) {
+        c->aliases = add->aliases;
+        c->alias_map = add->alias_map;
+    }
+    else {
+        int i;
+
+        /* the context's own first; inherited ones it does not redefine */
+        c->aliases = apr_array_copy(p, add->aliases);
+        c->alias_map = apr_hash_copy(p, add->alias_map);
+        for (i = 0; i < base->aliases->nelts; i++) {
+            const llmp_alias_t *a = &APR_ARRAY_IDX(base->aliases, i,
+                                                   llmp_alias_t);
+            if (apr_hash_get(c->alias_map, a->name, APR_HASH_KEY_STRING))
+                continue;
+            APR_ARRAY_PUSH(c->aliases, llmp_alias_t) = *a;
+            apr_hash_set(c->alias_map, a->name, APR_HASH_KEY_STRING,
+                         a->target);
+        }
+    }
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -272,6 +297,35 @@ static const char *add_reasoning_model(cmd_parms *cmd, void *d,
     return NULL;
 }
 
+/* LLMProxyModelAlias alias model_version: clients may ask for the model
+ * model_version by the name alias, on every endpoint. */
+static const char *add_alias(cmd_parms *cmd, void *d, const char *name,
+                             const char *target)
+{
+    llmp_server_conf_t *c = conf_of(cmd);
+    llmp_alias_t *a;
+
+    if (!*name || !*target || strpbrk(name, "\r\n\t ")
+        || strpbrk(target, "\r\n\t "))
+        return "LLMProxyModelAlias: the alias and the model must be "
+               "non-empty names without spaces";
+    if (!strcmp(name, target))
+        return apr_psprintf(cmd->pool, "LLMProxyModelAlias: the alias "
+                            "'%s' names itself", name);
+    if (!c->aliases) {
+        c->aliases = apr_array_make(cmd->pool, 4, sizeof(llmp_alias_t));
+        c->alias_map = apr_hash_make(cmd->pool);
+    }
+    if (apr_hash_get(c->alias_map, name, APR_HASH_KEY_STRING))
+        return apr_psprintf(cmd->pool, "LLMProxyModelAlias: the alias '%s' "
+                            "is defined twice here", name);
+    a = apr_array_push(c->aliases);
+    a->name = name;
+    a->target = target;
+    apr_hash_set(c->alias_map, name, APR_HASH_KEY_STRING, target);
+    return NULL;
+}
+
 static const char *set_rstore(cmd_parms *cmd, void *d, const char *v)
 {
     const char *c;
@@ -402,6 +456,9 @@ const command_rec llmp_cmds[] = {
         "for several servers), or none"),
     AP_INIT_TAKE1("LLMProxyResponseStoreTTL", set_rstore_ttl, NULL,
         RSRC_CONF, "seconds a stored response is kept (default 3600)"),
+    AP_INIT_TAKE2("LLMProxyModelAlias", add_alias, NULL, RSRC_CONF,
+        "alias model_version: clients may ask for the list's model "
+        "model_version by the name alias (repeated; listed in /v1/models)"),
     { NULL }
 };
 
