@@ -19,6 +19,8 @@
 #define LLMP_DEFAULT_LIST_URL   "https://api.eliza.yandex.net/models"
 #define LLMP_MUTEX_TYPE         "llmproxy-shm"
 #define LLMP_LOG_TAG            "mod_llmproxy: "
+/* Anthropic's API pings a quiet stream about every 10-15 s */
+#define LLMP_PING_INTERVAL      apr_time_from_sec(10)
 
 extern module AP_MODULE_DECLARE_DATA llmproxy_module;
 
@@ -57,6 +59,11 @@ typedef struct llmp_server_conf {
                                       without its own shares the main
                                       server's array (pointer) */
     apr_hash_t *alias_map;         /* alias -> target (model_version) */
+    apr_interval_time_t ping_interval; /* a translated Messages stream's
+                                      "ping" after this much silence:
+                                      LLMP_PING_INTERVAL, or
+                                      LLMProxyTestPingInterval (tests);
+                                      -1 unset */
 
     /* resolved in post_config */
     llmp_source_t *source;

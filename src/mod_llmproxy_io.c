@@ -12,6 +12,7 @@
 #include <util_filter.h>
 
 #include "mod_llmproxy.h"
+#include "llmp_messages.h"
 #include "llmp_sse.h"
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
@@ -246,6 +247,9 @@ typedef struct proxy_ctx {
     apr_off_t stream_bytes;            /* backend bytes (decoded) so far */
     apr_off_t max_stream_bytes;        /* LLMProxyMaxStreamBytes */
     apr_interval_time_t max_duration;  /* LLMProxyStreamMaxDuration, 0: off */
+    apr_interval_time_t ping_interval; /* translated Messages stream: a ping
+                                          after this much silence; 0: none */
+    apr_time_t last_write;             /* the last flush to the client */
     int done;                          /* pass-through: "data: [DONE]" seen */
     const char *const *secrets;        /* scrubbed from every relayed byte */
     int backend_error;                 /* pass-through: relayed an error event */
@@ -653,11 +657,21 @@ static int on_tick(void *baton)
     proxy_ctx *ctx = baton;
     apr_time_t now;
 
+    now = apr_time_now();
     if (ctx->pending) {
         ctx->pending = 0;
+        ctx->last_write = now;
         if (client_write(ctx, NULL, 0, 1)) return 1;
     }
-    now = apr_time_now();
+    else if (ctx->ping_interval && ctx->started && !ctx->stream_err
+             && !ctx->client_gone
+             && now - ctx->last_write >= ctx->ping_interval) {
+        /* a long silence of the backend (a model that thinks): Anthropic
+         * pings; nothing before message_start or after the end */
+        ctx->last_write = now;
+        if (llmp_messages_ping(ctx->front)) return 1;
+        if (client_write(ctx, NULL, 0, 1)) return 1;
+    }
     if (ctx->streaming && ctx->max_duration > 0 && !ctx->stream_err
         && now - ctx->t0 > ctx->max_duration) {
         ctx->stream_err = llmp_error_make(ctx->r->pool, 504, "api_error",
@@ -1065,6 +1079,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.gone_checked = t0;
     ctx.model_id = model->id;
     ctx.t0 = t0;
+    ctx.last_write = t0;
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
     ctx.secrets = backend_secrets(r, sc);
@@ -1080,6 +1095,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ctx.front = x->front;
             ctx.front->emit = emit_event;
             ctx.front->emit_baton = &ctx;
+            if (ctx.front->ops == &llmp_front_messages
+                && native->stream)
+                ctx.ping_interval = sc->ping_interval;
         }
     }
 

@@ -375,6 +375,32 @@ for my $f (@families) {
     }
 }
 
+# ---- ping on a long silence of a translated stream ----
+# (llmp_ping: after 1 s instead of Anthropic's 10; the mock pauses 2.5 s
+# after its first word)
+{
+    my $r = post_json('/v1/messages', { model => 'mock-pause-stream',
+        max_tokens => 32, stream => JSON::PP::true,
+        messages => [{ role => 'user', content => 'hi' }] },
+        headers => \%H, module => 'llmp_ping');
+    is $r->{status}, 200, 'a stream with a pause: 200' or diag $r->{content};
+    my @names = map { $_->[0] } events_of($r->{content});
+    my $seq = join ' ', @names;
+    like $seq, qr/^message_start .*\bping\b.* message_stop$/,
+        'ping events during the silence, after message_start'
+        or diag $seq;
+    my @pings = grep { $_->[0] eq 'ping' } events_of($r->{content});
+    ok @pings >= 1 && @pings <= 3, 'a ping about each second of silence'
+        or diag scalar @pings;
+    is_deeply $pings[0][1], { type => 'ping' }, '... {"type":"ping"}';
+    # the same stream on the main server (10 s): no ping
+    $r = post_json('/v1/messages', { model => 'mock-pause-stream',
+        max_tokens => 32, stream => JSON::PP::true,
+        messages => [{ role => 'user', content => 'hi' }] }, headers => \%H);
+    $seq = join ' ', map { $_->[0] } events_of($r->{content});
+    unlike $seq, qr/\bping\b/, 'no ping under 10 s of silence' or diag $seq;
+}
+
 # ---- the client's key is in no log ----
 for my $log ('t/logs/error_log', 't/logs/llmproxy_log') {
     open my $fh, '<', $log or die $!;
