@@ -478,6 +478,99 @@ static int beta_header_ok(const char *v)
     return 1;
 }
 
+/* count_tokens for a Gemini model: the backend's own counter
+ * (models/<model>:countTokens with {"generateContentRequest": ...}, the
+ * request as it would be sent to generateContent). 1 and *tokens when it
+ * answered; 0 on any failure (logged at info: the estimate stands in). */
+static int gemini_count_tokens(request_rec *r, llmp_server_conf_t *sc,
+                               const llmp_model_t *m,
+                               const llmp_provider_ops_t *ops,
+                               const cJSON *req, llmp_xlate_t *x,
+                               long *tokens)
+{
+    llmp_native_req_t native;
+    llmp_front_t *f;
+    cJSON *creq, *ir = NULL, *gen, *ans;
+    const cJSON *total;
+    llmp_error_t *e;
+    const char *why = NULL, *colon;
+    char *path, *body, *out = NULL;
+    apr_size_t len, outlen = 0;
+
+    /* the front wants what a Messages request has: max_tokens */
+    creq = cJSON_Duplicate(req, 1);
+    if (!creq) return 0;
+    llmp_json_pool_own(r->pool, creq);
+    if (!cJSON_GetObjectItemCaseSensitive(creq, "max_tokens"))
+        cJSON_AddNumberToObject(creq, "max_tokens", 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(creq, "stream");
+    x->stream = 0;
+    f = llmp_front_create(r->pool, &llmp_front_messages, m->id, x->created,
+                          0, creq);
+    memset(&native, 0, sizeof(native));
+    e = f->ops->request(f, creq, &ir);
+    if (!e) {
+        x->front = f;
+        e = ops->chat_request(x, ir, &native);
+        x->front = NULL;
+    }
+    if (e) {
+        why = e->message;
+        goto fail;
+    }
+    path = apr_pstrdup(r->pool, native.path ? native.path : m->handle);
+    colon = strrchr(path, ':');
+    if (!colon || strcmp(colon, ":generateContent")) {
+        why = "no :generateContent in the backend path";
+        goto fail;
+    }
+    path = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, path,
+                                               (apr_size_t)(colon - path)),
+                       ":countTokens", NULL);
+    gen = llmp_json_parse_pool(r->pool, native.body, native.len);
+    if (!cJSON_IsObject(gen)) {
+        why = "the translated request is not a JSON object";
+        goto fail;
+    }
+    /* a generateContentRequest names its model ("models/<id>") */
+    {
+        const char *name = apr_pstrmemdup(r->pool, path,
+                                          (apr_size_t)(strrchr(path, ':')
+                                                       - path));
+        const char *slash = strrchr(name, '/');
+
+        cJSON_DeleteItemFromObjectCaseSensitive(gen, "model");
+        cJSON_AddStringToObject(gen, "model", apr_pstrcat(r->pool,
+            "models/", slash ? slash + 1 : name, NULL));
+    }
+    ans = cJSON_CreateObject();
+    llmp_json_pool_own(r->pool, ans);
+    cJSON_AddItemReferenceToObject(ans, "generateContentRequest", gen);
+    body = llmp_json_print(r->pool, ans, &len);
+    if (!body) {
+        why = "out of memory";
+        goto fail;
+    }
+    why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+    if (why) goto fail;
+    ans = llmp_json_parse_pool(r->pool, out, outlen);
+    ans = llmp_envelope_unwrap(ans);
+    total = cJSON_GetObjectItemCaseSensitive(ans, "totalTokens");
+    if (!cJSON_IsNumber(total) || total->valuedouble < 0
+        || total->valuedouble > 1e12) {
+        why = "the answer has no totalTokens";
+        goto fail;
+    }
+    *tokens = (long)total->valuedouble;
+    return 1;
+
+fail:
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
+                  "count_tokens for model '%s': the backend's counter "
+                  "failed (%s); answering an estimate", m->id, why);
+    return 0;
+}
+
 /* POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages
  * API). An Anthropic model gets the client's bytes as they are, with the
  * client's anthropic-version (else LLMProxyAnthropicVersion) and
@@ -539,6 +632,14 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
 
         e = llmp_messages_count_tokens(r->pool, req, &tokens);
         if (e) return llmp_io_send_error(r, e);
+        if (m->provider == LLMP_PROV_GEMINI
+            && gemini_count_tokens(r, sc, m, ops, req, x, &tokens)) {
+            apr_table_setn(r->notes, "llmproxy-count-tokens", "backend");
+            n = apr_snprintf(buf, sizeof(buf), "{\"input_tokens\":%ld}",
+                             tokens);
+            return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),
+                                     (apr_size_t)n);
+        }
         apr_table_setn(r->notes, "llmproxy-count-tokens", "estimate");
         n = apr_snprintf(buf, sizeof(buf), "{\"input_tokens\":%ld}", tokens);
         return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),

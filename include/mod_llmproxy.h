@@ -196,6 +196,13 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   const llmp_native_req_t *native,
                   const llmp_provider_ops_t *ops, llmp_xlate_t *x);
 
+/* One buffered POST of body (JSON) to the gateway's path, with the
+ * server's credentials, for the module itself (not relayed): NULL and the
+ * 200 answer's body in *out, or why it failed (no credential in it). */
+const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
+                         const char *path, const char *body, apr_size_t len,
+                         char **out, apr_size_t *outlen);
+
 /* mod_llmproxy_rstore.c: Responses kept for previous_response_id and
  * GET /v1/responses/{id}, in a mod_socache provider (LLMProxyResponseStore,
  * LLMProxyResponseStoreTTL). */
