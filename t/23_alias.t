@@ -57,12 +57,12 @@ $r = post_json('/v1/messages', { model => 'claude-haiku-4-5', max_tokens => 64,
 is $r->{status}, 200, 'messages with an alias of a Gemini model: 200'
     or diag $r->{content};
 is $r->{json}{type}, 'message', '... a Message';
-$r = post_json('/v1/messages', { model => 'claude-opus-4-1', max_tokens => 64,
+$r = post_json('/v1/messages', { model => 'fast-chat', max_tokens => 64,
                                  messages => $user }, headers => \%H);
 is $r->{status}, 200, 'messages with an alias of an OpenAI model: 200'
     or diag $r->{content};
 $r = post_json('/v1/messages/count_tokens?beta=true',
-               { model => 'claude-opus-4-1', messages => $user },
+               { model => 'fast-chat', messages => $user },
                headers => \%H);
 is $r->{status}, 200, 'count_tokens with an alias: 200' or diag $r->{content};
 ok(($r->{json}{input_tokens} // 0) > 0, '... input_tokens');
@@ -115,6 +115,14 @@ $r = post_json('/v1/chat/completions',
                { model => 'claude-haiku-4-5', messages => $user },
                module => 'llmp_alias');
 is $r->{status}, 200, 'vhost: the inherited aliases work';
+# a list model's name taken over by an alias there
+mock_reset();
+$r = post_json('/v1/messages', { model => 'claude-sonnet-4-5', max_tokens => 64,
+                                 messages => $user }, headers => \%H,
+               module => 'llmp_alias');
+is $r->{status}, 200, 'vhost: claude-sonnet-4-5 aliased to gpt-4o-mini';
+ok !last_request(qr{^/anthropic/}) && last_request(qr{^/openai/}),
+   '... served by the OpenAI model, not the list\'s Anthropic one';
 ($st, $j) = get_json('/v1/models', 'llmp_alias');
 %by = map { $_->{id} => $_ } @{ $j->{data} || [] };
 ok $by{'vhost-only'} && $by{'claude-haiku-4-5'},
