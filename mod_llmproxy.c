@@ -164,31 +164,46 @@ static int handle_health(request_rec *r, llmp_server_conf_t *sc)
     return llmp_io_send_json(r, status, out, len);
 }
 
+/* The list model an alias (LLMProxyModelAlias) names, or NULL. */
+static const char *alias_target(const llmp_server_conf_t *sc,
+                                const char *name)
+{
+    return sc->alias_map ? apr_hash_get(sc->alias_map, name,
+                                        APR_HASH_KEY_STRING) : NULL;
+}
+
 static int handle_models(request_rec *r, llmp_server_conf_t *sc,
                          llmp_endpoint_e ep, const char *id)
 {
     llmp_snapshot_t *snap;
     const llmp_model_t *m;
+    const char *target;
     char *json;
 
     if (r->method_number != M_GET) return method_not_allowed(r, "GET, HEAD");
     snap = llmp_store_acquire(sc->source, r->pool);
     if (!snap) return list_unavailable(r, sc);
-    if (ep == LLMP_EP_MODELS)
+    if (ep == LLMP_EP_MODELS) {
+        const llmp_rendered_t *rd = llmp_store_models_json(snap, sc);
+        if (rd)
+            return llmp_io_send_json(r, 200, rd->json, rd->len);
         return llmp_io_send_json(r, 200, snap->models->models_json,
                                  snap->models->models_json_len);
+    }
     if (strchr(id, '%')) {
         /* SDKs encode the slashes of ids like "accounts/x/models/y"
          * (AllowEncodedSlashes NoDecode lets them reach us) */
         char *dec = apr_pstrdup(r->pool, id);
         if (ap_unescape_url_keep2f(dec, 1) == OK) id = dec;
     }
-    m = llmp_models_find(snap->models, id);
+    target = alias_target(sc, id);
+    m = llmp_models_find(snap->models, target ? target : id);
     if (!m) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
             "model_not_found", "model", "The model '%s' does not exist", id));
     }
-    json = llmp_model_json(r->pool, m, apr_time_sec(snap->fetched_at));
+    json = llmp_model_json_as(r->pool, m, id,
+                              apr_time_sec(snap->fetched_at));
     return llmp_io_send_json(r, 200, json, strlen(json));
 }
 
@@ -495,6 +510,99 @@ static int beta_header_ok(const char *v)
     return 1;
 }
 
+/* count_tokens for a Gemini model: the backend's own counter
+ * (models/<model>:countTokens with {"generateContentRequest": ...}, the
+ * request as it would be sent to generateContent). 1 and *tokens when it
+ * answered; 0 on any failure (logged at info: the estimate stands in). */
+static int gemini_count_tokens(request_rec *r, llmp_server_conf_t *sc,
+                               const llmp_model_t *m,
+                               const llmp_provider_ops_t *ops,
+                               const cJSON *req, llmp_xlate_t *x,
+                               long *tokens)
+{
+    llmp_native_req_t native;
+    llmp_front_t *f;
+    cJSON *creq, *ir = NULL, *gen, *ans;
+    const cJSON *total;
+    llmp_error_t *e;
+    const char *why = NULL, *colon;
+    char *path, *body, *out = NULL;
+    apr_size_t len, outlen = 0;
+
+    /* the front wants what a Messages request has: max_tokens */
+    creq = cJSON_Duplicate(req, 1);
+    if (!creq) return 0;
+    llmp_json_pool_own(r->pool, creq);
+    if (!cJSON_GetObjectItemCaseSensitive(creq, "max_tokens"))
+        cJSON_AddNumberToObject(creq, "max_tokens", 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(creq, "stream");
+    x->stream = 0;
+    f = llmp_front_create(r->pool, &llmp_front_messages, m->id, x->created,
+                          0, creq);
+    memset(&native, 0, sizeof(native));
+    e = f->ops->request(f, creq, &ir);
+    if (!e) {
+        x->front = f;
+        e = ops->chat_request(x, ir, &native);
+        x->front = NULL;
+    }
+    if (e) {
+        why = e->message;
+        goto fail;
+    }
+    path = apr_pstrdup(r->pool, native.path ? native.path : m->handle);
+    colon = strrchr(path, ':');
+    if (!colon || strcmp(colon, ":generateContent")) {
+        why = "no :generateContent in the backend path";
+        goto fail;
+    }
+    path = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, path,
+                                               (apr_size_t)(colon - path)),
+                       ":countTokens", NULL);
+    gen = llmp_json_parse_pool(r->pool, native.body, native.len);
+    if (!cJSON_IsObject(gen)) {
+        why = "the translated request is not a JSON object";
+        goto fail;
+    }
+    /* a generateContentRequest names its model ("models/<id>") */
+    {
+        const char *name = apr_pstrmemdup(r->pool, path,
+                                          (apr_size_t)(strrchr(path, ':')
+                                                       - path));
+        const char *slash = strrchr(name, '/');
+
+        cJSON_DeleteItemFromObjectCaseSensitive(gen, "model");
+        cJSON_AddStringToObject(gen, "model", apr_pstrcat(r->pool,
+            "models/", slash ? slash + 1 : name, NULL));
+    }
+    ans = cJSON_CreateObject();
+    llmp_json_pool_own(r->pool, ans);
+    cJSON_AddItemReferenceToObject(ans, "generateContentRequest", gen);
+    body = llmp_json_print(r->pool, ans, &len);
+    if (!body) {
+        why = "out of memory";
+        goto fail;
+    }
+    why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+    if (why) goto fail;
+    ans = llmp_json_parse_pool(r->pool, out, outlen);
+    ans = llmp_envelope_unwrap(ans);
+    total = cJSON_GetObjectItemCaseSensitive(ans, "totalTokens");
+    if (!cJSON_IsNumber(total) || total->valuedouble < 0
+        || total->valuedouble > 1e12) {
+        why = "the answer has no totalTokens";
+        goto fail;
+    }
+    *tokens = (long)total->valuedouble;
+    return 1;
+
+fail:
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
+                  "count_tokens for model '%s': the backend's counter "
+                  "failed (%s); answering an estimate", m->id, why);
+    return 0;
+}
+
 /* POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages
  * API). An Anthropic model gets the client's bytes as they are, with the
  * client's anthropic-version (else LLMProxyAnthropicVersion) and
@@ -556,6 +664,14 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
 
         e = llmp_messages_count_tokens(r->pool, req, &tokens);
         if (e) return llmp_io_send_error(r, e);
+        if (m->provider == LLMP_PROV_GEMINI
+            && gemini_count_tokens(r, sc, m, ops, req, x, &tokens)) {
+            apr_table_setn(r->notes, "llmproxy-count-tokens", "backend");
+            n = apr_snprintf(buf, sizeof(buf), "{\"input_tokens\":%ld}",
+                             tokens);
+            return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),
+                                     (apr_size_t)n);
+        }
         apr_table_setn(r->notes, "llmproxy-count-tokens", "estimate");
         n = apr_snprintf(buf, sizeof(buf), "{\"input_tokens\":%ld}", tokens);
         return llmp_io_send_json(r, 200, apr_pstrmemdup(r->pool, buf, n),
@@ -649,6 +765,7 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     llmp_native_req_t native;
     llmp_xlate_t *x = NULL;
     const cJSON *jmodel, *jstream;
+    const char *target;
     cJSON *req;
     llmp_kind_e kind;
     char *body;
@@ -678,12 +795,26 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                    apr_pstrdup(r->pool, jmodel->valuestring));
     snap = llmp_store_acquire(sc->source, r->pool);
     if (!snap) return list_unavailable(r, sc);
-    m = llmp_models_find(snap->models, jmodel->valuestring);
+    target = alias_target(sc, jmodel->valuestring);
+    m = llmp_models_find(snap->models, target ? target : jmodel->valuestring);
     if (!m) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
             "model_not_found", "model",
             "The model '%s' does not exist or is not available",
             jmodel->valuestring));
+    }
+    if (target) {
+        /* an alias: the backend (and every translator) sees the list's
+         * model, as if the client had asked for it */
+        apr_table_setn(r->notes, "llmproxy-model-target", m->id);
+        cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
+                                               cJSON_CreateString(m->id));
+        jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
+        body = llmp_json_print(r->pool, req, &len);
+        if (!body || !cJSON_IsString(jmodel)) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
     }
     ops = llmp_provider_ops(m->provider);
     apr_table_setn(r->notes, "llmproxy-provider", ops->name);

@@ -51,5 +51,24 @@ const apr_array_header_t *llmp_models_find_all(const llmp_models_t *m,
 /* {"id","object":"model","created","owned_by"} for GET /v1/models/{id}. */
 char *llmp_model_json(apr_pool_t *p, const llmp_model_t *m,
                       apr_int64_t created);
+/* The same for a model asked for under another name (an alias). */
+char *llmp_model_json_as(apr_pool_t *p, const llmp_model_t *m,
+                         const char *id, apr_int64_t created);
+
+/* LLMProxyModelAlias alias model_version */
+typedef struct llmp_alias {
+    const char *name;              /* what clients ask for */
+    const char *target;            /* a model_version of the list */
+} llmp_alias_t;
+
+/* The GET /v1/models body of m with the aliases (llmp_alias_t) added as
+ * models of their own (owned_by of their target), in p: m's pre-rendered
+ * body with one entry appended per alias whose target is in the list and
+ * whose name is not a list id itself. Each alias whose target is missing
+ * is pushed (const llmp_alias_t *) to missing when it is not NULL. */
+char *llmp_models_render_aliases(apr_pool_t *p, const llmp_models_t *m,
+                                 const apr_array_header_t *aliases,
+                                 apr_int64_t created, apr_size_t *len,
+                                 apr_array_header_t *missing);
 
 #endif

@@ -19,6 +19,8 @@
 #define LLMP_DEFAULT_LIST_URL   "https://api.eliza.yandex.net/models"
 #define LLMP_MUTEX_TYPE         "llmproxy-shm"
 #define LLMP_LOG_TAG            "mod_llmproxy: "
+/* Anthropic's API pings a quiet stream about every 10-15 s */
+#define LLMP_PING_INTERVAL      apr_time_from_sec(10)
 
 extern module AP_MODULE_DECLARE_DATA llmproxy_module;
 
@@ -51,6 +53,17 @@ typedef struct llmp_server_conf {
     const char *rstore_spec;       /* LLMProxyResponseStore: "provider[:args]"
                                       or "none"; NULL: the default */
     apr_interval_time_t rstore_ttl; /* LLMProxyResponseStoreTTL; -1 unset */
+    apr_array_header_t *aliases;   /* LLMProxyModelAlias: llmp_alias_t, this
+                                      context's first, then the inherited
+                                      ones it does not redefine; a vhost
+                                      without its own shares the main
+                                      server's array (pointer) */
+    apr_hash_t *alias_map;         /* alias -> target (model_version) */
+    apr_interval_time_t ping_interval; /* a translated Messages stream's
+                                      "ping" after this much silence:
+                                      LLMP_PING_INTERVAL, or
+                                      LLMProxyTestPingInterval (tests);
+                                      -1 unset */
 
     /* resolved in post_config */
     llmp_source_t *source;
@@ -104,7 +117,20 @@ typedef struct llmp_snapshot {
     apr_time_t fetched_at;
     apr_uint32_t generation;
     int refs;
+    apr_hash_t *alias_json;        /* a server's aliases (the array, by
+                                      pointer) -> llmp_rendered_t: its
+                                      GET /v1/models body */
 } llmp_snapshot_t;
+
+typedef struct llmp_rendered {
+    const char *json;
+    apr_size_t len;
+} llmp_rendered_t;
+
+/* The GET /v1/models body for server configuration sc with its aliases;
+ * NULL: sc has none (snap->models->models_json is the body). */
+const llmp_rendered_t *llmp_store_models_json(const llmp_snapshot_t *snap,
+                                              const llmp_server_conf_t *sc);
 
 typedef struct llmp_store_status {
     int has_list;
@@ -178,6 +204,13 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   llmp_endpoint_e ep, const llmp_model_t *model,
                   const llmp_native_req_t *native,
                   const llmp_provider_ops_t *ops, llmp_xlate_t *x);
+
+/* One buffered POST of body (JSON) to the gateway's path, with the
+ * server's credentials, for the module itself (not relayed): NULL and the
+ * 200 answer's body in *out, or why it failed (no credential in it). */
+const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
+                         const char *path, const char *body, apr_size_t len,
+                         char **out, apr_size_t *outlen);
 
 /* mod_llmproxy_rstore.c: Responses kept for previous_response_id and
  * GET /v1/responses/{id}, in a mod_socache provider (LLMProxyResponseStore,

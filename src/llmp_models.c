@@ -148,14 +148,62 @@ const llmp_model_t *llmp_models_find(const llmp_models_t *m, const char *id)
 char *llmp_model_json(apr_pool_t *p, const llmp_model_t *m,
                       apr_int64_t created)
 {
+    return llmp_model_json_as(p, m, m->id, created);
+}
+
+char *llmp_model_json_as(apr_pool_t *p, const llmp_model_t *m,
+                         const char *id, apr_int64_t created)
+{
     cJSON *o = cJSON_CreateObject();
     char *s;
 
-    cJSON_AddStringToObject(o, "id", m->id);
+    cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "object", "model");
     llmp_json_add_int(o, "created", created);
     cJSON_AddStringToObject(o, "owned_by", m->owned_by);
     s = llmp_json_print(p, o, NULL);
     cJSON_Delete(o);
     return s;
+}
+
+char *llmp_models_render_aliases(apr_pool_t *p, const llmp_models_t *m,
+                                 const apr_array_header_t *aliases,
+                                 apr_int64_t created, apr_size_t *len,
+                                 apr_array_header_t *missing)
+{
+    struct iovec *v;
+    apr_size_t n = 0;
+    int i, any = apr_hash_count(m->by_id) > 0;
+    char *out;
+
+    /* m->models_json is {"object":"list","data":[...]}: keep all of it but
+     * the closing "]}", append the entries, close again */
+    v = apr_palloc(p, sizeof(*v) * (2 * (aliases ? aliases->nelts : 0) + 2));
+    if (m->models_json_len < 2) return NULL;
+    v[n].iov_base = (void *)m->models_json;
+    v[n++].iov_len = m->models_json_len - 2;
+    for (i = 0; aliases && i < aliases->nelts; i++) {
+        const llmp_alias_t *a = &APR_ARRAY_IDX(aliases, i, llmp_alias_t);
+        const llmp_model_t *t = llmp_models_find(m, a->target);
+        char *e;
+
+        if (!t) {
+            if (missing) APR_ARRAY_PUSH(missing, const llmp_alias_t *) = a;
+            continue;
+        }
+        if (llmp_models_find(m, a->name)) continue;
+        e = llmp_model_json_as(p, t, a->name, created);
+        if (!e) return NULL;
+        if (any) {
+            v[n].iov_base = (void *)",";
+            v[n++].iov_len = 1;
+        }
+        v[n].iov_base = e;
+        v[n++].iov_len = strlen(e);
+        any = 1;
+    }
+    v[n].iov_base = (void *)"]}";
+    v[n++].iov_len = 2;
+    out = apr_pstrcatv(p, v, n, len);
+    return out;
 }

@@ -27,6 +27,7 @@ void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
     c->use_modproxy = -1;
     c->max_stream_bytes = -1;
     c->stream_max_duration = UNSET_TIME;
+    c->ping_interval = UNSET_TIME;
     c->allow_empty_list = -1;
     c->rstore_ttl = UNSET_TIME;
     c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
@@ -58,10 +59,36 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(anthropic_version);
     MERGE_VAL(max_stream_bytes, -1);
     MERGE_VAL(stream_max_duration, UNSET_TIME);
+    MERGE_VAL(ping_interval, UNSET_TIME);
     MERGE_VAL(allow_empty_list, -1);
     MERGE_PTR(reasoning_models);
     MERGE_PTR(rstore_spec);
     MERGE_VAL(rstore_ttl, UNSET_TIME);
+    if (!add->aliases || !add->aliases->nelts) {
+        /* the same array: /v1/models is rendered once per alias set */
+        c->aliases = base->aliases;
+        c->alias_map = base->alias_map;
+    }
+    else if (!base->aliases || !base->aliases->nelts) {
+        c->aliases = add->aliases;
+        c->alias_map = add->alias_map;
+    }
+    else {
+        int i;
+
+        /* the context's own first; inherited ones it does not redefine */
+        c->aliases = apr_array_copy(p, add->aliases);
+        c->alias_map = apr_hash_copy(p, add->alias_map);
+        for (i = 0; i < base->aliases->nelts; i++) {
+            const llmp_alias_t *a = &APR_ARRAY_IDX(base->aliases, i,
+                                                   llmp_alias_t);
+            if (apr_hash_get(c->alias_map, a->name, APR_HASH_KEY_STRING))
+                continue;
+            APR_ARRAY_PUSH(c->aliases, llmp_alias_t) = *a;
+            apr_hash_set(c->alias_map, a->name, APR_HASH_KEY_STRING,
+                         a->target);
+        }
+    }
     c->rules = apr_array_append(p, base->rules, add->rules);
     return c;
 }
@@ -272,6 +299,41 @@ static const char *add_reasoning_model(cmd_parms *cmd, void *d,
     return NULL;
 }
 
+/* LLMProxyModelAlias alias model_version: clients may ask for the model
+ * model_version by the name alias, on every endpoint. */
+static const char *add_alias(cmd_parms *cmd, void *d, const char *name,
+                             const char *target)
+{
+    llmp_server_conf_t *c = conf_of(cmd);
+    llmp_alias_t *a;
+
+    if (!*name || !*target || strpbrk(name, "\r\n\t ")
+        || strpbrk(target, "\r\n\t "))
+        return "LLMProxyModelAlias: the alias and the model must be "
+               "non-empty names without spaces";
+    if (!strcmp(name, target))
+        return apr_psprintf(cmd->pool, "LLMProxyModelAlias: the alias "
+                            "'%s' names itself", name);
+    if (!c->aliases) {
+        c->aliases = apr_array_make(cmd->pool, 4, sizeof(llmp_alias_t));
+        c->alias_map = apr_hash_make(cmd->pool);
+    }
+    if (apr_hash_get(c->alias_map, name, APR_HASH_KEY_STRING))
+        return apr_psprintf(cmd->pool, "LLMProxyModelAlias: the alias '%s' "
+                            "is defined twice here", name);
+    a = apr_array_push(c->aliases);
+    a->name = name;
+    a->target = target;
+    apr_hash_set(c->alias_map, name, APR_HASH_KEY_STRING, target);
+    return NULL;
+}
+
+/* LLMProxyTestPingInterval seconds: for tests only (a short silence). */
+static const char *set_ping_interval(cmd_parms *cmd, void *d, const char *v)
+{
+    return parse_seconds(cmd, v, 0, &conf_of(cmd)->ping_interval);
+}
+
 static const char *set_rstore(cmd_parms *cmd, void *d, const char *v)
 {
     const char *c;
@@ -402,6 +464,12 @@ const command_rec llmp_cmds[] = {
         "for several servers), or none"),
     AP_INIT_TAKE1("LLMProxyResponseStoreTTL", set_rstore_ttl, NULL,
         RSRC_CONF, "seconds a stored response is kept (default 3600)"),
+    AP_INIT_TAKE1("LLMProxyTestPingInterval", set_ping_interval, NULL,
+        RSRC_CONF, "for tests: seconds of silence after which a translated "
+        "/v1/messages stream gets a ping event (default 10)"),
+    AP_INIT_TAKE2("LLMProxyModelAlias", add_alias, NULL, RSRC_CONF,
+        "alias model_version: clients may ask for the list's model "
+        "model_version by the name alias (repeated; listed in /v1/models)"),
     { NULL }
 };
 
@@ -450,6 +518,8 @@ int llmp_config_finish(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (c->max_stream_bytes < 0)
             c->max_stream_bytes = (apr_off_t)256 * 1024 * 1024;
         if (c->stream_max_duration == UNSET_TIME) c->stream_max_duration = 0;
+        if (c->ping_interval == UNSET_TIME)
+            c->ping_interval = LLMP_PING_INTERVAL;
         if (c->allow_empty_list < 0) c->allow_empty_list = 0;
         if (c->rstore_ttl == UNSET_TIME)
             c->rstore_ttl = apr_time_from_sec(3600);

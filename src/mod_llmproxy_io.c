@@ -12,6 +12,7 @@
 #include <util_filter.h>
 
 #include "mod_llmproxy.h"
+#include "llmp_messages.h"
 #include "llmp_sse.h"
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
@@ -258,6 +259,9 @@ typedef struct proxy_ctx {
     apr_off_t stream_bytes;            /* backend bytes (decoded) so far */
     apr_off_t max_stream_bytes;        /* LLMProxyMaxStreamBytes */
     apr_interval_time_t max_duration;  /* LLMProxyStreamMaxDuration, 0: off */
+    apr_interval_time_t ping_interval; /* translated Messages stream: a ping
+                                          after this much silence; 0: none */
+    apr_time_t last_write;             /* the last flush to the client */
     int done;                          /* pass-through: "data: [DONE]" seen */
     const char *const *secrets;        /* scrubbed from every relayed byte */
     int backend_error;                 /* pass-through: relayed an error event */
@@ -674,11 +678,21 @@ static int on_tick(void *baton)
     proxy_ctx *ctx = baton;
     apr_time_t now;
 
+    now = apr_time_now();
     if (ctx->pending) {
         ctx->pending = 0;
+        ctx->last_write = now;
         if (client_write(ctx, NULL, 0, 1)) return 1;
     }
-    now = apr_time_now();
+    else if (ctx->ping_interval && ctx->started && !ctx->stream_err
+             && !ctx->client_gone
+             && now - ctx->last_write >= ctx->ping_interval) {
+        /* a long silence of the backend (a model that thinks): Anthropic
+         * pings; nothing before message_start or after the end */
+        ctx->last_write = now;
+        if (llmp_messages_ping(ctx->front)) return 1;
+        if (client_write(ctx, NULL, 0, 1)) return 1;
+    }
     if (ctx->streaming && ctx->max_duration > 0 && !ctx->stream_err
         && now - ctx->t0 > ctx->max_duration) {
         ctx->stream_err = llmp_error_make(ctx->r->pool, 504, "api_error",
@@ -1106,6 +1120,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.gone_checked = t0;
     ctx.model_id = model->id;
     ctx.t0 = t0;
+    ctx.last_write = t0;
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
     ctx.secrets = backend_secrets(r, sc);
@@ -1125,6 +1140,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             ctx.front = x->front;
             ctx.front->emit = emit_event;
             ctx.front->emit_baton = &ctx;
+            if (ctx.front->ops == &llmp_front_messages
+                && native->stream)
+                ctx.ping_interval = sc->ping_interval;
         }
     }
 
@@ -1359,3 +1377,88 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     }
     return send_backend_body(&ctx);
 }
+
+/* ---- a side call whose answer the module reads itself ---- */
+
+typedef struct {
+    llmp_buf_t body;
+    int too_big;
+    long status;
+} call_ctx;
+
+static int call_head(void *baton, long status, const char *ctype)
+{
+    ((call_ctx *)baton)->status = status;
+    (void)ctype;
+    return 0;
+}
+
+static int call_data(void *baton, const char *data, apr_size_t len)
+{
+    call_ctx *c = baton;
+
+    if (llmp_buf_append(&c->body, data, len) != APR_SUCCESS) {
+        c->too_big = 1;
+        return 1;
+    }
+    return 0;
+}
+
+const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
+                         const char *path, const char *body, apr_size_t len,
+                         char **out, apr_size_t *outlen)
+{
+    llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
+    llmp_http_req_t req;
+    llmp_http_result_t res;
+    const char *headers[5];
+    call_ctx c;
+    int nh = 0;
+
+    if (!llmp_handle_is_safe(path)) return "the path is not a plain path";
+    if (sc->source && sc->token)
+        headers[nh++] = apr_pstrcat(r->pool, "Authorization: OAuth ",
+                                    sc->token, NULL);
+    else if (sc->forward_client_auth) {
+        const char *a = apr_table_get(r->headers_in, "Authorization");
+        if (a && !strpbrk(a, "\r\n"))
+            headers[nh++] = apr_pstrcat(r->pool, "Authorization: ", a, NULL);
+    }
+    headers[nh++] = "Content-Type: application/json";
+    headers[nh++] = "Accept: application/json";
+    headers[nh] = NULL;
+    memset(&c, 0, sizeof(c));
+    memset(&res, 0, sizeof(res));
+    llmp_buf_init(&c.body, r->pool, LLMP_MAX_RESPONSE);
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = llmp_backend_url(r->pool, sc->origin, path);
+    req.headers = headers;
+    req.body = body;
+    req.body_len = len;
+    req.opts.connect_timeout_ms = (long)apr_time_as_msec(sc->connect_timeout);
+    req.opts.timeout_ms = (long)apr_time_as_msec(sc->timeout);
+    req.opts.ca_file = sc->ca_file;
+    req.opts.verify = sc->verify;
+    req.on_head = call_head;
+    req.on_data = call_data;
+    req.baton = &c;
+    if (!sc->via_proxy
+        || llmp_modproxy_perform(r, req.url, headers, body, len, &c.body,
+                                 &c.too_big, &res) == DECLINED) {
+        llmp_http_perform(mc->http, &req, &res, r->pool);
+    }
+    else {
+        c.status = res.status;
+        if (res.status) res.outcome = LLMP_HTTP_OK;
+    }
+    if (c.too_big) return "the answer is too large";
+    if (res.outcome != LLMP_HTTP_OK)
+        return apr_psprintf(r->pool, "%s", res.error ? res.error : "failed");
+    if (c.status != 200)
+        return apr_psprintf(r->pool, "HTTP %ld", c.status);
+    *out = c.body.data;
+    *outlen = c.body.len;
+    return NULL;
+}
+

@@ -60,6 +60,8 @@ struct llmp_source {
     const char *token;
     const char *auth_header;       /* "Authorization: OAuth ..." or NULL */
     server_rec *s;                 /* first server using it */
+    apr_array_header_t *alias_sets; /* llmp_server_conf_t * of sharers with
+                                      aliases, one per distinct array */
     llmp_server_conf_t *conf;      /* its list settings (all sharers agree) */
     apr_interval_time_t connect_timeout, timeout;  /* largest of sharers' */
     apr_shm_t *shm;
@@ -111,6 +113,20 @@ static int same_list(const llmp_server_conf_t *a, const llmp_server_conf_t *b)
            && same_rules(a->route_rules.rules, b->route_rules.rules);
 }
 
+/* Remember a sharer's aliases (once per distinct set: vhosts without
+ * their own share the main server's array). */
+static void add_alias_set(llmp_source_t *src, llmp_server_conf_t *c)
+{
+    int i;
+
+    if (!c->aliases || !c->aliases->nelts) return;
+    for (i = 0; i < src->alias_sets->nelts; i++)
+        if (APR_ARRAY_IDX(src->alias_sets, i, llmp_server_conf_t *)->aliases
+            == c->aliases)
+            return;
+    APR_ARRAY_PUSH(src->alias_sets, llmp_server_conf_t *) = c;
+}
+
 static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
                                  server_rec *v, llmp_server_conf_t *c,
                                  const char **err)
@@ -126,6 +142,7 @@ static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
             if (c->connect_timeout > src->connect_timeout)
                 src->connect_timeout = c->connect_timeout;
             if (c->timeout > src->timeout) src->timeout = c->timeout;
+            add_alias_set(src, c);
             return src;
         }
     }
@@ -158,6 +175,8 @@ static llmp_source_t *source_for(apr_pool_t *pconf, server_rec *main,
     memset(src->hdr, 0, HDR_SIZE);
     src->hdr->max = c->max_list_size;
     src->slots = (char *)src->hdr + HDR_SIZE;
+    src->alias_sets = apr_array_make(pconf, 1, sizeof(llmp_server_conf_t *));
+    add_alias_set(src, c);
     APR_ARRAY_PUSH(mc->sources, llmp_source_t *) = src;
     return src;
 }
@@ -184,6 +203,27 @@ static void set_error(llmp_source_t *src, apr_global_mutex_t *mutex,
     if (src->conf->refresh == 0 && h->has_list) wait = APR_INT64_MAX / 2;
     h->next_due = now + wait;
     apr_global_mutex_unlock(mutex);
+}
+
+/* Once per new list (in the fetcher): the aliases whose target it lacks. */
+static void warn_aliases(llmp_source_t *src, const llmp_models_t *m)
+{
+    int i, j;
+
+    for (i = 0; i < src->alias_sets->nelts; i++) {
+        llmp_server_conf_t *c = APR_ARRAY_IDX(src->alias_sets, i,
+                                              llmp_server_conf_t *);
+        for (j = 0; j < c->aliases->nelts; j++) {
+            const llmp_alias_t *a = &APR_ARRAY_IDX(c->aliases, j,
+                                                   llmp_alias_t);
+            if (!llmp_models_find(m, a->target))
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, src->s,
+                             LLMP_LOG_TAG "LLMProxyModelAlias %s %s: the "
+                             "model list from %s has no model '%s' (a "
+                             "request for '%s' gets 404)", a->name,
+                             a->target, src->shown_url, a->target, a->name);
+        }
+    }
 }
 
 static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
@@ -291,6 +331,7 @@ static void fetch(llmp_source_t *src, llmp_server_conf_t *mc, apr_pool_t *p)
                      "model list from %s loaded: %d models (%d skipped, %d "
                      "unavailable)", src->shown_url, m->list->nelts,
                      m->warnings->nelts, m->skipped_unavailable);
+        warn_aliases(src, m);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, src->s, LLMP_LOG_TAG
@@ -401,6 +442,25 @@ static void reload(llmp_source_t *src, llmp_server_conf_t *mc)
         apr_atomic_set32(&src->seen_generation, gen);
         return;
     }
+    /* each alias set's /v1/models body, once per list */
+    if (src->alias_sets->nelts) {
+        int i;
+
+        snap->alias_json = apr_hash_make(p);
+        for (i = 0; i < src->alias_sets->nelts; i++) {
+            llmp_server_conf_t *c = APR_ARRAY_IDX(src->alias_sets, i,
+                                                  llmp_server_conf_t *);
+            llmp_rendered_t *rd = apr_pcalloc(p, sizeof(*rd));
+
+            rd->json = llmp_models_render_aliases(p, snap->models,
+                                                  c->aliases,
+                                                  apr_time_sec(fetched),
+                                                  &rd->len, NULL);
+            if (rd->json)
+                apr_hash_set(snap->alias_json, &c->aliases, sizeof(void *),
+                             rd);
+        }
+    }
     apr_thread_mutex_lock(src->cur_mutex);
     old = src->current;
     src->current = snap;
@@ -442,6 +502,17 @@ llmp_snapshot_t *llmp_store_acquire(llmp_source_t *src, apr_pool_t *p)
         apr_pool_cleanup_register(p, snap, snapshot_release,
                                   apr_pool_cleanup_null);
     return snap;
+}
+
+const llmp_rendered_t *llmp_store_models_json(const llmp_snapshot_t *snap,
+                                              const llmp_server_conf_t *sc)
+{
+    const llmp_rendered_t *rd = NULL;
+
+    /* keyed by the array's address (the key bytes are the pointer) */
+    if (snap->alias_json && sc->aliases && sc->aliases->nelts)
+        rd = apr_hash_get(snap->alias_json, &sc->aliases, sizeof(void *));
+    return rd;
 }
 
 void llmp_store_status(llmp_source_t *src, llmp_store_status_t *st)

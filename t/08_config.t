@@ -103,6 +103,26 @@ is $rc, 0, '... 30 days pass' or diag $out;
 ($rc, $out) = configtest("LLMProxyResponseStore none\nLLMProxyResponseStoreTTL 60");
 is $rc, 0, 'LLMProxyResponseStore none passes' or diag $out;
 
+# LLMProxyModelAlias: two names; not itself; once per context.
+($rc, $out) = configtest('LLMProxyModelAlias claude-sonnet-4-5');
+isnt $rc, 0, 'LLMProxyModelAlias with one argument fails';
+like $out, qr/LLMProxyModelAlias takes two arguments/, '... and says so';
+($rc, $out) = configtest('LLMProxyModelAlias gpt-4o gpt-4o');
+isnt $rc, 0, 'an alias equal to its target fails';
+like $out, qr/LLMProxyModelAlias: the alias 'gpt-4o' names itself/,
+     '... and says so';
+($rc, $out) = configtest("LLMProxyModelAlias fast gpt-4o-mini\n"
+                         . "LLMProxyModelAlias fast gemini-2.0-flash");
+isnt $rc, 0, 'an alias defined twice in one context fails';
+like $out, qr/LLMProxyModelAlias: the alias 'fast' is defined twice here/,
+     '... and says so';
+($rc, $out) = configtest("LLMProxyModelListURL https://gw.example/models\n"
+                         . "LLMProxyModelAlias fast gpt-4o-mini\n"
+                         . "<VirtualHost 127.0.0.1:1>\n"
+                         . "LLMProxyModelAlias fast gemini-2.0-flash\n"
+                         . "</VirtualHost>");
+is $rc, 0, 'a virtual host may redefine an inherited alias' or diag $out;
+
 # Two virtual hosts with the same list URL and token but different
 # LLMProxyProviderRule lines get a list each: the same model goes to a
 # different provider on each (it used to follow the first host's rules).

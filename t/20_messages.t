@@ -252,6 +252,27 @@ for my $f (@families) {
         is $seen && $seen->{headers}{'anthropic-beta'}, 'token-counting-2024-11-01',
             "$t count_tokens: anthropic-beta forwarded";
     }
+    elsif ($fam eq 'gemini') {
+        # Gemini's own counter: the request as generateContent would get it
+        $seen = last_request(qr{:countTokens$});
+        like $seen && $seen->{path}, qr{^/google/v1beta/models/gemini-2\.5-flash:countTokens$},
+            "$t count_tokens: Gemini's countTokens";
+        my $sent = json_decode($seen ? $seen->{body} : '') || {};
+        is $sent->{generateContentRequest}{model}, 'models/gemini-2.5-flash',
+            "$t count_tokens: a generateContentRequest of the model";
+        ok $sent->{generateContentRequest}{tools},
+            "$t count_tokens: with the tools";
+        is $r->{json}{input_tokens}, 7,
+            "$t count_tokens: the backend's count (the mock's 3 + 4 words)";
+        # any failure of the counter: the estimate, never an error
+        mock_reset();
+        my $f = msg({ model => $model, messages => [ { role => 'user',
+                      content => 'count_fail please' } ] },
+                    path => '/v1/messages/count_tokens?beta=true');
+        is $f->{status}, 200, "$t count_tokens: a failing counter: 200";
+        ok(($f->{json}{input_tokens} // 0) > 0, "$t ... an estimate");
+        ok last_request(qr{:countTokens$}), "$t ... after asking the backend";
+    }
     else {
         ok !$seen, "$t count_tokens: estimated, no backend call";
     }
@@ -375,6 +396,32 @@ for my $f (@families) {
     }
 }
 
+# ---- ping on a long silence of a translated stream ----
+# (llmp_ping: after 1 s instead of Anthropic's 10; the mock pauses 2.5 s
+# after its first word)
+{
+    my $r = post_json('/v1/messages', { model => 'mock-pause-stream',
+        max_tokens => 32, stream => JSON::PP::true,
+        messages => [{ role => 'user', content => 'hi' }] },
+        headers => \%H, module => 'llmp_ping');
+    is $r->{status}, 200, 'a stream with a pause: 200' or diag $r->{content};
+    my @names = map { $_->[0] } events_of($r->{content});
+    my $seq = join ' ', @names;
+    like $seq, qr/^message_start .*\bping\b.* message_stop$/,
+        'ping events during the silence, after message_start'
+        or diag $seq;
+    my @pings = grep { $_->[0] eq 'ping' } events_of($r->{content});
+    ok @pings >= 1 && @pings <= 3, 'a ping about each second of silence'
+        or diag scalar @pings;
+    is_deeply $pings[0][1], { type => 'ping' }, '... {"type":"ping"}';
+    # the same stream on the main server (10 s): no ping
+    $r = post_json('/v1/messages', { model => 'mock-pause-stream',
+        max_tokens => 32, stream => JSON::PP::true,
+        messages => [{ role => 'user', content => 'hi' }] }, headers => \%H);
+    $seq = join ' ', map { $_->[0] } events_of($r->{content});
+    unlike $seq, qr/\bping\b/, 'no ping under 10 s of silence' or diag $seq;
+}
+
 # ---- the client's key is in no log ----
 for my $log ('t/logs/error_log', 't/logs/llmproxy_log') {
     open my $fh, '<', $log or die $!;
@@ -390,6 +437,10 @@ for my $log ('t/logs/error_log', 't/logs/llmproxy_log') {
         'llmproxy-endpoint is "messages" in the log';
     ok scalar(grep { /^200 count_tokens model=claude-sonnet-4-5 provider=anthropic/ } @lines),
         'llmproxy-endpoint is "count_tokens" in the log';
+    ok scalar(grep { /^200 count_tokens model=gemini-2\.5-flash .* ct=backend / } @lines),
+        'llmproxy-count-tokens: "backend" for Gemini\'s counter';
+    ok scalar(grep { /^200 count_tokens model=gpt-4o-mini .* ct=estimate / } @lines),
+        'llmproxy-count-tokens: "estimate" for an OpenAI model';
 }
 
 Test::More::done_testing();

@@ -3,7 +3,9 @@
 # a thinking Gemini and a reasoning OpenAI model, whose settings Claude
 # Code's adaptive thinking turns on): a
 # plain answer and a turn in which the model calls Claude Code's Bash tool,
-# Claude Code runs it and sends the tool_result back.
+# Claude Code runs it and sends the tool_result back; and Claude Code's own
+# name claude-sonnet-4-5 aliased to an OpenAI model (LLMProxyModelAlias, on
+# the llmp_alias host).
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -24,4 +26,24 @@ for my $l (@lines) {
     ok $r->{ok}, $r->{name} or diag $r->{detail};
 }
 ok $n >= 12, "every Claude Code case ran ($n)";
+
+# claude-sonnet-4-5 on a host that aliases it to gpt-4o-mini
+ok wait_list('llmp_alias'), 'model list loaded (llmp_alias)';
+mock_reset();
+$base = 'http://' . hostport_of('llmp_alias');
+@lines = `LLMP_ALIAS_RUN=1 BASE_URL=$base node tests/sdk/claude_code_e2e.mjs 2>&1`;
+$n = 0;
+for my $l (@lines) {
+    my $r = json_decode($l);
+    unless ($r) { diag $l; next }
+    $n++;
+    ok $r->{ok}, $r->{name} or diag $r->{detail};
+}
+is $n, 2, 'both alias cases ran';
+my @reqs = @{ mock_requests() || [] };
+ok !(grep { $_->{path} =~ m{^/anthropic/} } @reqs),
+   'the alias: no request reached the Anthropic backend';
+ok((grep { $_->{path} =~ m{^/openai/v1/chat/completions$}
+           && ($_->{body} // '') =~ /"model"\s*:\s*"gpt-4o-mini"/ } @reqs),
+   '... gpt-4o-mini answered') or diag join ' ', map { "$_->{path}" } @reqs;
 done_testing();

@@ -26,6 +26,8 @@ ok !@san, 'no sanitizer report' or diag slurp($san[0]);
 my @expected = (
     qr/\[llmproxy:error\] .*fetching \S+ failed: /,
     qr/\[llmproxy:warn\] .*model list entry .* skipped: /,
+    # an alias to a model the list lacks (t/23_alias.t)
+    qr/\[llmproxy:warn\] .*LLMProxyModelAlias \S+ \S+: the model list from \S+ has no model /,
     qr/\[llmproxy:error\] .*model list from \S+ rejected: /,
     qr/\[llmproxy:warn\] .*backend for model '(?:mock-|hostile-)[^']*' answered /,
     qr/\[llmproxy:warn\] .*stream from the backend for model '[^']*' ended early: /,

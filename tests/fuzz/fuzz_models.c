@@ -1,5 +1,5 @@
 /* Fuzz target: the gateway's model list (parsing, validation, handle
- * safety, provider detection, lookup, /v1/models rendering). */
+ * safety, provider detection, lookup, /v1/models rendering, with aliases). */
 #include <stdint.h>
 #include <string.h>
 #include <apr_general.h>
@@ -26,6 +26,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!llmp_models_find(m, mod->id)) __builtin_trap();
             llmp_route_kind(mod->handle, mod->provider);
             llmp_model_json(p, mod, 1);
+        }
+        /* aliases of the first two ids (and of a missing one) appended */
+        {
+            apr_array_header_t *al = apr_array_make(p, 3,
+                                                    sizeof(llmp_alias_t));
+            llmp_alias_t *a;
+            apr_size_t len = 0;
+            char *j;
+
+            for (i = 0; i < m->list->nelts && i < 2; i++) {
+                a = apr_array_push(al);
+                a->name = i ? "alias-b" : "alias-a";
+                a->target = APR_ARRAY_IDX(m->list, i, llmp_model_t *)->id;
+            }
+            a = apr_array_push(al);
+            a->name = "alias-missing";
+            a->target = "\x01no such id";
+            j = llmp_models_render_aliases(p, m, al, 1, &len, NULL);
+            if (!j || len != strlen(j) || len < m->models_json_len)
+                __builtin_trap();
         }
     }
     apr_pool_destroy(p);

@@ -29,6 +29,11 @@ const FAMILIES = [
   ['openai reasoning', 'o4-mini'],
   ['cohere', 'command-r-plus'],
 ];
+// LLMP_ALIAS_RUN: only Claude Code's own name for Sonnet, which the server
+// at BASE_URL aliases to an OpenAI model (LLMProxyModelAlias
+// claude-sonnet-4-5 gpt-4o-mini in t/conf/extra.conf.in's llmp_alias)
+if (process.env.LLMP_ALIAS_RUN)
+  FAMILIES.splice(0, FAMILIES.length, ['alias of gpt-4o-mini', 'claude-sonnet-4-5']);
 
 function report(name, ok, detail) {
   console.log(JSON.stringify({ name, ok: !!ok, detail: String(detail ?? '') }));

@@ -183,11 +183,43 @@ static void t_models(apr_pool_t *p)
               1700000000);
     cJSON_Delete(root);
 
+    /* aliases appended to the rendered list (LLMProxyModelAlias) */
+    {
+        apr_array_header_t *al = apr_array_make(p, 4, sizeof(llmp_alias_t));
+        apr_array_header_t *missing = apr_array_make(p, 1, sizeof(void *));
+        llmp_alias_t *a;
+        apr_size_t alen = 0;
+        char *aj;
+
+        a = apr_array_push(al); a->name = "fast"; a->target = "gpt-4o";
+        a = apr_array_push(al); a->name = "gone"; a->target = "nope";
+        a = apr_array_push(al); a->name = "claude"; a->target = "gpt-4o";
+        aj = llmp_models_render_aliases(p, m, al, 5, &alen, missing);
+        CHECK(aj && alen == strlen(aj));
+        root = cJSON_Parse(aj);
+        data = cJSON_GetObjectItem(root, "data");
+        CHECK_INT(cJSON_GetArraySize(data), 4);  /* + fast only */
+        CHECK_STR(llmp_json_str(cJSON_GetArrayItem(data, 3), "id"), "fast");
+        CHECK_STR(llmp_json_str(cJSON_GetArrayItem(data, 3), "owned_by"),
+                  "openai");
+        cJSON_Delete(root);
+        CHECK_INT(missing->nelts, 1);
+        CHECK_STR(APR_ARRAY_IDX(missing, 0, const llmp_alias_t *)->name,
+                  "gone");
+    }
+
     CHECK(llmp_models_parse(p, "not json", 8, 0, NULL, &err) == NULL);
     CHECK(llmp_models_parse(p, "{\"x\":1}", 7, 0, NULL, &err) == NULL);
     m = llmp_models_parse(p, "{\"models\":[]}", 13, 0, NULL, &err);
     CHECK(m && m->list->nelts == 0);
     CHECK_STR(m->models_json, "{\"object\":\"list\",\"data\":[]}");
+    {
+        apr_array_header_t *al = apr_array_make(p, 1, sizeof(llmp_alias_t));
+        llmp_alias_t *a = apr_array_push(al);
+        a->name = "x"; a->target = "y";
+        CHECK_STR(llmp_models_render_aliases(p, m, al, 0, NULL, NULL),
+                  "{\"object\":\"list\",\"data\":[]}");
+    }
 
     /* why a list has no usable model (a failed refresh, by default) */
     CHECK_STR(llmp_models_empty_reason(p, m), "it has no entries");

@@ -2,7 +2,11 @@
 
 Paths: <prefix>v1beta/models/<model>:<method> where method is
 generateContent, streamGenerateContent (alt=sse required: the translator
-must ask for SSE), embedContent or batchEmbedContents.
+must ask for SSE), embedContent, batchEmbedContents or countTokens
+(exactly one of "contents" or "generateContentRequest", the latter a
+whole, valid GenerateContentRequest with "model": "models/<model>";
+answers totalTokens = 3 per content + the words of its text parts + 10
+when it has a systemInstruction; "count_fail" in a text answers 500).
 Requests are validated like Google does: unknown fields, missing contents,
 wrong roles, empty parts, unsupported schema keywords, unpaired function
 calls/responses all answer 400 INVALID_ARGUMENT in Google's error shape.
@@ -214,6 +218,43 @@ def check_thinking(t, model):
         if budget and not lo <= budget <= hi:
             bad("The thinking budget %d is invalid. Please choose a value "
                 "between %d and %d." % (budget, lo, hi))
+
+
+def count_tokens(body, model):
+    if not isinstance(body, dict):
+        bad("Invalid JSON payload received.")
+    for k in body:
+        if k not in ("contents", "generateContentRequest"):
+            unknown(k, "")
+    if len(body) != 1:
+        bad("* CountTokensRequest: exactly one of contents and "
+            "generateContentRequest must be set")
+    if "generateContentRequest" in body:
+        gcr = body["generateContentRequest"]
+        if not isinstance(gcr, dict):
+            bad("generateContentRequest: must be an object")
+        if gcr.get("model") != "models/" + model:
+            bad("* GenerateContentRequest.model: must be models/%s" % model)
+        gcr = {k: v for k, v in gcr.items() if k != "model"}
+        check_request(gcr, model)
+    else:
+        gcr = {"contents": body["contents"]}
+        if not isinstance(gcr["contents"], list) or not gcr["contents"]:
+            bad("* CountTokensRequest.contents: contents is not specified")
+    n, fail = 0, False
+    for c in gcr["contents"]:
+        n += 3
+        for part in (c.get("parts") or []) if isinstance(c, dict) else []:
+            t = part.get("text") if isinstance(part, dict) else None
+            if isinstance(t, str):
+                n += len(t.split())
+                fail = fail or "count_fail" in t
+    if gcr.get("systemInstruction"):
+        n += 10
+    if fail:
+        return g_error("INTERNAL", 500, "An internal error has occurred.")
+    return json_response({"totalTokens": n, "promptTokensDetails": [
+        {"modality": "TEXT", "tokenCount": n}]})
 
 
 def check_request(body, model):
@@ -577,6 +618,8 @@ def handle(req):
                 {"values": check_embed_request(r, model,
                                                "requests[%d]" % i)}
                 for i, r in enumerate(body["requests"])]})
+        if method == "countTokens":
+            return count_tokens(body, model)
         if method not in ("generateContent", "streamGenerateContent"):
             return g_error("NOT_FOUND", 404, "Method not found.")
         if "embedding" in model:

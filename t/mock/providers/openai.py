@@ -6,6 +6,7 @@ Behaviour is chosen by the request's "model":
   mock-long-stream   40 events 0.25 s apart (for client disconnects)
   mock-stall         answers after 5 s (timeouts)
   mock-stall-stream  one event, then silence for 5 s
+  mock-pause-stream  one event, then silence for 2.5 s, then the rest
   mock-error         HTTP 429 with an OpenAI error body
   mock-reset-stream  2 events, then a connection reset
   mock-reset         the first half of a JSON answer, then a connection reset
@@ -280,6 +281,10 @@ def handle(req):
         if model == "mock-stall-stream":
             r = _stream(model, ["x"], 0)
             r.events = r.events[:2] + [(5, e) for _, e in r.events[2:]]
+            return r
+        if model == "mock-pause-stream":
+            r = _stream(model, ["x ", "y"], 0)
+            r.events = r.events[:2] + [(2.5, r.events[2][1])] + r.events[3:]
             return r
     call = _tool_call(body)
     words = _text(req).split(" ")
