@@ -361,6 +361,28 @@ static llmp_error_t *check_top_level(request_rec *r, const char *body,
 /* Keep a finished Response for previous_response_id and GET
  * /v1/responses/{id}, unless the client said "store": false or the server
  * keeps no store (then the record is not even made). */
+/* A front's request (its IR) to an OpenAI-compatible chat backend: the IR
+ * is the Chat Completions request (a stream's with
+ * stream_options.include_usage), sent as it is once fitted to the model;
+ * the answer or the stream goes back through x->front. */
+static int call_openai_ir(request_rec *r, llmp_server_conf_t *sc,
+                          llmp_endpoint_e ep, const llmp_model_t *m,
+                          llmp_xlate_t *x, cJSON *ir)
+{
+    llmp_native_req_t native;
+
+    memset(&native, 0, sizeof(native));
+    llmp_ir_for_openai(x, ir);
+    native.body = llmp_json_print(r->pool, ir, &native.len);
+    if (!native.body) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+            NULL, NULL, "out of memory"));
+    }
+    native.path = m->handle;
+    native.stream = x->stream;
+    return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
+}
+
 static void responses_keep(request_rec *r, llmp_server_conf_t *sc,
                            llmp_front_t *f, const cJSON *req)
 {
@@ -469,17 +491,7 @@ static int handle_responses(request_rec *r, llmp_server_conf_t *sc,
         rc->keep_baton = k;
     }
     if (m->provider == LLMP_PROV_OPENAI) {
-        /* the IR is the Chat Completions request (a stream's with
-         * stream_options.include_usage): sent as it is */
-        llmp_ir_for_openai(x, ir);
-        native.body = llmp_json_print(r->pool, ir, &native.len);
-        if (!native.body) {
-            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
-                NULL, NULL, "out of memory"));
-        }
-        native.path = m->handle;
-        native.stream = x->stream;
-        rc = llmp_io_proxy(r, sc, LLMP_EP_RESPONSES, m, &native, NULL, x);
+        rc = call_openai_ir(r, sc, LLMP_EP_RESPONSES, m, x, ir);
     }
     else {
         if (!ops->chat_request) {
@@ -697,17 +709,8 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
     x->include_usage = 1;
     x->id = f->id;
     x->want_reasoning = llmp_messages_wants_reasoning(req);
-    if (m->provider == LLMP_PROV_OPENAI) {
-        llmp_ir_for_openai(x, ir);
-        native.body = llmp_json_print(r->pool, ir, &native.len);
-        if (!native.body) {
-            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
-                NULL, NULL, "out of memory"));
-        }
-        native.path = m->handle;
-        native.stream = x->stream;
-        return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
-    }
+    if (m->provider == LLMP_PROV_OPENAI)
+        return call_openai_ir(r, sc, ep, m, x, ir);
     if (!ops->chat_request) {
         return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
             "unsupported_endpoint", "model", "The model '%s' (%s) cannot "

@@ -1088,6 +1088,21 @@ static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
     return llmp_io_send_json(r, 200, out, outlen);
 }
 
+/* The backend's Authorization header line: the gateway's OAuth token, or
+ * the client's own header when LLMProxyForwardClientAuth says so; NULL:
+ * none. */
+static const char *backend_auth(request_rec *r, const llmp_server_conf_t *sc)
+{
+    const char *a;
+
+    if (sc->source && sc->token)
+        return apr_pstrcat(r->pool, "Authorization: OAuth ", sc->token, NULL);
+    if (!sc->forward_client_auth) return NULL;
+    a = apr_table_get(r->headers_in, "Authorization");
+    if (!a || strpbrk(a, "\r\n")) return NULL;
+    return apr_pstrcat(r->pool, "Authorization: ", a, NULL);
+}
+
 int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
                   llmp_endpoint_e ep, const llmp_model_t *model,
                   const llmp_native_req_t *native,
@@ -1099,6 +1114,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     const char *headers[16];
     llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
     apr_time_t t0 = apr_time_now();
+    const char *auth;
     int nh = 0;
 
     if (!llmp_handle_is_safe(native->path)) {
@@ -1146,14 +1162,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         }
     }
 
-    if (sc->source && sc->token)
-        headers[nh++] = apr_pstrcat(r->pool, "Authorization: OAuth ",
-                                    sc->token, NULL);
-    else if (sc->forward_client_auth) {
-        const char *a = apr_table_get(r->headers_in, "Authorization");
-        if (a && !strpbrk(a, "\r\n"))
-            headers[nh++] = apr_pstrcat(r->pool, "Authorization: ", a, NULL);
-    }
+    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
     headers[nh++] = apr_pstrcat(r->pool, "Content-Type: ",
                                 native->content_type ? native->content_type
                                 : "application/json", NULL);
@@ -1413,17 +1422,11 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     llmp_http_result_t res;
     const char *headers[5];
     call_ctx c;
+    const char *auth;
     int nh = 0;
 
     if (!llmp_handle_is_safe(path)) return "the path is not a plain path";
-    if (sc->source && sc->token)
-        headers[nh++] = apr_pstrcat(r->pool, "Authorization: OAuth ",
-                                    sc->token, NULL);
-    else if (sc->forward_client_auth) {
-        const char *a = apr_table_get(r->headers_in, "Authorization");
-        if (a && !strpbrk(a, "\r\n"))
-            headers[nh++] = apr_pstrcat(r->pool, "Authorization: ", a, NULL);
-    }
+    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
     headers[nh++] = "Content-Type: application/json";
     headers[nh++] = "Accept: application/json";
     headers[nh] = NULL;

@@ -6,22 +6,11 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use LLMPTest;
 
-our $TODO;
-
 my ($node) = grep { -x "$_/node" } split /:/, $ENV{PATH} || '';
 plan skip_all => 'node or @openai/codex is missing (make test installs them)'
     unless $node && -e 'tests/sdk/node_modules/.bin/codex';
 
 ok wait_list(), 'model list loaded';
 my $base = 'http://' . hostport_of() . '/v1';
-my @lines = `BASE_URL=$base node tests/sdk/codex_e2e.mjs 2>&1`;
-my $n = 0;
-for my $l (@lines) {
-    my $r = json_decode($l);
-    unless ($r) { diag $l; next }
-    $n++;
-    local $TODO = $r->{todo} if $r->{todo};
-    ok $r->{ok}, $r->{name} or diag $r->{detail};
-}
-ok $n >= 15, "every Codex case ran ($n)";
+node_cases("BASE_URL=$base", 'codex_e2e.mjs', 15, 'Codex');
 done_testing();

@@ -17,29 +17,14 @@ plan skip_all => 'node or @anthropic-ai/claude-code is missing (make test instal
 
 ok wait_list(), 'model list loaded';
 my $base = 'http://' . hostport_of();
-my @lines = `BASE_URL=$base node tests/sdk/claude_code_e2e.mjs 2>&1`;
-my $n = 0;
-for my $l (@lines) {
-    my $r = json_decode($l);
-    unless ($r) { diag $l; next }
-    $n++;
-    ok $r->{ok}, $r->{name} or diag $r->{detail};
-}
-ok $n >= 12, "every Claude Code case ran ($n)";
+node_cases("BASE_URL=$base", 'claude_code_e2e.mjs', 12, 'Claude Code');
 
 # claude-sonnet-4-5 on a host that aliases it to gpt-4o-mini
 ok wait_list('llmp_alias'), 'model list loaded (llmp_alias)';
 mock_reset();
 $base = 'http://' . hostport_of('llmp_alias');
-@lines = `LLMP_ALIAS_RUN=1 BASE_URL=$base node tests/sdk/claude_code_e2e.mjs 2>&1`;
-$n = 0;
-for my $l (@lines) {
-    my $r = json_decode($l);
-    unless ($r) { diag $l; next }
-    $n++;
-    ok $r->{ok}, $r->{name} or diag $r->{detail};
-}
-is $n, 2, 'both alias cases ran';
+node_cases("LLMP_ALIAS_RUN=1 BASE_URL=$base", 'claude_code_e2e.mjs', 2,
+           'alias');
 my @reqs = @{ mock_requests() || [] };
 ok !(grep { $_->{path} =~ m{^/anthropic/} } @reqs),
    'the alias: no request reached the Anthropic backend';

@@ -12,13 +12,5 @@ plan skip_all => 'node or @anthropic-ai/sdk is missing (make test installs them)
 
 ok wait_list(), 'model list loaded';
 my $base = 'http://' . hostport_of();
-my @lines = `BASE_URL=$base node tests/sdk/messages_e2e.mjs 2>&1`;
-my $n = 0;
-for my $l (@lines) {
-    my $r = json_decode($l);
-    unless ($r) { diag $l; next }
-    $n++;
-    ok $r->{ok}, $r->{name} or diag $r->{detail};
-}
-ok $n >= 26, "every Anthropic SDK case ran ($n)";
+node_cases("BASE_URL=$base", 'messages_e2e.mjs', 26, 'Anthropic SDK');
 done_testing();

@@ -15,7 +15,7 @@ use Apache::TestRequest;
 our @EXPORT = qw(mock_get mock_post mock_reset mock_requests mock_stats
                  json_decode json_encode wait_list post_json stream_raw
                  hostport_of last_request token sse_data stream_text
-                 stream_finish);
+                 stream_finish node_cases);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -148,6 +148,27 @@ sub stream_finish {
     my ($fin) = grep { ref $_ && @{ $_->{choices} || [] }
                        && $_->{choices}[0]{finish_reason} } @_;
     return $fin && $fin->{choices}[0]{finish_reason};
+}
+
+# Run a script of tests/sdk that prints one JSON line per case
+# ({"name","ok","detail"[,"todo"]}), with the environment given ("K=V ..."):
+# one test per case (a case with "todo" is a known failure), and one that
+# at least $min cases ran. Returns how many ran.
+our $TODO;
+sub node_cases {
+    my ($env, $script, $min, $what) = @_;
+    my @lines = `$env node tests/sdk/$script 2>&1`;
+    my $n = 0;
+    for my $l (@lines) {
+        my $r = json_decode($l);
+        unless ($r) { Test::More::diag($l); next }
+        $n++;
+        local $TODO = $r->{todo} if $r->{todo};
+        Test::More::ok($r->{ok}, $r->{name})
+            or Test::More::diag($r->{detail});
+    }
+    Test::More::ok($n >= $min, "every $what case ran ($n)");
+    return $n;
 }
 
 1;
