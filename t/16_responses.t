@@ -32,18 +32,8 @@ sub native_body {
     return json_decode($seen ? $seen->{body} : '{}') || {};
 }
 
-# The events of a Responses stream: [name, data] from the whole body.
-sub events_of {
-    my $body = shift;
-    my @ev;
-    for my $block (split /\r?\n\r?\n/, $body) {
-        my ($name) = $block =~ /^event: ([^\r\n]*)/m;
-        my $data = join "\n", $block =~ /^data: ([^\r\n]*)/mg;
-        next unless length $data;
-        push @ev, [ $name, json_decode($data) ];
-    }
-    return @ev;
-}
+# The events of a Responses stream: [name, data] (LLMPTest::named_events).
+sub events_of { named_events(shift) }
 
 sub stream {
     my ($body, %opt) = @_;

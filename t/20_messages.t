@@ -29,18 +29,8 @@ my $weather = { name => 'get_weather', description => 'Weather of a city',
                                   properties => { location => { type => 'string' } },
                                   required => ['location'] } };
 
-# The events of a Messages stream: [name, data] from the whole body.
-sub events_of {
-    my $body = shift;
-    my @ev;
-    for my $block (split /\r?\n\r?\n/, $body) {
-        my ($name) = $block =~ /^event: ([^\r\n]*)/m;
-        my $data = join "\n", $block =~ /^data: ([^\r\n]*)/mg;
-        next unless length $data;
-        push @ev, [ $name, json_decode($data) ];
-    }
-    return @ev;
-}
+# The events of a Messages stream: [name, data] (LLMPTest::named_events).
+sub events_of { named_events(shift) }
 
 sub msg {
     my ($body, %opt) = @_;

@@ -15,7 +15,7 @@ use Apache::TestRequest;
 our @EXPORT = qw(mock_get mock_post mock_reset mock_requests mock_stats
                  json_decode json_encode wait_list post_json stream_raw
                  hostport_of last_request token sse_data stream_text
-                 stream_finish node_cases);
+                 stream_finish node_cases named_events);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -148,6 +148,20 @@ sub stream_finish {
     my ($fin) = grep { ref $_ && @{ $_->{choices} || [] }
                        && $_->{choices}[0]{finish_reason} } @_;
     return $fin && $fin->{choices}[0]{finish_reason};
+}
+
+# The events of a whole stream body of named events (Responses, Messages):
+# [name, decoded data] for each event that has data.
+sub named_events {
+    my $body = shift;
+    my @ev;
+    for my $block (split /\r?\n\r?\n/, $body) {
+        my ($name) = $block =~ /^event: ([^\r\n]*)/m;
+        my $data = join "\n", $block =~ /^data: ([^\r\n]*)/mg;
+        next unless length $data;
+        push @ev, [ $name, json_decode($data) ];
+    }
+    return @ev;
 }
 
 # Run a script of tests/sdk that prints one JSON line per case
