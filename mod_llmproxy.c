@@ -12,7 +12,7 @@
 #include <http_request.h>
 #include <util_mutex.h>
 
-#include "mod_llmproxy.h"
+#include "mod_llmproxy_features.h"
 #include "llmp_scrub.h"
 #include "llmp_responses.h"
 #include "llmp_messages.h"
@@ -925,6 +925,7 @@ static int llmp_handler(request_rec *r)
     if (!sc->source) return HTTP_INTERNAL_SERVER_ERROR;
     ep = find_endpoint(r, &model_id);
     apr_table_setn(r->notes, "llmproxy-endpoint", endpoint_names[ep]);
+    llmp_req_conf(r)->usage.endpoint = endpoint_names[ep];
     /* the errors of a URL of another protocol take its shape */
     if (ep == LLMP_EP_RESPONSES || ep == LLMP_EP_RESPONSE)
         llmp_req_conf(r)->front = &llmp_front_responses;
@@ -1042,6 +1043,12 @@ static void llmp_register_hooks(apr_pool_t *p)
     llmp_rstore_register_hooks(p);
     llmp_modproxy_register_hooks(p);
     llmp_io_register_hooks(p);
+    llmp_usage_register_hooks(p);
+    llmp_keys_register_hooks(p);
+    llmp_metrics_register_hooks(p);
+    llmp_usagedb_register_hooks(p);
+    llmp_limits_register_hooks(p);
+    llmp_pool_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(llmproxy) = {

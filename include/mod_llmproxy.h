@@ -15,6 +15,7 @@
 #include "llmp_http.h"
 #include "llmp_provider.h"
 #include "llmp_buf.h"
+#include "llmp_usage.h"
 
 #define LLMP_DEFAULT_LIST_URL   "https://api.eliza.yandex.net/models"
 #define LLMP_MUTEX_TYPE         "llmproxy-shm"
@@ -86,6 +87,19 @@ typedef struct llmp_server_conf {
     struct llmp_rstore *rstore;    /* the response store, set in
                                       post_config; NULL: none */
 
+    /* Each feature's own server configuration, created and merged by its
+     * file (llmp_FEATURE_create_sconf / _merge_sconf, called from
+     * mod_llmproxy_config.c); never NULL after create. */
+    struct llmp_usage_sconf *usage;       /* mod_llmproxy_usage.c */
+
+    struct llmp_metrics_sconf *metrics;   /* mod_llmproxy_metrics.c */
+
+    struct llmp_usagedb_sconf *usagedb;   /* mod_llmproxy_usagedb.c */
+
+    struct llmp_limits_sconf *limits;     /* mod_llmproxy_limits.c */
+
+    struct llmp_pool_sconf *pool;         /* mod_llmproxy_pool.c */
+
     /* main server only */
     apr_array_header_t *sources;   /* llmp_source_t * */
     apr_global_mutex_t *mutex;
@@ -95,6 +109,13 @@ typedef struct llmp_server_conf {
 /* Per-directory configuration: where the handler is mounted. */
 typedef struct llmp_dir_conf {
     const char *mount;             /* the <Location> path, or NULL */
+
+    /* Each feature's own per-directory configuration, created and merged
+     * by its file (llmp_FEATURE_create_dconf / _merge_dconf); never NULL
+     * after create. */
+    struct llmp_keys_dconf *keys;         /* mod_llmproxy_keys.c */
+
+    struct llmp_limits_dconf *limits;     /* mod_llmproxy_limits.c */
 } llmp_dir_conf_t;
 
 /* mod_llmproxy_config.c */
@@ -177,6 +198,11 @@ typedef struct llmp_req_conf {
      * once finds it. NULL: nothing to do. */
     void (*keep)(request_rec *r, void *baton);
     void *keep_baton;
+    /* What the request used (include/llmp_usage.h): filled by the handler
+     * and the call paths, finished at log_transaction
+     * (mod_llmproxy_usage.c) and read by the metrics, the usage database
+     * and the limits. */
+    llmp_usage_t usage;
 } llmp_req_conf_t;
 
 /* Run the request's keep hook, if any, once. */

@@ -6,7 +6,7 @@
 #include <apr_strings.h>
 #include <http_core.h>
 
-#include "mod_llmproxy.h"
+#include "mod_llmproxy_features.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -31,6 +31,11 @@ void *llmp_create_server_conf(apr_pool_t *p, server_rec *s)
     c->allow_empty_list = -1;
     c->rstore_ttl = UNSET_TIME;
     c->rules = apr_array_make(p, 2, sizeof(llmp_route_rule_t));
+    c->usage = llmp_usage_create_sconf(p);
+    c->metrics = llmp_metrics_create_sconf(p);
+    c->usagedb = llmp_usagedb_create_sconf(p);
+    c->limits = llmp_limits_create_sconf(p);
+    c->pool = llmp_pool_create_sconf(p);
     return c;
 }
 
@@ -90,6 +95,11 @@ void *llmp_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
         }
     }
     c->rules = apr_array_append(p, base->rules, add->rules);
+    c->usage = llmp_usage_merge_sconf(p, base->usage, add->usage);
+    c->metrics = llmp_metrics_merge_sconf(p, base->metrics, add->metrics);
+    c->usagedb = llmp_usagedb_merge_sconf(p, base->usagedb, add->usagedb);
+    c->limits = llmp_limits_merge_sconf(p, base->limits, add->limits);
+    c->pool = llmp_pool_merge_sconf(p, base->pool, add->pool);
     return c;
 }
 
@@ -102,6 +112,8 @@ void *llmp_create_dir_conf(apr_pool_t *p, char *dir)
         while (n > 1 && dir[n - 1] == '/') n--;
         d->mount = apr_pstrmemdup(p, dir, n);
     }
+    d->keys = llmp_keys_create_dconf(p);
+    d->limits = llmp_limits_create_dconf(p);
     return d;
 }
 
@@ -111,6 +123,8 @@ void *llmp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     llmp_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
 
     d->mount = add->mount ? add->mount : base->mount;
+    d->keys = llmp_keys_merge_dconf(p, base->keys, add->keys);
+    d->limits = llmp_limits_merge_dconf(p, base->limits, add->limits);
     return d;
 }
 
@@ -470,6 +484,25 @@ const command_rec llmp_cmds[] = {
     AP_INIT_TAKE2("LLMProxyModelAlias", add_alias, NULL, RSRC_CONF,
         "alias model_version: clients may ask for the list's model "
         "model_version by the name alias (repeated; listed in /v1/models)"),
+
+    /* ---- usage and cost (mod_llmproxy_usage.c) ---- */
+
+
+    /* ---- API keys (mod_llmproxy_keys.c) ---- */
+
+
+    /* ---- metrics (mod_llmproxy_metrics.c) ---- */
+
+
+    /* ---- usage database (mod_llmproxy_usagedb.c) ---- */
+
+
+    /* ---- limits and budgets (mod_llmproxy_limits.c) ---- */
+
+
+    /* ---- pools, retries, fallbacks (mod_llmproxy_pool.c) ---- */
+
+
     { NULL }
 };
 

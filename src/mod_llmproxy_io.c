@@ -11,7 +11,7 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "mod_llmproxy.h"
+#include "mod_llmproxy_features.h"
 #include "llmp_messages.h"
 #include "llmp_sse.h"
 #include "llmp_buf.h"
@@ -323,6 +323,7 @@ static void start_stream(proxy_ctx *ctx)
     apr_table_setn(r->subprocess_env, "no-gzip", "1");
     apr_table_setn(r->subprocess_env, "no-brotli", "1");
     apr_table_unset(r->headers_out, "Content-Length");
+    llmp_metrics_stream_begin(r);
 }
 
 /* Write bytes (copied) and optionally flush them to the client now. */
@@ -1124,6 +1125,10 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             "api_error", "bad_handle", NULL,
             "the gateway's handle for model '%s' is not a plain path",
             model->id));
+    }
+    {
+        int rv = llmp_limits_check(r, model);
+        if (rv != DECLINED) return rv;
     }
     memset(&ctx, 0, sizeof(ctx));
     ctx.r = r;
