@@ -501,6 +501,24 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- pools, retries, fallbacks (mod_llmproxy_pool.c) ---- */
+    AP_INIT_TAKE1("LLMProxyBackoff", llmp_pool_set_backoff, NULL, RSRC_CONF,
+        "seconds a failing pool member is left alone (default 30; doubles "
+        "while it keeps failing, at most 600; 0: never)"),
+    AP_INIT_TAKE1("LLMProxyRetries", llmp_pool_set_retries, NULL, RSRC_CONF,
+        "further backend calls a request may make after a retryable "
+        "failure (default 2)"),
+    AP_INIT_TAKE1("LLMProxyRetryMaxWait", llmp_pool_set_max_wait, NULL,
+        RSRC_CONF, "the longest Retry-After waited for before calling a "
+        "pool's only member again (seconds, default 2)"),
+    AP_INIT_TAKE_ARGV("LLMProxyFallback", llmp_pool_set_fallback, NULL,
+        RSRC_CONF, "MODEL ALT1 [ALT2 ...]: models tried in order when "
+        "MODEL's pool fails"),
+    AP_INIT_TAKE2("LLMProxyBackendURL", llmp_pool_set_backend_url, NULL,
+        RSRC_CONF, "HANDLE-PREFIX URL: handles that start with the prefix "
+        "are called at URL + handle"),
+    AP_INIT_TAKE2("LLMProxyBackendToken", llmp_pool_set_backend_token, NULL,
+        RSRC_CONF, "HANDLE-PREFIX TOKEN|none: the gateway token for those "
+        "handles (never logged)"),
 
 
     { NULL }

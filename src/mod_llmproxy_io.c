@@ -17,6 +17,7 @@
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
 #include "llmp_responses.h"
+#include "llmp_pool.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -1116,7 +1117,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
     apr_time_t t0 = apr_time_now();
     const char *auth;
-    int nh = 0;
+    int nh = 0, own_url = 0;
 
     if (!llmp_handle_is_safe(native->path)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
@@ -1144,7 +1145,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.last_write = t0;
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
-    ctx.secrets = backend_secrets(r, sc);
+    ctx.secrets = llmp_pool_secrets(r, sc, backend_secrets(r, sc));
     /* a Responses-native backend: its own stream relayed (no front) */
     ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
     /* an Anthropic backend's own Messages stream relayed (no front) */
@@ -1167,7 +1168,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         }
     }
 
-    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
+    if ((auth = llmp_pool_auth(r, sc, native->path, backend_auth(r, sc)))
+        != NULL)
+        headers[nh++] = auth;
     headers[nh++] = apr_pstrcat(r->pool, "Content-Type: ",
                                 native->content_type ? native->content_type
                                 : "application/json", NULL);
@@ -1181,7 +1184,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
 
     memset(&req, 0, sizeof(req));
     req.method = "POST";
-    req.url = llmp_backend_url(r->pool, sc->origin, native->path);
+    req.url = llmp_pool_url(r, sc, native->path, &own_url);
     req.headers = headers;
     req.body = native->body;
     req.body_len = native->len;
@@ -1196,11 +1199,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     req.baton = &ctx;
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMP_LOG_TAG
-                  "model '%s' -> %s%s (%s%s)", model->id, sc->origin,
+                  "model '%s' -> %s%s (%s%s)", model->id,
+                  llmp_pool_base(sc, native->path),
                   native->path, ops ? ops->name : "pass-through",
                   native->stream ? ", stream" : "");
     /* a buffered call over http goes through mod_proxy when it can */
-    if (native->stream || !sc->via_proxy
+    if (native->stream || !sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, req.body, req.body_len,
                                  &ctx.body, &ctx.too_big, &res) == DECLINED) {
         apr_table_setn(r->notes, "llmproxy-via", "libcurl");
@@ -1213,6 +1217,23 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     apr_table_setn(r->notes, "llmproxy-backend-time-ms",
                    apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
                        apr_time_now() - t0)));
+    {
+        /* passive health, and another member or model while the client
+         * has nothing yet (mod_llmproxy_pool.c) */
+        llmp_pool_call_t pc;
+
+        memset(&pc, 0, sizeof(pc));
+        pc.outcome = res.outcome;
+        pc.status = ctx.status;
+        pc.sent = ctx.started;
+        pc.stream = ctx.streaming;
+        pc.events = ctx.events;
+        pc.stream_done = ctx.done;
+        pc.local_error = ctx.client_gone || r->connection->aborted
+                         || ctx.too_big || ctx.stream_err;
+        if (llmp_pool_after_call(r, sc, model, &pc, res.retry_after))
+            return LLMP_POOL_RETRY;
+    }
 
     if (ctx.client_gone || r->connection->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
@@ -1428,10 +1449,11 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     const char *headers[5];
     call_ctx c;
     const char *auth;
-    int nh = 0;
+    int nh = 0, own_url = 0;
 
     if (!llmp_handle_is_safe(path)) return "the path is not a plain path";
-    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
+    if ((auth = llmp_pool_auth(r, sc, path, backend_auth(r, sc))) != NULL)
+        headers[nh++] = auth;
     headers[nh++] = "Content-Type: application/json";
     headers[nh++] = "Accept: application/json";
     headers[nh] = NULL;
@@ -1440,7 +1462,7 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     llmp_buf_init(&c.body, r->pool, LLMP_MAX_RESPONSE);
     memset(&req, 0, sizeof(req));
     req.method = "POST";
-    req.url = llmp_backend_url(r->pool, sc->origin, path);
+    req.url = llmp_pool_url(r, sc, path, &own_url);
     req.headers = headers;
     req.body = body;
     req.body_len = len;
@@ -1451,7 +1473,7 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     req.on_head = call_head;
     req.on_data = call_data;
     req.baton = &c;
-    if (!sc->via_proxy
+    if (!sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, body, len, &c.body,
                                  &c.too_big, &res) == DECLINED) {
         llmp_http_perform(mc->http, &req, &res, r->pool);
