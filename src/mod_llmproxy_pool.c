@@ -361,11 +361,13 @@ static pool_table_t *table_of(apr_global_mutex_t **mutex)
     return mc->mutex ? mc->pool->table : NULL;
 }
 
-/* The member's key: the URL its calls go to, without a query. */
+/* The member's key: its model and the URL its calls go to (one gateway
+ * URL may serve several models, each with its own limits). */
 static const char *member_key(apr_pool_t *p, const llmp_server_conf_t *sc,
                               const llmp_model_t *m)
 {
-    return apr_pstrcat(p, llmp_pool_base(sc, m->handle), m->handle, NULL);
+    return apr_pstrcat(p, m->id, " ", llmp_pool_base(sc, m->handle),
+                       m->handle, NULL);
 }
 
 static pool_slot_t *find_slot(pool_table_t *t, apr_uint64_t h)
