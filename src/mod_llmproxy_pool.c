@@ -370,12 +370,21 @@ static const char *member_key(apr_pool_t *p, const llmp_server_conf_t *sc,
                        m->handle, NULL);
 }
 
+/* 0 marks a free slot */
+static apr_uint64_t key_hash(const char *key)
+{
+    apr_uint64_t h = llmp_pool_hash(key);
+
+    return h ? h : 1;
+}
+
 static pool_slot_t *find_slot(pool_table_t *t, apr_uint64_t h)
 {
     int i;
 
     for (i = 0; i < POOL_SLOTS; i++) {
-        if (t->slot[i].hash == h) return &t->slot[i];
+        if (((volatile pool_slot_t *)&t->slot[i])->hash == h)
+            return &t->slot[i];
     }
     return NULL;
 }
@@ -389,10 +398,11 @@ static apr_time_t backoff_until(const char *key)
     apr_time_t until = 0;
 
     if (!t || !apr_atomic_read32(&t->used)) return 0;
-    if (apr_global_mutex_lock(mutex) != APR_SUCCESS) return 0;
-    s = find_slot(t, llmp_pool_hash(key));
-    if (s) until = s->until;
-    apr_global_mutex_unlock(mutex);
+    /* no lock on the path of every request: a slot's words are aligned
+     * (read whole), and a slot given to another member while it is read
+     * misleads one choice at most */
+    s = find_slot(t, key_hash(key));
+    if (s) until = ((volatile pool_slot_t *)s)->until;
     return until;
 }
 
@@ -403,14 +413,18 @@ static void record(request_rec *r, const llmp_server_conf_t *sc,
 {
     apr_global_mutex_t *mutex;
     pool_table_t *t = table_of(&mutex);
-    apr_uint64_t h = llmp_pool_hash(key);
+    apr_uint64_t h = key_hash(key);
     apr_interval_time_t b = 0;
     apr_time_t now = apr_time_now();
     pool_slot_t *s;
     apr_uint32_t failures = 0;
 
     if (!t || (!why && !apr_atomic_read32(&t->used))) return;
-    if (!h) h = 1;
+    if (!why) {
+        /* the common case, without the lock: no failure to forget */
+        s = find_slot(t, h);
+        if (!s || !((volatile pool_slot_t *)s)->failures) return;
+    }
     if (apr_global_mutex_lock(mutex) != APR_SUCCESS) return;
     s = find_slot(t, h);
     if (!why) {
