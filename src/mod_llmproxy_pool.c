@@ -608,12 +608,16 @@ static void add_group(request_rec *r, llmp_server_conf_t *sc,
                       apr_array_header_t *cands, apr_array_header_t *later)
 {
     const apr_array_header_t *all = llmp_models_find_all(models, id);
+    const char *target;
     apr_global_mutex_t *mutex;
     pool_table_t *t = table_of(&mutex);
     apr_time_t *until;
     int *order, n, i, k, healthy;
     unsigned start;
 
+    if (!all && sc->alias_map
+        && (target = apr_hash_get(sc->alias_map, id, APR_HASH_KEY_STRING)))
+        all = llmp_models_find_all(models, target);      /* an alias */
     if (!all || !all->nelts) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMP_LOG_TAG
                       "fallback model '%s' is not in the list", id);
@@ -706,7 +710,8 @@ int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
         return 0;
     c = &APR_ARRAY_IDX(st->cands, st->idx, pool_cand_t);
     if (c->m != m) return 0;
-    if (c->group_size == 1 && retry_after >= 0
+    /* (libcurl reads "Retry-After: 0" as none: so does this) */
+    if (c->group_size == 1 && retry_after > 0
         && retry_after <= max_wait_of(sc->pool)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMP_LOG_TAG
                       "retry %d of model '%s': %s failed (%s); calling it "

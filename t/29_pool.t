@@ -217,6 +217,20 @@ is ncalls(calls(), $ONE), 3, '... one call';
 
 # ---- LLMProxyBackendURL: a prefix on the second mock, its own token ----
 my $M2 = $ENV{LLMP_MOCK2_PORT};
+# (t/05_timeouts.t stops the second mock: start one of ours on its port,
+# stopped at the end)
+my $own_mock;
+unless (mock_get('/__mock/stats', $M2)) {
+    $own_mock = fork // die "fork: $!";
+    if (!$own_mock) {
+        open STDOUT, '>>', 't/logs/mock2.log';
+        open STDERR, '>&', \*STDOUT;
+        exec 'python3', 't/mock/upstream.py', '--port', $M2,
+             '--token', token() or exit 1;
+    }
+    for (1 .. 50) { last if mock_get('/__mock/stats', $M2); sleep 0.1 }
+}
+END { if ($own_mock) { local $?; kill 'TERM', $own_mock; waitpid $own_mock, 0 } }
 mock_post('/__mock/reset', undef, $M2);
 mock_post('/__mock/accept-token', { token => 'pool-remote-token-7Q' }, $M2);
 ($line, $r) = logged(sub { chat('pool-remote') });
