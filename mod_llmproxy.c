@@ -768,6 +768,77 @@ typedef struct {
     apr_size_t len;
 } call_baton_t;
 
+static int call_one(request_rec *r, const llmp_model_t *m, int attempt,
+                    void *baton);
+
+static int handle_call(request_rec *r, llmp_server_conf_t *sc,
+                       llmp_endpoint_e ep)
+{
+    llmp_error_t *e = NULL;
+    llmp_snapshot_t *snap;
+    const llmp_model_t *m;
+    const cJSON *jmodel;
+    const char *target;
+    cJSON *req;
+    char *body;
+    apr_size_t len;
+    call_baton_t b;
+    int rc;
+
+    if (r->method_number != M_POST) return method_not_allowed(r, "POST");
+    rc = llmp_io_read_body(r, sc->max_body, &body, &len, &e);
+    if (rc != OK) {
+        if (rc == AP_FILTER_ERROR) return rc;
+        return llmp_io_send_error(r, e);
+    }
+    req = llmp_json_parse_pool(r->pool, body, len);
+    if (!cJSON_IsObject(req)) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "invalid_json", NULL, "We could not parse the JSON body of your "
+            "request: it must be a JSON object"));
+    }
+    e = check_top_level(r, body, len, req);
+    if (e) return llmp_io_send_error(r, e);
+    jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
+    if (!cJSON_IsString(jmodel) || !*jmodel->valuestring) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
+            "missing_model", "model", "you must provide a model parameter"));
+    }
+    apr_table_setn(r->notes, "llmproxy-model",
+                   apr_pstrdup(r->pool, jmodel->valuestring));
+    snap = llmp_store_acquire(sc->source, r->pool);
+    if (!snap) return list_unavailable(r, sc);
+    target = alias_target(sc, jmodel->valuestring);
+    m = llmp_models_find(snap->models, target ? target : jmodel->valuestring);
+    if (!m) {
+        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
+            "model_not_found", "model",
+            "The model '%s' does not exist or is not available",
+            jmodel->valuestring));
+    }
+    if (target) {
+        /* an alias: the backend (and every translator) sees the list's
+         * model, as if the client had asked for it */
+        apr_table_setn(r->notes, "llmproxy-model-target", m->id);
+        cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
+                                               cJSON_CreateString(m->id));
+        jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
+        body = llmp_json_print(r->pool, req, &len);
+        if (!body || !cJSON_IsString(jmodel)) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
+    }
+    b.sc = sc;
+    b.ep = ep;
+    b.req = req;
+    b.body = body;
+    b.len = len;
+    /* the members of the model's pool, then its fallbacks, while a call
+     * fails in a way that may be retried (mod_llmproxy_pool.c) */
+    return llmp_pool_call(r, sc, snap->models, m, call_one, &b);
+}
+
 /* Call one model (a member of the pool of the model asked for, or of a
  * fallback's): check the request against it, translate it for its family
  * and call its backend (llmp_io_proxy). Returns LLMP_POOL_RETRY when the
@@ -792,12 +863,17 @@ static int call_one(request_rec *r, const llmp_model_t *m, int attempt,
     /* a translator may have changed the tree of the call before: the
      * client's request again */
     if (attempt > 0) req = llmp_json_parse_pool(r->pool, body, len);
-    jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
-    if (!cJSON_IsString(jmodel) || strcmp(jmodel->valuestring, m->id)) {
+    jmodel = req ? cJSON_GetObjectItemCaseSensitive(req, "model") : NULL;
+    if (!jmodel || strcmp(jmodel->valuestring, m->id)) {
         /* a fallback: the request names the model that serves it */
-        cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
-                                               cJSON_CreateString(m->id));
-        body = llmp_json_print(r->pool, req, &len);
+        cJSON *name = req ? cJSON_CreateString(m->id) : NULL;
+
+        if (name && !cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
+                                                            name)) {
+            cJSON_Delete(name);
+            name = NULL;
+        }
+        body = name ? llmp_json_print(r->pool, req, &len) : NULL;
         if (!body) {
             return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
                 NULL, NULL, "out of memory"));
@@ -896,74 +972,6 @@ unsupported:
         "with /v1/%s", m->id, ops->name, ep == LLMP_EP_CHAT
         ? "chat/completions" : ep == LLMP_EP_EMBEDDINGS ? "embeddings"
         : ep == LLMP_EP_IMAGES ? "images/generations" : "completions"));
-}
-
-static int handle_call(request_rec *r, llmp_server_conf_t *sc,
-                       llmp_endpoint_e ep)
-{
-    llmp_error_t *e = NULL;
-    llmp_snapshot_t *snap;
-    const llmp_model_t *m;
-    const cJSON *jmodel;
-    const char *target;
-    cJSON *req;
-    char *body;
-    apr_size_t len;
-    call_baton_t b;
-    int rc;
-
-    if (r->method_number != M_POST) return method_not_allowed(r, "POST");
-    rc = llmp_io_read_body(r, sc->max_body, &body, &len, &e);
-    if (rc != OK) {
-        if (rc == AP_FILTER_ERROR) return rc;
-        return llmp_io_send_error(r, e);
-    }
-    req = llmp_json_parse_pool(r->pool, body, len);
-    if (!cJSON_IsObject(req)) {
-        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
-            "invalid_json", NULL, "We could not parse the JSON body of your "
-            "request: it must be a JSON object"));
-    }
-    e = check_top_level(r, body, len, req);
-    if (e) return llmp_io_send_error(r, e);
-    jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
-    if (!cJSON_IsString(jmodel) || !*jmodel->valuestring) {
-        return llmp_io_send_error(r, llmp_error_make(r->pool, 400, NULL,
-            "missing_model", "model", "you must provide a model parameter"));
-    }
-    apr_table_setn(r->notes, "llmproxy-model",
-                   apr_pstrdup(r->pool, jmodel->valuestring));
-    snap = llmp_store_acquire(sc->source, r->pool);
-    if (!snap) return list_unavailable(r, sc);
-    target = alias_target(sc, jmodel->valuestring);
-    m = llmp_models_find(snap->models, target ? target : jmodel->valuestring);
-    if (!m) {
-        return llmp_io_send_error(r, llmp_error_make(r->pool, 404, NULL,
-            "model_not_found", "model",
-            "The model '%s' does not exist or is not available",
-            jmodel->valuestring));
-    }
-    if (target) {
-        /* an alias: the backend (and every translator) sees the list's
-         * model, as if the client had asked for it */
-        apr_table_setn(r->notes, "llmproxy-model-target", m->id);
-        cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
-                                               cJSON_CreateString(m->id));
-        jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
-        body = llmp_json_print(r->pool, req, &len);
-        if (!body || !cJSON_IsString(jmodel)) {
-            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
-                NULL, NULL, "out of memory"));
-        }
-    }
-    b.sc = sc;
-    b.ep = ep;
-    b.req = req;
-    b.body = body;
-    b.len = len;
-    /* the members of the model's pool, then its fallbacks, while a call
-     * fails in a way that may be retried (mod_llmproxy_pool.c) */
-    return llmp_pool_call(r, sc, snap->models, m, call_one, &b);
 }
 
 static int llmp_handler(request_rec *r)
