@@ -196,6 +196,12 @@ $r = post_json('/v1/messages', { model => 'pool-claude', max_tokens => 50,
 is $r->{status}, 200, '/v1/messages falls back too' or diag $r->{content};
 is $r->{json}{type}, 'message', '... a Messages answer';
 is $r->{json}{model}, 'pool-gpt-fb', '... naming the fallback';
+# and through /v1/responses
+$r = post_json('/v1/responses', { model => 'pool-claude', input => 'Say hi' },
+               module => $M);
+is $r->{status}, 200, '/v1/responses falls back too' or diag $r->{content};
+is $r->{json}{object}, 'response', '... a Response';
+is $r->{json}{model}, 'pool-gpt-fb', '... naming the fallback';
 fault(path => $CL);
 
 # ---- Retry-After honoured within the cap (a pool of one) ----
