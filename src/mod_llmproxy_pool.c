@@ -226,7 +226,6 @@ const char *llmp_pool_set_backend_url(cmd_parms *cmd, void *d, const char *prefi
         && (!llmp_handle_is_safe(u.path)))
         return apr_psprintf(cmd->pool, "LLMProxyBackendURL: the base path of "
                             "'%s' is not a plain path", url);
-    n = strlen(origin);
     be->base = apr_pstrcat(cmd->pool, origin, u.path ? u.path : "", NULL);
     /* the handle brings its own leading slash */
     n = strlen(be->base);

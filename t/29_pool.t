@@ -281,4 +281,43 @@ fault(path => $_) for @X;
          'a debug line per retry, with its reason';
 }
 
+# ---- directives: mistakes are configtest errors ----
+{
+    require File::Temp;
+    my $cfg = Apache::Test::config();
+    my $moddir = `$cfg->{vars}{apxs} -q LIBEXECDIR`;
+    chomp $moddir;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    my $configtest = sub {
+        open my $fh, '>', "$dir/httpd.conf" or die $!;
+        print $fh qq{ServerRoot "$dir"\nPidFile "$dir/httpd.pid"\n}
+            . qq{ErrorLog "$dir/error_log"\nListen 127.0.0.1:1\n}
+            . qq{LoadModule mpm_event_module "$moddir/mod_mpm_event.so"\n}
+            . qq{LoadModule authz_core_module "$moddir/mod_authz_core.so"\n}
+            . qq{LoadModule llmproxy_module "$ENV{LLMP_SO}"\n}
+            . "LLMProxyModelListURL https://gw.example/models\n$_[0]\n";
+        close $fh;
+        my $out = `$cfg->{vars}{httpd} -t -f $dir/httpd.conf 2>&1`;
+        return ($? >> 8, $out);
+    };
+    my ($rc, $out) = $configtest->(join "\n", 'LLMProxyBackoff 10',
+        'LLMProxyRetries 0', 'LLMProxyRetryMaxWait 0.5',
+        'LLMProxyFallback a b c', 'LLMProxyBackendURL /x/ https://h.example:8443/base/',
+        'LLMProxyBackendToken /x/ tok', 'LLMProxyBackendToken /y/ none');
+    is $rc, 0, 'configtest: every directive' or diag $out;
+    for ([ 'LLMProxyRetries 11', qr/LLMProxyRetries/ ],
+         [ 'LLMProxyBackoff -1', qr/LLMProxyBackoff/ ],
+         [ 'LLMProxyRetryMaxWait 61', qr/LLMProxyRetryMaxWait/ ],
+         [ 'LLMProxyFallback a', qr/LLMProxyFallback/ ],
+         [ 'LLMProxyFallback a a', qr/itself/ ],
+         [ 'LLMProxyBackendURL /x/ ftp://h.example', qr/LLMProxyBackendURL/ ],
+         [ 'LLMProxyBackendURL /x/ https://u:p@h.example', qr/no credentials/ ],
+         [ 'LLMProxyBackendURL //evil/ https://h.example', qr/plain path/ ],
+         [ 'LLMProxyBackendURL x/ https://h.example', qr/plain path/ ]) {
+        ($rc, $out) = $configtest->($_->[0]);
+        isnt $rc, 0, "configtest refuses '$_->[0]'";
+        like $out, $_->[1], '... and says why';
+    }
+}
+
 done_testing();
