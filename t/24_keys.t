@@ -119,6 +119,12 @@ ok $r->{json} && $r->{json}{type} eq 'error'
    && $r->{json}{error}{type} eq 'permission_error',
    '... Anthropic-shaped permission_error' or diag $r->{content};
 
+$r = post_json('/bob/v1/chat/completions', $chat, %K, headers => bearer($alice));
+is $r->{status}, 401, 'Require user bob (no AuthzSendForbiddenOnFailure): alice 401';
+is $r->{headers}{'www-authenticate'}, 'Bearer', '... WWW-Authenticate: Bearer';
+is $r->{json} && $r->{json}{error}{code}, 'insufficient_permissions',
+   '... JSON: the user may not, not a wrong key' or diag $r->{content};
+
 # ---- revocation without a restart ----
 my $out = `$run revoke $file bob`;
 is $?, 0, 'revoke bob';
@@ -132,6 +138,36 @@ isnt $?, 0, 'revoking a user without keys: non-zero exit';
 my $erin = add_key('erin');
 $r = post_json('/v1/chat/completions', $chat, %K, headers => bearer($erin));
 is $r->{status}, 200, 'a key added while running works at once';
+
+# ---- keys changing while requests run: every request of a kept key
+# passes (each child reads the file again under its lock) ----
+{
+    my @pids;
+    for my $w (1 .. 4) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if (!$pid) {
+            my $bad = 0;
+            for (1 .. 12) {
+                my $x = post_json('/v1/models', undef, %K, method => 'GET',
+                                  headers => bearer($alice));
+                $bad++ unless $x->{status} == 200;
+            }
+            exit($bad ? 1 : 0);
+        }
+        push @pids, $pid;
+    }
+    my $churn = 0;
+    for (1 .. 6) {
+        $churn++ if add_key('zed');
+        system("$run revoke $file zed >/dev/null 2>&1");
+        $churn++ if $? == 0;
+    }
+    my $failed = 0;
+    for (@pids) { waitpid($_, 0); $failed++ if $? }
+    is $churn, 12, 'keys added and revoked meanwhile';
+    is $failed, 0, 'a kept key passed on every request while the file changed';
+}
 
 # ---- a file that cannot be used lets no one in ----
 $r = post_json('/broken/v1/chat/completions', $chat, %K, headers => bearer($alice));

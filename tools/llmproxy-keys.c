@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <apr_general.h>
@@ -43,19 +44,40 @@ static void usage(FILE *to)
 "(temporary file in the same directory, then rename).\n", prog, prog, prog);
 }
 
-/* The file's text (NULL and errno ENOENT when it does not exist). */
-static char *read_file(apr_pool_t *p, const char *path, apr_size_t *len,
-                       struct stat *st)
+/* Open path and take its lock: the file's descriptor, with its stat in
+ * *st, or -1 (errno). Changes are serialized by an flock() of the file
+ * itself: a change replaces the file, so the lock taken on a file that was
+ * replaced meanwhile is dropped and taken again on the new one. create: a
+ * missing file is created empty (mode 0644 less the umask). */
+static int lock_file(const char *path, int create, struct stat *st)
 {
-    int fd = open(path, O_RDONLY);
+    for (;;) {
+        struct stat now;
+        int fd = open(path, O_RDONLY | (create ? O_CREAT : 0), 0644);
+
+        if (fd < 0) return -1;
+        if (flock(fd, LOCK_EX) < 0 || fstat(fd, st) < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (stat(path, &now) == 0 && now.st_ino == st->st_ino
+            && now.st_dev == st->st_dev)
+            return fd;
+        close(fd);
+    }
+}
+
+/* The text of the locked file fd (NULL: errno). */
+static char *read_file(apr_pool_t *p, int fd, const struct stat *st,
+                       apr_size_t *len)
+{
     char *buf;
     apr_size_t n = 0;
 
     *len = 0;
-    if (fd < 0) return NULL;
-    if (fstat(fd, st) < 0) { close(fd); return NULL; }
     if (st->st_size > LLMP_KEYS_MAX_FILE) {
-        close(fd);
         errno = EFBIG;
         return NULL;
     }
@@ -63,17 +85,17 @@ static char *read_file(apr_pool_t *p, const char *path, apr_size_t *len,
     while (n < (apr_size_t)st->st_size) {
         ssize_t got = read(fd, buf + n, (apr_size_t)st->st_size - n);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) { int e = errno; close(fd); errno = e; return NULL; }
+        if (got < 0) return NULL;
         if (got == 0) break;
         n += (apr_size_t)got;
     }
-    close(fd);
     buf[n] = '\0';
     *len = n;
     return buf;
 }
 
-/* Write text over path atomically; st: the old file's (NULL: new file). */
+/* Write text over path atomically, with the mode and owner of st (the
+ * old file's). */
 static int write_atomic(apr_pool_t *p, const char *path, const char *text,
                         apr_size_t len, const struct stat *st)
 {
@@ -91,17 +113,9 @@ static int write_atomic(apr_pool_t *p, const char *path, const char *text,
                 prog, path, strerror(errno));
         return -1;
     }
-    if (st) {
-        mode = st->st_mode & 07777;
-        /* the owner and group of the old file, when we may (root) */
-        if (fchown(fd, st->st_uid, st->st_gid) < 0) { /* kept as ours */ }
-    }
-    else {
-        mode_t um = umask(0);
-        umask(um);
-        /* hashes only: readable by httpd's user by default */
-        mode = 0644 & ~um;
-    }
+    mode = st->st_mode & 07777;
+    /* the owner and group of the old file, when we may (root) */
+    if (fchown(fd, st->st_uid, st->st_gid) < 0) { /* kept as ours */ }
     if (fchmod(fd, mode) < 0) goto fail;
     while (off < len) {
         ssize_t n = write(fd, text + off, len - off);
@@ -125,31 +139,27 @@ fail:
     return -1;
 }
 
-static int load(apr_pool_t *p, const char *path, int may_be_missing,
-                char **text, apr_size_t *len, struct stat *st, int *exists,
-                llmp_keys_t **keys)
+/* Lock and read path (created when create says so), and parse it when
+ * keys is not NULL: the locked descriptor (closing it unlocks), or -1
+ * (said on stderr). */
+static int load(apr_pool_t *p, const char *path, int create, char **text,
+                apr_size_t *len, struct stat *st, llmp_keys_t **keys)
 {
     const char *why;
+    int fd = lock_file(path, create, st);
 
-    *exists = 1;
-    *text = read_file(p, path, len, st);
-    if (!*text) {
-        if (errno == ENOENT && may_be_missing) {
-            *exists = 0;
-            *text = "";
-            *len = 0;
-        }
-        else {
-            fprintf(stderr, "%s: cannot read %s: %s\n", prog, path,
-                    strerror(errno));
-            return -1;
-        }
+    if (fd < 0 || !(*text = read_file(p, fd, st, len))) {
+        fprintf(stderr, "%s: cannot read %s: %s\n", prog, path,
+                strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
     }
     if (keys && (why = llmp_keys_parse(p, *text, *len, keys)) != NULL) {
         fprintf(stderr, "%s: %s: %s (fix the file first)\n", prog, path, why);
+        close(fd);
         return -1;
     }
-    return 0;
+    return fd;
 }
 
 static int cmd_add(apr_pool_t *p, const char *path, const char *user,
@@ -159,7 +169,7 @@ static int cmd_add(apr_pool_t *p, const char *path, const char *user,
     unsigned char d[LLMP_KEYS_DIGEST_LEN];
     apr_size_t len;
     struct stat st;
-    int exists;
+    int fd, rc = 1;
     llmp_keys_t *keys;
 
     if (!llmp_keys_user_valid(user)) {
@@ -172,24 +182,25 @@ static int cmd_add(apr_pool_t *p, const char *path, const char *user,
         fprintf(stderr, "%s: the comment holds a control character\n", prog);
         return 2;
     }
-    if (load(p, path, 1, &text, &len, &st, &exists, &keys) < 0) return 1;
+    if ((fd = load(p, path, 1, &text, &len, &st, &keys)) < 0) return 1;
     key = llmp_keys_generate(p, KEY_BYTES);
     if (!key || !llmp_keys_digest(key, strlen(key), d)) {
         fprintf(stderr, "%s: no random bytes for a key\n", prog);
-        return 1;
+        goto done;
     }
     llmp_keys_hex(d, sizeof(d), hex);
     line = apr_pstrcat(p, len && text[len - 1] != '\n' ? "\n" : "", user, " ",
                        hex, comment && *comment ? " " : "",
                        comment ? comment : "", "\n", NULL);
     text = apr_pstrcat(p, text, line, NULL);
-    if (write_atomic(p, path, text, strlen(text), exists ? &st : NULL) < 0)
-        return 1;
+    if (write_atomic(p, path, text, strlen(text), &st) < 0) goto done;
     fprintf(stderr, "%s: new key of %s added to %s (hash %.8s...); it is "
             "shown once, here:\n", prog, user, path, hex);
     printf("%s\n", key);
-    fflush(stdout);
-    return 0;
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    close(fd);
+    return rc;
 }
 
 static int cmd_revoke(apr_pool_t *p, const char *path, const char *user)
@@ -197,21 +208,22 @@ static int cmd_revoke(apr_pool_t *p, const char *path, const char *user)
     char *text, *out;
     apr_size_t len, outlen;
     struct stat st;
-    int exists, n;
+    int fd, n, rc = 1;
 
     if (!llmp_keys_user_valid(user)) {
         fprintf(stderr, "%s: invalid user name\n", prog);
         return 2;
     }
-    if (load(p, path, 0, &text, &len, &st, &exists, NULL) < 0) return 1;
+    if ((fd = load(p, path, 0, &text, &len, &st, NULL)) < 0) return 1;
     n = llmp_keys_remove_user(p, text, len, user, &out, &outlen);
-    if (!n) {
+    if (!n)
         fprintf(stderr, "%s: %s has no key in %s\n", prog, user, path);
-        return 1;
+    else if (write_atomic(p, path, out, outlen, &st) == 0) {
+        printf("%d key%s of %s revoked\n", n, n == 1 ? "" : "s", user);
+        rc = 0;
     }
-    if (write_atomic(p, path, out, outlen, &st) < 0) return 1;
-    printf("%d key%s of %s revoked\n", n, n == 1 ? "" : "s", user);
-    return 0;
+    close(fd);
+    return rc;
 }
 
 static int cmd_list(apr_pool_t *p, const char *path)
@@ -219,10 +231,11 @@ static int cmd_list(apr_pool_t *p, const char *path)
     char *text, hex[2 * LLMP_KEYS_DIGEST_LEN + 1];
     apr_size_t len;
     struct stat st;
-    int exists, i;
+    int fd, i;
     llmp_keys_t *keys;
 
-    if (load(p, path, 0, &text, &len, &st, &exists, &keys) < 0) return 1;
+    if ((fd = load(p, path, 0, &text, &len, &st, &keys)) < 0) return 1;
+    close(fd);
     for (i = 0; i < keys->entries->nelts; i++) {
         const llmp_key_entry_t *e = APR_ARRAY_IDX(keys->entries, i,
                                                   llmp_key_entry_t *);
