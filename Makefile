@@ -1,7 +1,8 @@
 # mod_llmproxy — build, install, run and test.
 #
 #   make            build build/mod_llmproxy.so (flags from apxs)
-#   make install    install the module and conf/llmproxy.{load,conf} (DESTDIR honoured)
+#   make install    install the module, conf/llmproxy.{load,conf} and the
+#                   llmproxy-keys command into SBINDIR (DESTDIR honoured)
 #   make run        install missing Debian packages, build, start httpd on $(PORT)
 #   make test       unit tests, fuzz corpus replay, Apache::Test suite, SDK e2e
 #   make test-asan  the same suite with the module built with ASan/UBSan

@@ -233,7 +233,14 @@ static int keys_find(request_rec *r, llmp_keyfile_t *kf, const char *key,
     int status = OK;
 
     *user = NULL;
-    if (!kf->lock) return HTTP_INTERNAL_SERVER_ERROR;
+    if (!kf->lock) {
+        /* (child_init did not run for this configuration) */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "API key file %s cannot be used, every key is refused "
+                      "until it is fixed: not set up in this process",
+                      kf->path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     keys_stat(kf->path, &sig, r->pool);
     if (apr_thread_rwlock_rdlock(kf->lock) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
