@@ -1,7 +1,8 @@
 # mod_llmproxy — build, install, run and test.
 #
 #   make            build build/mod_llmproxy.so (flags from apxs)
-#   make install    install the module and conf/llmproxy.{load,conf} (DESTDIR honoured)
+#   make install    install the module, conf/llmproxy.{load,conf} and the
+#                   llmproxy-keys command into SBINDIR (DESTDIR honoured)
 #   make run        install missing Debian packages, build, start httpd on $(PORT)
 #   make test       unit tests, fuzz corpus replay, Apache::Test suite, SDK e2e
 #   make test-asan  the same suite with the module built with ASan/UBSan
@@ -13,6 +14,7 @@ APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null
 HTTPD     ?= $(shell $(APXS) -q SBINDIR 2>/dev/null)/$(shell $(APXS) -q TARGET 2>/dev/null)
 LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR 2>/dev/null)
+SBINDIR    = $(shell $(APXS) -q SBINDIR 2>/dev/null)
 PORT      ?= 8000
 CC        ?= gcc
 
@@ -58,7 +60,7 @@ Q = @
 E = @echo
 endif
 
-all: $(B)/mod_llmproxy.so
+all: $(B)/mod_llmproxy.so $(B)/llmproxy-keys
 
 build: all
 
@@ -71,8 +73,16 @@ $(B)/mod_llmproxy.so: $(OBJS)
 	$(E) "  LD      $@"
 	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $(OBJS) $(LIBS)
 
+# The API keys command (AuthType llmproxy-key, LLMProxyKeyFile).
+$(B)/llmproxy-keys: tools/llmproxy-keys.c $(B)/obj/src/llmp_keys.o include/llmp_keys.h
+	$(E) "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< $(B)/obj/src/llmp_keys.o \
+	  $(shell apr-1-config --link-ld 2>/dev/null) -lcrypto
+
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mods-available
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 755 $(B)/llmproxy-keys $(DESTDIR)$(SBINDIR)/llmproxy-keys
 	install -m 644 $(B)/mod_llmproxy.so $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so
 	install -m 644 conf/llmproxy.load $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load
 	install -m 644 conf/llmproxy.conf $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
@@ -80,7 +90,8 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so \
 	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load \
-	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
+	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf \
+	      $(DESTDIR)$(SBINDIR)/llmproxy-keys
 
 # Install the Debian packages that are missing (nothing when all are there).
 deps:

@@ -25,6 +25,8 @@ void llmp_usage_log(request_rec *r);
 void *llmp_keys_create_dconf(apr_pool_t *p);
 void *llmp_keys_merge_dconf(apr_pool_t *p, void *base, void *add);
 void llmp_keys_register_hooks(apr_pool_t *p);
+/* LLMProxyKeyFile (its line in llmp_cmds). */
+const char *llmp_keys_set_file(cmd_parms *cmd, void *d, const char *arg);
 
 
 /* ---- mod_llmproxy_metrics.c: SetHandler llmproxy-metrics ---- */

@@ -489,6 +489,10 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- API keys (mod_llmproxy_keys.c) ---- */
+    AP_INIT_TAKE1("LLMProxyKeyFile", llmp_keys_set_file, NULL,
+        RSRC_CONF | ACCESS_CONF, "file of the API keys for AuthType "
+        "llmproxy-key: lines 'user sha256-hex-of-the-key [comment]' (made "
+        "with llmproxy-keys); read again when it changes"),
 
 
     /* ---- metrics (mod_llmproxy_metrics.c) ---- */

@@ -18,6 +18,7 @@
 #include "llmp_scrub.h"
 #include "llmp_responses.h"
 #include "llmp_pool.h"
+#include "llmp_keys.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -1100,6 +1101,10 @@ static const char *backend_auth(request_rec *r, const llmp_server_conf_t *sc)
     if (sc->source && sc->token)
         return apr_pstrcat(r->pool, "Authorization: OAuth ", sc->token, NULL);
     if (!sc->forward_client_auth) return NULL;
+    /* a client's API key of AuthType llmproxy-key is ours, never the
+     * backend's */
+    if ((a = ap_auth_type(r)) != NULL && !strcasecmp(a, LLMP_KEYS_AUTH_TYPE))
+        return NULL;
     a = apr_table_get(r->headers_in, "Authorization");
     if (!a || strpbrk(a, "\r\n")) return NULL;
     return apr_pstrcat(r->pool, "Authorization: ", a, NULL);
