@@ -235,6 +235,70 @@ static void t_null_span(apr_pool_t *p)
     CHECK(without(p, "") == NULL);
 }
 
+typedef struct {
+    int n;
+    char last[512];
+} sink_t;
+
+static apr_status_t sink(void *baton, const char *data, apr_size_t len)
+{
+    sink_t *k = baton;
+
+    k->n++;
+    if (len >= sizeof(k->last)) len = sizeof(k->last) - 1;
+    memcpy(k->last, data, len);
+    k->last[len] = '\0';
+    return APR_SUCCESS;
+}
+
+/* A translated stream's usage reaches the record, also when the client
+ * did not ask for it (usage_hidden): then neither the usage chunk nor a
+ * "usage": null member reaches the client. */
+static void t_xlate_usage(apr_pool_t *p)
+{
+    llmp_xlate_t x;
+    llmp_usage_t u;
+    sink_t k;
+    cJSON *c;
+    int hidden;
+
+    for (hidden = 0; hidden < 2; hidden++) {
+        memset(&x, 0, sizeof(x));
+        memset(&u, 0, sizeof(u));
+        memset(&k, 0, sizeof(k));
+        x.pool = p;
+        x.emit = sink;
+        x.emit_baton = &k;
+        x.include_usage = 1;
+        x.usage_hidden = hidden;
+        x.usage = &u;
+        c = js(p, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                  "\"assistant\",\"content\":\"\"}}]}");
+        CHECK_INT(llmp_xlate_emit(&x, c), APR_SUCCESS);
+        cJSON_Delete(c);
+        CHECK(u.first_token == 0);
+        CHECK_STR(k.last, hidden ? "{\"choices\":[{\"index\":0,\"delta\":"
+                  "{\"role\":\"assistant\",\"content\":\"\"}}]}"
+                  : "{\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                  "\"assistant\",\"content\":\"\"}}],\"usage\":null}");
+        c = js(p, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                  "\"Hi\"}}]}");
+        CHECK_INT(llmp_xlate_emit(&x, c), APR_SUCCESS);
+        cJSON_Delete(c);
+        CHECK(u.first_token != 0);
+        c = js(p, "{\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+                  "\"completion_tokens\":2,\"prompt_tokens_details\":"
+                  "{\"cached_tokens\":4}}}");
+        CHECK_INT(llmp_xlate_emit(&x, c), APR_SUCCESS);
+        cJSON_Delete(c);
+        CHECK_INT(k.n, hidden ? 2 : 3);
+        CHECK_INT(u.has_tokens, 1);
+        CHECK_INT(u.prompt_tokens, 9);
+        CHECK_INT(u.completion_tokens, 2);
+        CHECK_INT(u.cached_tokens, 4);
+    }
+}
+
 TEST_MAIN_BEGIN("usage")
     RUN(t_take_chat);
     RUN(t_take_responses);
@@ -244,4 +308,5 @@ TEST_MAIN_BEGIN("usage")
     RUN(t_cost_text);
     RUN(t_chunk_content);
     RUN(t_null_span);
+    RUN(t_xlate_usage);
 TEST_MAIN_END
