@@ -1239,6 +1239,9 @@ static llmp_usage_t *llmp_usage_begin(request_rec *r,
     u->call_start = t0;
     u->call_end = 0;
     u->first_token = 0;
+    /* (a call made again is counted once: the last one's) */
+    u->has_tokens = 0;
+    u->prompt_tokens = u->completion_tokens = u->cached_tokens = 0;
     if (x) x->usage = u;
     return u;
 }
