@@ -12,7 +12,7 @@ use HTTP::Tiny;
 use MIME::Base64;
 use Time::HiRes qw(sleep);
 
-plan tests => 127;
+plan tests => 130;
 
 ok wait_list(), 'model list loaded';
 ok wait_list('llmp_usage_off'), 'model list loaded (LLMProxyStreamUsage off)';
@@ -140,6 +140,15 @@ ok !(grep { ref $_ && !@{ $_->{choices} } } @d),
     is $dechunked, $want, 'openai stream: the bytes the backend sends a '
        . 'client that does not ask for the usage';
 }
+
+# a client that says no (include_usage false) is asked for too, and sees
+# nothing of it
+($r, $u) = stream('/v1/chat/completions',
+    { %$plain, stream_options => { include_usage => JSON::PP::false } });
+@d = sse_data($r);
+ok @d > 2 && !(grep { ref $_ && (exists $_->{usage} || !@{ $_->{choices} }) }
+                    @d), 'openai stream (include_usage false): no usage seen';
+usage_is $u, 'gpt-4o-mini', 3, 4, 0, 'openai stream (include_usage false)';
 
 # LLMProxyStreamUsage off: the request as it came, no counts
 mock_reset();
