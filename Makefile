@@ -31,7 +31,7 @@ CC        ?= gcc
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
                nodejs:node npm:npm chromium \
-               debhelper dh-apache2 dpkg-dev devscripts fakeroot lintian
+               debhelper dh-apache2:dh_apache2 dpkg-dev lintian
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
