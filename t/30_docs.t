@@ -104,7 +104,9 @@ SKIP: {
     my $profile = 't/logs/chromium-profile';
     system('rm', '-rf', $profile);
     # offline: every host but the test server's is unreachable
-    my @common = ('timeout', '-k', '5', '120', $chromium, '--headless',
+    # (not under the ASan runtime that make test-asan preloads for httpd)
+    my @common = ('env', '-u', 'LD_PRELOAD', 'timeout', '-k', '5', '120',
+        $chromium, '--headless',
         '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
         '--no-first-run', '--disable-extensions', '--disable-sync',
         '--disable-background-networking', '--disable-component-update',
