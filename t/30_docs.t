@@ -122,12 +122,21 @@ SKIP: {
         like $dom, qr{data-path="\Q$p\E"}, "the page lists $p";
     }
     like $dom, qr{\Q$chat_id\E}, "the page names a live model ($chat_id)";
-    unlink 't/logs/docs.png';
-    $cmd = join ' ', map { "'$_'" } @common, '--window-size=1280,1600',
-        '--screenshot=t/logs/docs.png', "$base/docs/";
-    system("$cmd >>t/logs/chromium.log 2>&1");
-    ok -s 't/logs/docs.png', 'screenshot kept in t/logs/docs.png';
     system('rm', '-rf', $profile);
+    unlink 't/logs/docs.png';
+    if ($node && -d 'tests/sdk/node_modules/puppeteer-core') {
+        # "Try it out" on the chat endpoint, and the screenshot after it
+        node_cases("env -u LD_PRELOAD timeout -k 5 150 env DOCS_URL=$base/docs/ "
+                   . "CHROMIUM=$chromium SCREENSHOT=t/logs/docs.png MODEL=$chat_id",
+                   'docs_tryit.mjs', 16, 'page (puppeteer-core)');
+    }
+    else {
+        $cmd = join ' ', map { "'$_'" } @common, '--window-size=1280,1600',
+            '--screenshot=t/logs/docs.png', "$base/docs/";
+        system("$cmd >>t/logs/chromium.log 2>&1");
+        system('rm', '-rf', $profile);
+    }
+    ok -s 't/logs/docs.png', 'screenshot kept in t/logs/docs.png';
 }
 
 done_testing();
