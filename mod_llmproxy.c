@@ -1169,6 +1169,7 @@ static void llmp_register_hooks(apr_pool_t *p)
     llmp_usagedb_register_hooks(p);
     llmp_limits_register_hooks(p);
     llmp_pool_register_hooks(p);
+    llmp_docs_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(llmproxy) = {

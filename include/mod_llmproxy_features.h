@@ -130,4 +130,13 @@ void llmp_pool_health(request_rec *r, cJSON *j);
 /* mod_status: the members in back-off (a table, or ?auto lines). */
 void llmp_pool_status(request_rec *r, int flags);
 
+
+/* ---- mod_llmproxy_docs.c: SetHandler llmproxy-docs (/openapi.json,
+ * /docs), LLMProxyDocsDir (issue 15) ---- */
+void *llmp_docs_create_dconf(apr_pool_t *p);
+void *llmp_docs_merge_dconf(apr_pool_t *p, void *base, void *add);
+void llmp_docs_register_hooks(apr_pool_t *p);
+/* LLMProxyDocsDir path (the directive's setter; dconf: llmp_dir_conf_t) */
+const char *llmp_docs_set_dir(cmd_parms *cmd, void *dconf, const char *arg);
+
 #endif

@@ -114,6 +114,7 @@ void *llmp_create_dir_conf(apr_pool_t *p, char *dir)
     }
     d->keys = llmp_keys_create_dconf(p);
     d->limits = llmp_limits_create_dconf(p);
+    d->docs = llmp_docs_create_dconf(p);
     return d;
 }
 
@@ -125,6 +126,7 @@ void *llmp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     d->mount = add->mount ? add->mount : base->mount;
     d->keys = llmp_keys_merge_dconf(p, base->keys, add->keys);
     d->limits = llmp_limits_merge_dconf(p, base->limits, add->limits);
+    d->docs = llmp_docs_merge_dconf(p, base->docs, add->docs);
     return d;
 }
 
@@ -528,6 +530,12 @@ const command_rec llmp_cmds[] = {
         RSRC_CONF, "HANDLE-PREFIX TOKEN|none: the gateway token for those "
         "handles (never logged)"),
 
+
+    /* ---- docs: /openapi.json and /docs (mod_llmproxy_docs.c) ---- */
+    AP_INIT_TAKE1("LLMProxyDocsDir", llmp_docs_set_dir, NULL,
+        RSRC_CONF | ACCESS_CONF,
+        "directory of the /docs page's files and openapi-base.json "
+        "(default " "/usr/share/mod_llmproxy/docs" ")"),
 
     { NULL }
 };
