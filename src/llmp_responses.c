@@ -121,8 +121,20 @@ typedef struct {
                                       it, 3 not that shape: sent at the end */
 } rs_item_t;
 
+/* The request's members this front reads, found in one pass over the
+ * request's members (rs_read): the first of each name, as
+ * cJSON_GetObjectItemCaseSensitive finds it; NULL when absent. */
+typedef struct {
+    const cJSON *conversation, *input, *instructions, *max_output_tokens,
+                *metadata, *model, *parallel_tool_calls,
+                *previous_response_id, *prompt, *prompt_cache_key,
+                *reasoning, *safety_identifier, *store, *stream,
+                *temperature, *text, *tool_choice, *tools, *top_p, *user;
+} rs_req_t;
+
 typedef struct {
     const cJSON *req;              /* the request given to ops->request */
+    rs_req_t in;                   /* its members */
     apr_array_header_t *tools;     /* rs_tool_t */
     cJSON *ir_tools;               /* the IR's "tools" */
     apr_hash_t *ir_names;          /* their names */
@@ -174,6 +186,74 @@ static const cJSON *jset(const cJSON *o, const char *name)
 {
     const cJSON *v = llmp_json_get(o, name);
     return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
+/* v when it is present and not null. */
+static const cJSON *nn(const cJSON *v)
+{
+    return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
+/* The request's members in one pass (a lookup by name walks the members
+ * each time; the request and the Response read some thirty). */
+static void rs_read(const cJSON *req, rs_req_t *m)
+{
+    const cJSON *c;
+
+    memset(m, 0, sizeof(*m));
+    if (!cJSON_IsObject(req)) return;
+    /* (cJSON's lookup stops at a member without a name too) */
+    for (c = req->child; c && c->string; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+
+        switch (k[0]) {
+        case 'c':
+            if (!strcmp(k, "conversation")) slot = &m->conversation;
+            break;
+        case 'i':
+            if (!strcmp(k, "input")) slot = &m->input;
+            else if (!strcmp(k, "instructions")) slot = &m->instructions;
+            break;
+        case 'm':
+            if (!strcmp(k, "model")) slot = &m->model;
+            else if (!strcmp(k, "max_output_tokens"))
+                slot = &m->max_output_tokens;
+            else if (!strcmp(k, "metadata")) slot = &m->metadata;
+            break;
+        case 'p':
+            if (!strcmp(k, "parallel_tool_calls"))
+                slot = &m->parallel_tool_calls;
+            else if (!strcmp(k, "previous_response_id"))
+                slot = &m->previous_response_id;
+            else if (!strcmp(k, "prompt")) slot = &m->prompt;
+            else if (!strcmp(k, "prompt_cache_key"))
+                slot = &m->prompt_cache_key;
+            break;
+        case 'r':
+            if (!strcmp(k, "reasoning")) slot = &m->reasoning;
+            break;
+        case 's':
+            if (!strcmp(k, "store")) slot = &m->store;
+            else if (!strcmp(k, "stream")) slot = &m->stream;
+            else if (!strcmp(k, "safety_identifier"))
+                slot = &m->safety_identifier;
+            break;
+        case 't':
+            if (!strcmp(k, "temperature")) slot = &m->temperature;
+            else if (!strcmp(k, "text")) slot = &m->text;
+            else if (!strcmp(k, "tools")) slot = &m->tools;
+            else if (!strcmp(k, "tool_choice")) slot = &m->tool_choice;
+            else if (!strcmp(k, "top_p")) slot = &m->top_p;
+            break;
+        case 'u':
+            if (!strcmp(k, "user")) slot = &m->user;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot) *slot = c;
+    }
 }
 
 /* A number: a cJSON number or an integer kept as raw text
@@ -420,9 +500,9 @@ static llmp_error_t *add_any_tool(llmp_front_t *f, rs_state_t *st,
 }
 
 static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
-                                   const cJSON *req, cJSON *ir)
+                                   cJSON *ir)
 {
-    const cJSON *tools = jset(req, "tools"), *t;
+    const cJSON *tools = nn(st->in.tools), *t;
     llmp_error_t *err;
     int ti = 0;
 
@@ -442,7 +522,7 @@ static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
 /* tool_choice and parallel_tool_calls, once every tool is known (the
  * input's tool_search_output items offer tools too). */
 static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
-                                    const cJSON *req, cJSON *ir)
+                                    cJSON *ir)
 {
     const cJSON *choice, *par;
 
@@ -451,7 +531,7 @@ static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
         st->ir_tools = NULL;
         return NULL;
     }
-    choice = jset(req, "tool_choice");
+    choice = nn(st->in.tool_choice);
     if (cJSON_IsString(choice)) {
         const char *c = choice->valuestring;
         if (strcmp(c, "auto") && strcmp(c, "none") && strcmp(c, "required"))
@@ -493,7 +573,7 @@ static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
         return llmp_bad_request(f->pool, "tool_choice",
                                 "tool_choice must be a string or an object");
     }
-    par = llmp_json_get(req, "parallel_tool_calls");
+    par = st->in.parallel_tool_calls;
     if (cJSON_IsBool(par)) ADD_BOOL(ir, "parallel_tool_calls",
                                     cJSON_IsTrue(par));
     else if (par && !cJSON_IsNull(par))
@@ -999,10 +1079,10 @@ static int dropped_item(const char *type)
 }
 
 static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
-                                   const cJSON *req, cJSON *msgs)
+                                   cJSON *msgs)
 {
     apr_pool_t *p = f->pool;
-    const cJSON *input = llmp_json_get(req, "input"), *it;
+    const cJSON *input = st->in.input, *it;
     conv_t c;
     int i = 0;
     llmp_error_t *err = NULL;
@@ -1078,12 +1158,13 @@ static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
 
 /* ---- request ---- */
 
-static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *text,
                                   cJSON *ir)
 {
-    const cJSON *text = jset(req, "text"), *fmt;
+    const cJSON *fmt;
     const char *type, *verb;
 
+    text = nn(text);
     if (!text) return NULL;
     if (!cJSON_IsObject(text))
         return llmp_bad_request(f->pool, "text", "'text' must be an object");
@@ -1130,11 +1211,10 @@ static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *req,
 }
 
 /* A string member copied as it is (referred to) into the IR. */
-static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *v,
                               const char *name, cJSON *ir, const char *as)
 {
-    const cJSON *v = jset(req, name);
-
+    v = nn(v);
     if (!v) return NULL;
     if (!cJSON_IsString(v))
         return bad(f->pool, name, "'%s' must be a string", name);
@@ -1142,11 +1222,10 @@ static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *req,
     return NULL;
 }
 
-static llmp_error_t *copy_num(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *copy_num(llmp_front_t *f, const cJSON *v,
                               const char *name, double max, cJSON *ir)
 {
-    const cJSON *v = jset(req, name);
-
+    v = nn(v);
     if (!v) return NULL;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)
         || v->valuedouble > max)
@@ -1169,17 +1248,18 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_bad_request(f->pool, NULL,
                                 "the request body must be a JSON object");
+    rs_read(req, &st->in);
     /* state kept by OpenAI that this server does not have: refused
      * rather than ignored (previous_response_id is the way here) */
-    if (jset(req, "conversation"))
+    if (nn(st->in.conversation))
         return llmp_bad_request(f->pool, "conversation",
                                 "conversations are not supported here: use "
                                 "previous_response_id");
-    if (jset(req, "prompt"))
+    if (nn(st->in.prompt))
         return llmp_bad_request(f->pool, "prompt",
                                 "stored prompt templates are not supported "
                                 "here: send the instructions and input");
-    if ((v = jset(req, "store")) && !cJSON_IsBool(v))
+    if ((v = nn(st->in.store)) && !cJSON_IsBool(v))
         /* as OpenAI says it ("no" is not false) */
         return llmp_error_make(f->pool, 400, NULL, "invalid_type", "store",
                                "Invalid type for 'store': expected a "
@@ -1192,14 +1272,14 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();
     llmp_json_pool_own(f->pool, ir);
-    if ((v = llmp_json_get(req, "model")) && cJSON_IsString(v))
+    if ((v = st->in.model) && cJSON_IsString(v))
         ADD_REF(ir, "model", v->valuestring);
 
     /* tools first: the input's calls need the names of custom tools */
     msgs = cJSON_CreateArray();
     add_cs(ir, "messages", msgs);
-    if ((err = convert_tools(f, st, req, ir))) return err;
-    v = jset(req, "instructions");
+    if ((err = convert_tools(f, st, ir))) return err;
+    v = nn(st->in.instructions);
     if (v && !cJSON_IsString(v))
         return llmp_bad_request(f->pool, "instructions",
                                 "'instructions' must be a string");
@@ -1210,14 +1290,14 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         ADD_REF(m, "content", instr);
         cJSON_AddItemToArray(msgs, m);
     }
-    if ((err = convert_input(f, st, req, msgs))
-        || (err = convert_choice(f, st, req, ir)))
+    if ((err = convert_input(f, st, msgs))
+        || (err = convert_choice(f, st, ir)))
         return err;
     if (!msgs->child)
         return llmp_bad_request(f->pool, "input",
                                 "'input' has no message for the model");
 
-    if ((v = jset(req, "max_output_tokens"))) {
+    if ((v = nn(st->in.max_output_tokens))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9
             || v->valuedouble != (double)(long)v->valuedouble)
             return llmp_bad_request(f->pool, "max_output_tokens",
@@ -1227,11 +1307,11 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         add_cs(ir, "max_completion_tokens",
                cJSON_CreateNumber((double)(long)v->valuedouble));
     }
-    if ((err = copy_num(f, req, "temperature", 2, ir))
-        || (err = copy_num(f, req, "top_p", 1, ir))
-        || (err = convert_text(f, req, ir)))
+    if ((err = copy_num(f, st->in.temperature, "temperature", 2, ir))
+        || (err = copy_num(f, st->in.top_p, "top_p", 1, ir))
+        || (err = convert_text(f, st->in.text, ir)))
         return err;
-    if ((v = jset(req, "reasoning"))) {
+    if ((v = nn(st->in.reasoning))) {
         const char *effort = llmp_json_str(v, "effort");
         if (!cJSON_IsObject(v))
             return llmp_bad_request(f->pool, "reasoning",
@@ -1240,16 +1320,18 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     }
     /* metadata: the Response's only (OpenAI's Chat Completions refuse it
      * without "store": true, and the backend does not store the call) */
-    if ((v = jset(req, "metadata")) && !cJSON_IsObject(v))
+    if ((v = nn(st->in.metadata)) && !cJSON_IsObject(v))
         return llmp_bad_request(f->pool, "metadata",
                                 "'metadata' must be an object");
-    if ((err = copy_str(f, req, "user", ir, "user"))
-        || (err = copy_str(f, req, "safety_identifier", ir,
+    if ((err = copy_str(f, st->in.user, "user", ir, "user"))
+        || (err = copy_str(f, st->in.safety_identifier,
+                           "safety_identifier", ir,
                            "safety_identifier"))
-        || (err = copy_str(f, req, "prompt_cache_key", ir,
+        || (err = copy_str(f, st->in.prompt_cache_key,
+                           "prompt_cache_key", ir,
                            "prompt_cache_key")))
         return err;
-    v = llmp_json_get(req, "stream");
+    v = st->in.stream;
     if (cJSON_IsTrue(v)) {
         cJSON *so = cJSON_CreateObject();
         ADD_BOOL(ir, "stream", 1);
@@ -1304,8 +1386,15 @@ static void echo(cJSON *r, const char *name, const cJSON *v)
 static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
                            const char *status)
 {
-    const cJSON *req = st->req ? st->req : f->req, *v;
+    const cJSON *v;
+    const rs_req_t *in = &st->in;
+    rs_req_t other;
     cJSON *r = cJSON_CreateObject();
+
+    if (!st->req) {                /* no request read: the front's */
+        rs_read(f->req, &other);
+        in = &other;
+    }
 
     ADD_REF(r, "id", f->id);
     ADD_REF(r, "object", "response");
@@ -1316,23 +1405,23 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     else ADD_NULL(r, "completed_at");
     ADD_NULL(r, "error");
     ADD_NULL(r, "incomplete_details");
-    v = jset(req, "instructions");
+    v = nn(in->instructions);
     echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "max_output_tokens");
+    v = nn(in->max_output_tokens);
     echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
     ADD_STR(r, "model", f->model_id ? f->model_id : "");
     add_cs(r, "output", cJSON_CreateArray());
-    v = llmp_json_get(req, "parallel_tool_calls");
+    v = in->parallel_tool_calls;
     ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
-    v = jset(req, "previous_response_id");
+    v = nn(in->previous_response_id);
     echo(r, "previous_response_id", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "reasoning");
+    v = nn(in->reasoning);
     echo(r, "reasoning", cJSON_IsObject(v) ? v : NULL);
-    ADD_BOOL(r, "store", !cJSON_IsFalse(llmp_json_get(req, "store")));
-    v = jset(req, "temperature");
+    ADD_BOOL(r, "store", !cJSON_IsFalse(in->store));
+    v = nn(in->temperature);
     if (cJSON_IsNumber(v)) echo(r, "temperature", v);
     else add_cs(r, "temperature", cJSON_CreateNumber(1));
-    v = jset(req, "text");
+    v = nn(in->text);
     if (cJSON_IsObject(v)) {
         echo(r, "text", v);
     }
@@ -1342,22 +1431,22 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
         add_cs(t, "format", fm);
         add_cs(r, "text", t);
     }
-    v = jset(req, "tool_choice");
+    v = nn(in->tool_choice);
     if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(r, "tool_choice", v);
     else ADD_REF(r, "tool_choice", "auto");
-    add_cs(r, "tools", echo_tools(jset(req, "tools")));
-    v = jset(req, "top_p");
+    add_cs(r, "tools", echo_tools(nn(in->tools)));
+    v = nn(in->top_p);
     if (cJSON_IsNumber(v)) echo(r, "top_p", v);
     else add_cs(r, "top_p", cJSON_CreateNumber(1));
     ADD_REF(r, "truncation", "disabled");
-    v = jset(req, "metadata");
+    v = nn(in->metadata);
     if (cJSON_IsObject(v)) echo(r, "metadata", v);
     else add_cs(r, "metadata", cJSON_CreateObject());
-    v = jset(req, "prompt_cache_key");
+    v = nn(in->prompt_cache_key);
     echo(r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "safety_identifier");
+    v = nn(in->safety_identifier);
     echo(r, "safety_identifier", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "user");
+    v = nn(in->user);
     if (cJSON_IsString(v)) echo(r, "user", v);
     return r;
 }
