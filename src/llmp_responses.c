@@ -180,6 +180,50 @@ static void add_cs(cJSON *o, const char *name, cJSON *v)
 #define ADD_NULL(o, k)    add_cs(o, k, cJSON_CreateNull())
 #define ADD_BOOL(o, k, v) add_cs(o, k, cJSON_CreateBool(v))
 #define ADD_INT(o, k, v)  llmp_json_add_int(o, k, v)
+#define ADD_PINT(p, o, k, v) add_int(p, o, k, v)
+
+/* v's decimal text written at the end of buf (24 bytes), or a constant
+ * for 0-9. */
+static const char *int_text(char *buf, apr_int64_t v)
+{
+    static const char small[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0"
+                                "7\0" "8\0" "9";
+    char *s = buf + 23;
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    if (v >= 0 && v <= 9) return small + 2 * v;
+    *s = '\0';
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--s = '-';
+    return s;
+}
+
+/* A raw member (text printed as it is) with a constant name, the text
+ * referred to (it must outlive o's printing). */
+static void add_raw_ref(cJSON *o, const char *name, const char *text)
+{
+    cJSON *item = cJSON_CreateStringReference(text);
+
+    if (!item) return;
+    item->type = cJSON_Raw | cJSON_IsReference;
+    add_cs(o, name, item);
+}
+
+/* An integer member with a constant name, as llmp_json_add_int writes
+ * it (its decimal text, a raw item), the text a constant (0-9) or in
+ * pool p: one allocation where llmp_json_add_int makes three (the item,
+ * its text, its name). */
+static void add_int(apr_pool_t *p, cJSON *o, const char *name,
+                    apr_int64_t v)
+{
+    char buf[24];
+
+    if (v >= 0 && v <= 9) add_raw_ref(o, name, int_text(buf, v));
+    else add_raw_ref(o, name, apr_pstrdup(p, int_text(buf, v)));
+}
 
 /* A member that is present and not null. */
 static const cJSON *jset(const cJSON *o, const char *name)
@@ -265,8 +309,21 @@ static int jnum(const cJSON *v, double *out)
         return 1;
     }
     if (cJSON_IsRaw(v) && v->valuestring && *v->valuestring) {
+        const char *s = v->valuestring;
+        apr_uint64_t u = 0;
         char *end;
-        double d = strtod(v->valuestring, &end);
+        double d;
+        int n;
+
+        /* llmp_json_add_int's digits (up to 15: exact as a double, as
+         * strtod reads them) without strtod */
+        for (n = 0; n < 15 && *s >= '0' && *s <= '9'; n++, s++)
+            u = u * 10 + (apr_uint64_t)(*s - '0');
+        if (!*s) {
+            *out = (double)u;
+            return 1;
+        }
+        d = strtod(v->valuestring, &end);
         if (!*end) {
             *out = d;
             return 1;
@@ -1382,10 +1439,53 @@ static void echo(cJSON *r, const char *name, const cJSON *v)
     else ADD_NULL(r, name);
 }
 
-/* A Response without output items and usage. */
-static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
-                           const char *status)
+/* A number echoed (v a cJSON number): one of at most six decimals
+ * between 0.001 and 1e6 (a temperature, a top_p) as the raw text the
+ * writer prints for it (its %.15g, which reads back the same: the
+ * decimal m / 10^n whose correctly rounded value is v), made without a
+ * formatter; other numbers copied. */
+static void echo_num(apr_pool_t *p, cJSON *r, const char *name,
+                     const cJSON *v)
 {
+    static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+    double d = v->valuedouble;
+    int n, k;
+
+    if (d > 0.001 && d < 1e6 && d != (double)(apr_int64_t)d) {
+        for (n = 1; n <= 6; n++) {
+            apr_int64_t m = (apr_int64_t)(d * p10[n] + 0.5);
+
+            if ((double)m / p10[n] == d) {
+                char buf[32], *e = buf + sizeof(buf) - 1, *s = e;
+
+                *e = '\0';
+                for (k = 0; k < n; k++) {
+                    *--s = (char)('0' + m % 10);
+                    m /= 10;
+                }
+                *--s = '.';
+                do {
+                    *--s = (char)('0' + m % 10);
+                    m /= 10;
+                } while (m);
+                /* (%g's: no trailing zero; d is not an integer, so a
+                 * decimal is not zero) */
+                while (e[-1] == '0') *--e = '\0';
+                add_raw_ref(r, name, apr_pstrmemdup(p, s,
+                                                    (apr_size_t)(e - s)));
+                return;
+            }
+        }
+    }
+    echo(r, name, v);
+}
+
+/* A Response without output items and usage (*output: its "output"
+ * array, when output is not NULL). */
+static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
+                           const char *status, cJSON **output)
+{
+    cJSON *o;
     const cJSON *v;
     const rs_req_t *in = &st->in;
     rs_req_t other;
@@ -1398,10 +1498,10 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
 
     ADD_REF(r, "id", f->id);
     ADD_REF(r, "object", "response");
-    ADD_INT(r, "created_at", f->created);
+    ADD_PINT(f->pool, r, "created_at", f->created);
     ADD_REF(r, "status", status);
     if (!strcmp(status, "completed"))
-        ADD_INT(r, "completed_at", apr_time_sec(apr_time_now()));
+        ADD_PINT(f->pool, r, "completed_at", apr_time_sec(apr_time_now()));
     else ADD_NULL(r, "completed_at");
     ADD_NULL(r, "error");
     ADD_NULL(r, "incomplete_details");
@@ -1410,7 +1510,9 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     v = nn(in->max_output_tokens);
     echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
     ADD_STR(r, "model", f->model_id ? f->model_id : "");
-    add_cs(r, "output", cJSON_CreateArray());
+    o = cJSON_CreateArray();
+    add_cs(r, "output", o);
+    if (output) *output = o;
     v = in->parallel_tool_calls;
     ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
     v = nn(in->previous_response_id);
@@ -1419,7 +1521,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     echo(r, "reasoning", cJSON_IsObject(v) ? v : NULL);
     ADD_BOOL(r, "store", !cJSON_IsFalse(in->store));
     v = nn(in->temperature);
-    if (cJSON_IsNumber(v)) echo(r, "temperature", v);
+    if (cJSON_IsNumber(v)) echo_num(f->pool, r, "temperature", v);
     else add_cs(r, "temperature", cJSON_CreateNumber(1));
     v = nn(in->text);
     if (cJSON_IsObject(v)) {
@@ -1436,7 +1538,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     else ADD_REF(r, "tool_choice", "auto");
     add_cs(r, "tools", echo_tools(nn(in->tools)));
     v = nn(in->top_p);
-    if (cJSON_IsNumber(v)) echo(r, "top_p", v);
+    if (cJSON_IsNumber(v)) echo_num(f->pool, r, "top_p", v);
     else add_cs(r, "top_p", cJSON_CreateNumber(1));
     ADD_REF(r, "truncation", "disabled");
     v = nn(in->metadata);
@@ -1451,25 +1553,27 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     return r;
 }
 
-static cJSON *usage_json(long in, long cached, long out, long reasoning)
+static cJSON *usage_json(apr_pool_t *p, long in, long cached, long out,
+                         long reasoning)
 {
     cJSON *u = cJSON_CreateObject(), *d;
 
-    ADD_INT(u, "input_tokens", in);
+    ADD_PINT(p, u, "input_tokens", in);
     d = cJSON_CreateObject();
-    ADD_INT(d, "cached_tokens", cached);
-    ADD_INT(d, "cache_write_tokens", 0);
+    ADD_PINT(p, d, "cached_tokens", cached);
+    ADD_PINT(p, d, "cache_write_tokens", 0);
     add_cs(u, "input_tokens_details", d);
-    ADD_INT(u, "output_tokens", out);
+    ADD_PINT(p, u, "output_tokens", out);
     d = cJSON_CreateObject();
-    ADD_INT(d, "reasoning_tokens", reasoning);
+    ADD_PINT(p, d, "reasoning_tokens", reasoning);
     add_cs(u, "output_tokens_details", d);
-    ADD_INT(u, "total_tokens", in + out);
+    ADD_PINT(p, u, "total_tokens", in + out);
     return u;
 }
 
 /* IR usage -> the Response's (NULL when absent). */
-static cJSON *usage_from_ir(const cJSON *u, rs_state_t *st)
+static cJSON *usage_from_ir(apr_pool_t *p, const cJSON *u,
+                            rs_state_t *st)
 {
     long in, out, cached, reasoning;
 
@@ -1488,7 +1592,7 @@ static cJSON *usage_from_ir(const cJSON *u, rs_state_t *st)
         st->reasoning_tokens = reasoning;
         return NULL;
     }
-    return usage_json(in, cached, out, reasoning);
+    return usage_json(p, in, cached, out, reasoning);
 }
 
 /* finish_reason -> the reason of an incomplete answer, or NULL. */
@@ -1786,10 +1890,9 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         return llmp_error_make(f->pool, 502, "api_error", NULL, NULL,
                                "invalid response from the backend: no "
                                "message in the answer");
-    r = response_new(f, st, reason ? "incomplete" : "completed");
+    r = response_new(f, st, reason ? "incomplete" : "completed", &output);
     llmp_json_pool_own(f->pool, r);
     if (reason) set_incomplete(r, reason);
-    output = cJSON_GetObjectItemCaseSensitive(r, "output");
     calls = llmp_json_get(msg, "tool_calls");
     if ((rtext && *rtext) || sig)
         cJSON_AddItemToArray(output, reasoning_item(
@@ -1828,7 +1931,8 @@ static llmp_error_t *responses_response(llmp_front_t *f,
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
-    if ((u = usage_from_ir(llmp_json_get(completion, "usage"), NULL)))
+    if ((u = usage_from_ir(f->pool,
+                           llmp_json_get(completion, "usage"), NULL)))
         add_cs(r, "usage", u);
     f->answer = r;
     if ((err = llmp_json_out(f->pool, r, out, len))) return err;
@@ -1845,7 +1949,10 @@ static llmp_error_t *emit(llmp_front_t *f, rs_state_t *st, cJSON *ev)
     const char *type = llmp_json_str(ev, "type");
     apr_status_t rv;
 
-    ADD_INT(ev, "sequence_number", st->seq++);
+    char seq[24];
+
+    /* (the text on the stack: ev is printed and deleted here) */
+    add_raw_ref(ev, "sequence_number", int_text(seq, st->seq++));
     st->ev.len = 0;
     rv = llmp_json_write(&st->ev, ev);
     cJSON_Delete(ev);
@@ -1905,7 +2012,7 @@ static llmp_error_t *emit_item(llmp_front_t *f, rs_state_t *st,
 {
     cJSON *ev = event_new(type);
 
-    ADD_INT(ev, "output_index", it->index);
+    ADD_PINT(f->pool, ev, "output_index", it->index);
     add_cs(ev, "item", item_json(it, done));
     return emit(f, st, ev);
 }
@@ -1913,8 +2020,8 @@ static llmp_error_t *emit_item(llmp_front_t *f, rs_state_t *st,
 static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
                                    const char *status)
 {
-    cJSON *r = response_new(f, st, status);
-    cJSON *output = cJSON_GetObjectItemCaseSensitive(r, "output");
+    cJSON *output = NULL;
+    cJSON *r = response_new(f, st, status, &output);
     int i;
 
     for (i = 0; i < st->items->nelts; i++) {
@@ -1926,7 +2033,7 @@ static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
         cJSON_AddItemToArray(output, item_json(it, 1));
     }
     if (st->have_usage)
-        add_cs(r, "usage", usage_json(st->in_tokens, st->cached,
+        add_cs(r, "usage", usage_json(f->pool, st->in_tokens, st->cached,
                                       st->out_tokens, st->reasoning_tokens));
     return r;
 }
@@ -1991,7 +2098,7 @@ cJSON *llmp_responses_new(llmp_front_t *f, const char *status)
         memset(&none, 0, sizeof(none));
         st = &none;
     }
-    return response_new(f, st, status);
+    return response_new(f, st, status, NULL);
 }
 
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
@@ -2001,10 +2108,10 @@ static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
     if (st->started) return NULL;
     st->started = 1;
     if ((err = emit_response(f, st, "response.created",
-                             response_new(f, st, "in_progress"), 0)))
+                             response_new(f, st, "in_progress", NULL), 0)))
         return err;
     return emit_response(f, st, "response.in_progress",
-                         response_new(f, st, "in_progress"), 0);
+                         response_new(f, st, "in_progress", NULL), 0);
 }
 
 /* The done events of the open item. */
@@ -2020,13 +2127,13 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     it->status = status;
     if (it->kind == RS_MESSAGE) {
         ev = item_event("response.output_text.done", it);
-        ADD_INT(ev, "content_index", 0);
+        ADD_PINT(f->pool, ev, "content_index", 0);
         ADD_REF(ev, "text", buf_text(&it->text));
         add_cs(ev, "logprobs", cJSON_CreateArray());
         if (!(err = emit(f, st, ev))) {
             cJSON *m = message_item(it->id, status, buf_text(&it->text), 1);
             ev = item_event("response.content_part.done", it);
-            ADD_INT(ev, "content_index", 0);
+            ADD_PINT(f->pool, ev, "content_index", 0);
             add_cs(ev, "part", cJSON_DetachItemFromArray(
                        cJSON_GetObjectItemCaseSensitive(m, "content"), 0));
             cJSON_Delete(m);
@@ -2036,11 +2143,11 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     else if (it->kind == RS_REASONING) {
         if (it->text.len) {
             ev = item_event("response.reasoning_summary_text.done", it);
-            ADD_INT(ev, "summary_index", 0);
+            ADD_PINT(f->pool, ev, "summary_index", 0);
             ADD_REF(ev, "text", buf_text(&it->text));
             if (!(err = emit(f, st, ev))) {
                 ev = item_event("response.reasoning_summary_part.done", it);
-                ADD_INT(ev, "summary_index", 0);
+                ADD_PINT(f->pool, ev, "summary_index", 0);
                 add_cs(ev, "part", summary_part(buf_text(&it->text)));
                 err = emit(f, st, ev);
             }
@@ -2140,13 +2247,13 @@ static llmp_error_t *on_reasoning(llmp_front_t *f, rs_state_t *st,
     it = st->cur;
     if (!it->text.len) {
         ev = item_event("response.reasoning_summary_part.added", it);
-        ADD_INT(ev, "summary_index", 0);
+        ADD_PINT(f->pool, ev, "summary_index", 0);
         add_cs(ev, "part", summary_part(""));
         if ((err = emit(f, st, ev))) return err;
     }
     if ((err = append(f, it, piece))) return err;
     ev = item_event("response.reasoning_summary_text.delta", it);
-    ADD_INT(ev, "summary_index", 0);
+    ADD_PINT(f->pool, ev, "summary_index", 0);
     ADD_REF(ev, "delta", piece);
     return emit(f, st, ev);
 }
@@ -2186,7 +2293,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
             return err;
         m = message_item(it->id, "in_progress", "", 1);
         ev = item_event("response.content_part.added", it);
-        ADD_INT(ev, "content_index", 0);
+        ADD_PINT(f->pool, ev, "content_index", 0);
         add_cs(ev, "part", cJSON_DetachItemFromArray(
                    cJSON_GetObjectItemCaseSensitive(m, "content"), 0));
         cJSON_Delete(m);
@@ -2195,7 +2302,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
     it = st->cur;
     if ((err = append(f, it, piece))) return err;
     ev = item_event("response.output_text.delta", it);
-    ADD_INT(ev, "content_index", 0);
+    ADD_PINT(f->pool, ev, "content_index", 0);
     ADD_REF(ev, "delta", piece);
     add_cs(ev, "logprobs", cJSON_CreateArray());
     return emit(f, st, ev);
@@ -2269,7 +2376,7 @@ static llmp_error_t *responses_stream_chunk(llmp_front_t *f,
     if (st->ended) return NULL;
     if ((err = ensure_started(f, st))) return err;
     if ((u = llmp_json_get(chunk, "usage")) && cJSON_IsObject(u))
-        usage_from_ir(u, st);
+        usage_from_ir(f->pool, u, st);
     choice = cJSON_GetArrayItem(llmp_json_get(chunk, "choices"), 0);
     if (!choice) return NULL;
     delta = llmp_json_get(choice, "delta");
