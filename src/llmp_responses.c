@@ -180,7 +180,8 @@ static void add_cs(cJSON *o, const char *name, cJSON *v)
 #define ADD_NULL(o, k)    add_cs(o, k, cJSON_CreateNull())
 #define ADD_BOOL(o, k, v) add_cs(o, k, cJSON_CreateBool(v))
 #define ADD_INT(o, k, v)  llmp_json_add_int(o, k, v)
-#define ADD_PINT(p, o, k, v) add_int(p, o, k, v)
+#define ADD_PINT(p, o, k, v) add_int(p, NULL, o, k, v)
+#define N_INT(p, np, o, k, v) add_int(p, np, o, k, v)
 
 /* v's decimal text written at the end of buf (24 bytes), or a constant
  * for 0-9. */
@@ -201,11 +202,51 @@ static const char *int_text(char *buf, apr_int64_t v)
     return s;
 }
 
+/* ---- nodes of the Response ----
+ * A non-streamed answer's Response is built of nodes in the pool (np):
+ * no malloc and free per node. Such a tree is never deleted (a
+ * cJSON_Delete of it or of one of its nodes would free pool memory): it
+ * is not given to llmp_json_pool_own and nothing in it is replaced or
+ * detached; its strings are referred to. np NULL: nodes from cJSON's
+ * allocator, as cJSON_Create* makes them (a stream's events, deleted
+ * once printed). */
+static cJSON *mk(apr_pool_t *np, int type)
+{
+    cJSON *n = np ? apr_pcalloc(np, sizeof(*n)) : cJSON_CreateNull();
+
+    if (n) n->type = type;
+    return n;
+}
+
+/* A string referred to (s must outlive the tree). */
+static cJSON *mk_str(apr_pool_t *np, const char *s)
+{
+    cJSON *n = mk(np, cJSON_String | cJSON_IsReference);
+
+    if (n) n->valuestring = (char *)(apr_uintptr_t)s;
+    return n;
+}
+
+/* An object or array (type) whose members are child's list, referred
+ * to. */
+static cJSON *mk_ref(apr_pool_t *np, int type, cJSON *child)
+{
+    cJSON *n = mk(np, type | cJSON_IsReference);
+
+    if (n) n->child = child;
+    return n;
+}
+
+#define N_REF(np, o, k, v)  add_cs(o, k, mk_str(np, v))
+#define N_NULL(np, o, k)    add_cs(o, k, mk(np, cJSON_NULL))
+#define N_BOOL(np, o, k, v) add_cs(o, k, mk(np, (v) ? cJSON_True : cJSON_False))
+
 /* A raw member (text printed as it is) with a constant name, the text
  * referred to (it must outlive o's printing). */
-static void add_raw_ref(cJSON *o, const char *name, const char *text)
+static void add_raw_ref(apr_pool_t *np, cJSON *o, const char *name,
+                        const char *text)
 {
-    cJSON *item = cJSON_CreateStringReference(text);
+    cJSON *item = mk_str(np, text);
 
     if (!item) return;
     item->type = cJSON_Raw | cJSON_IsReference;
@@ -216,13 +257,13 @@ static void add_raw_ref(cJSON *o, const char *name, const char *text)
  * it (its decimal text, a raw item), the text a constant (0-9) or in
  * pool p: one allocation where llmp_json_add_int makes three (the item,
  * its text, its name). */
-static void add_int(apr_pool_t *p, cJSON *o, const char *name,
-                    apr_int64_t v)
+static void add_int(apr_pool_t *p, apr_pool_t *np, cJSON *o,
+                    const char *name, apr_int64_t v)
 {
     char buf[24];
 
-    if (v >= 0 && v <= 9) add_raw_ref(o, name, int_text(buf, v));
-    else add_raw_ref(o, name, apr_pstrdup(p, int_text(buf, v)));
+    if (v >= 0 && v <= 9) add_raw_ref(np, o, name, int_text(buf, v));
+    else add_raw_ref(np, o, name, apr_pstrdup(p, int_text(buf, v)));
 }
 
 /* A member that is present and not null. */
@@ -1405,11 +1446,34 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
 
 /* ---- the Response object ---- */
 
+/* A reference to a request's value (jref) of nodes in np. */
+static cJSON *pjref(apr_pool_t *np, const cJSON *v)
+{
+    cJSON *n;
+
+    if (!np) return jref(v);
+    if (cJSON_IsObject(v)) return mk_ref(np, cJSON_Object, v->child);
+    if (cJSON_IsArray(v)) return mk_ref(np, cJSON_Array, v->child);
+    if (cJSON_IsString(v)) return mk_str(np, v->valuestring);
+    if (cJSON_IsRaw(v)) {
+        n = mk_str(np, v->valuestring);
+        n->type = cJSON_Raw | cJSON_IsReference;
+        return n;
+    }
+    /* numbers, booleans, null: copied, as cJSON_Duplicate does */
+    n = mk(np, v ? v->type & 0xFF : cJSON_NULL);
+    if (v) {
+        n->valueint = v->valueint;
+        n->valuedouble = v->valuedouble;
+    }
+    return n;
+}
+
 /* The request's tools as the client sent them, a function's nullable
  * "strict" and "parameters" filled (the Response requires them). */
-static cJSON *echo_tools(const cJSON *tools)
+static cJSON *echo_tools(apr_pool_t *np, const cJSON *tools)
 {
-    cJSON *out = cJSON_CreateArray();
+    cJSON *out = mk(np, cJSON_Array);
     const cJSON *t;
 
     cJSON_ArrayForEach(t, (cJSON_IsArray(tools) ? tools : NULL)) {
@@ -1420,23 +1484,25 @@ static cJSON *echo_tools(const cJSON *tools)
             && (!llmp_json_get(t, "strict")
                 || !llmp_json_get(t, "parameters"))) {
             const cJSON *m;
-            o = cJSON_CreateObject();
-            cJSON_ArrayForEach(m, t) add_cs(o, m->string, jref(m));
-            if (!llmp_json_get(t, "strict")) ADD_NULL(o, "strict");
-            if (!llmp_json_get(t, "parameters")) ADD_NULL(o, "parameters");
+            o = mk(np, cJSON_Object);
+            cJSON_ArrayForEach(m, t) add_cs(o, m->string, pjref(np, m));
+            if (!llmp_json_get(t, "strict")) N_NULL(np, o, "strict");
+            if (!llmp_json_get(t, "parameters"))
+                N_NULL(np, o, "parameters");
         }
         else {
-            o = jref(t);
+            o = pjref(np, t);
         }
         cJSON_AddItemToArray(out, o);
     }
     return out;
 }
 
-static void echo(cJSON *r, const char *name, const cJSON *v)
+static void echo(apr_pool_t *np, cJSON *r, const char *name,
+                 const cJSON *v)
 {
-    if (v && !cJSON_IsNull(v)) add_cs(r, name, jref(v));
-    else ADD_NULL(r, name);
+    if (v && !cJSON_IsNull(v)) add_cs(r, name, pjref(np, v));
+    else N_NULL(np, r, name);
 }
 
 /* A number echoed (v a cJSON number): one of at most six decimals
@@ -1444,8 +1510,8 @@ static void echo(cJSON *r, const char *name, const cJSON *v)
  * writer prints for it (its %.15g, which reads back the same: the
  * decimal m / 10^n whose correctly rounded value is v), made without a
  * formatter; other numbers copied. */
-static void echo_num(apr_pool_t *p, cJSON *r, const char *name,
-                     const cJSON *v)
+static void echo_num(apr_pool_t *p, apr_pool_t *np, cJSON *r,
+                     const char *name, const cJSON *v)
 {
     static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
     double d = v->valuedouble;
@@ -1471,108 +1537,116 @@ static void echo_num(apr_pool_t *p, cJSON *r, const char *name,
                 /* (%g's: no trailing zero; d is not an integer, so a
                  * decimal is not zero) */
                 while (e[-1] == '0') *--e = '\0';
-                add_raw_ref(r, name, apr_pstrmemdup(p, s,
-                                                    (apr_size_t)(e - s)));
+                add_raw_ref(np, r, name, apr_pstrmemdup(p, s,
+                                                        (apr_size_t)(e - s)));
                 return;
             }
         }
     }
-    echo(r, name, v);
+    echo(np, r, name, v);
 }
 
 /* A Response without output items and usage (*output: its "output"
- * array, when output is not NULL). */
+ * array, when output is not NULL); nodes in np (see mk). */
 static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
-                           const char *status, cJSON **output)
+                           const char *status, cJSON **output,
+                           apr_pool_t *np)
 {
     cJSON *o;
     const cJSON *v;
     const rs_req_t *in = &st->in;
     rs_req_t other;
-    cJSON *r = cJSON_CreateObject();
+    cJSON one;
+    cJSON *r = mk(np, cJSON_Object);
 
+    memset(&one, 0, sizeof(one));
+    one.type = cJSON_Number;
+    one.valueint = 1;
+    one.valuedouble = 1;
     if (!st->req) {                /* no request read: the front's */
         rs_read(f->req, &other);
         in = &other;
     }
 
-    ADD_REF(r, "id", f->id);
-    ADD_REF(r, "object", "response");
-    ADD_PINT(f->pool, r, "created_at", f->created);
-    ADD_REF(r, "status", status);
+    N_REF(np, r, "id", f->id);
+    N_REF(np, r, "object", "response");
+    N_INT(f->pool, np, r, "created_at", f->created);
+    N_REF(np, r, "status", status);
     if (!strcmp(status, "completed"))
-        ADD_PINT(f->pool, r, "completed_at", apr_time_sec(apr_time_now()));
-    else ADD_NULL(r, "completed_at");
-    ADD_NULL(r, "error");
-    ADD_NULL(r, "incomplete_details");
+        N_INT(f->pool, np, r, "completed_at", apr_time_sec(apr_time_now()));
+    else N_NULL(np, r, "completed_at");
+    N_NULL(np, r, "error");
+    N_NULL(np, r, "incomplete_details");
     v = nn(in->instructions);
-    echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
+    echo(np, r, "instructions", cJSON_IsString(v) ? v : NULL);
     v = nn(in->max_output_tokens);
-    echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
-    ADD_STR(r, "model", f->model_id ? f->model_id : "");
-    o = cJSON_CreateArray();
+    echo(np, r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
+    if (np) N_REF(np, r, "model", apr_pstrdup(np, f->model_id ? f->model_id
+                                                               : ""));
+    else ADD_STR(r, "model", f->model_id ? f->model_id : "");
+    o = mk(np, cJSON_Array);
     add_cs(r, "output", o);
     if (output) *output = o;
     v = in->parallel_tool_calls;
-    ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
+    N_BOOL(np, r, "parallel_tool_calls", !cJSON_IsFalse(v));
     v = nn(in->previous_response_id);
-    echo(r, "previous_response_id", cJSON_IsString(v) ? v : NULL);
+    echo(np, r, "previous_response_id", cJSON_IsString(v) ? v : NULL);
     v = nn(in->reasoning);
-    echo(r, "reasoning", cJSON_IsObject(v) ? v : NULL);
-    ADD_BOOL(r, "store", !cJSON_IsFalse(in->store));
+    echo(np, r, "reasoning", cJSON_IsObject(v) ? v : NULL);
+    N_BOOL(np, r, "store", !cJSON_IsFalse(in->store));
     v = nn(in->temperature);
-    if (cJSON_IsNumber(v)) echo_num(f->pool, r, "temperature", v);
-    else add_cs(r, "temperature", cJSON_CreateNumber(1));
+    if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "temperature", v);
+    else add_cs(r, "temperature", pjref(np, &one));
     v = nn(in->text);
     if (cJSON_IsObject(v)) {
-        echo(r, "text", v);
+        echo(np, r, "text", v);
     }
     else {
-        cJSON *t = cJSON_CreateObject(), *fm = cJSON_CreateObject();
-        ADD_REF(fm, "type", "text");
+        cJSON *t = mk(np, cJSON_Object), *fm = mk(np, cJSON_Object);
+        N_REF(np, fm, "type", "text");
         add_cs(t, "format", fm);
         add_cs(r, "text", t);
     }
     v = nn(in->tool_choice);
-    if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(r, "tool_choice", v);
-    else ADD_REF(r, "tool_choice", "auto");
-    add_cs(r, "tools", echo_tools(nn(in->tools)));
+    if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(np, r, "tool_choice", v);
+    else N_REF(np, r, "tool_choice", "auto");
+    add_cs(r, "tools", echo_tools(np, nn(in->tools)));
     v = nn(in->top_p);
-    if (cJSON_IsNumber(v)) echo_num(f->pool, r, "top_p", v);
-    else add_cs(r, "top_p", cJSON_CreateNumber(1));
-    ADD_REF(r, "truncation", "disabled");
+    if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "top_p", v);
+    else add_cs(r, "top_p", pjref(np, &one));
+    N_REF(np, r, "truncation", "disabled");
     v = nn(in->metadata);
-    if (cJSON_IsObject(v)) echo(r, "metadata", v);
-    else add_cs(r, "metadata", cJSON_CreateObject());
+    if (cJSON_IsObject(v)) echo(np, r, "metadata", v);
+    else add_cs(r, "metadata", mk(np, cJSON_Object));
     v = nn(in->prompt_cache_key);
-    echo(r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
+    echo(np, r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
     v = nn(in->safety_identifier);
-    echo(r, "safety_identifier", cJSON_IsString(v) ? v : NULL);
+    echo(np, r, "safety_identifier", cJSON_IsString(v) ? v : NULL);
     v = nn(in->user);
-    if (cJSON_IsString(v)) echo(r, "user", v);
+    if (cJSON_IsString(v)) echo(np, r, "user", v);
     return r;
 }
 
-static cJSON *usage_json(apr_pool_t *p, long in, long cached, long out,
+static cJSON *usage_json(apr_pool_t *p, apr_pool_t *np, long in, long cached, long out,
                          long reasoning)
 {
-    cJSON *u = cJSON_CreateObject(), *d;
+    cJSON *u = mk(np, cJSON_Object), *d;
 
-    ADD_PINT(p, u, "input_tokens", in);
-    d = cJSON_CreateObject();
-    ADD_PINT(p, d, "cached_tokens", cached);
-    ADD_PINT(p, d, "cache_write_tokens", 0);
+    N_INT(p, np, u, "input_tokens", in);
+    d = mk(np, cJSON_Object);
+    N_INT(p, np, d, "cached_tokens", cached);
+    N_INT(p, np, d, "cache_write_tokens", 0);
     add_cs(u, "input_tokens_details", d);
-    ADD_PINT(p, u, "output_tokens", out);
-    d = cJSON_CreateObject();
-    ADD_PINT(p, d, "reasoning_tokens", reasoning);
+    N_INT(p, np, u, "output_tokens", out);
+    d = mk(np, cJSON_Object);
+    N_INT(p, np, d, "reasoning_tokens", reasoning);
     add_cs(u, "output_tokens_details", d);
-    ADD_PINT(p, u, "total_tokens", in + out);
+    N_INT(p, np, u, "total_tokens", in + out);
     return u;
 }
 
 /* IR usage -> the Response's (NULL when absent). */
-static cJSON *usage_from_ir(apr_pool_t *p, const cJSON *u,
+static cJSON *usage_from_ir(apr_pool_t *p, apr_pool_t *np, const cJSON *u,
                             rs_state_t *st)
 {
     long in, out, cached, reasoning;
@@ -1592,7 +1666,7 @@ static cJSON *usage_from_ir(apr_pool_t *p, const cJSON *u,
         st->reasoning_tokens = reasoning;
         return NULL;
     }
-    return usage_json(p, in, cached, out, reasoning);
+    return usage_json(p, np, in, cached, out, reasoning);
 }
 
 /* finish_reason -> the reason of an incomplete answer, or NULL. */
@@ -1604,97 +1678,107 @@ static const char *incomplete_reason(const char *finish)
     return NULL;
 }
 
-static void set_incomplete(cJSON *r, const char *reason)
+/* incomplete_details (null) made {"reason": reason}, in place (r may be
+ * of pool nodes: nothing replaced). */
+static void set_incomplete(apr_pool_t *np, cJSON *r, const char *reason)
 {
-    cJSON *d = cJSON_CreateObject();
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "incomplete_details");
 
-    ADD_REF(d, "reason", reason);
-    cJSON_ReplaceItemInObjectCaseSensitive(r, "incomplete_details", d);
+    if (!cJSON_IsNull(d)) return;
+    d->type = cJSON_Object | (d->type & cJSON_StringIsConst);
+    N_REF(np, d, "reason", reason);
 }
 
 /* ---- output items ---- */
 
-static cJSON *message_item(const char *id, const char *status,
+static cJSON *message_item(apr_pool_t *np, const char *id, const char *status,
                            const char *text, int with_part)
 {
-    cJSON *m = cJSON_CreateObject(), *content = cJSON_CreateArray(), *p;
+    cJSON *m = mk(np, cJSON_Object), *content = mk(np, cJSON_Array), *p;
 
-    ADD_REF(m, "id", id);
-    ADD_REF(m, "type", "message");
-    ADD_REF(m, "status", status);
-    ADD_REF(m, "role", "assistant");
+    N_REF(np, m, "id", id);
+    N_REF(np, m, "type", "message");
+    N_REF(np, m, "status", status);
+    N_REF(np, m, "role", "assistant");
     add_cs(m, "content", content);
     if (with_part) {
-        p = cJSON_CreateObject();
-        ADD_REF(p, "type", "output_text");
-        ADD_REF(p, "text", text);
-        add_cs(p, "annotations", cJSON_CreateArray());
-        add_cs(p, "logprobs", cJSON_CreateArray());
+        p = mk(np, cJSON_Object);
+        N_REF(np, p, "type", "output_text");
+        N_REF(np, p, "text", text);
+        add_cs(p, "annotations", mk(np, cJSON_Array));
+        add_cs(p, "logprobs", mk(np, cJSON_Array));
         cJSON_AddItemToArray(content, p);
     }
     return m;
 }
 
-static cJSON *summary_part(const char *text)
+static cJSON *summary_part(apr_pool_t *np, const char *text)
 {
-    cJSON *p = cJSON_CreateObject();
+    cJSON *p = mk(np, cJSON_Object);
 
-    ADD_REF(p, "type", "summary_text");
-    ADD_REF(p, "text", text);
+    N_REF(np, p, "type", "summary_text");
+    N_REF(np, p, "text", text);
     return p;
 }
 
-static cJSON *reasoning_item(const char *id, const char *text,
+static cJSON *reasoning_item(apr_pool_t *np, const char *id, const char *text,
                              const char *signature)
 {
-    cJSON *r = cJSON_CreateObject(), *s = cJSON_CreateArray();
+    cJSON *r = mk(np, cJSON_Object), *s = mk(np, cJSON_Array);
 
-    ADD_REF(r, "id", id);
-    ADD_REF(r, "type", "reasoning");
+    N_REF(np, r, "id", id);
+    N_REF(np, r, "type", "reasoning");
     add_cs(r, "summary", s);
-    if (text && *text) cJSON_AddItemToArray(s, summary_part(text));
-    if (signature) ADD_REF(r, "encrypted_content", signature);
+    if (text && *text) cJSON_AddItemToArray(s, summary_part(np, text));
+    if (signature) N_REF(np, r, "encrypted_content", signature);
     return r;
 }
 
 /* A function_call, or a custom_tool_call when tool is a custom tool, or
  * a tool_search_call when it is the client's tool_search. args_or_input:
  * the arguments, or the custom call's input. */
-static cJSON *call_item(const char *id, const char *status,
+static cJSON *call_item(apr_pool_t *np, const char *id, const char *status,
                         const char *call_id, const rs_tool_t *tool,
                         const char *name, const char *args_or_input)
 {
-    cJSON *c = cJSON_CreateObject();
+    cJSON *c = mk(np, cJSON_Object);
 
-    ADD_REF(c, "id", id);
+    N_REF(np, c, "id", id);
     if (tool && tool->search) {
         /* the arguments as an object, for the client to run the search */
         cJSON *a = args_or_input && *args_or_input
                    ? cJSON_Parse(args_or_input) : NULL;
         if (!cJSON_IsObject(a)) {
             cJSON_Delete(a);
-            a = cJSON_CreateObject();
+            a = mk(np, cJSON_Object);
         }
-        ADD_REF(c, "type", "tool_search_call");
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "execution", "client");
+        else if (np) {
+            /* the parsed tree the pool's, its members referred to by a
+             * pool node (a pool-owned tree is deleted with its next
+             * siblings: it is never linked into a pool tree) */
+            llmp_json_pool_own(np, a);
+            a = mk_ref(np, cJSON_Object, a->child);
+        }
+        N_REF(np, c, "type", "tool_search_call");
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "execution", "client");
         add_cs(c, "arguments", a);
-        ADD_REF(c, "status", status);
+        N_REF(np, c, "status", status);
     }
     else if (tool && tool->custom) {
-        ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "name", name);
-        if (tool->ns) ADD_REF(c, "namespace", tool->ns);
-        ADD_REF(c, "input", args_or_input);
+        N_REF(np, c, "type", "custom_tool_call");   /* it has no status */
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "name", name);
+        if (tool->ns) N_REF(np, c, "namespace", tool->ns);
+        N_REF(np, c, "input", args_or_input);
     }
     else {
-        ADD_REF(c, "type", "function_call");
-        ADD_REF(c, "status", status);
-        ADD_REF(c, "arguments", args_or_input);
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "name", name);
-        if (tool && tool->ns) ADD_REF(c, "namespace", tool->ns);
+        N_REF(np, c, "type", "function_call");
+        N_REF(np, c, "status", status);
+        N_REF(np, c, "arguments", args_or_input);
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "name", name);
+        if (tool && tool->ns) N_REF(np, c, "namespace", tool->ns);
     }
     return c;
 }
@@ -1890,16 +1974,17 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         return llmp_error_make(f->pool, 502, "api_error", NULL, NULL,
                                "invalid response from the backend: no "
                                "message in the answer");
-    r = response_new(f, st, reason ? "incomplete" : "completed", &output);
-    llmp_json_pool_own(f->pool, r);
-    if (reason) set_incomplete(r, reason);
+    /* of pool nodes (see mk): never deleted */
+    r = response_new(f, st, reason ? "incomplete" : "completed", &output,
+                     f->pool);
+    if (reason) set_incomplete(f->pool, r, reason);
     calls = llmp_json_get(msg, "tool_calls");
     if ((rtext && *rtext) || sig)
-        cJSON_AddItemToArray(output, reasoning_item(
+        cJSON_AddItemToArray(output, reasoning_item(f->pool,
             llmp_make_id(f->pool, "rs_"), rtext, sig));
     if ((!text || !*text) && refusal && *refusal) text = refusal;
     if ((text && *text) || (!output->child && !cJSON_GetArraySize(calls)))
-        cJSON_AddItemToArray(output, message_item(
+        cJSON_AddItemToArray(output, message_item(f->pool,
             llmp_make_id(f->pool, "msg_"), item_status, text ? text : "", 1));
     cJSON_ArrayForEach(tc, (cJSON_IsArray(calls) ? calls : NULL)) {
         const cJSON *fn = llmp_json_get(tc, "function");
@@ -1918,7 +2003,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
                 static const rs_tool_t plain_custom = { "", "", NULL, 1 };
                 tool = &plain_custom;
             }
-            cJSON_AddItemToArray(output, call_item(
+            cJSON_AddItemToArray(output, call_item(f->pool,
                 llmp_make_id(f->pool, "ctc_"), "completed",
                 id ? id : llmp_make_id(f->pool, "call_"), tool,
                 name ? name : "", args ? args : ""));
@@ -1926,12 +2011,12 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         }
         tool = tool_by_ir(st, name);
         if (tool && tool->custom) args = custom_input(f->pool, args);
-        cJSON_AddItemToArray(output, call_item(
+        cJSON_AddItemToArray(output, call_item(f->pool,
             llmp_make_id(f->pool, call_prefix(tool)),
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
-    if ((u = usage_from_ir(f->pool,
+    if ((u = usage_from_ir(f->pool, f->pool,
                            llmp_json_get(completion, "usage"), NULL)))
         add_cs(r, "usage", u);
     f->answer = r;
@@ -1952,7 +2037,7 @@ static llmp_error_t *emit(llmp_front_t *f, rs_state_t *st, cJSON *ev)
     char seq[24];
 
     /* (the text on the stack: ev is printed and deleted here) */
-    add_raw_ref(ev, "sequence_number", int_text(seq, st->seq++));
+    add_raw_ref(NULL, ev, "sequence_number", int_text(seq, st->seq++));
     st->ev.len = 0;
     rv = llmp_json_write(&st->ev, ev);
     cJSON_Delete(ev);
@@ -1994,12 +2079,12 @@ static cJSON *item_json(const rs_item_t *it, int done)
 
     switch (it->kind) {
     case RS_MESSAGE:
-        return message_item(it->id, status, buf_text(&it->text), done);
+        return message_item(NULL, it->id, status, buf_text(&it->text), done);
     case RS_REASONING:
-        return reasoning_item(it->id, done ? buf_text(&it->text) : NULL,
+        return reasoning_item(NULL, it->id, done ? buf_text(&it->text) : NULL,
                               done ? it->signature : NULL);
     default:
-        return call_item(it->id, status, it->call_id, it->tool, it->name,
+        return call_item(NULL, it->id, status, it->call_id, it->tool, it->name,
                          !done ? ""
                          : (it->tool && it->tool->custom) ? it->input
                          : buf_text(&it->text));
@@ -2021,7 +2106,7 @@ static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
                                    const char *status)
 {
     cJSON *output = NULL;
-    cJSON *r = response_new(f, st, status, &output);
+    cJSON *r = response_new(f, st, status, &output, NULL);
     int i;
 
     for (i = 0; i < st->items->nelts; i++) {
@@ -2033,7 +2118,7 @@ static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
         cJSON_AddItemToArray(output, item_json(it, 1));
     }
     if (st->have_usage)
-        add_cs(r, "usage", usage_json(f->pool, st->in_tokens, st->cached,
+        add_cs(r, "usage", usage_json(f->pool, NULL, st->in_tokens, st->cached,
                                       st->out_tokens, st->reasoning_tokens));
     return r;
 }
@@ -2098,7 +2183,7 @@ cJSON *llmp_responses_new(llmp_front_t *f, const char *status)
         memset(&none, 0, sizeof(none));
         st = &none;
     }
-    return response_new(f, st, status, NULL);
+    return response_new(f, st, status, NULL, NULL);
 }
 
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
@@ -2108,10 +2193,10 @@ static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
     if (st->started) return NULL;
     st->started = 1;
     if ((err = emit_response(f, st, "response.created",
-                             response_new(f, st, "in_progress", NULL), 0)))
+                             response_new(f, st, "in_progress", NULL, NULL), 0)))
         return err;
     return emit_response(f, st, "response.in_progress",
-                         response_new(f, st, "in_progress", NULL), 0);
+                         response_new(f, st, "in_progress", NULL, NULL), 0);
 }
 
 /* The done events of the open item. */
@@ -2131,7 +2216,7 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
         ADD_REF(ev, "text", buf_text(&it->text));
         add_cs(ev, "logprobs", cJSON_CreateArray());
         if (!(err = emit(f, st, ev))) {
-            cJSON *m = message_item(it->id, status, buf_text(&it->text), 1);
+            cJSON *m = message_item(NULL, it->id, status, buf_text(&it->text), 1);
             ev = item_event("response.content_part.done", it);
             ADD_PINT(f->pool, ev, "content_index", 0);
             add_cs(ev, "part", cJSON_DetachItemFromArray(
@@ -2148,7 +2233,7 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
             if (!(err = emit(f, st, ev))) {
                 ev = item_event("response.reasoning_summary_part.done", it);
                 ADD_PINT(f->pool, ev, "summary_index", 0);
-                add_cs(ev, "part", summary_part(buf_text(&it->text)));
+                add_cs(ev, "part", summary_part(NULL, buf_text(&it->text)));
                 err = emit(f, st, ev);
             }
         }
@@ -2248,7 +2333,7 @@ static llmp_error_t *on_reasoning(llmp_front_t *f, rs_state_t *st,
     if (!it->text.len) {
         ev = item_event("response.reasoning_summary_part.added", it);
         ADD_PINT(f->pool, ev, "summary_index", 0);
-        add_cs(ev, "part", summary_part(""));
+        add_cs(ev, "part", summary_part(NULL, ""));
         if ((err = emit(f, st, ev))) return err;
     }
     if ((err = append(f, it, piece))) return err;
@@ -2291,7 +2376,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
         if (!(it = item_new(f, st, RS_MESSAGE, "msg_", &err))) return err;
         if ((err = emit_item(f, st, "response.output_item.added", it, 0)))
             return err;
-        m = message_item(it->id, "in_progress", "", 1);
+        m = message_item(NULL, it->id, "in_progress", "", 1);
         ev = item_event("response.content_part.added", it);
         ADD_PINT(f->pool, ev, "content_index", 0);
         add_cs(ev, "part", cJSON_DetachItemFromArray(
@@ -2376,7 +2461,7 @@ static llmp_error_t *responses_stream_chunk(llmp_front_t *f,
     if (st->ended) return NULL;
     if ((err = ensure_started(f, st))) return err;
     if ((u = llmp_json_get(chunk, "usage")) && cJSON_IsObject(u))
-        usage_from_ir(f->pool, u, st);
+        usage_from_ir(f->pool, NULL, u, st);
     choice = cJSON_GetArrayItem(llmp_json_get(chunk, "choices"), 0);
     if (!choice) return NULL;
     delta = llmp_json_get(choice, "delta");
@@ -2435,7 +2520,7 @@ static llmp_error_t *responses_stream_end(llmp_front_t *f,
         if ((e = close_item(f, st, reason ? "incomplete" : "completed")))
             return e;
         r = response_with_output(f, st, reason ? "incomplete" : "completed");
-        if (reason) set_incomplete(r, reason);
+        if (reason) set_incomplete(NULL, r, reason);
         st->ended = 1;
         return emit_response(f, st, reason ? "response.incomplete"
                                            : "response.completed", r, 1);
