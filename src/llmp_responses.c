@@ -237,9 +237,36 @@ static cJSON *mk_ref(apr_pool_t *np, int type, cJSON *child)
     return n;
 }
 
-#define N_REF(np, o, k, v)  add_cs(o, k, mk_str(np, v))
-#define N_NULL(np, o, k)    add_cs(o, k, mk(np, cJSON_NULL))
-#define N_BOOL(np, o, k, v) add_cs(o, k, mk(np, (v) ? cJSON_True : cJSON_False))
+/* v appended to o's members (or items, name NULL): for pool nodes (np),
+ * linked here as cJSON's add links it (constant name; the first
+ * member's prev is the last) without its checks, made here; else
+ * add_cs / cJSON_AddItemToArray. */
+static void nput(apr_pool_t *np, cJSON *o, const char *name, cJSON *v)
+{
+    if (!np || !o || !v) {
+        if (name) add_cs(o, name, v);
+        else if (!cJSON_AddItemToArray(o, v)) cJSON_Delete(v);
+        return;
+    }
+    if (name) {
+        v->string = (char *)(apr_uintptr_t)name;
+        v->type |= cJSON_StringIsConst;
+    }
+    if (!o->child) {
+        o->child = v;
+        v->prev = v;
+    }
+    else {
+        cJSON *last = o->child->prev;
+        last->next = v;
+        v->prev = last;
+        o->child->prev = v;
+    }
+}
+
+#define N_REF(np, o, k, v)  nput(np, o, k, mk_str(np, v))
+#define N_NULL(np, o, k)    nput(np, o, k, mk(np, cJSON_NULL))
+#define N_BOOL(np, o, k, v) nput(np, o, k, mk(np, (v) ? cJSON_True : cJSON_False))
 
 /* A raw member (text printed as it is) with a constant name, the text
  * referred to (it must outlive o's printing). */
@@ -250,7 +277,7 @@ static void add_raw_ref(apr_pool_t *np, cJSON *o, const char *name,
 
     if (!item) return;
     item->type = cJSON_Raw | cJSON_IsReference;
-    add_cs(o, name, item);
+    nput(np, o, name, item);
 }
 
 /* An integer member with a constant name, as llmp_json_add_int writes
@@ -1485,7 +1512,7 @@ static cJSON *echo_tools(apr_pool_t *np, const cJSON *tools)
                 || !llmp_json_get(t, "parameters"))) {
             const cJSON *m;
             o = mk(np, cJSON_Object);
-            cJSON_ArrayForEach(m, t) add_cs(o, m->string, pjref(np, m));
+            cJSON_ArrayForEach(m, t) nput(np, o, m->string, pjref(np, m));
             if (!llmp_json_get(t, "strict")) N_NULL(np, o, "strict");
             if (!llmp_json_get(t, "parameters"))
                 N_NULL(np, o, "parameters");
@@ -1493,7 +1520,7 @@ static cJSON *echo_tools(apr_pool_t *np, const cJSON *tools)
         else {
             o = pjref(np, t);
         }
-        cJSON_AddItemToArray(out, o);
+        nput(np, out, NULL, o);
     }
     return out;
 }
@@ -1501,7 +1528,7 @@ static cJSON *echo_tools(apr_pool_t *np, const cJSON *tools)
 static void echo(apr_pool_t *np, cJSON *r, const char *name,
                  const cJSON *v)
 {
-    if (v && !cJSON_IsNull(v)) add_cs(r, name, pjref(np, v));
+    if (v && !cJSON_IsNull(v)) nput(np, r, name, pjref(np, v));
     else N_NULL(np, r, name);
 }
 
@@ -1585,7 +1612,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
                                                                : ""));
     else ADD_STR(r, "model", f->model_id ? f->model_id : "");
     o = mk(np, cJSON_Array);
-    add_cs(r, "output", o);
+    nput(np, r, "output", o);
     if (output) *output = o;
     v = in->parallel_tool_calls;
     N_BOOL(np, r, "parallel_tool_calls", !cJSON_IsFalse(v));
@@ -1596,7 +1623,7 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     N_BOOL(np, r, "store", !cJSON_IsFalse(in->store));
     v = nn(in->temperature);
     if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "temperature", v);
-    else add_cs(r, "temperature", pjref(np, &one));
+    else nput(np, r, "temperature", pjref(np, &one));
     v = nn(in->text);
     if (cJSON_IsObject(v)) {
         echo(np, r, "text", v);
@@ -1604,20 +1631,20 @@ static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
     else {
         cJSON *t = mk(np, cJSON_Object), *fm = mk(np, cJSON_Object);
         N_REF(np, fm, "type", "text");
-        add_cs(t, "format", fm);
-        add_cs(r, "text", t);
+        nput(np, t, "format", fm);
+        nput(np, r, "text", t);
     }
     v = nn(in->tool_choice);
     if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(np, r, "tool_choice", v);
     else N_REF(np, r, "tool_choice", "auto");
-    add_cs(r, "tools", echo_tools(np, nn(in->tools)));
+    nput(np, r, "tools", echo_tools(np, nn(in->tools)));
     v = nn(in->top_p);
     if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "top_p", v);
-    else add_cs(r, "top_p", pjref(np, &one));
+    else nput(np, r, "top_p", pjref(np, &one));
     N_REF(np, r, "truncation", "disabled");
     v = nn(in->metadata);
     if (cJSON_IsObject(v)) echo(np, r, "metadata", v);
-    else add_cs(r, "metadata", mk(np, cJSON_Object));
+    else nput(np, r, "metadata", mk(np, cJSON_Object));
     v = nn(in->prompt_cache_key);
     echo(np, r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
     v = nn(in->safety_identifier);
@@ -1636,11 +1663,11 @@ static cJSON *usage_json(apr_pool_t *p, apr_pool_t *np, long in, long cached, lo
     d = mk(np, cJSON_Object);
     N_INT(p, np, d, "cached_tokens", cached);
     N_INT(p, np, d, "cache_write_tokens", 0);
-    add_cs(u, "input_tokens_details", d);
+    nput(np, u, "input_tokens_details", d);
     N_INT(p, np, u, "output_tokens", out);
     d = mk(np, cJSON_Object);
     N_INT(p, np, d, "reasoning_tokens", reasoning);
-    add_cs(u, "output_tokens_details", d);
+    nput(np, u, "output_tokens_details", d);
     N_INT(p, np, u, "total_tokens", in + out);
     return u;
 }
@@ -1700,14 +1727,14 @@ static cJSON *message_item(apr_pool_t *np, const char *id, const char *status,
     N_REF(np, m, "type", "message");
     N_REF(np, m, "status", status);
     N_REF(np, m, "role", "assistant");
-    add_cs(m, "content", content);
+    nput(np, m, "content", content);
     if (with_part) {
         p = mk(np, cJSON_Object);
         N_REF(np, p, "type", "output_text");
         N_REF(np, p, "text", text);
-        add_cs(p, "annotations", mk(np, cJSON_Array));
-        add_cs(p, "logprobs", mk(np, cJSON_Array));
-        cJSON_AddItemToArray(content, p);
+        nput(np, p, "annotations", mk(np, cJSON_Array));
+        nput(np, p, "logprobs", mk(np, cJSON_Array));
+        nput(np, content, NULL, p);
     }
     return m;
 }
@@ -1728,8 +1755,8 @@ static cJSON *reasoning_item(apr_pool_t *np, const char *id, const char *text,
 
     N_REF(np, r, "id", id);
     N_REF(np, r, "type", "reasoning");
-    add_cs(r, "summary", s);
-    if (text && *text) cJSON_AddItemToArray(s, summary_part(np, text));
+    nput(np, r, "summary", s);
+    if (text && *text) nput(np, s, NULL, summary_part(np, text));
     if (signature) N_REF(np, r, "encrypted_content", signature);
     return r;
 }
@@ -1762,7 +1789,7 @@ static cJSON *call_item(apr_pool_t *np, const char *id, const char *status,
         N_REF(np, c, "type", "tool_search_call");
         N_REF(np, c, "call_id", call_id);
         N_REF(np, c, "execution", "client");
-        add_cs(c, "arguments", a);
+        nput(np, c, "arguments", a);
         N_REF(np, c, "status", status);
     }
     else if (tool && tool->custom) {
@@ -1980,11 +2007,11 @@ static llmp_error_t *responses_response(llmp_front_t *f,
     if (reason) set_incomplete(f->pool, r, reason);
     calls = llmp_json_get(msg, "tool_calls");
     if ((rtext && *rtext) || sig)
-        cJSON_AddItemToArray(output, reasoning_item(f->pool,
+        nput(f->pool, output, NULL, reasoning_item(f->pool,
             llmp_make_id(f->pool, "rs_"), rtext, sig));
     if ((!text || !*text) && refusal && *refusal) text = refusal;
     if ((text && *text) || (!output->child && !cJSON_GetArraySize(calls)))
-        cJSON_AddItemToArray(output, message_item(f->pool,
+        nput(f->pool, output, NULL, message_item(f->pool,
             llmp_make_id(f->pool, "msg_"), item_status, text ? text : "", 1));
     cJSON_ArrayForEach(tc, (cJSON_IsArray(calls) ? calls : NULL)) {
         const cJSON *fn = llmp_json_get(tc, "function");
@@ -2003,7 +2030,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
                 static const rs_tool_t plain_custom = { "", "", NULL, 1 };
                 tool = &plain_custom;
             }
-            cJSON_AddItemToArray(output, call_item(f->pool,
+            nput(f->pool, output, NULL, call_item(f->pool,
                 llmp_make_id(f->pool, "ctc_"), "completed",
                 id ? id : llmp_make_id(f->pool, "call_"), tool,
                 name ? name : "", args ? args : ""));
@@ -2011,14 +2038,14 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         }
         tool = tool_by_ir(st, name);
         if (tool && tool->custom) args = custom_input(f->pool, args);
-        cJSON_AddItemToArray(output, call_item(f->pool,
+        nput(f->pool, output, NULL, call_item(f->pool,
             llmp_make_id(f->pool, call_prefix(tool)),
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
     if ((u = usage_from_ir(f->pool, f->pool,
                            llmp_json_get(completion, "usage"), NULL)))
-        add_cs(r, "usage", u);
+        nput(f->pool, r, "usage", u);
     f->answer = r;
     if ((err = llmp_json_out(f->pool, r, out, len))) return err;
     f->answer_text = *out;
