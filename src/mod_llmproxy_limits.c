@@ -663,13 +663,21 @@ static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
     if (rd) {
         const char *err = redis_apply(rd, n, keys, incs, ends, vals);
         if (!err) {
-            if (m->sh->t->redis_down) redis_note(m->sh->t, NULL);
+            if (m->sh->t->redis_down) {
+                redis_note(m->sh->t, NULL);
+                ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, LLMP_LOG_TAG
+                              "limits: Redis %s answers again", rd->url);
+            }
             return;
         }
         *failed = 1;
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
-                      "limits: Redis %s: %s; counting in this server",
-                      rd->url, err);
+        /* once when it goes away, then at debug level */
+        ap_log_rerror(APLOG_MARK, m->sh->t->redis_down ? APLOG_DEBUG
+                      : APLOG_ERR, 0, r, LLMP_LOG_TAG
+                      "limits: Redis %s: %s; %s", rd->url, err,
+                      llmp_sconf(r->server)->limits->closed > 0
+                      ? "refusing calls (LLMProxyLimitStoreFailure closed)"
+                      : "counting in this server");
         redis_note(m->sh->t, apr_psprintf(r->pool, "%s: %s", rd->url, err));
     }
     table_apply(m->sh->t, n, keys, incs, ends, vals);

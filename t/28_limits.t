@@ -14,8 +14,9 @@ use Time::HiRes qw(sleep time);
 use POSIX qw(WNOHANG);
 use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
+use IO::Socket::INET;
 
-plan tests => 35;
+plan tests => 70;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -134,3 +135,192 @@ my $h = json_decode($r->{content});
 is $h->{limits}{store}, 'shm', '/health: limits store shm';
 is $h->{limits}{state}, 'ok', '... ok';
 ok $h->{limits}{refusals} >= 95, '... refusals counted';
+
+# ---- Redis shared by two httpd servers; a second httpd for restarts ----
+# The test starts its own redis-server (no persistence) on LLMP_REDIS_PORT
+# and a second httpd (a process of its own, not a virtual host of the test
+# server: it can be restarted, gracefully or not, and it shares nothing
+# with the test server but Redis) on LLMP_HTTPD2_PORT (shm counters with a
+# state file) and the port after it (the test server's Redis).
+my $top = abs_path('.');
+my $rport = $ENV{LLMP_REDIS_PORT} or die 'LLMP_REDIS_PORT';
+my $p2 = $ENV{LLMP_HTTPD2_PORT} or die 'LLMP_HTTPD2_PORT';
+my $p2r = $p2 + 1;
+my $wd = "$top/t/logs/limits2";
+remove_tree($wd);
+make_path("$wd/redis", "$wd/logs", "$wd/run", "$wd/state");
+my $as_root = $> == 0;
+if ($as_root) {
+    my ($uid, $gid) = (getpwnam('www-data'))[2, 3];
+    chown $uid, $gid, "$wd/state", "$wd/run";
+}
+
+my $redis_pid;
+sub redis_start {
+    $redis_pid = fork();
+    die "fork: $!" unless defined $redis_pid;
+    if (!$redis_pid) {
+        open STDOUT, '>>', "$wd/redis.log"; open STDERR, '>&', \*STDOUT;
+        no warnings 'exec';
+        exec 'redis-server', '--port', $rport, '--bind', '127.0.0.1',
+             '--save', '', '--appendonly', 'no', '--dir', "$wd/redis",
+             '--protected-mode', 'yes';
+        POSIX::_exit(127);
+    }
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $rport, Timeout => 1);
+        if ($s) {
+            print $s "PING\r\n";
+            my $l = <$s> // '';
+            return 1 if $l =~ /PONG/;
+        }
+        sleep 0.1;
+    }
+    return 0;
+}
+sub redis_stop {
+    return unless $redis_pid;
+    kill 'TERM', $redis_pid;
+    waitpid($redis_pid, 0);
+    undef $redis_pid;
+}
+
+my ($mpm) = ($ENV{LLMP_MPM} || 'event');
+(my $sodir = $ENV{LLMP_SO}) =~ s{/[^/]+$}{};
+my $inherit = "$sodir/inherit-$mpm.conf";
+my $httpd = Apache::Test::vars('httpd');
+my $conf2 = "$wd/httpd.conf";
+{
+    open my $fh, '>', $conf2 or die "$conf2: $!";
+    my $user = $as_root ? "User www-data\nGroup www-data\n" : '';
+    print $fh <<"CONF";
+Include $inherit
+ServerRoot $wd
+ServerName 127.0.0.1
+${user}PidFile $wd/run/httpd.pid
+DefaultRuntimeDir $wd/run
+ErrorLog $wd/logs/error_log
+LogLevel info llmproxy:debug
+Listen 127.0.0.1:$p2
+Listen 127.0.0.1:$p2r
+StartServers 2
+LoadModule llmproxy_module $ENV{LLMP_SO}
+LLMProxyModelListURL http://127.0.0.1:$ENV{LLMP_MOCK_PORT}/models
+LLMProxyAuthToken $ENV{LLMP_TOKEN}
+LLMProxyUseModProxy Off
+LLMProxyLimitStateFile $wd/state/limits.state
+<VirtualHost 127.0.0.1:$p2>
+    <Location /v1>
+        SetHandler llmproxy
+        LLMProxyLimit requests 5/day
+    </Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:$p2r>
+    LLMProxyLimitStore redis://127.0.0.1:$rport/3
+    <Location /v1>
+        SetHandler llmproxy
+        LLMProxyLimit requests 6/minute server
+    </Location>
+    <Location /health>
+        SetHandler llmproxy
+    </Location>
+</VirtualHost>
+CONF
+    close $fh;
+}
+sub httpd2_pid {
+    open my $fh, '<', "$wd/run/httpd.pid" or return 0;
+    my $p = <$fh> // 0; close $fh; chomp $p; return $p + 0;
+}
+sub httpd2_up {
+    for (1 .. 150) {
+        my $r = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$p2r/health");
+        return 1 if $r->{status} == 200;
+        sleep 0.1;
+    }
+    return 0;
+}
+sub httpd2_start {
+    system($httpd, '-f', $conf2, '-k', 'start') == 0 or return 0;
+    return httpd2_up();
+}
+sub httpd2_stop {
+    my $pid = httpd2_pid() or return;
+    kill 'TERM', $pid;
+    for (1 .. 200) { last unless kill 0, $pid; sleep 0.05 }
+}
+sub chat2 {
+    my $port = shift;
+    my $hp = "127.0.0.1:$port";
+    my $r = HTTP::Tiny->new(timeout => 30)->post("http://$hp/v1/chat/completions",
+        { content => json_encode($chat), headers => { 'Content-Type' => 'application/json' } });
+    $r->{json} = json_decode($r->{content});
+    return $r;
+}
+
+ok redis_start(), 'redis-server started';
+ok httpd2_start(), 'second httpd started' or diag `tail -5 $wd/logs/error_log`;
+
+# one combined limit: 6 a minute for both servers
+fresh_minute();
+my @a;
+for (1 .. 3) {
+    push @a, chat(undef, module => 'llmp_limits_redis')->{status};
+    push @a, chat2($p2r)->{status};
+}
+is "@a", '200 200 200 200 200 200', 'Redis: 3 + 3 requests on two servers against 6 a minute';
+$r = chat(undef, module => 'llmp_limits_redis');
+is $r->{status}, 429, '... the 7th on the first server is refused';
+is $r->{headers}{'x-ratelimit-remaining-requests'}, 0, '... none remaining';
+$r = chat2($p2r);
+is $r->{status}, 429, '... and on the second';
+ok $r->{headers}{'retry-after'} >= 1 && $r->{headers}{'retry-after'} <= 60, '... Retry-After';
+is chat(undef, module => 'llmp_limits_closed')->{status}, 200, 'closed policy, Redis up: 200';
+$h = json_decode(HTTP::Tiny->new->get('http://' . hostport_of('llmp_limits_redis') . '/health')->{content});
+is $h->{limits}{store}, 'redis', '/health: limits store redis';
+is $h->{limits}{state}, 'ok', '... ok';
+
+# ---- Redis stopped: open serves (counting here), closed refuses ----
+redis_stop();
+$r = chat(undef, module => 'llmp_limits_redis');
+is $r->{status}, 200, 'Redis stopped, policy open: served';
+is $r->{headers}{'x-ratelimit-remaining-requests'}, 5, '... counted in this server';
+$r = chat(undef, module => 'llmp_limits_closed');
+is $r->{status}, 503, 'Redis stopped, policy closed: 503';
+is $r->{json}{error}{code}, 'limit_store_unavailable', '... limit_store_unavailable';
+ok $r->{headers}{'retry-after'}, '... Retry-After';
+$h = json_decode(HTTP::Tiny->new->get('http://' . hostport_of('llmp_limits_redis') . '/health')->{content});
+is $h->{limits}{state}, 'unreachable', '/health: the store unreachable';
+like $h->{limits}{last_error} // '', qr/redis:/, '... and why';
+is chat2($p2r)->{status}, 200, 'the second server (open by default) serves too';
+# Redis back: the shared counters again (a child retries after 1 s)
+ok redis_start(), 'redis-server started again';
+sleep 1.2;
+$r = chat(undef, module => 'llmp_limits_closed');
+is $r->{status}, 200, 'Redis back: closed serves again';
+$h = json_decode(HTTP::Tiny->new->get('http://' . hostport_of('llmp_limits_redis') . '/health')->{content});
+is $h->{limits}{state}, 'ok', '/health: ok again';
+
+# ---- shm counters across a graceful restart and a stop and start ----
+@a = map { chat2($p2)->{status} } 1 .. 2;
+is "@a", '200 200', 'second httpd (shm): 2 of 5 a day';
+my $pid = httpd2_pid();
+kill 'USR1', $pid;       # apachectl graceful
+sleep 1;
+ok httpd2_up(), '... up after a graceful restart';
+$r = chat2($p2);
+is $r->{status}, 200, '... served';
+is $r->{headers}{'x-ratelimit-remaining-requests'}, 2, '... the count survived the graceful restart';
+httpd2_stop();
+ok -s "$wd/state/limits.state", '... stopped: the state file is written';
+ok httpd2_start(), '... started again' or diag `tail -5 $wd/logs/error_log`;
+$r = chat2($p2);
+is $r->{status}, 200, '... served';
+is $r->{headers}{'x-ratelimit-remaining-requests'}, 1, '... the count survived the stop (state file)';
+@a = map { chat2($p2)->{status} } 1 .. 2;
+is "@a", '200 429', '... and the limit holds';
+httpd2_stop();
+redis_stop();
+my $err2 = do { local $/; open my $fh, '<', "$wd/logs/error_log"; <$fh> // '' };
+ok $err2 !~ /exit signal|Segmentation fault|AddressSanitizer/, 'second httpd: no crash';
+ok index($err2, $ENV{LLMP_TOKEN}) < 0, '... no token in its log';
