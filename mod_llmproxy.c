@@ -523,6 +523,19 @@ static int beta_header_ok(const char *v)
     return 1;
 }
 
+/* A request whose model is known but that calls no backend for tokens
+ * (count_tokens): who would have been used, at no cost. */
+static void usage_model(request_rec *r, const llmp_model_t *m,
+                        const llmp_provider_ops_t *ops)
+{
+    llmp_usage_t *u = &llmp_req_conf(r)->usage;
+
+    u->model = m->id;
+    u->provider = ops->name;
+    u->prompt_price_1k = m->prompt_price_1k;
+    u->completion_price_1k = m->completion_price_1k;
+}
+
 /* count_tokens for a Gemini model: the backend's own counter
  * (models/<model>:countTokens with {"generateContentRequest": ...}, the
  * request as it would be sent to generateContent). 1 and *tokens when it
@@ -596,7 +609,15 @@ static int gemini_count_tokens(request_rec *r, llmp_server_conf_t *sc,
         why = "out of memory";
         goto fail;
     }
-    why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+    {
+        /* a call that costs nothing: no tokens */
+        llmp_usage_t *u = &llmp_req_conf(r)->usage;
+
+        u->called = 1;
+        u->call_start = apr_time_now();
+        why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+        u->call_end = apr_time_now();
+    }
     if (why) goto fail;
     ans = llmp_json_parse_pool(r->pool, out, outlen);
     ans = llmp_envelope_unwrap(ans);
@@ -675,6 +696,7 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
         char buf[64];
         int n;
 
+        usage_model(r, m, ops);
         e = llmp_messages_count_tokens(r->pool, req, &tokens);
         if (e) return llmp_io_send_error(r, e);
         if (m->provider == LLMP_PROV_GEMINI
@@ -757,6 +779,22 @@ static int handle_response_get(request_rec *r, const char *id)
             NULL, NULL, "out of memory"));
     }
     return llmp_io_send_json(r, 200, out, n);
+}
+
+/* The client's request with stream_options.include_usage true, printed
+ * (NULL: out of memory). */
+static char *stream_with_usage(request_rec *r, cJSON *req, apr_size_t *len)
+{
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+
+    if (!cJSON_IsObject(so)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
+        so = cJSON_AddObjectToObject(req, "stream_options");
+        if (!so) return NULL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+    if (!cJSON_AddTrueToObject(so, "include_usage")) return NULL;
+    return llmp_json_print(r->pool, req, len);
 }
 
 static int handle_call(request_rec *r, llmp_server_conf_t *sc,
@@ -878,6 +916,19 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         native.len = len;
         native.stream = x->stream = x->stream
             && (ep == LLMP_EP_CHAT || ep == LLMP_EP_COMPLETIONS);
+        if (x->stream && !x->include_usage && llmp_usage_stream_usage(sc)) {
+            /* the stream's usage: asked for here, kept from the client
+             * (mod_llmproxy_io.c), who sees what it would have seen */
+            body = stream_with_usage(r, req, &len);
+            if (!body) {
+                return llmp_io_send_error(r, llmp_error_make(r->pool, 500,
+                    NULL, NULL, NULL, "out of memory"));
+            }
+            native.body = body;
+            native.len = len;
+            x->include_usage = 1;
+            x->usage_hidden = 1;
+        }
         /* the SDKs ask for base64 vectors: floats from a backend that
          * ignores it are encoded on the way back (mod_llmproxy_io.c) */
         if (ep == LLMP_EP_EMBEDDINGS && llmp_embeddings_base64(req) == 1)
@@ -885,6 +936,12 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
     }
     x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
+    if (x->stream && !x->include_usage) {
+        /* the back translator reports the usage (llmp_xlate_emit takes
+         * it), the client does not see it */
+        x->include_usage = 1;
+        x->usage_hidden = 1;
+    }
     switch (ep) {
     case LLMP_EP_CHAT:
         if (!ops->chat_request) goto unsupported;

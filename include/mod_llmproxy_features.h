@@ -19,6 +19,12 @@ llmp_usage_t *llmp_usage_of(request_rec *r);
  * tokens, -completion-tokens, -cached-tokens, -cost, -ttft-ms, -user),
  * then llmp_metrics_record, llmp_usagedb_record and llmp_limits_charge. */
 void llmp_usage_log(request_rec *r);
+/* LLMProxyStreamUsage on|off (the cmds table's setter). */
+const char *llmp_usage_set_stream_usage(cmd_parms *cmd, void *d, int flag);
+/* Does the server ask an OpenAI-compatible backend for the usage of a
+ * pass-through stream whose client did not (LLMProxyStreamUsage, default
+ * on)? */
+int llmp_usage_stream_usage(const llmp_server_conf_t *sc);
 
 
 /* ---- mod_llmproxy_keys.c: AuthType llmproxy-key, LLMProxyKeyFile ---- */

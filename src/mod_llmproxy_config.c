@@ -486,6 +486,10 @@ const command_rec llmp_cmds[] = {
         "model_version by the name alias (repeated; listed in /v1/models)"),
 
     /* ---- usage and cost (mod_llmproxy_usage.c) ---- */
+    AP_INIT_FLAG("LLMProxyStreamUsage", llmp_usage_set_stream_usage, NULL,
+        RSRC_CONF, "ask an OpenAI-compatible backend for the usage of a "
+        "stream whose client did not (stream_options.include_usage), and "
+        "keep what that adds from the client (default on)"),
 
 
     /* ---- API keys (mod_llmproxy_keys.c) ---- */
