@@ -3,7 +3,7 @@
  *
  * A limit counts requests, tokens or cost in fixed windows (a UTC second,
  * minute, hour, day or calendar month) per user, model or server. Counters
- * are integers: requests, tokens, or cost in millionths of the list's
+ * are integers: requests, tokens, or cost in billionths of the list's
  * currency. The counter of one window has a key that names the window
  * (llmp_limit_key), so a store only adds to keys and forgets them when the
  * window is over. */
@@ -35,8 +35,9 @@ typedef enum {
     LLMP_SCOPE_SERVER
 } llmp_limit_scope_e;
 
-/* Cost counters count millionths of the currency. */
-#define LLMP_LIMIT_COST_UNIT 1000000.0
+/* Cost counters count billionths of the currency (a cheap call costs
+ * about a millionth). */
+#define LLMP_LIMIT_COST_UNIT 1000000000.0
 
 typedef struct llmp_limit {
     llmp_limit_what_e what;

@@ -66,7 +66,7 @@ const char *llmp_limit_parse(apr_pool_t *p, const char *what,
     errno = 0;
     if (w == LLMP_LIMIT_COST) {
         double d = strtod(amount, &end);
-        if (errno || *end || !(d > 0) || d > 9e12 || !isfinite(d))
+        if (errno || *end || !(d > 0) || d > 9e9 || !isfinite(d))
             return apr_psprintf(p, "the cost '%s' is not a positive "
                                 "decimal", amount);
         out->amount = (apr_int64_t)(d * LLMP_LIMIT_COST_UNIT + 0.5);

@@ -471,22 +471,29 @@ static void redis_note(lim_table_t *t, const char *err)
     table_unlock(t);
 }
 
-static redisContext *redis_get(lim_redis_t *rd, const char **err)
+/* A connection: an idle one of this child (*reused set), else a new one
+ * (unless one failed less than LIM_REDIS_RETRY ago). */
+static redisContext *redis_get(lim_redis_t *rd, int fresh, int *reused,
+                               const char **err)
 {
     redisContext *c = NULL;
     struct timeval tv = { 0, LIM_REDIS_TIMEOUT_MS * 1000 };
     apr_time_t now = apr_time_now();
 
+    *reused = 0;
     apr_thread_mutex_lock(rd->mutex);
-    if (rd->idle->nelts)
+    if (rd->idle->nelts && !fresh)
         c = *(redisContext **)apr_array_pop(rd->idle);
-    else if (now < rd->retry_at) {
+    else if (now < rd->retry_at && !fresh) {
         apr_thread_mutex_unlock(rd->mutex);
         *err = "not tried again yet after a failure";
         return NULL;
     }
     apr_thread_mutex_unlock(rd->mutex);
-    if (c) return c;
+    if (c) {
+        *reused = 1;
+        return c;
+    }
     c = redisConnectWithTimeout(rd->host, rd->port, tv);
     if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
         goto fail;
@@ -511,13 +518,22 @@ fail:
     return NULL;
 }
 
-static void redis_put(lim_redis_t *rd, redisContext *c, int ok)
+/* Give a connection back; a failed one is closed with every idle one
+ * (they lead to the same server), and with retry set no new one is made
+ * for LIM_REDIS_RETRY. */
+static void redis_put(lim_redis_t *rd, redisContext *c, int ok, int retry)
 {
     if (!ok) {
+        apr_array_header_t *drop;
+        int i;
         redisFree(c);
         apr_thread_mutex_lock(rd->mutex);
-        rd->retry_at = apr_time_now() + LIM_REDIS_RETRY;
+        drop = apr_array_copy(rd->idle->pool, rd->idle);
+        apr_array_clear(rd->idle);
+        if (retry) rd->retry_at = apr_time_now() + LIM_REDIS_RETRY;
         apr_thread_mutex_unlock(rd->mutex);
+        for (i = 0; i < drop->nelts; i++)
+            redisFree(APR_ARRAY_IDX(drop, i, redisContext *));
         return;
     }
     apr_thread_mutex_lock(rd->mutex);
@@ -537,11 +553,14 @@ static const char *redis_apply(lim_redis_t *rd, int n,
                                const apr_time_t *ends, apr_int64_t *vals)
 {
     const char *err = NULL;
-    redisContext *c = redis_get(rd, &err);
     apr_time_t now = apr_time_now();
-    int i, ok = 1;
+    int i, ok = 1, reused, attempt = 0;
+    redisContext *c;
 
+again:
+    c = redis_get(rd, attempt, &reused, &err);
     if (!c) return err;
+    ok = 1;
     for (i = 0; i < n; i++) {
         if (incs[i]) {
             long long ttl = llmp_limit_retry_after(now, ends[i]) + 1;
@@ -578,12 +597,18 @@ static const char *redis_apply(lim_redis_t *rd, int n,
         }
         if (!ok) break;
     }
+    if (!ok && reused && c->err && i == 0 && !attempt++) {
+        /* an idle connection the server closed (a restart): once more on
+         * a new one (nothing was counted: the first reply failed) */
+        redis_put(rd, c, 0, 0);
+        goto again;
+    }
     if (!ok)
         err = c->err == REDIS_ERR_IO && errno == EAGAIN ? "timeout"
             : c->err == REDIS_ERR_EOF ? "connection closed"
             : c->err ? "connection failed (I/O error)"
             : "unexpected reply";
-    redis_put(rd, c, ok);
+    redis_put(rd, c, ok, 1);
     return ok ? NULL : err;
 }
 

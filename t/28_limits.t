@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 70;
+plan tests => 82;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -135,6 +135,48 @@ my $h = json_decode($r->{content});
 is $h->{limits}{store}, 'shm', '/health: limits store shm';
 is $h->{limits}{state}, 'ok', '... ok';
 ok $h->{limits}{refusals} >= 95, '... refusals counted';
+
+# ---- token and cost budgets: the call after the one that used them up
+# is refused (the charge comes when a call ends, streams included) ----
+fresh_minute();
+my $tb = { model => 'gpt-4o-mini', messages => [{ role => 'user',
+           content => 'one two three four five six seven eight nine ten' }] };
+my (@ts, @rem);
+for my $i (1 .. 8) {
+    my $body = $i == 2 ? { %$tb, stream => JSON::PP::true } : $tb;
+    $r = chat(undef, path => '/tokens/v1/chat/completions', body => $body);
+    push @ts, $r->{status};
+    push @rem, $r->{headers}{'x-ratelimit-remaining-tokens'} // -1;
+    last if $r->{status} != 200;
+    sleep 0.3;      # the charge is made at log_transaction, after the answer
+}
+is $ts[-1], 429, "tokens 30 a minute: refused at last (@ts; remaining @rem)";
+ok @ts >= 3 && !grep({ $_ != 200 } @ts[0 .. $#ts - 1]), '... after calls served';
+is $rem[0], 30, '... x-ratelimit-remaining-tokens: 30 before the first';
+ok $rem[1] < 30 && $rem[1] > 0, '... the first call charged';
+ok $rem[2] < $rem[1], '... the streamed call charged (from the usage the stream carried)';
+ok !grep({ $_ <= 0 } @rem[0 .. $#rem - 1]) && $rem[-1] == 0,
+   '... refused exactly when nothing remained';
+is $r->{json}{error}{code}, 'rate_limit_exceeded', '... rate_limit_exceeded';
+is $r->{headers}{'x-ratelimit-limit-tokens'}, 30, '... x-ratelimit-limit-tokens';
+ok !exists $r->{headers}{'x-ratelimit-limit-requests'}, '... no request headers without a request limit';
+
+# cost: 0.000003 a minute for the model; a call of "hi" to gpt-4o-mini
+# costs 3 x 0.00015/1000 + 2 x 0.0006/1000 = 0.00000165 (t/25_usage.t)
+my @cs;
+for (1 .. 5) {
+    $r = chat(undef, path => '/cost/v1/chat/completions');
+    push @cs, $r->{status};
+    last if $r->{status} != 200;
+    sleep 0.3;
+}
+is "@cs", '200 200 429', 'cost 0.000003 a minute: the 3rd call (after 0.0000033) is refused';
+is $r->{json}{error}{code}, 'insufficient_quota', '... insufficient_quota';
+is $r->{json}{error}{type}, 'insufficient_quota', '... type insufficient_quota';
+ok $r->{headers}{'retry-after'} >= 1, '... Retry-After';
+$r = chat(undef, path => '/cost/v1/messages', body => $msg);
+is $r->{status}, 429, '... on /v1/messages too';
+is $r->{json}{error}{type}, 'rate_limit_error', '... as rate_limit_error';
 
 # ---- Redis shared by two httpd servers; a second httpd for restarts ----
 # The test starts its own redis-server (no persistence) on LLMP_REDIS_PORT

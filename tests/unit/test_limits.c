@@ -29,9 +29,9 @@ static void t_parse(apr_pool_t *p)
     CHECK_INT(l.amount, 200000);
     CHECK(!llmp_limit_parse(p, "cost", "500/month", "user", &l));
     CHECK_INT(l.period, LLMP_PERIOD_MONTH);
-    CHECK_INT(l.amount, 500000000);
+    CHECK_INT(l.amount, APR_INT64_C(500000000000));
     CHECK(!llmp_limit_parse(p, "cost", "0.0025/hour", "model", &l));
-    CHECK_INT(l.amount, 2500);
+    CHECK_INT(l.amount, 2500000);
     CHECK_INT(l.scope, LLMP_SCOPE_MODEL);
     CHECK(!llmp_limit_parse(p, "requests", "10/second", "model", &l));
     CHECK_INT(l.period, LLMP_PERIOD_SECOND);
