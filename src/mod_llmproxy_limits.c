@@ -677,18 +677,18 @@ static const char *scope_value(request_rec *r, const llmp_limit_t *l,
     }
 }
 
-/* Apply to the server's store: Redis, and the table when Redis fails and
- * the policy is open (*failed set when Redis failed). */
+/* Apply to the server's store: Redis, else (no Redis, or it failed and
+ * local is set) the table; *failed set when Redis failed. */
 static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
                         int n, const char *const *keys,
                         const apr_int64_t *incs, const apr_time_t *ends,
-                        apr_int64_t *vals, int *failed)
+                        apr_int64_t *vals, int local, int *failed)
 {
     *failed = 0;
     if (rd) {
         const char *err = redis_apply(rd, n, keys, incs, ends, vals);
         if (!err) {
-            if (m->sh->t->redis_down) {
+            if (apr_atomic_read32(&m->sh->t->redis_down)) {
                 redis_note(m->sh->t, NULL);
                 ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, LLMP_LOG_TAG
                               "limits: Redis %s answers again", rd->url);
@@ -697,13 +697,15 @@ static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
         }
         *failed = 1;
         /* once when it goes away, then at debug level */
-        ap_log_rerror(APLOG_MARK, m->sh->t->redis_down ? APLOG_DEBUG
+        ap_log_rerror(APLOG_MARK, apr_atomic_read32(&m->sh->t->redis_down)
+                      ? APLOG_DEBUG
                       : APLOG_ERR, 0, r, LLMP_LOG_TAG
                       "limits: Redis %s: %s; %s", rd->url, err,
                       llmp_sconf(r->server)->limits->closed > 0
                       ? "refusing calls (LLMProxyLimitStoreFailure closed)"
                       : "counting in this server");
         redis_note(m->sh->t, apr_psprintf(r->pool, "%s: %s", rd->url, err));
+        if (!local) return;
     }
     table_apply(m->sh->t, n, keys, incs, ends, vals);
 }
@@ -763,9 +765,8 @@ int llmp_limits_check(request_rec *r, const llmp_model_t *model)
     lim_req_t *q;
     apr_time_t *ends;
     apr_int64_t *incs, *vals;
-    int i, n, bad, failed;
-
     apr_array_header_t *lims;
+    int i, n, bad, failed;
 
     if (!dc || !m || !m->sh) return DECLINED;
     lims = dc->limits;
@@ -792,11 +793,10 @@ int llmp_limits_check(request_rec *r, const llmp_model_t *model)
         q->st[i].inc = incs[i];
         q->st[i].end = ends[i];
     }
-    store_apply(r, m, sc->redis, n, q->keys, incs, ends, vals, &failed);
+    store_apply(r, m, sc->redis, n, q->keys, incs, ends, vals,
+                sc->closed <= 0, &failed);
     if (failed && sc->closed > 0) {
-        /* closed: refuse; take back what the table counted */
-        for (i = 0; i < n; i++) incs[i] = -incs[i];
-        table_apply(m->sh->t, n, q->keys, incs, ends, NULL);
+        /* closed: refuse */
         apr_table_setn(r->err_headers_out, "Retry-After", "1");
         return llmp_io_send_error(r, llmp_error_make(r->pool, 503,
             "api_error", "limit_store_unavailable", NULL,
@@ -818,7 +818,7 @@ int llmp_limits_check(request_rec *r, const llmp_model_t *model)
         for (i = 0; i < n; i++) incs[i] = -incs[i];
         if (!failed && sc->redis) {
             int again;
-            store_apply(r, m, sc->redis, n, q->keys, incs, ends, NULL,
+            store_apply(r, m, sc->redis, n, q->keys, incs, ends, NULL, 0,
                         &again);
         }
         else {
@@ -886,7 +886,9 @@ void llmp_limits_charge(request_rec *r, const llmp_usage_t *u)
         ends[n] = q->st[i].end;
         n++;
     }
-    if (n) store_apply(r, m, q->redis, n, keys, incs, ends, NULL, &failed);
+    /* (a charge Redis misses is counted here, whatever the policy) */
+    if (n)
+        store_apply(r, m, q->redis, n, keys, incs, ends, NULL, 1, &failed);
 }
 
 /* ---- /health and mod_status ---- */

@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 82;
+plan tests => 84;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -135,6 +135,9 @@ my $h = json_decode($r->{content});
 is $h->{limits}{store}, 'shm', '/health: limits store shm';
 is $h->{limits}{state}, 'ok', '... ok';
 ok $h->{limits}{refusals} >= 95, '... refusals counted';
+$r = HTTP::Tiny->new->get('http://' . hostport_of() . '/server-status?auto');
+like $r->{content}, qr/^LLMProxyLimitRefusals: (\d+)$/m, 'mod_status: LLMProxyLimitRefusals';
+like $r->{content}, qr/^LLMProxyLimitStoreDown: 0$/m, '... LLMProxyLimitStoreDown';
 
 # ---- token and cost budgets: the call after the one that used them up
 # is refused (the charge comes when a call ends, streams included) ----
