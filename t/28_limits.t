@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 84;
+plan tests => 93;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -369,3 +369,49 @@ redis_stop();
 my $err2 = do { local $/; open my $fh, '<', "$wd/logs/error_log"; <$fh> // '' };
 ok $err2 !~ /exit signal|Segmentation fault|AddressSanitizer/, 'second httpd: no crash';
 ok index($err2, $ENV{LLMP_TOKEN}) < 0, '... no token in its log';
+
+# ---- configuration mistakes fail configtest ----
+{
+    my $moddir = `apxs -q LIBEXECDIR`; chomp $moddir;
+    my $ct = "$wd/ct";
+    make_path($ct);
+    my $configtest = sub {
+        my $lines = shift;
+        open my $fh, '>', "$ct/httpd.conf" or die $!;
+        print $fh <<"EOC";
+ServerRoot "$ct"
+PidFile "$ct/httpd.pid"
+ErrorLog "$ct/error_log"
+Listen 127.0.0.1:1
+LoadModule mpm_event_module "$moddir/mod_mpm_event.so"
+LoadModule authz_core_module "$moddir/mod_authz_core.so"
+LoadModule llmproxy_module "$ENV{LLMP_SO}"
+LLMProxyModelListURL http://127.0.0.1:1/models
+$lines
+EOC
+        close $fh;
+        my $out = `$httpd -t -f $ct/httpd.conf 2>&1`;
+        return ($? >> 8, $out);
+    };
+    my @bad = (
+        ['LLMProxyLimit calls 5/minute', qr/not requests, tokens or cost/],
+        ['LLMProxyLimit requests 5/week', qr/period 'week'/],
+        ['LLMProxyLimit requests 0/minute', qr/not a positive integer/],
+        ['LLMProxyLimit tokens 5/day group', qr/scope 'group'/],
+        ['LLMProxyLimitStore memcache://127.0.0.1:1', qr/not shm or redis/],
+        ['LLMProxyLimitStore redis://127.0.0.1:6379/x', qr/database 'x'/],
+        ['LLMProxyLimitStoreFailure maybe', qr/open or closed/],
+        ["<VirtualHost 127.0.0.1:1>\nLLMProxyLimitStateFile /tmp/x\n</VirtualHost>",
+         qr/LLMProxyLimitStateFile/],
+    );
+    for my $b (@bad) {
+        my ($rc, $out) = $configtest->($b->[0]);
+        ok $rc != 0 && $out =~ $b->[1], "configtest refuses: " . join(" ", split /\n/, $b->[0])
+            or diag $out;
+    }
+    my ($rc, $out) = $configtest->(
+        "LLMProxyLimitStore redis://127.0.0.1:6379/2\nLLMProxyLimitStoreFailure closed\n"
+        . "<Location /v1>\nLLMProxyLimit cost 12.5/month user\n"
+        . "<If \"%{REMOTE_USER} == 'a'\">\nLLMProxyLimit requests 10/second model\n</If>\n</Location>");
+    is $rc, 0, 'configtest accepts the limits' or diag $out;
+}
