@@ -48,6 +48,7 @@ APLOG_USE_MODULE(llmproxy);
 #define LIM_STATE_MAGIC      "llmproxy-limits 1"
 
 typedef struct lim_redis lim_redis_t;
+typedef struct lim_main lim_main_t;
 
 struct llmp_limits_sconf {
     const char *store;             /* LLMProxyLimitStore; NULL: shm */
@@ -56,6 +57,7 @@ struct llmp_limits_sconf {
     const char *state_file;        /* LLMProxyLimitStateFile (main) */
     int used;                      /* a limit or a store is configured */
     lim_redis_t *redis;            /* resolved in post_config, or NULL */
+    lim_main_t *main;              /* main server: set in post_config */
 };
 
 struct llmp_limits_dconf {
@@ -107,10 +109,10 @@ struct lim_redis {
 };
 
 /* Server-wide state, on the main server's configuration. */
-typedef struct {
+struct lim_main {
     lim_shared_t *sh;
     apr_array_header_t *redis;     /* lim_redis_t * */
-} lim_main_t;
+};
 
 /* A request's limits as checked (r->pool user data). */
 typedef struct {
@@ -124,10 +126,7 @@ typedef struct {
 
 static lim_main_t *main_of(void)
 {
-    void *m = NULL;
-    apr_pool_userdata_get(&m, "llmproxy-limits-main",
-                          ap_server_conf->process->pool);
-    return m;
+    return llmp_sconf(ap_server_conf)->limits->main;
 }
 
 /* ---- configuration ---- */
@@ -953,12 +952,6 @@ static int limits_status_hook(request_rec *r, int flags)
 
 /* ---- hooks ---- */
 
-static apr_status_t limits_forget(void *data)
-{
-    apr_pool_userdata_setn(NULL, "llmproxy-limits-main", NULL, data);
-    return APR_SUCCESS;
-}
-
 static apr_status_t redis_close_all(void *data)
 {
     lim_redis_t *rd = data;
@@ -1011,11 +1004,7 @@ static int limits_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         c->redis = rd;
     }
-    /* (a pconf value under a process pool key: set again each generation;
-     * the cleanup forgets it with pconf) */
-    apr_pool_userdata_setn(m, "llmproxy-limits-main", NULL, pproc);
-    apr_pool_cleanup_register(pconf, pproc, limits_forget,
-                              apr_pool_cleanup_null);
+    mc->main = m;
     if (mc->state_file) {
         lim_state_job_t *j = apr_pcalloc(pconf, sizeof(*j));
         APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get =
