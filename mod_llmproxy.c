@@ -782,7 +782,8 @@ static int handle_response_get(request_rec *r, const char *id)
 }
 
 /* The client's request with stream_options.include_usage true, printed
- * (NULL: out of memory). */
+ * (NULL: out of memory). (A stream_options that is not an object or null
+ * goes as the client sent it: the backend's to refuse.) */
 static char *stream_with_usage(request_rec *r, cJSON *req, apr_size_t *len)
 {
     cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
@@ -806,7 +807,7 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
     const llmp_provider_ops_t *ops;
     llmp_native_req_t native;
     llmp_xlate_t *x = NULL;
-    const cJSON *jmodel, *jstream;
+    const cJSON *jmodel, *jstream, *so;
     const char *target;
     cJSON *req;
     llmp_kind_e kind;
@@ -916,7 +917,9 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         native.len = len;
         native.stream = x->stream = x->stream
             && (ep == LLMP_EP_CHAT || ep == LLMP_EP_COMPLETIONS);
-        if (x->stream && !x->include_usage && llmp_usage_stream_usage(sc)) {
+        so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+        if (x->stream && !x->include_usage && llmp_usage_stream_usage(sc)
+            && (!so || cJSON_IsNull(so) || cJSON_IsObject(so))) {
             /* the stream's usage: asked for here, kept from the client
              * (mod_llmproxy_io.c), who sees what it would have seen */
             body = stream_with_usage(r, req, &len);

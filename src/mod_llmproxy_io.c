@@ -1129,8 +1129,9 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
                                                          len));
 }
 
-/* The usage of an answer (pass-through, or a translated embeddings or
- * images answer) in the shape of the endpoint's protocol. */
+/* The usage of a pass-through answer in the shape of the endpoint's
+ * protocol (a translated answer's is taken by its translator: a large
+ * embeddings answer is not parsed again). */
 static void answer_usage(proxy_ctx *ctx, const cJSON *ans)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(ans, "usage");
@@ -1193,12 +1194,6 @@ static int finish_translated(proxy_ctx *ctx, const llmp_model_t *model)
         e = llmp_error_make(r->pool, 500, NULL, NULL, NULL, "no translator");
     }
     if (e) return llmp_io_send_error(r, e);
-    if (ctx->ep == LLMP_EP_EMBEDDINGS || ctx->ep == LLMP_EP_IMAGES) {
-        /* (the chat answer's was taken from its tree) */
-        cJSON *ans = llmp_json_parse_pool(r->pool, out, outlen);
-
-        answer_usage(ctx, ans);
-    }
     if (ctx->ep == LLMP_EP_CHAT && ctx->x->stream
         && send_completion_as_stream(ctx, out, outlen) == OK)
         return OK;
@@ -1239,6 +1234,9 @@ static llmp_usage_t *llmp_usage_begin(request_rec *r,
     u->call_start = t0;
     u->call_end = 0;
     u->first_token = 0;
+    /* (a call made again is counted once: the last one's) */
+    u->has_tokens = 0;
+    u->prompt_tokens = u->completion_tokens = u->cached_tokens = 0;
     if (x) x->usage = u;
     return u;
 }

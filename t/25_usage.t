@@ -12,7 +12,7 @@ use HTTP::Tiny;
 use MIME::Base64;
 use Time::HiRes qw(sleep);
 
-plan tests => 124;
+plan tests => 130;
 
 ok wait_list(), 'model list loaded';
 ok wait_list('llmp_usage_off'), 'model list loaded (LLMProxyStreamUsage off)';
@@ -26,6 +26,7 @@ my %price = (
     'gpt-5-resp'                 => [0.00125, 0.01],
     'gpt-3.5-turbo-instruct'     => [0.0015, 0.002],
     'text-embedding-3-small'     => [0.00002, 0],
+    'embed-english-v3.0'         => [0.0001, 0],
 );
 
 my $run = "$$-" . int(rand(1e6));
@@ -140,6 +141,15 @@ ok !(grep { ref $_ && !@{ $_->{choices} } } @d),
        . 'client that does not ask for the usage';
 }
 
+# a client that says no (include_usage false) is asked for too, and sees
+# nothing of it
+($r, $u) = stream('/v1/chat/completions',
+    { %$plain, stream_options => { include_usage => JSON::PP::false } });
+@d = sse_data($r);
+ok @d > 2 && !(grep { ref $_ && (exists $_->{usage} || !@{ $_->{choices} }) }
+                    @d), 'openai stream (include_usage false): no usage seen';
+usage_is $u, 'gpt-4o-mini', 3, 4, 0, 'openai stream (include_usage false)';
+
 # LLMProxyStreamUsage off: the request as it came, no counts
 mock_reset();
 ($r, $u) = stream('/v1/chat/completions', $plain, module => 'llmp_usage_off');
@@ -172,6 +182,12 @@ usage_is $u, 'gpt-3.5-turbo-instruct', 4, 2, 0, 'completions stream';
 ($r, $u) = call('/v1/embeddings',
                 { model => 'text-embedding-3-small', input => 'hello' });
 usage_is $u, 'text-embedding-3-small', 2, 0, 0, 'embeddings';
+# translated (Cohere's billed_units), read once from the translated tree
+($r, $u) = call('/v1/embeddings',
+                { model => 'embed-english-v3.0', input => ['a b', 'c'] });
+my $eu = $r->{json}{usage}{prompt_tokens};
+ok $eu, 'cohere embeddings: usage answered';
+usage_is $u, 'embed-english-v3.0', $eu // -1, 0, 0, 'cohere embeddings';
 
 # ---- translated families: the answer's usage is the log's ----
 for my $m ('claude-3-7-sonnet-20250219', 'gemini-2.0-flash',
