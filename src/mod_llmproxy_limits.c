@@ -77,7 +77,7 @@ typedef struct {
 typedef struct {
     pthread_mutex_t mutex;         /* robust, process-shared */
     apr_uint32_t nslots;
-    apr_uint32_t used;             /* slots taken (approximate) */
+    apr_uint32_t used;             /* slots ever taken */
     apr_uint32_t evictions;        /* live counters pushed out */
     apr_uint32_t refusals;
     /* Redis, as the children last saw it */
@@ -305,9 +305,9 @@ static lim_slot_t *table_slot(lim_table_t *t, const char *key,
     return free_slot;
 }
 
-/* Add incs[i] to the counters keys[i] (windows ending at ends[i]) and put
- * their values after it in vals[i]; with rollback, take them back instead
- * (no values). */
+/* Add incs[i] (negative: take back) to the counters keys[i] (windows
+ * ending at ends[i]) and, unless vals is NULL, put their values after it
+ * in vals[i]. */
 static void table_apply(lim_table_t *t, int n, const char *const *keys,
                         const apr_int64_t *incs, const apr_time_t *ends,
                         apr_int64_t *vals)
@@ -322,6 +322,16 @@ static void table_apply(lim_table_t *t, int n, const char *const *keys,
         if (vals) vals[i] = s->value;
     }
     table_unlock(t);
+}
+
+/* Counters whose window is not over, under the lock. */
+static apr_uint32_t table_live(const lim_table_t *t)
+{
+    apr_int64_t now_s = apr_time_sec(apr_time_now());
+    apr_uint32_t i, n = 0;
+    for (i = 0; i < t->nslots; i++)
+        if (t->slots[i].key[0] && t->slots[i].expires > now_s) n++;
+    return n;
 }
 
 static apr_status_t table_create(lim_shared_t *sh, apr_pool_t *p)
@@ -915,7 +925,7 @@ void llmp_limits_health(request_rec *r, cJSON *j)
             cJSON_AddStringToObject(o, "last_error", t->redis_error);
     }
     cJSON_AddNumberToObject(o, "refusals", t->refusals);
-    cJSON_AddNumberToObject(o, "shm_slots_used", t->used);
+    cJSON_AddNumberToObject(o, "shm_slots_used", table_live(t));
     cJSON_AddNumberToObject(o, "shm_slots", t->nslots);
     table_unlock(t);
 }
@@ -930,7 +940,7 @@ static int limits_status_hook(request_rec *r, int flags)
     if (!m || !m->sh || !llmp_sconf(ap_server_conf)->limits) return OK;
     t = m->sh->t;
     table_lock(t);
-    used = t->used; nslots = t->nslots; ev = t->evictions;
+    used = table_live(t); nslots = t->nslots; ev = t->evictions;
     ref = t->refusals; fails = t->redis_failures; down = t->redis_down;
     apr_cpystrn(err, t->redis_error, sizeof(err));
     table_unlock(t);
