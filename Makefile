@@ -32,6 +32,7 @@ CC        ?= gcc
 # may come from elsewhere than Debian).
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
+               libhiredis-dev redis-server \
                nodejs:node npm:npm chromium \
                debhelper dh-apache2:dh_apache2 dpkg-dev lintian
 
@@ -42,7 +43,7 @@ APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
 WARN      = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS_COMMON = -std=gnu99 -fPIC -g -O2 $(WARN) -Iinclude $(APXS_CFLAGS) \
                 -DLLMP_DOCS_DIR='"$(DOCSDIR)"'
-LIBS      = -lcurl -lcjson -lcrypto
+LIBS      = -lcurl -lcjson -lcrypto -lhiredis
 CORE_LIBS = $(shell apr-1-config --link-ld 2>/dev/null) \
             $(shell apu-1-config --link-ld 2>/dev/null) $(LIBS)
 

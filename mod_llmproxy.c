@@ -158,6 +158,7 @@ static int handle_health(request_rec *r, llmp_server_conf_t *sc)
     cJSON_AddNumberToObject(j, "refresh_interval_seconds",
                             (double)apr_time_sec(sc->refresh));
     llmp_pool_health(r, j);        /* members in back-off */
+    llmp_limits_health(r, j);
     out = llmp_json_print(r->pool, j, &len);
     cJSON_Delete(j);
     status = st.has_list ? 200 : 503;

@@ -271,6 +271,12 @@ LLMProxyModelListMaxSize 16M
 <Location /health>
     SetHandler llmproxy
 </Location>
+# limits on (shm): a request limit and a token budget that never refuse
+<Location /limited/v1>
+    SetHandler llmproxy
+    LLMProxyLimit requests 1000000000/minute
+    LLMProxyLimit tokens 1000000000000/day
+</Location>
 $curl_vhost
 EOF
   fi
@@ -467,6 +473,7 @@ run_bench() {
     wrk_row "mod_proxy_http chat"          $D:$PH_PORT/openai/v1/chat/completions chat "$PHP"
     wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat "$NGP"
     wrk_row "llmproxy chat pass-through"   $D:$LLM_PORT/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat pass limits shm" $D:$LLM_PORT/limited/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "llmproxy responses anthropic" $D:$LLM_PORT/v1/responses responses-anthropic "$LLP"
     wrk_row "llmproxy responses anthropic stored" $D:$LLM_PORT/v1/responses responses-anthropic-stored "$LLP"

@@ -65,6 +65,15 @@ void llmp_limits_register_hooks(apr_pool_t *p);
 int llmp_limits_check(request_rec *r, const llmp_model_t *model);
 /* Charge what the call used (from llmp_usage_log). */
 void llmp_limits_charge(request_rec *r, const llmp_usage_t *u);
+/* The directives' setters (mod_llmproxy_config.c lists them). */
+const char *llmp_limits_set_limit(cmd_parms *cmd, void *d, const char *what,
+                                  const char *amount, const char *scope);
+const char *llmp_limits_set_store(cmd_parms *cmd, void *d, const char *v);
+const char *llmp_limits_set_failure(cmd_parms *cmd, void *d, const char *v);
+const char *llmp_limits_set_state_file(cmd_parms *cmd, void *d,
+                                       const char *v);
+/* /health: a "limits" object (store, state) when the server uses limits. */
+void llmp_limits_health(request_rec *r, cJSON *j);
 
 
 /* ---- mod_llmproxy_pool.c: pools, back-off, retries, fallbacks (issue

@@ -21,6 +21,9 @@ export LLMP_MOCK2_PIDFILE="$top/t/logs/mock2.pid"
 export LLMP_MOCK_TLS_PORT=${LLMP_MOCK_TLS_PORT:-18433}
 export LLMP_MOCK_TLS2_PORT=${LLMP_MOCK_TLS2_PORT:-18434}
 export LLMP_TLS_DIR="$top/t/logs/tls"
+# t/28_limits.t: its redis-server and a second httpd on the next ports
+export LLMP_REDIS_PORT=${LLMP_REDIS_PORT:-$((LLMP_MOCK_PORT + 4))}
+export LLMP_HTTPD2_PORT=${LLMP_HTTPD2_PORT:-$((LLMP_MOCK_PORT + 5))}
 mkdir -p t/logs
 rm -f t/logs/error_log t/logs/llmproxy_log t/logs/asan.* t/logs/ubsan.*
 

@@ -508,6 +508,19 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- limits and budgets (mod_llmproxy_limits.c) ---- */
+    AP_INIT_TAKE23("LLMProxyLimit", llmp_limits_set_limit, NULL,
+        RSRC_CONF | ACCESS_CONF, "requests|tokens|cost AMOUNT/PERIOD "
+        "[user|model|server]: PERIOD second, minute, hour, day or month "
+        "(UTC); the scope defaults to user (else the client address)"),
+    AP_INIT_TAKE1("LLMProxyLimitStore", llmp_limits_set_store, NULL,
+        RSRC_CONF, "shm (default: this server) or redis://host:port[/db] "
+        "(several servers share the counters)"),
+    AP_INIT_TAKE1("LLMProxyLimitStoreFailure", llmp_limits_set_failure,
+        NULL, RSRC_CONF, "open (default: serve and count in this server) "
+        "or closed (refuse with 503) while Redis is unreachable"),
+    AP_INIT_TAKE1("LLMProxyLimitStateFile", llmp_limits_set_state_file,
+        NULL, RSRC_CONF, "a file the shm counters are kept in across a "
+        "stop (written every 10 s and at stop)"),
 
 
     /* ---- pools, retries, fallbacks (mod_llmproxy_pool.c) ---- */

@@ -206,20 +206,28 @@ fault(path => $CL);
 
 # ---- Retry-After honoured within the cap (a pool of one) ----
 my $ONE = '/pool-one/v1/chat/completions';
+# (LLMProxyLimit's count before: a request that is not retried)
+$r = chat('pool-one');
+my $left = $r->{headers}{'x-ratelimit-remaining-requests'};
+ok defined $left, 'the limit\'s headers are there';
+my $one_before = ncalls(calls(), $ONE);
 fault(path => $ONE, status => 429, retry_after => '1', times => 1);
 my $t0 = time;
 $r = chat('pool-one');
 my $dt = time - $t0;
 is $r->{status}, 200, 'Retry-After: 1 within the 2 s cap: waited and retried';
 ok $dt >= 0.9, "... after the wait ($dt s)";
-is ncalls(calls(), $ONE), 2, '... two calls';
+is ncalls(calls(), $ONE) - $one_before, 2, '... two calls';
+# the limits count the request once, not once per backend call
+is $r->{headers}{'x-ratelimit-remaining-requests'}, ($left // 0) - 1,
+   '... counted once by LLMProxyLimit (one fewer left, not two)';
 fault(path => $ONE, status => 429, retry_after => '30', times => 1);
 $t0 = time;
 $r = chat('pool-one');
 $dt = time - $t0;
 is $r->{status}, 429, 'Retry-After: 30 beyond the cap: the 429 relayed';
 ok $dt < 5, "... at once ($dt s)";
-is ncalls(calls(), $ONE), 3, '... one call';
+is ncalls(calls(), $ONE) - $one_before, 3, '... one call';
 
 # ---- LLMProxyBackendURL: a prefix on the second mock, its own token ----
 my $M2 = $ENV{LLMP_MOCK2_PORT};
