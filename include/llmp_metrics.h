@@ -7,7 +7,9 @@
  * a model (with its provider) takes a free slot the first time it is
  * counted and keeps it; a model that finds no free slot (or whose name is
  * too long for one) is counted under model="other", provider="other". The
- * same for users (user="other"). Nothing is ever dropped.
+ * same for users (user="other"). Nothing is ever dropped. A request that
+ * called no model (model "-", provider "-") and user "-" have a slot of
+ * their own besides these, so they never take one from a model or user.
  *
  * Every update is an atomic operation (apr_atomic_*): no lock, safe for
  * processes and threads alike. A slot is claimed with a compare-and-swap

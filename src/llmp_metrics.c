@@ -75,8 +75,9 @@ typedef struct {
 
 struct llmp_metrics {
     metrics_hdr_t *h;
-    model_slot_t *ms;                  /* [M]: the last one is "other" */
-    user_slot_t *us;                   /* [U] when has_users */
+    model_slot_t *ms;                  /* [M]: the last two are "-" and
+                                          "other" */
+    user_slot_t *us;                   /* [U] when has_users: the same */
     int M, U, has_users;
     volatile apr_uint64_t *req;        /* [M][U][E][S] */
     volatile apr_uint64_t *tok;        /* [M][U][N_TOK] */
@@ -94,8 +95,9 @@ static void layout(const llmp_metrics_dims_t *d, apr_size_t off[8],
                    int *M, int *U)
 {
     apr_size_t o = ALIGN8(sizeof(metrics_hdr_t));
-    *M = d->models + 1;
-    *U = d->users > 0 ? d->users + 1 : 1;
+    /* the last two slots: "-" (no model, no user) and "other" */
+    *M = d->models + 2;
+    *U = d->users > 0 ? d->users + 2 : 1;
     off[0] = o;                              /* model slots */
     o += ALIGN8(sizeof(model_slot_t) * (apr_size_t)*M);
     off[1] = o;                              /* user slots */
@@ -165,10 +167,15 @@ llmp_metrics_t *llmp_metrics_open(apr_pool_t *p, void *mem, apr_size_t size,
     m->h->statuses = N_STATUSES;
     m->h->buckets = N_BUCKETS;
     m->h->size = (apr_uint64_t)off[7];
+    strcpy(m->ms[M - 2].model, "-");
+    strcpy(m->ms[M - 2].provider, "-");
+    m->ms[M - 2].state = SLOT_READY;
     strcpy(m->ms[M - 1].model, "other");
     strcpy(m->ms[M - 1].provider, "other");
     m->ms[M - 1].state = SLOT_READY;
     if (m->us) {
+        strcpy(m->us[U - 2].name, "-");
+        m->us[U - 2].state = SLOT_READY;
         strcpy(m->us[U - 1].name, "other");
         m->us[U - 1].state = SLOT_READY;
     }
@@ -204,9 +211,10 @@ static apr_uint32_t slot_settle(volatile apr_uint32_t *state)
 static int model_slot(llmp_metrics_t *m, const char *model,
                       const char *provider)
 {
-    int n = m->M - 1, i, idx;
+    int n = m->M - 2, i, idx;
     apr_uint32_t st;
 
+    if (!strcmp(model, "-") && !strcmp(provider, "-")) return m->M - 2;
     if (n == 0 || strlen(model) > LLMP_METRICS_MODEL_MAX
         || strlen(provider) > LLMP_METRICS_PROVIDER_MAX)
         return m->M - 1;
@@ -234,10 +242,11 @@ static int model_slot(llmp_metrics_t *m, const char *model,
 
 static int user_slot(llmp_metrics_t *m, const char *user)
 {
-    int n = m->U - 1, i, idx;
+    int n = m->U - 2, i, idx;
     apr_uint32_t st;
 
     if (!m->has_users) return 0;
+    if (!strcmp(user, "-")) return m->U - 2;
     if (n == 0 || strlen(user) > LLMP_METRICS_USER_MAX) return m->U - 1;
     idx = (int)(fnv1a(user, NULL) % (apr_uint32_t)n);
     for (i = 0; i < n; i++, idx = (idx + 1) % n) {

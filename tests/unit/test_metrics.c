@@ -179,14 +179,32 @@ static void t_users_and_escaping(apr_pool_t *p)
         llmp_metrics_add(m, &e);
     }
     out = render(p, m);
-    /* two user slots: two of alice, bob, carol and "-" get them, the
-     * others count as "other" */
+    /* two user slots: alice and bob get them, carol counts as "other",
+     * no user ("-") has its own */
     CHECK(strstr(out, "model=\"m\\\"1\\\\\\n\"") != NULL);
-    CHECK(has(out, "llmproxy_requests_total{model=\"m\\\"1\\\\\\n\","
-                   "provider=\"openai\",endpoint=\"chat.completions\","
-                   "status=\"200\",user=\"other\"} 2"));
-    CHECK(has(out, "llmproxy_cost_total{model=\"m\\\"1\\\\\\n\","
-                   "user=\"other\"} 1"));
+    for (i = 0; i < 4; i++) {
+        const char *u = i == 2 ? "other" : users[i] ? users[i] : "-";
+        CHECK(has(out, apr_psprintf(p, "llmproxy_requests_total{model="
+            "\"m\\\"1\\\\\\n\",provider=\"openai\",endpoint="
+            "\"chat.completions\",status=\"200\",user=\"%s\"} 1", u)));
+        CHECK(has(out, apr_psprintf(p, "llmproxy_cost_total{model="
+            "\"m\\\"1\\\\\\n\",user=\"%s\"} 0.5", u)));
+    }
+    CHECK(!strstr(out, "carol"));
+    /* the "-" slots never take a model's or a user's */
+    m = table(p, 1, 1);
+    for (i = 0; i < 3; i++) {
+        llmp_metrics_event_t e = ev(i ? "a" : NULL, i ? "openai" : NULL,
+                                    "models", 200);
+        e.user = i == 2 ? "dave" : NULL;
+        llmp_metrics_add(m, &e);
+    }
+    out = render(p, m);
+    CHECK(has(out, "llmproxy_requests_total{model=\"-\",provider=\"-\","
+                   "endpoint=\"models\",status=\"200\",user=\"-\"} 1"));
+    CHECK(has(out, "llmproxy_requests_total{model=\"a\",provider="
+                   "\"openai\",endpoint=\"models\",status=\"200\",user="
+                   "\"dave\"} 1"));
 }
 
 static void t_kept(apr_pool_t *p)
