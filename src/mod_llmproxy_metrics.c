@@ -139,6 +139,13 @@ static int metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (!rt->shm) {
         rv = apr_shm_create(&rt->shm, size, NULL, s->process->pool);
+        if (rv == APR_ENOTIMPL) {
+            /* no anonymous shared memory here: a named segment */
+            const char *fn = ap_runtime_dir_relative(s->process->pool,
+                                                     "llmproxy-metrics");
+            apr_shm_remove(fn, ptemp);
+            rv = apr_shm_create(&rt->shm, size, fn, s->process->pool);
+        }
         if (rv != APR_SUCCESS) {
             rt->shm = NULL;
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, LLMP_LOG_TAG
