@@ -337,8 +337,6 @@ void llmp_metrics_add(llmp_metrics_t *m, const llmp_metrics_event_t *e)
     mi = model_slot(m, or_dash(e->model), or_dash(e->provider));
     ui = user_slot(m, or_dash(e->user));
     mu = (apr_size_t)mi * (apr_size_t)m->U + (apr_size_t)ui;
-    apr_atomic_add64(&m->req[(mu * N_ENDPOINTS + endpoint_index(e->endpoint))
-                             * N_STATUSES + status_index(e->status)], 1);
     if (e->has_tokens) {
         if (e->prompt_tokens > 0)
             apr_atomic_add64(&m->tok[mu * N_TOK + TOK_PROMPT],
@@ -357,6 +355,9 @@ void llmp_metrics_add(llmp_metrics_t *m, const llmp_metrics_event_t *e)
     if (e->ttft >= 0)
         observe(&m->ttft[(apr_size_t)mi * (N_BUCKETS + 1)], &m->ttft_sum[mi],
                 e->ttft);
+    /* last: a scrape that sees the request sees what it used */
+    apr_atomic_add64(&m->req[(mu * N_ENDPOINTS + endpoint_index(e->endpoint))
+                             * N_STATUSES + status_index(e->status)], 1);
 }
 
 void llmp_metrics_streams(llmp_metrics_t *m, int delta)

@@ -58,6 +58,20 @@ sub total {
     return $sum;
 }
 
+# A request is counted at log_transaction, just after its answer went out:
+# scrape until the series matching %sel sum to at least $want (or 10 s).
+sub scrape_until {
+    my ($hp, $want, $name, %sel) = @_;
+    my ($r, $m);
+    my $deadline = time + 10;
+    while (1) {
+        ($r, $m) = scrape($hp);
+        last if total($m, $name, %sel) >= $want || time > $deadline;
+        sleep 0.1;
+    }
+    return ($r, $m);
+}
+
 sub promtool_check {
     my ($text, $name) = @_;
     SKIP: {
@@ -81,6 +95,7 @@ my $chat = sub {
 };
 
 ok wait_list(), 'list loaded';
+sleep 0.5;    # the previous test's last request is counted
 
 # ---- the exposition ----
 my ($r, $m0) = scrape();
@@ -140,7 +155,8 @@ my $children = do {
     } glob '/proc/[0-9]*/stat';
 };
 ok $children >= 2, "the server has several children ($children)";
-my ($r1, $m1) = scrape();
+my ($r1, $m1) = scrape_until(undef, $before + $clients * $each,
+                              'llmproxy_requests_total', %sel);
 is total($m1, 'llmproxy_requests_total', %sel) - $before, $clients * $each,
    'llmproxy_requests_total counted every one exactly once';
 my @prov = map { $_->[0]{provider} } grep { $_->[0]{model} eq 'gpt-4o-mini' }
@@ -162,7 +178,11 @@ ok total($m1, 'llmproxy_backend_duration_seconds_count',
     is post_json('/v1/chat/completions', $chat->('mock-error'))->{status},
        429, 'an upstream 429';
     is post_json('/v1/nonsense', {})->{status}, 404, 'an unknown URL: 404';
-    my (undef, $b) = scrape();
+    my (undef, $b) = scrape_until(undef, $e429 + 1, 'llmproxy_requests_total',
+                                  model => 'mock-error', status => '429');
+    (undef, $b) = scrape_until(undef, $nf + 1, 'llmproxy_requests_total',
+                               model => '-', endpoint => 'chat.completions',
+                               status => '404');
     is total($b, 'llmproxy_requests_total', model => '-',
              endpoint => 'chat.completions', status => '404') - $nf, 1,
        'the 404 counted under model "-" (never the client\'s name)';
@@ -187,7 +207,11 @@ ok total($m1, 'llmproxy_backend_duration_seconds_count',
         $c += $res->{json}{usage}{completion_tokens} // 0;
     }
     ok $p > 0 && $c > 0, "$model: the client saw usage ($p + $c)";
-    my (undef, $b) = scrape();
+    my (undef, $b) = scrape_until(undef,
+        total($a, 'llmproxy_requests_total', model => $model,
+              provider => 'anthropic', status => '200') + $n,
+        'llmproxy_requests_total', model => $model, provider => 'anthropic',
+        status => '200');
     is total($b, 'llmproxy_requests_total', model => $model,
              provider => 'anthropic', status => '200')
        - total($a, 'llmproxy_requests_total', model => $model,
@@ -233,7 +257,8 @@ ok total($m1, 'llmproxy_backend_duration_seconds_count',
     ok eventually(sub { total((scrape())[1], 'llmproxy_active_streams')
                         == $base }, 5),
        '... and falls back after it';
-    my (undef, $b) = scrape();
+    my (undef, $b) = scrape_until(undef, 1, 'llmproxy_requests_total',
+                                  model => 'mock-slow-stream');
     ok total($b, 'llmproxy_requests_total', model => 'mock-slow-stream',
              status => '200') >= 1, 'the stream counted';
     local $TODO = 'first-token times of the usage record (h-usage) not '
@@ -346,9 +371,9 @@ is own_chat($models[1], 'alice'), 200, "$models[1] for alice";
 is own_chat($models[2], 'bob'), 200, "$models[2] for bob";
 is own_chat($models[2], 'alice'), 200, "$models[2] for alice";
 
-my ($or, $om) = scrape($own);
-is $or->{status}, 200, 'its /metrics';
 my %chat200 = (endpoint => 'chat.completions', status => '200');
+my ($or, $om) = scrape_until($own, 4, 'llmproxy_requests_total', %chat200);
+is $or->{status}, 200, 'its /metrics';
 is total($om, 'llmproxy_requests_total', %chat200), 4,
    'all four requests counted';
 is total($om, 'llmproxy_requests_total', %chat200, model => $models[0]), 1,
@@ -393,7 +418,8 @@ is total($am, 'llmproxy_requests_total', %chat200), 4,
    'the counters survived the restart'
     or diag `cat $dir/error_log`;
 is own_chat($models[0], 'alice'), 200, 'one more request';
-my (undef, $bm) = scrape($own);
+my (undef, $bm) = scrape_until($own, 2, 'llmproxy_requests_total', %chat200,
+                               model => $models[0]);
 is total($bm, 'llmproxy_requests_total', %chat200, model => $models[0]), 2,
    '... counted on top of the old ones';
 is total($bm, 'llmproxy_requests_total', %chat200, model => 'other'), 2,
