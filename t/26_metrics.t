@@ -152,8 +152,9 @@ my $ppid = do {
 sub children_of {
     my $pp = shift;
     return scalar grep {
-        open my $st, '<', $_ or 0;
-        my $line = $st ? <$st> // '' : '';
+        my $line = '';
+        # a process may end between the glob and the open
+        if (open my $st, '<', $_) { $line = <$st> // '' }
         $line =~ /^\d+ \(.*\) \S (\d+)/ && $1 == $pp;
     } glob '/proc/[0-9]*/stat';
 }
