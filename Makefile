@@ -29,10 +29,12 @@ CC        ?= gcc
 
 # Debian packages needed to build, run and test. A package named with
 # :command is skipped when that command is already on PATH (node and npm
-# may come from elsewhere than Debian).
+# may come from elsewhere than Debian). Of prometheus only the promtool
+# binary is used (t/26_metrics.t): its services are stopped and disabled
+# after the install, so that nothing keeps listening.
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
-               libhiredis-dev redis-server \
+               libhiredis-dev redis-server prometheus:promtool \
                nodejs:node npm:npm chromium \
                debhelper dh-apache2:dh_apache2 dpkg-dev lintian
 
@@ -121,6 +123,12 @@ deps:
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  case " $$missing " in *" prometheus "*) \
+	    for sv in prometheus prometheus-node-exporter; do \
+	      $$SUDO systemctl disable --now $$sv >/dev/null 2>&1 || \
+	        $$SUDO service $$sv stop >/dev/null 2>&1 || true; \
+	    done;; \
+	  esac; \
 	fi
 
 run: deps

@@ -44,6 +44,12 @@ void llmp_metrics_record(request_rec *r, const llmp_usage_t *u);
 /* A stream's response headers went out: llmproxy_active_streams counts it
  * until r->pool is cleaned up. */
 void llmp_metrics_stream_begin(request_rec *r);
+/* LLMProxyMetricsPerUser, LLMProxyMetricsModels, LLMProxyMetricsUsers */
+const char *llmp_metrics_set_per_user(cmd_parms *cmd, void *dc, int on);
+const char *llmp_metrics_set_models(cmd_parms *cmd, void *dc,
+                                    const char *arg);
+const char *llmp_metrics_set_users(cmd_parms *cmd, void *dc,
+                                   const char *arg);
 
 
 /* ---- mod_llmproxy_usagedb.c: LLMProxyUsageDB (mod_dbd) ---- */

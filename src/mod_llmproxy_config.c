@@ -502,6 +502,16 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- metrics (mod_llmproxy_metrics.c) ---- */
+    AP_INIT_FLAG("LLMProxyMetricsPerUser", llmp_metrics_set_per_user, NULL,
+        RSRC_CONF, "On: the metrics carry a user label (r->user, or -); "
+        "default Off"),
+    AP_INIT_TAKE1("LLMProxyMetricsModels", llmp_metrics_set_models, NULL,
+        RSRC_CONF, "Model slots of the metrics table (main server; default "
+        "64); more models are counted under model=\"other\""),
+    AP_INIT_TAKE1("LLMProxyMetricsUsers", llmp_metrics_set_users, NULL,
+        RSRC_CONF, "User slots of the metrics table with "
+        "LLMProxyMetricsPerUser on (main server; default 32); more users "
+        "are counted under user=\"other\""),
 
 
     /* ---- usage database (mod_llmproxy_usagedb.c) ---- */
