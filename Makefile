@@ -21,7 +21,8 @@ CC        ?= gcc
 # may come from elsewhere than Debian).
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
-               nodejs:node npm:npm
+               nodejs:node npm:npm \
+               libaprutil1-dbd-sqlite3 sqlite3 libaprutil1-dbd-pgsql
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \

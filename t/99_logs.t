@@ -41,6 +41,8 @@ my @expected = (
     # mod_ssl at start-up: no session cache (the module needs none), and
     # Debian's mod_ssl built against a newer OpenSSL than the one installed
     qr/\[ssl:warn\] .*AH0(?:1873|1882): /,
+    # a usage database that refuses rows (t/27_usagedb.t, llmp_usagedb_ro)
+    qr/\[llmproxy:error\] .*usage database: the row was not written \(table usage_ro\)/,
 );
 my @unexpected;
 for my $line (split /\n/, $err) {
