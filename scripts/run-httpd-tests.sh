@@ -21,6 +21,8 @@ export LLMP_MOCK2_PIDFILE="$top/t/logs/mock2.pid"
 export LLMP_MOCK_TLS_PORT=${LLMP_MOCK_TLS_PORT:-18433}
 export LLMP_MOCK_TLS2_PORT=${LLMP_MOCK_TLS2_PORT:-18434}
 export LLMP_TLS_DIR="$top/t/logs/tls"
+# a PostgreSQL server t/27_usagedb.t starts for the usage database
+export LLMP_PG_PORT=${LLMP_PG_PORT:-$((LLMP_MOCK_PORT + 4))}
 mkdir -p t/logs
 rm -f t/logs/error_log t/logs/llmproxy_log t/logs/asan.* t/logs/ubsan.*
 

@@ -9,8 +9,8 @@
  * without mod_dbd stops the start-up (check_config, so `httpd -t` says so).
  *
  * The table (LLMProxyUsageTable, default llmproxy_usage) is created if
- * missing the first time a child writes to it (CREATE TABLE IF NOT EXISTS,
- * portable SQL); the INSERT is prepared once per database connection and
+ * missing the first time a child writes to it, and again after a failed
+ * INSERT (CREATE TABLE IF NOT EXISTS, portable SQL); the INSERT is prepared once per database connection and
  * kept in mod_dbd's per-connection hash of prepared statements.
  *
  * A failure (no connection, no table, a refused row) never reaches the
@@ -423,6 +423,12 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
     if (rv) {
         usagedb_failed(r, c, "the row was not written",
                        usagedb_dbd_error(db, rv));
+        /* the table may be gone: the next row makes it again, and its
+         * connection prepares the INSERT anew */
+        apr_atomic_set32(&c->ready, 0);
+        if (db->prepared)
+            apr_hash_set(db->prepared, c->insert_label, APR_HASH_KEY_STRING,
+                         NULL);
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, LLMP_LOG_TAG

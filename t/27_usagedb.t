@@ -182,8 +182,9 @@ $r = post_json('/v1/messages', { model => 'claude-3-7-sonnet-20250219',
 is $r->{status}, 200, 'messages: 200' or diag $r->{content};
 push @calls, 'messages';
 $rows = wait_rows(6);
-is_deeply [ map { "$_->{endpoint} $_->{status}" } @$rows[3 .. 5] ],
-          [ 'embeddings 200', 'responses 200', 'messages 200' ],
+# (three answers in a row: their rows may come in any order)
+is_deeply [ sort map { "$_->{endpoint} $_->{status}" } @$rows[3 .. 5] ],
+          [ 'embeddings 200', 'messages 200', 'responses 200' ],
           '... a row each' or diag explain $rows;
 
 # ---- a backend error (429 from the gateway) ----
@@ -235,6 +236,20 @@ my %ids = map { ($_->{request_id} // '') => 1 } @$rows;
 is scalar(grep { length } keys %ids), scalar @$rows,
    'each row has its own request id';
 
+# ---- the README's query: per user and month, with cost ----
+{
+    my $q = "SELECT username, strftime('%Y-%m', ts) AS month, COUNT(*) AS "
+          . "calls, SUM(prompt_tokens) AS prompt_tokens, "
+          . "SUM(completion_tokens) AS completion_tokens, SUM(cost) AS cost "
+          . "FROM llmproxy_usage GROUP BY username, month "
+          . "ORDER BY month, cost DESC";
+    my $res = sql($db, $q) || [];
+    my %calls = map { ($_->{username} // '-') => $_->{calls} } @$res;
+    is_deeply \%calls, { '-' => scalar(@calls) - 1, alice => 1 },
+              'the README\'s SQLite query: calls per user and month'
+        or diag explain $res;
+}
+
 # ---- a database that refuses rows: logged, never the client's ----
 ok defined sql($rodb, 'CREATE TABLE usage_ro (ts TIMESTAMP NOT NULL, '
     . 'request_id VARCHAR(64), username VARCHAR(255), model VARCHAR(255), '
@@ -267,6 +282,119 @@ for my $i (1, 2) {
 }
 is scalar @{ sql($rodb, 'SELECT * FROM usage_ro') || [1] }, 0,
    '... and no row written';
+
+# ---- PostgreSQL: a server of our own on LLMP_PG_PORT ----
+my @pgbin = ((split /:/, $ENV{PATH}), glob('/usr/lib/postgresql/*/bin'));
+my ($initdb) = grep { -x } map { "$_/initdb" } @pgbin;
+my ($pgctl) = grep { -x } map { "$_/pg_ctl" } @pgbin;
+my ($psql) = grep { -x } map { "$_/psql" } @pgbin;
+my $pgport = $ENV{LLMP_PG_PORT};
+my $pgdir = "$dir/pg";
+my $pg_up = 0;
+# as the postgres user when we are root (PostgreSQL refuses root)
+my @as = $> == 0 ? ('runuser', '-u', 'postgres', '--') : ();
+
+sub pg_sql {
+    my ($q) = @_;
+    my $out = `$psql -h 127.0.0.1 -p $pgport -U postgres -d llmproxy -AtX -q -c "SELECT coalesce(json_agg(t), '[]') FROM ($q) t" 2>&1`;
+    return $? ? undef : json_decode($out);
+}
+
+END {
+    system("@as $pgctl -D $pgdir -m immediate -w stop >/dev/null 2>&1")
+        if $pg_up;
+}
+
+SKIP: {
+    my $why = !($initdb && $pgctl && $psql) ? 'PostgreSQL binaries (initdb, '
+              . 'pg_ctl, psql) not found'
+            : !$pgport ? 'LLMP_PG_PORT is not set'
+            : !-e pgsql_driver()
+              ? 'no apr_dbd pgsql driver (Debian libaprutil1-dbd-pgsql)'
+            : $> == 0 && !getpwnam('postgres') ? 'no postgres user to run it'
+            : '';
+    skip $why, 1 if $why;
+    my $t = time;
+    # (their chatter in a file, not in the test's output)
+    my $quiet = "$dir/pg-setup.log";
+    my $run = sub {
+        my $pid = fork // return -1;
+        if (!$pid) {
+            open STDOUT, '>>', $quiet;
+            open STDERR, '>&', \*STDOUT;
+            exec @_ or exit 127;
+        }
+        waitpid $pid, 0;
+        return $?;
+    };
+    my $ok = $run->(@as, $initdb, '-D', $pgdir, '-U', 'postgres', '-A',
+                    'trust', '-E', 'UTF8', '--no-sync') == 0;
+    $ok &&= $run->(@as, $pgctl, '-D', $pgdir, '-l', "$dir/pg.log", '-w',
+                   '-t', '30', '-o', "-p $pgport -c listen_addresses=127.0.0.1"
+                   . " -c unix_socket_directories='' -c fsync=off", 'start')
+            == 0;
+    $pg_up = $ok;
+    $ok &&= system($psql, '-h', '127.0.0.1', '-p', $pgport, '-U', 'postgres',
+                   '-d', 'postgres', '-qX', '-c',
+                   'CREATE DATABASE llmproxy') == 0;
+    ok $ok, sprintf('a PostgreSQL server on 127.0.0.1:%s (%.1f s)', $pgport,
+                    time - $t) or skip 'PostgreSQL did not start', 1;
+
+    my %pg = (module => 'llmp_usagedb_pg');
+    $r = post_json('/v1/chat/completions', { model => 'gpt-4o-mini',
+                                             messages => $user }, %pg);
+    is $r->{status}, 200, 'PostgreSQL: chat: 200' or diag $r->{content};
+    $r = stream_raw('/v1/chat/completions', { model => 'gpt-4o-mini',
+        messages => $user, stream => JSON::PP::true() }, %pg);
+    is $r->{status}, 200, '... a stream: 200';
+    $r = post_json('/v1/chat/completions', { model => 'no-such-model',
+                                             messages => $user }, %pg);
+    is $r->{status}, 404, '... an unknown model: 404';
+    my $sel = 'SELECT ts, request_id, username, model, provider, endpoint, '
+            . 'status, stream, prompt_tokens, cost, latency_ms FROM '
+            . 'llmproxy_usage';
+    my $pgrows;
+    my $deadline = time + 10;
+    while (1) {
+        $pgrows = pg_sql($sel) || [];
+        last if @$pgrows >= 3 || time > $deadline;
+        sleep 0.1;
+    }
+    @$pgrows = sort { ($a->{stream} <=> $b->{stream})
+                      || ($a->{status} <=> $b->{status}) } @$pgrows;
+    is_deeply [ map { [ @$_{qw(model provider endpoint status stream)} ] }
+                @$pgrows ],
+              [ [ 'gpt-4o-mini', 'openai', 'chat.completions', 200, 0 ],
+                [ 'no-such-model', undef, 'chat.completions', 404, 0 ],
+                [ 'gpt-4o-mini', 'openai', 'chat.completions', 200, 1 ] ],
+              '... one row per call' or diag explain $pgrows;
+    like $pgrows->[0]{ts} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/,
+         '... a timestamp';
+    ok defined $pgrows->[0]{latency_ms} && !defined $pgrows->[1]{latency_ms},
+       '... latency of a call; none without one';
+    my $types = pg_sql("SELECT column_name, data_type FROM "
+        . "information_schema.columns WHERE table_name = 'llmproxy_usage'")
+        || [];
+    my %type = map { ($_->{column_name} => $_->{data_type}) } @$types;
+    is_deeply [ @type{qw(ts status prompt_tokens cost model)} ],
+              [ 'timestamp without time zone', 'integer', 'bigint',
+                'double precision', 'character varying' ],
+              '... the README\'s types' or diag explain \%type;
+    my $res = pg_sql("SELECT username, to_char(ts, 'YYYY-MM') AS month, "
+        . "COUNT(*) AS calls, SUM(prompt_tokens) AS prompt_tokens, "
+        . "SUM(completion_tokens) AS completion_tokens, SUM(cost) AS cost "
+        . "FROM llmproxy_usage GROUP BY username, month "
+        . "ORDER BY month, cost DESC") || [];
+    is_deeply [ map { [ $_->{username}, $_->{calls} ] } @$res ],
+              [ [ undef, 3 ] ], '... the README\'s PostgreSQL query'
+        or diag explain $res;
+}
+
+sub pgsql_driver {
+    my ($d) = grep { -e } map { glob "$_/apr-util-1/apr_dbd_pgsql*.so" }
+              '/usr/lib/*', '/usr/lib', '/usr/local/lib', '/usr/lib64';
+    return $d // '/nonexistent';
+}
 
 # ---- LLMProxyUsageDB on without mod_dbd: httpd -t says so ----
 my $httpd = $cfg->{vars}{httpd};
