@@ -289,6 +289,16 @@ static void usagedb_failed(request_rec *r, struct llmp_usagedb_sconf *c,
 
     if (last && now - last < USAGEDB_LOG_EVERY) return;
     if (apr_atomic_cas32(&c->last_log, now ? now : 1, last) != last) return;
+    if (detail) {
+        /* the database's words on one line */
+        char *d = apr_pstrdup(r->pool, detail), *q;
+        apr_size_t n;
+        for (q = d; *q; q++)
+            if (*q == '\n' || *q == '\r' || *q == '\t') *q = ' ';
+        n = strlen(d);
+        while (n && d[n - 1] == ' ') d[--n] = '\0';
+        detail = d;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
                   "usage database: %s (table %s)%s%s; the answer was not "
                   "affected; %u failure(s) since start-up, reported at most "
@@ -304,17 +314,19 @@ static const char *usagedb_dbd_error(ap_dbd_t *db, int rv)
     return e && *e ? e : "unknown error";
 }
 
-/* The table, once per child (a failure is tried again next time). */
-static int usagedb_ensure_table(request_rec *r, struct llmp_usagedb_sconf *c,
-                                ap_dbd_t *db)
+/* The table, once per child. CREATE TABLE IF NOT EXISTS is not safe
+ * against itself: two children creating it at once, PostgreSQL refuses one
+ * ("duplicate key value violates unique constraint"). So a failure here is
+ * only said when the INSERT fails too; *err keeps the database's words. */
+static int usagedb_ensure_table(struct llmp_usagedb_sconf *c, ap_dbd_t *db,
+                                const char **err)
 {
     int nrows = 0, rv;
 
     if (apr_atomic_read32(&c->ready)) return 1;
     rv = apr_dbd_query(db->driver, db->handle, &nrows, c->create_sql);
     if (rv) {
-        usagedb_failed(r, c, "cannot create the table",
-                       usagedb_dbd_error(db, rv));
+        *err = usagedb_dbd_error(db, rv);
         return 0;
     }
     apr_atomic_set32(&c->ready, 1);
@@ -324,7 +336,7 @@ static int usagedb_ensure_table(request_rec *r, struct llmp_usagedb_sconf *c,
 /* The INSERT of this connection, prepared on its first use. */
 static apr_dbd_prepared_t *usagedb_insert(request_rec *r,
                                           struct llmp_usagedb_sconf *c,
-                                          ap_dbd_t *db)
+                                          ap_dbd_t *db, const char *create_err)
 {
     apr_dbd_prepared_t *st = NULL;
     int rv;
@@ -337,8 +349,10 @@ static apr_dbd_prepared_t *usagedb_insert(request_rec *r,
     rv = apr_dbd_prepare(db->driver, db->pool, db->handle, c->insert_sql,
                          NULL, &st);
     if (rv) {
-        usagedb_failed(r, c, "cannot prepare the INSERT",
-                       usagedb_dbd_error(db, rv));
+        const char *e = usagedb_dbd_error(db, rv);
+        usagedb_failed(r, c, "cannot prepare the INSERT", create_err
+                       ? apr_pstrcat(r->pool, e, " (creating the table: ",
+                                     create_err, ")", NULL) : e);
         return NULL;
     }
     if (db->prepared)
@@ -355,8 +369,9 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
     apr_time_exp_t tm;
     apr_size_t len;
     char ts[32];
+    const char *create_err = NULL;
     ap_dbd_t *db;
-    int nrows = 0, rv, i = 0;
+    int nrows = 0, rv, i = 0, created;
 
     if (c->on <= 0 || !usagedb_acquire || !c->insert_sql || !u
         || !u->endpoint || !usagedb_is_call(u->endpoint))
@@ -416,13 +431,15 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
                        "messages)", NULL);
         return;
     }
-    if (!usagedb_ensure_table(r, c, db)) return;
-    if (!(st = usagedb_insert(r, c, db))) return;
+    created = usagedb_ensure_table(c, db, &create_err);
+    if (!(st = usagedb_insert(r, c, db, create_err))) return;
     rv = apr_dbd_pquery(db->driver, r->pool, db->handle, &nrows, st,
                         USAGEDB_NARGS, args);
     if (rv) {
-        usagedb_failed(r, c, "the row was not written",
-                       usagedb_dbd_error(db, rv));
+        const char *e = usagedb_dbd_error(db, rv);
+        usagedb_failed(r, c, "the row was not written", create_err
+                       ? apr_pstrcat(r->pool, e, " (creating the table: ",
+                                     create_err, ")", NULL) : e);
         /* the table may be gone: the next row makes it again, and its
          * connection prepares the INSERT anew */
         apr_atomic_set32(&c->ready, 0);
@@ -431,6 +448,8 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
                          NULL);
         return;
     }
+    /* another child made the table meanwhile */
+    if (!created) apr_atomic_set32(&c->ready, 1);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, LLMP_LOG_TAG
                   "usage database: one row in %s",
                   c->table ? c->table : USAGEDB_DEFAULT_TABLE);

@@ -235,6 +235,21 @@ is scalar @$rows, scalar @calls, 'one row per call, ' . scalar(@calls)
 my %ids = map { ($_->{request_id} // '') => 1 } @$rows;
 is scalar(grep { length } keys %ids), scalar @$rows,
    'each row has its own request id';
+SKIP: {
+    skip 'mod_unique_id not loaded', 1 unless Apache::Test::have_module('unique_id');
+    # mod_log_config writes its line after the row: wait for the last one
+    my %logged;
+    my $deadline = time + 5;
+    while (time < $deadline) {
+        open my $fh, '<', "$cfg->{vars}{serverroot}/logs/usagedb_ids" or last;
+        %logged = map { /^(\S+) \d+ \/(?:auth\/)?v1\/(?!models)/ ? ($1 => 1) : () }
+                  <$fh>;
+        last if grep { $logged{$_} } map { $_->{request_id} // '' } $rows->[-1];
+        sleep 0.1;
+    }
+    is scalar(grep { $logged{$_->{request_id} // ''} } @$rows), scalar @$rows,
+       '... mod_unique_id\'s UNIQUE_ID' or diag explain [\%logged, $rows];
+}
 
 # ---- the README's query: per user and month, with cost ----
 {
