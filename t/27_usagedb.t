@@ -81,14 +81,48 @@ $r = post_json('/v1/messages/count_tokens',
                %on, headers => \%ant);
 is $r->{status}, 200, 'count_tokens: 200' or diag $r->{content};
 
+# The list's prices of a model (t/mock/models.json)
+my %price;
+{
+    open my $fh, '<', 't/mock/models.json' or die "models.json: $!";
+    local $/;
+    for my $m (@{ json_decode(<$fh>)->{models} }) {
+        next unless defined $m->{model_version};
+        $price{ $m->{model_version} } = [ $m->{prompt_price_1k} // 0,
+                                          $m->{completion_price_1k} // 0 ];
+    }
+}
+
+# A Responses or Messages usage object in the Chat Completions shape.
+sub chat_usage {
+    my $u = shift || {};
+    return $u if exists $u->{prompt_tokens};
+    if (exists $u->{cache_read_input_tokens}
+        || exists $u->{cache_creation_input_tokens}) {
+        # Anthropic: input_tokens leaves the cache out
+        my $c = $u->{cache_read_input_tokens} // 0;
+        return { prompt_tokens => $u->{input_tokens} + $c
+                                  + ($u->{cache_creation_input_tokens} // 0),
+                 completion_tokens => $u->{output_tokens},
+                 prompt_tokens_details => { cached_tokens => $c } };
+    }
+    return { prompt_tokens => $u->{input_tokens},
+             completion_tokens => $u->{output_tokens},
+             prompt_tokens_details => {
+                 cached_tokens => $u->{input_tokens_details}{cached_tokens} } };
+}
+
 # usage tokens/cost of a row against what the client saw (after h-usage)
 sub usage_is {
-    my ($row, $usage, $prices, $what) = @_;
+    my ($row, $usage, $model, $what) = @_;
+    my $prices = $price{$model} || [0, 0];
     if (!$WITH_USAGE) {
         ok !defined $row->{prompt_tokens} && !defined $row->{completion_tokens}
-           && !defined $row->{cost}, "$what: no token counts yet (h-usage)";
+           && !defined $row->{cost}, "$what: no token counts before h-usage "
+           . 'is merged (then set $WITH_USAGE = 1)' or diag explain $row;
         return;
     }
+    $usage = chat_usage($usage);
     is $row->{prompt_tokens}, $usage->{prompt_tokens}, "$what: prompt tokens";
     is $row->{completion_tokens}, $usage->{completion_tokens} // 0,
        "$what: completion tokens";
@@ -131,7 +165,7 @@ like $row->{request_id} // '', qr/^\S{6,64}$/, '... a request id';
 ok defined $row->{latency_ms} && $row->{latency_ms} >= 0
    && $row->{latency_ms} < 30000, '... the backend latency in ms';
 ok !defined $row->{ttft_ms}, '... no time to first token (no stream)';
-usage_is($row, $r->{json}{usage}, [0.00015, 0.0006], 'chat');
+usage_is($row, $r->{json}{usage}, 'gpt-4o-mini', 'chat');
 
 # ---- a stream ----
 $r = stream_raw('/v1/chat/completions', { model => 'gpt-4o-mini',
@@ -148,7 +182,7 @@ is_deeply [ @$row{qw(endpoint model provider status stream)} ],
           '... a stream\'s row' or diag explain $row;
 {
     my ($last) = grep { ref $_ && $_->{usage} } sse_data($r);
-    usage_is($row, $last ? $last->{usage} : {}, [0.00015, 0.0006], 'stream');
+    usage_is($row, $last ? $last->{usage} : {}, 'gpt-4o-mini', 'stream');
     if ($WITH_USAGE) {
         ok defined $row->{ttft_ms} && $row->{ttft_ms} >= 0
            && $row->{ttft_ms} <= $row->{latency_ms},
@@ -166,26 +200,38 @@ $row = $rows->[2] || {};
 is_deeply [ @$row{qw(endpoint model provider status)} ],
           [ 'chat.completions', 'claude-3-7-sonnet-20250219', 'anthropic',
             200 ], '... its row' or diag explain $row;
-usage_is($row, $r->{json}{usage}, [0.003, 0.015], 'anthropic');
+usage_is($row, $r->{json}{usage}, 'claude-3-7-sonnet-20250219',
+         'anthropic');
 
 # ---- embeddings, responses, messages ----
+my %answer;
 $r = post_json('/v1/embeddings', { model => 'text-embedding-3-small',
                                    input => 'hi' }, %on);
 is $r->{status}, 200, 'embeddings: 200' or diag $r->{content};
 push @calls, 'embeddings';
+$answer{embeddings} = [ $r->{json}{usage}, 'text-embedding-3-small' ];
 $r = post_json('/v1/responses', { model => 'gpt-4o-mini', input => 'Say hi' },
                %on);
 is $r->{status}, 200, 'responses: 200' or diag $r->{content};
 push @calls, 'responses';
+$answer{responses} = [ $r->{json}{usage}, 'gpt-4o-mini' ];
 $r = post_json('/v1/messages', { model => 'claude-3-7-sonnet-20250219',
     max_tokens => 64, messages => $user }, %on, headers => \%ant);
 is $r->{status}, 200, 'messages: 200' or diag $r->{content};
 push @calls, 'messages';
+$answer{messages} = [ $r->{json}{usage}, 'claude-3-7-sonnet-20250219' ];
 $rows = wait_rows(6);
 # (three answers in a row: their rows may come in any order)
-is_deeply [ sort map { "$_->{endpoint} $_->{status}" } @$rows[3 .. 5] ],
-          [ 'embeddings 200', 'messages 200', 'responses 200' ],
+is_deeply [ sort map { "$_->{endpoint} $_->{status} $_->{model}" }
+            @$rows[3 .. 5] ],
+          [ 'embeddings 200 text-embedding-3-small',
+            'messages 200 claude-3-7-sonnet-20250219',
+            'responses 200 gpt-4o-mini' ],
           '... a row each' or diag explain $rows;
+for my $row (@$rows[3 .. 5]) {
+    my $a = $answer{ $row->{endpoint} } or next;
+    usage_is($row, $a->[0], $a->[1], $row->{endpoint});
+}
 
 # ---- a backend error (429 from the gateway) ----
 $r = post_json('/v1/chat/completions', { model => 'mock-error',
