@@ -243,6 +243,11 @@ static const char *usagedb_text(apr_pool_t *p, const char *v, apr_size_t max)
         else if (*s >= 0x80 || *s < 0x20 || *s == 0x7F) ok = 0;
         for (i = 1; ok && i < n; i++)
             if ((s[i] & 0xC0) != 0x80) ok = 0;
+        /* no overlong form, no surrogate, nothing past U+10FFFF */
+        if (ok && ((*s == 0xE0 && s[1] < 0xA0) || (*s == 0xED && s[1] > 0x9F)
+                   || (*s == 0xF0 && s[1] < 0x90)
+                   || (*s == 0xF4 && s[1] > 0x8F)))
+            ok = 0;
         if (!ok) n = 1;
         if ((apr_size_t)(o - out) + (ok ? n : 1) > max) break;
         if (ok) {
@@ -292,11 +297,11 @@ static void usagedb_failed(request_rec *r, struct llmp_usagedb_sconf *c,
     if (detail) {
         /* the database's words on one line */
         char *d = apr_pstrdup(r->pool, detail), *q;
-        apr_size_t n;
+        apr_size_t len;
         for (q = d; *q; q++)
             if (*q == '\n' || *q == '\r' || *q == '\t') *q = ' ';
-        n = strlen(d);
-        while (n && d[n - 1] == ' ') d[--n] = '\0';
+        len = strlen(d);
+        while (len && d[len - 1] == ' ') d[--len] = '\0';
         detail = d;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG

@@ -411,6 +411,13 @@ SKIP: {
     $r = post_json('/v1/chat/completions', { model => 'no-such-model',
                                              messages => $user }, %pg);
     is $r->{status}, 404, '... an unknown model: 404';
+    # a user name that is not UTF-8 (Latin-1; PostgreSQL refuses such
+    # text): the row has it with '?'
+    $r = post_json('/auth/v1/chat/completions', { model => 'gpt-4o-mini',
+        messages => $user }, %pg, headers => { Authorization => 'Basic '
+        . encode_base64("jos\xe9:usagedb-pw-throwaway", '') });
+    is $r->{status}, 200, '... a user whose name is not UTF-8: 200'
+        or diag $r->{content};
     my $sel = 'SELECT ts, request_id, username, model, provider, endpoint, '
             . 'status, stream, prompt_tokens, cost, latency_ms FROM '
             . 'llmproxy_usage';
@@ -418,20 +425,25 @@ SKIP: {
     my $deadline = time + 10;
     while (1) {
         $pgrows = pg_sql($sel) || [];
-        last if @$pgrows >= 3 || time > $deadline;
+        last if @$pgrows >= 4 || time > $deadline;
         sleep 0.1;
     }
     @$pgrows = sort { ($a->{stream} <=> $b->{stream})
-                      || ($a->{status} <=> $b->{status}) } @$pgrows;
-    is_deeply [ map { [ @$_{qw(model provider endpoint status stream)} ] }
-                @$pgrows ],
-              [ [ 'gpt-4o-mini', 'openai', 'chat.completions', 200, 0 ],
-                [ 'no-such-model', undef, 'chat.completions', 404, 0 ],
-                [ 'gpt-4o-mini', 'openai', 'chat.completions', 200, 1 ] ],
+                      || ($a->{status} <=> $b->{status})
+                      || (($a->{username} // '') cmp ($b->{username} // '')) }
+               @$pgrows;
+    is_deeply [ map { [ @$_{qw(username model provider endpoint status
+                               stream)} ] } @$pgrows ],
+              [ [ undef, 'gpt-4o-mini', 'openai', 'chat.completions', 200, 0 ],
+                [ 'jos?', 'gpt-4o-mini', 'openai', 'chat.completions', 200,
+                  0 ],
+                [ undef, 'no-such-model', undef, 'chat.completions', 404, 0 ],
+                [ undef, 'gpt-4o-mini', 'openai', 'chat.completions', 200,
+                  1 ] ],
               '... one row per call' or diag explain $pgrows;
     like $pgrows->[0]{ts} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/,
          '... a timestamp';
-    ok defined $pgrows->[0]{latency_ms} && !defined $pgrows->[1]{latency_ms},
+    ok defined $pgrows->[0]{latency_ms} && !defined $pgrows->[2]{latency_ms},
        '... latency of a call; none without one';
     my $types = pg_sql("SELECT column_name, data_type FROM "
         . "information_schema.columns WHERE table_name = 'llmproxy_usage'")
@@ -446,8 +458,9 @@ SKIP: {
         . "SUM(completion_tokens) AS completion_tokens, SUM(cost) AS cost "
         . "FROM llmproxy_usage GROUP BY username, month "
         . "ORDER BY month, cost DESC") || [];
-    is_deeply [ map { [ $_->{username}, $_->{calls} ] } @$res ],
-              [ [ undef, 3 ] ], '... the README\'s PostgreSQL query'
+    is_deeply { map { (($_->{username} // '-') => $_->{calls}) } @$res },
+              { '-' => 3, 'jos?' => 1 },
+              '... the README\'s PostgreSQL query'
         or diag explain $res;
 }
 
