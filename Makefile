@@ -1,8 +1,15 @@
 # mod_llmproxy — build, install, run and test.
 #
 #   make            build build/mod_llmproxy.so (flags from apxs)
-#   make install    install the module and conf/llmproxy.{load,conf} (DESTDIR honoured)
+#   make install    install the module, conf/llmproxy.{load,conf}, the
+#                   llmproxy-keys command into SBINDIR and the /docs page's
+#                   files (DESTDIR honoured)
 #   make run        install missing Debian packages, build, start httpd on $(PORT)
+#   make demo       the same in front of the repository's mock gateway (no
+#                   real gateway needed); prints the settings of each client
+#   make deb        the Debian package libapache2-mod-llmproxy (build/deb/)
+#   make deb-check  build it, install it, serve with the system's Apache on
+#                   port $(DEB_CHECK_PORT), purge it (as root)
 #   make test       unit tests, fuzz corpus replay, Apache::Test suite, SDK e2e
 #   make test-asan  the same suite with the module built with ASan/UBSan
 #   make test-worker  the Apache::Test suite under the worker MPM
@@ -13,7 +20,11 @@ APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null
 HTTPD     ?= $(shell $(APXS) -q SBINDIR 2>/dev/null)/$(shell $(APXS) -q TARGET 2>/dev/null)
 LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR 2>/dev/null)
+SBINDIR    = $(shell $(APXS) -q SBINDIR 2>/dev/null)
 PORT      ?= 8000
+# where make install puts the /docs page's files (LLMProxyDocsDir's default)
+DOCSDIR   ?= /usr/share/mod_llmproxy/docs
+DEB_CHECK_PORT ?= 19560
 CC        ?= gcc
 
 # Debian packages needed to build, run and test. A package named with
@@ -21,7 +32,8 @@ CC        ?= gcc
 # may come from elsewhere than Debian).
 DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
-               nodejs:node npm:npm \
+               nodejs:node npm:npm chromium \
+               debhelper dh-apache2:dh_apache2 dpkg-dev lintian \
                libaprutil1-dbd-sqlite3 sqlite3 libaprutil1-dbd-pgsql
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
@@ -29,7 +41,8 @@ APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                $(shell apr-1-config --cppflags --includes 2>/dev/null) \
                $(shell apu-1-config --includes 2>/dev/null)
 WARN      = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-CFLAGS_COMMON = -std=gnu99 -fPIC -g -O2 $(WARN) -Iinclude $(APXS_CFLAGS)
+CFLAGS_COMMON = -std=gnu99 -fPIC -g -O2 $(WARN) -Iinclude $(APXS_CFLAGS) \
+                -DLLMP_DOCS_DIR='"$(DOCSDIR)"'
 LIBS      = -lcurl -lcjson -lcrypto
 CORE_LIBS = $(shell apr-1-config --link-ld 2>/dev/null) \
             $(shell apu-1-config --link-ld 2>/dev/null) $(LIBS)
@@ -37,6 +50,8 @@ CORE_LIBS = $(shell apr-1-config --link-ld 2>/dev/null) \
 CORE_SRC  = $(sort $(wildcard src/llmp_*.c))
 GLUE_SRC  = mod_llmproxy.c $(sort $(wildcard src/mod_llmproxy_*.c))
 HEADERS   = $(wildcard include/*.h)
+# the /docs page (Swagger UI) and the base of /openapi.json
+DOCS_FILES = $(wildcard docs/*)
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 
 # Variant: normal build in build/, sanitizer build in build/asan/
@@ -46,7 +61,7 @@ OBJS      = $(patsubst %.c,$(B)/obj/%.o,$(GLUE_SRC) $(CORE_SRC))
 CORE_OBJS = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-.PHONY: all build install uninstall run deps test test-unit bench-compiles test-httpd sdk-deps \
+.PHONY: all build install uninstall run demo deb deb-check deps test test-unit bench-compiles test-httpd sdk-deps \
         test-asan test-worker fuzz fuzz-replay bench soak soak-asan clean distclean
 .DEFAULT_GOAL := all
 
@@ -59,7 +74,7 @@ Q = @
 E = @echo
 endif
 
-all: $(B)/mod_llmproxy.so
+all: $(B)/mod_llmproxy.so $(B)/llmproxy-keys
 
 build: all
 
@@ -70,18 +85,30 @@ $(B)/obj/%.o: %.c $(HEADERS)
 
 $(B)/mod_llmproxy.so: $(OBJS)
 	$(E) "  LD      $@"
-	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+# The API keys command (AuthType llmproxy-key, LLMProxyKeyFile).
+$(B)/llmproxy-keys: tools/llmproxy-keys.c $(B)/obj/src/llmp_keys.o include/llmp_keys.h
+	$(E) "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $< $(B)/obj/src/llmp_keys.o \
+	  $(shell apr-1-config --link-ld 2>/dev/null) -lcrypto
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mods-available
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 755 $(B)/llmproxy-keys $(DESTDIR)$(SBINDIR)/llmproxy-keys
 	install -m 644 $(B)/mod_llmproxy.so $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so
 	install -m 644 conf/llmproxy.load $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load
 	install -m 644 conf/llmproxy.conf $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
+	install -d $(DESTDIR)$(DOCSDIR)
+	install -m 644 $(DOCS_FILES) $(DESTDIR)$(DOCSDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_llmproxy.so \
 	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.load \
-	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf
+	      $(DESTDIR)$(SYSCONFDIR)/mods-available/llmproxy.conf \
+	      $(DESTDIR)$(SBINDIR)/llmproxy-keys
+	rm -rf $(DESTDIR)$(DOCSDIR)
 
 # Install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -99,6 +126,20 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@PORT=$(PORT) HTTPD=$(HTTPD) B=$(B) sh scripts/run.sh
+
+# The module in front of the mock gateway of the tests (every provider
+# family), on loopback: try every endpoint, /docs and the clients without a
+# real gateway. Ctrl-C stops both.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@PORT=$(PORT) HTTPD=$(HTTPD) B=$(B) sh scripts/demo.sh
+
+# ---- Debian package ----
+deb:
+	@sh scripts/deb-build.sh
+
+deb-check:
+	@PORT=$(DEB_CHECK_PORT) sh scripts/deb-check.sh
 
 # ---- tests ----
 $(B)/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/llmp_test.h $(HEADERS)

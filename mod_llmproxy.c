@@ -157,6 +157,7 @@ static int handle_health(request_rec *r, llmp_server_conf_t *sc)
     cJSON_AddNumberToObject(j, "failures", st.failures);
     cJSON_AddNumberToObject(j, "refresh_interval_seconds",
                             (double)apr_time_sec(sc->refresh));
+    llmp_pool_health(r, j);        /* members in back-off */
     out = llmp_json_print(r->pool, j, &len);
     cJSON_Delete(j);
     status = st.has_list ? 200 : 503;
@@ -522,6 +523,19 @@ static int beta_header_ok(const char *v)
     return 1;
 }
 
+/* A request whose model is known but that calls no backend for tokens
+ * (count_tokens): who would have been used, at no cost. */
+static void usage_model(request_rec *r, const llmp_model_t *m,
+                        const llmp_provider_ops_t *ops)
+{
+    llmp_usage_t *u = &llmp_req_conf(r)->usage;
+
+    u->model = m->id;
+    u->provider = ops->name;
+    u->prompt_price_1k = m->prompt_price_1k;
+    u->completion_price_1k = m->completion_price_1k;
+}
+
 /* count_tokens for a Gemini model: the backend's own counter
  * (models/<model>:countTokens with {"generateContentRequest": ...}, the
  * request as it would be sent to generateContent). 1 and *tokens when it
@@ -595,7 +609,15 @@ static int gemini_count_tokens(request_rec *r, llmp_server_conf_t *sc,
         why = "out of memory";
         goto fail;
     }
-    why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+    {
+        /* a call that costs nothing: no tokens */
+        llmp_usage_t *u = &llmp_req_conf(r)->usage;
+
+        u->called = 1;
+        u->call_start = apr_time_now();
+        why = llmp_io_call(r, sc, path, body, len, &out, &outlen);
+        u->call_end = apr_time_now();
+    }
     if (why) goto fail;
     ans = llmp_json_parse_pool(r->pool, out, outlen);
     ans = llmp_envelope_unwrap(ans);
@@ -674,6 +696,7 @@ static int handle_messages(request_rec *r, llmp_server_conf_t *sc,
         char buf[64];
         int n;
 
+        usage_model(r, m, ops);
         e = llmp_messages_count_tokens(r->pool, req, &tokens);
         if (e) return llmp_io_send_error(r, e);
         if (m->provider == LLMP_PROV_GEMINI
@@ -758,21 +781,47 @@ static int handle_response_get(request_rec *r, const char *id)
     return llmp_io_send_json(r, 200, out, n);
 }
 
+typedef struct {
+    llmp_server_conf_t *sc;
+    llmp_endpoint_e ep;
+    cJSON *req;                    /* the client's request (the list's
+                                      model for an alias) */
+    char *body;                    /* ... and its bytes */
+    apr_size_t len;
+} call_baton_t;
+
+static int call_one(request_rec *r, const llmp_model_t *m, int attempt,
+                    void *baton);
+
+/* The client's request with stream_options.include_usage true, printed
+ * (NULL: out of memory). (A stream_options that is not an object or null
+ * goes as the client sent it: the backend's to refuse.) */
+static char *stream_with_usage(request_rec *r, cJSON *req, apr_size_t *len)
+{
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+
+    if (!cJSON_IsObject(so)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
+        so = cJSON_AddObjectToObject(req, "stream_options");
+        if (!so) return NULL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+    if (!cJSON_AddTrueToObject(so, "include_usage")) return NULL;
+    return llmp_json_print(r->pool, req, len);
+}
+
 static int handle_call(request_rec *r, llmp_server_conf_t *sc,
                        llmp_endpoint_e ep)
 {
     llmp_error_t *e = NULL;
     llmp_snapshot_t *snap;
     const llmp_model_t *m;
-    const llmp_provider_ops_t *ops;
-    llmp_native_req_t native;
-    llmp_xlate_t *x = NULL;
-    const cJSON *jmodel, *jstream;
+    const cJSON *jmodel;
     const char *target;
     cJSON *req;
-    llmp_kind_e kind;
     char *body;
     apr_size_t len;
+    call_baton_t b;
     int rc;
 
     if (r->method_number != M_POST) return method_not_allowed(r, "POST");
@@ -815,6 +864,56 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         jmodel = cJSON_GetObjectItemCaseSensitive(req, "model");
         body = llmp_json_print(r->pool, req, &len);
         if (!body || !cJSON_IsString(jmodel)) {
+            return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
+                NULL, NULL, "out of memory"));
+        }
+    }
+    b.sc = sc;
+    b.ep = ep;
+    b.req = req;
+    b.body = body;
+    b.len = len;
+    /* the members of the model's pool, then its fallbacks, while a call
+     * fails in a way that may be retried (mod_llmproxy_pool.c) */
+    return llmp_pool_call(r, sc, snap->models, m, call_one, &b);
+}
+
+/* Call one model (a member of the pool of the model asked for, or of a
+ * fallback's): check the request against it, translate it for its family
+ * and call its backend (llmp_io_proxy). Returns LLMP_POOL_RETRY when the
+ * call failed before anything reached the client and another candidate
+ * is to be tried. */
+static int call_one(request_rec *r, const llmp_model_t *m, int attempt,
+                    void *baton)
+{
+    call_baton_t *b = baton;
+    llmp_server_conf_t *sc = b->sc;
+    llmp_endpoint_e ep = b->ep;
+    llmp_error_t *e = NULL;
+    const llmp_provider_ops_t *ops;
+    llmp_native_req_t native;
+    llmp_xlate_t *x = NULL;
+    const cJSON *jmodel, *jstream, *so;
+    cJSON *req = b->req;
+    llmp_kind_e kind;
+    char *body = b->body;
+    apr_size_t len = b->len;
+
+    /* a translator may have changed the tree of the call before: the
+     * client's request again */
+    if (attempt > 0) req = llmp_json_parse_pool(r->pool, body, len);
+    jmodel = req ? cJSON_GetObjectItemCaseSensitive(req, "model") : NULL;
+    if (!jmodel || strcmp(jmodel->valuestring, m->id)) {
+        /* a fallback: the request names the model that serves it */
+        cJSON *name = req ? cJSON_CreateString(m->id) : NULL;
+
+        if (name && !cJSON_ReplaceItemInObjectCaseSensitive(req, "model",
+                                                            name)) {
+            cJSON_Delete(name);
+            name = NULL;
+        }
+        body = name ? llmp_json_print(r->pool, req, &len) : NULL;
+        if (!body) {
             return llmp_io_send_error(r, llmp_error_make(r->pool, 500, NULL,
                 NULL, NULL, "out of memory"));
         }
@@ -877,6 +976,21 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         native.len = len;
         native.stream = x->stream = x->stream
             && (ep == LLMP_EP_CHAT || ep == LLMP_EP_COMPLETIONS);
+        so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+        if (x->stream && !x->include_usage && llmp_usage_stream_usage(sc)
+            && (!so || cJSON_IsNull(so) || cJSON_IsObject(so))) {
+            /* the stream's usage: asked for here, kept from the client
+             * (mod_llmproxy_io.c), who sees what it would have seen */
+            body = stream_with_usage(r, req, &len);
+            if (!body) {
+                return llmp_io_send_error(r, llmp_error_make(r->pool, 500,
+                    NULL, NULL, NULL, "out of memory"));
+            }
+            native.body = body;
+            native.len = len;
+            x->include_usage = 1;
+            x->usage_hidden = 1;
+        }
         /* the SDKs ask for base64 vectors: floats from a backend that
          * ignores it are encoded on the way back (mod_llmproxy_io.c) */
         if (ep == LLMP_EP_EMBEDDINGS && llmp_embeddings_base64(req) == 1)
@@ -884,6 +998,12 @@ static int handle_call(request_rec *r, llmp_server_conf_t *sc,
         return llmp_io_proxy(r, sc, ep, m, &native, NULL, x);
     }
     x->id = llmp_make_id(r->pool, ep == LLMP_EP_CHAT ? "chatcmpl-" : "req-");
+    if (x->stream && !x->include_usage) {
+        /* the back translator reports the usage (llmp_xlate_emit takes
+         * it), the client does not see it */
+        x->include_usage = 1;
+        x->usage_hidden = 1;
+    }
     switch (ep) {
     case LLMP_EP_CHAT:
         if (!ops->chat_request) goto unsupported;
@@ -1049,6 +1169,7 @@ static void llmp_register_hooks(apr_pool_t *p)
     llmp_usagedb_register_hooks(p);
     llmp_limits_register_hooks(p);
     llmp_pool_register_hooks(p);
+    llmp_docs_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(llmproxy) = {

@@ -73,6 +73,8 @@ typedef struct llmp_http_result {
     const char *error;         /* curl's description, never a header */
     int reused;                /* the connection was reused */
     int head_called;
+    apr_interval_time_t retry_after; /* the answer's Retry-After (see
+                                        CURLINFO_RETRY_AFTER), -1: none */
 } llmp_http_result_t;
 
 /* Perform one request. Returns APR_SUCCESS when res->outcome is

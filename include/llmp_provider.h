@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include "llmp_openai.h"
 #include "llmp_front.h"
+#include "llmp_usage.h"
 
 typedef enum {
     LLMP_PROV_OPENAI = 0,   /* OpenAI-compatible: bodies pass through */
@@ -108,6 +109,15 @@ typedef struct llmp_xlate {
     int want_reasoning;        /* put the backend's reasoning in the IR
                                   ("reasoning_content"); the chat front
                                   leaves it off */
+    /* The request's usage record (NULL: none): llmp_xlate_emit takes the
+     * usage of every chunk that carries one, and the time of the first
+     * chunk with content (first_token); llmp_xlate_chat_response the
+     * answer's. */
+    llmp_usage_t *usage;
+    /* include_usage was set by the glue, not asked by the client: the
+     * usage chunk is taken into usage but not emitted, and no chunk gets
+     * "usage": null. */
+    int usage_hidden;
 } llmp_xlate_t;
 
 /* Print the cJSON chunk and hand it to x->emit. */

@@ -64,4 +64,17 @@ double llmp_usage_finish_cost(llmp_usage_t *u);
  * double holds, no trailing zeros ("0", "0.003702", "12.5"). */
 const char *llmp_usage_cost_text(apr_pool_t *p, double cost);
 
+/* Does an IR chunk (chat.completion.chunk, or a legacy text_completion
+ * chunk) carry content: text, reasoning, a refusal or a tool call? (The
+ * first one relayed is a stream's first token.) */
+int llmp_usage_chunk_has_content(const cJSON *chunk);
+
+/* Where a JSON object's top-level "usage": null member lies in its text
+ * (with the comma that joins it to its neighbour): 1 and [*from, *to)
+ * when found, so that the text without those bytes is the object without
+ * that member, as it was printed. (A pass-through stream whose
+ * stream_options.include_usage the glue added.) */
+int llmp_usage_null_span(const char *json, apr_size_t len, apr_size_t *from,
+                         apr_size_t *to);
+
 #endif

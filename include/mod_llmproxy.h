@@ -116,6 +116,8 @@ typedef struct llmp_dir_conf {
     struct llmp_keys_dconf *keys;         /* mod_llmproxy_keys.c */
 
     struct llmp_limits_dconf *limits;     /* mod_llmproxy_limits.c */
+
+    struct llmp_docs_dconf *docs;         /* mod_llmproxy_docs.c */
 } llmp_dir_conf_t;
 
 /* mod_llmproxy_config.c */

@@ -19,12 +19,20 @@ llmp_usage_t *llmp_usage_of(request_rec *r);
  * tokens, -completion-tokens, -cached-tokens, -cost, -ttft-ms, -user),
  * then llmp_metrics_record, llmp_usagedb_record and llmp_limits_charge. */
 void llmp_usage_log(request_rec *r);
+/* LLMProxyStreamUsage on|off (the cmds table's setter). */
+const char *llmp_usage_set_stream_usage(cmd_parms *cmd, void *d, int flag);
+/* Does the server ask an OpenAI-compatible backend for the usage of a
+ * pass-through stream whose client did not (LLMProxyStreamUsage, default
+ * on)? */
+int llmp_usage_stream_usage(const llmp_server_conf_t *sc);
 
 
 /* ---- mod_llmproxy_keys.c: AuthType llmproxy-key, LLMProxyKeyFile ---- */
 void *llmp_keys_create_dconf(apr_pool_t *p);
 void *llmp_keys_merge_dconf(apr_pool_t *p, void *base, void *add);
 void llmp_keys_register_hooks(apr_pool_t *p);
+/* LLMProxyKeyFile (its line in llmp_cmds). */
+const char *llmp_keys_set_file(cmd_parms *cmd, void *d, const char *arg);
 
 
 /* ---- mod_llmproxy_metrics.c: SetHandler llmproxy-metrics ---- */
@@ -70,5 +78,71 @@ void llmp_limits_charge(request_rec *r, const llmp_usage_t *u);
 void *llmp_pool_create_sconf(apr_pool_t *p);
 void *llmp_pool_merge_sconf(apr_pool_t *p, void *base, void *add);
 void llmp_pool_register_hooks(apr_pool_t *p);
+/* The directives (in llmp_cmds). */
+const char *llmp_pool_set_backoff(cmd_parms *cmd, void *d, const char *v);
+const char *llmp_pool_set_retries(cmd_parms *cmd, void *d, const char *v);
+const char *llmp_pool_set_max_wait(cmd_parms *cmd, void *d, const char *v);
+const char *llmp_pool_set_fallback(cmd_parms *cmd, void *d, int argc,
+                                   char *const argv[]);
+const char *llmp_pool_set_backend_url(cmd_parms *cmd, void *d,
+                                      const char *prefix, const char *url);
+const char *llmp_pool_set_backend_token(cmd_parms *cmd, void *d,
+                                        const char *prefix, const char *tok);
+/* What the call of one candidate returns when llmp_io_proxy was told to
+ * try another (nothing was sent to the client). */
+#define LLMP_POOL_RETRY (-1400)
+/* Call one candidate model m (the attempt-th backend call of the request,
+ * from 0): the handler's whole "call one model" path, which ends in
+ * llmp_io_proxy. Returns the handler's status, or LLMP_POOL_RETRY. */
+typedef int llmp_pool_call_fn(request_rec *r, const llmp_model_t *m,
+                              int attempt, void *baton);
+/* Run fn over the candidates for model m: the members of m's pool (round
+ * robin, skipping members in back-off), then those of each
+ * LLMProxyFallback alternative, until one answers or the retry budget
+ * (LLMProxyRetries + 1 calls) is spent. */
+int llmp_pool_call(request_rec *r, llmp_server_conf_t *sc,
+                   const llmp_models_t *models, const llmp_model_t *m,
+                   llmp_pool_call_fn *fn, void *baton);
+struct llmp_pool_call;
+/* From llmp_io_proxy after each backend call, before anything of the
+ * answer is sent: records the member's health (back-off), sets the notes
+ * llmproxy-attempts and llmproxy-served-by, and says whether the caller
+ * should send nothing and return LLMP_POOL_RETRY (1) or answer (0).
+ * retry_after: the answer's Retry-After, -1: none. */
+int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
+                         const llmp_model_t *m,
+                         const struct llmp_pool_call *call,
+                         apr_interval_time_t retry_after);
+/* Where a backend path goes: the LLMProxyBackendURL of its longest
+ * matching prefix, else the list URL's origin (base without the path). */
+const char *llmp_pool_base(const llmp_server_conf_t *sc, const char *path);
+/* base + path; *own: the base is an LLMProxyBackendURL (such calls go
+ * through libcurl: mod_proxy has workers for list origins only). */
+const char *llmp_pool_url(request_rec *r, const llmp_server_conf_t *sc,
+                          const char *path, int *own);
+/* The Authorization line for path: its LLMProxyBackendToken ("none":
+ * NULL), else dflt. */
+const char *llmp_pool_auth(request_rec *r, const llmp_server_conf_t *sc,
+                           const char *path, const char *dflt);
+/* s (NULL-terminated) with every LLMProxyBackendToken added. */
+const char *const *llmp_pool_secrets(request_rec *r,
+                                     const llmp_server_conf_t *sc,
+                                     const char *const *s);
+/* Members in back-off now (for the metrics). */
+int llmp_pool_backoff_count(server_rec *s);
+/* /health: adds "members_in_backoff": [{member, reason, failures,
+ * retry_in_seconds}]. */
+void llmp_pool_health(request_rec *r, cJSON *j);
+/* mod_status: the members in back-off (a table, or ?auto lines). */
+void llmp_pool_status(request_rec *r, int flags);
+
+
+/* ---- mod_llmproxy_docs.c: SetHandler llmproxy-docs (/openapi.json,
+ * /docs), LLMProxyDocsDir (issue 15) ---- */
+void *llmp_docs_create_dconf(apr_pool_t *p);
+void *llmp_docs_merge_dconf(apr_pool_t *p, void *base, void *add);
+void llmp_docs_register_hooks(apr_pool_t *p);
+/* LLMProxyDocsDir path (the directive's setter; dconf: llmp_dir_conf_t) */
+const char *llmp_docs_set_dir(cmd_parms *cmd, void *dconf, const char *arg);
 
 #endif

@@ -21,7 +21,7 @@ libfuzzer)
   command -v clang >/dev/null || { echo "clang is needed for make fuzz"; exit 1; }
   mkdir -p "$dir"
   CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude $(apr-1-config --cppflags --includes) $(apu-1-config --includes)"
-  LIBS="$(apr-1-config --link-ld) $(apu-1-config --link-ld) -lcjson -lcurl"
+  LIBS="$(apr-1-config --link-ld) $(apu-1-config --link-ld) -lcjson -lcurl -lcrypto"
   for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c); short=${name#fuzz_}
     # shellcheck disable=SC2086

@@ -46,12 +46,13 @@ listen=${LISTEN:-127.0.0.1:$PORT}
 sed -e "s#@RUNDIR@#$rundir#g" -e "s#@LISTEN@#$listen#g" \
     -e "s#@MODDIR@#$moddir#g" -e "s#@SO@#$top/$B/mod_llmproxy.so#g" \
     -e "s#@LOGLEVEL@#$ll#g" -e "s#@CONFDIR@#$top/conf#g" \
+    -e "s#@DOCSDIR@#$top/docs#g" \
     -e "s#@ACCESSLOG@#$accesslog#" \
     conf/run.conf.in > "$rundir/httpd.conf.tmp"
 awk -v u="$user" '{ if ($0 == "@USER@") print u; else print }' "$rundir/httpd.conf.tmp" > "$rundir/httpd.conf"
 rm -f "$rundir/httpd.conf.tmp"
 
 echo "mod_llmproxy: http://$listen/v1 (model list: ${MODEL_LIST_URL:-https://api.eliza.yandex.net/models}, token: $( [ -n "${MODEL_LIST_AUTH_TOKEN:-}" ] && echo set || echo none ), log level: $level)"
-echo "health: http://$listen/health   stop: Ctrl-C"
+echo "health: http://$listen/health   docs: http://$listen/docs/   stop: Ctrl-C"
 "$HTTPD" -t -f "$rundir/httpd.conf" >/dev/null 2>&1 || "$HTTPD" -t -f "$rundir/httpd.conf"
 exec "$HTTPD" -f "$rundir/httpd.conf" -DFOREGROUND

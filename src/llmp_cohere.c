@@ -1126,6 +1126,11 @@ static llmp_error_t *llmp_cohere_embeddings_response(llmp_xlate_t *x,
                 x->pool, "Cohere", "an embedding is not an array of numbers");
         i++;
     }
+    /* the usage record (read from the tree: a large answer is not parsed
+     * again) */
+    if (x->usage && tokens >= 0)
+        llmp_usage_take(x->usage, llmp_json_get(resp, "usage"),
+                        LLMP_USAGE_CHAT);
     return llmp_json_out(x->pool, resp, out, outlen);
 }
 

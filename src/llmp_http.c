@@ -220,6 +220,7 @@ apr_status_t llmp_http_perform(llmp_http_pool_t *hp, const llmp_http_req_t *req,
     long reused = 0;
 
     memset(res, 0, sizeof(*res));
+    res->retry_after = -1;
     h = acquire(hp);
     if (!h) {
         res->outcome = LLMP_HTTP_FAILED;
@@ -288,6 +289,14 @@ apr_status_t llmp_http_perform(llmp_http_pool_t *hp, const llmp_http_req_t *req,
     }
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &reused);
     res->reused = (reused == 0);
+    {
+        curl_off_t ra = 0;
+
+        /* seconds, from delta-seconds or an HTTP date (0: no header) */
+        if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK
+            && ra > 0)
+            res->retry_after = apr_time_from_sec(ra > 86400 ? 86400 : ra);
+    }
     if (!res->status)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 

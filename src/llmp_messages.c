@@ -106,6 +106,66 @@ static const cJSON *msgs_set(const cJSON *o, const char *name)
     return (v && !cJSON_IsNull(v)) ? v : NULL;
 }
 
+/* The request's members msgs_request reads, found in one pass over its
+ * members (msgs_read; a lookup by name walks them each time): the first
+ * of each name, as cJSON_GetObjectItemCaseSensitive finds it; NULL when
+ * absent. */
+typedef struct {
+    const cJSON *max_tokens, *messages, *metadata, *model, *output_config,
+                *output_format, *stop_sequences, *stream, *system,
+                *temperature, *thinking, *tool_choice, *tools, *top_k,
+                *top_p;
+} msgs_in_t;
+
+static void msgs_read(const cJSON *req, msgs_in_t *m)
+{
+    const cJSON *c;
+
+    memset(m, 0, sizeof(*m));
+    if (!cJSON_IsObject(req)) return;
+    /* (cJSON's lookup stops at a member without a name too) */
+    for (c = req->child; c && c->string; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+
+        switch (k[0]) {
+        case 'm':
+            if (!strcmp(k, "messages")) slot = &m->messages;
+            else if (!strcmp(k, "model")) slot = &m->model;
+            else if (!strcmp(k, "max_tokens")) slot = &m->max_tokens;
+            else if (!strcmp(k, "metadata")) slot = &m->metadata;
+            break;
+        case 'o':
+            if (!strcmp(k, "output_config")) slot = &m->output_config;
+            else if (!strcmp(k, "output_format")) slot = &m->output_format;
+            break;
+        case 's':
+            if (!strcmp(k, "system")) slot = &m->system;
+            else if (!strcmp(k, "stream")) slot = &m->stream;
+            else if (!strcmp(k, "stop_sequences"))
+                slot = &m->stop_sequences;
+            break;
+        case 't':
+            if (!strcmp(k, "temperature")) slot = &m->temperature;
+            else if (!strcmp(k, "tools")) slot = &m->tools;
+            else if (!strcmp(k, "tool_choice")) slot = &m->tool_choice;
+            else if (!strcmp(k, "top_p")) slot = &m->top_p;
+            else if (!strcmp(k, "top_k")) slot = &m->top_k;
+            else if (!strcmp(k, "thinking")) slot = &m->thinking;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot) *slot = c;
+    }
+}
+
+/* v when it is present and not null. */
+static const cJSON *msgs_nn(const cJSON *v)
+{
+    return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
 /* An integer of an IR tree: a number, or a raw decimal item (what
  * llmp_json_add_int makes); -1 when neither or negative. */
 static long msgs_ir_long(const cJSON *v)
@@ -797,11 +857,11 @@ static llmp_error_t *msgs_tool_choice(apr_pool_t *p, const cJSON *tc,
 }
 
 /* thinking and output_config.effort -> reasoning_effort. */
-static llmp_error_t *msgs_reasoning(apr_pool_t *p, const cJSON *req,
+static llmp_error_t *msgs_reasoning(apr_pool_t *p, const msgs_in_t *in,
                                     cJSON *ir)
 {
-    const cJSON *th = msgs_set(req, "thinking");
-    const cJSON *oc = msgs_set(req, "output_config");
+    const cJSON *th = msgs_nn(in->thinking);
+    const cJSON *oc = msgs_nn(in->output_config);
     const char *type = llmp_json_str(th, "type");
     const char *effort = llmp_json_str(oc, "effort");
     const char *out = NULL;
@@ -844,16 +904,17 @@ static llmp_error_t *msgs_reasoning(apr_pool_t *p, const cJSON *req,
 }
 
 /* output_config.format or output_format (json_schema) -> response_format. */
-static llmp_error_t *msgs_format(apr_pool_t *p, const cJSON *req, cJSON *ir)
+static llmp_error_t *msgs_format(apr_pool_t *p, const msgs_in_t *in,
+                                 cJSON *ir)
 {
     const char *param = "output_config.format";
-    const cJSON *fmt = msgs_set(msgs_set(req, "output_config"), "format");
+    const cJSON *fmt = msgs_set(msgs_nn(in->output_config), "format");
     const cJSON *schema;
     const char *type;
     cJSON *rf, *js;
 
     if (!fmt) {
-        fmt = msgs_set(req, "output_format");
+        fmt = msgs_nn(in->output_format);
         param = "output_format";
     }
     if (!fmt) return NULL;
@@ -875,12 +936,11 @@ static llmp_error_t *msgs_format(apr_pool_t *p, const cJSON *req, cJSON *ir)
 }
 
 /* A number member in [lo, hi] copied to the IR under irname. */
-static llmp_error_t *msgs_number(apr_pool_t *p, const cJSON *req,
+static llmp_error_t *msgs_number(apr_pool_t *p, const cJSON *v,
                                  const char *name, double lo, double hi,
                                  cJSON *ir, const char *irname)
 {
-    const cJSON *v = msgs_set(req, name);
-
+    v = msgs_nn(v);
     if (!v) return NULL;
     if (!cJSON_IsNumber(v))
         return msgs_bad(p, name, "Input should be a valid number");
@@ -922,6 +982,7 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
 {
     apr_pool_t *p = f->pool;
     msgs_req_t r;
+    msgs_in_t in;
     cJSON *ir;
     const cJSON *v;
     const char *sys, *user;
@@ -932,16 +993,17 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_error_make(p, 400, "invalid_request_error", NULL, NULL,
                                "the request body must be a JSON object");
+    msgs_read(req, &in);
     ir = cJSON_CreateObject();
     llmp_json_pool_own(p, ir);
     r.p = p;
     if (f->model_id) msgs_add_ref(ir, "model", f->model_id);
-    else if (llmp_json_str(req, "model"))
-        msgs_add_ref(ir, "model", llmp_json_str(req, "model"));
+    else if (cJSON_IsString(in.model))
+        msgs_add_ref(ir, "model", in.model->valuestring);
     r.msgs = cJSON_AddArrayToObject(ir, "messages");
 
     /* max_tokens: required, as Anthropic has it */
-    v = llmp_json_get(req, "max_tokens");
+    v = in.max_tokens;
     if (!v || cJSON_IsNull(v))
         return msgs_bad(p, "max_tokens", "Field required");
     if (!msgs_integer(v, -1e9, 1e9, &max_tokens))
@@ -950,27 +1012,28 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
         return msgs_bad(p, "max_tokens", "Input should be greater than or "
                         "equal to 1");
 
-    if ((err = msgs_system_text(p, llmp_json_get(req, "system"), "system",
+    if ((err = msgs_system_text(p, in.system, "system",
                                 &sys)))
         return err;
     if (sys) msgs_add_system(&r, sys);
-    if ((err = msgs_messages(&r, llmp_json_get(req, "messages"))))
+    if ((err = msgs_messages(&r, in.messages)))
         return err;
     /* numbers, not llmp_json_add_int's raw items: back translators read
      * the IR request with cJSON_IsNumber */
     cJSON_AddNumberToObject(ir, "max_completion_tokens", (double)max_tokens);
 
-    if ((err = msgs_number(p, req, "temperature", 0, 1, ir, "temperature"))
-        || (err = msgs_number(p, req, "top_p", 0, 1, ir, "top_p")))
+    if ((err = msgs_number(p, in.temperature, "temperature", 0, 1, ir,
+                            "temperature"))
+        || (err = msgs_number(p, in.top_p, "top_p", 0, 1, ir, "top_p")))
         return err;
-    if ((v = msgs_set(req, "top_k"))) {
+    if ((v = msgs_nn(in.top_k))) {
         cJSON *x;
         if (!msgs_integer(v, 0, 1e9, &top_k))
             return msgs_bad(p, "top_k", "Input should be a valid integer");
         x = cJSON_AddObjectToObject(ir, "x_llmp");
         cJSON_AddNumberToObject(x, "top_k", (double)top_k);
     }
-    if ((v = msgs_set(req, "stop_sequences"))) {
+    if ((v = msgs_nn(in.stop_sequences))) {
         const cJSON *s;
         cJSON *stop;
         int i = 0;
@@ -990,23 +1053,23 @@ static llmp_error_t *msgs_request(llmp_front_t *f, const cJSON *req,
         if (stop->child) cJSON_AddItemToObjectCS(ir, "stop", stop);
         else cJSON_Delete(stop);
     }
-    if ((err = msgs_reasoning(p, req, ir))
-        || (err = msgs_format(p, req, ir)))
+    if ((err = msgs_reasoning(p, &in, ir))
+        || (err = msgs_format(p, &in, ir)))
         return err;
 
     /* metadata.user_id -> user */
-    v = msgs_set(req, "metadata");
+    v = msgs_nn(in.metadata);
     if (v && !cJSON_IsObject(v))
         return msgs_bad(p, "metadata", "Input should be a valid dictionary");
     user = llmp_json_str(v, "user_id");
     if (user && *user) msgs_add_ref(ir, "user", msgs_user_id(p, user));
 
-    if ((err = msgs_tools(p, msgs_set(req, "tools"), ir, &tools))
-        || (err = msgs_tool_choice(p, msgs_set(req, "tool_choice"), ir,
+    if ((err = msgs_tools(p, msgs_nn(in.tools), ir, &tools))
+        || (err = msgs_tool_choice(p, msgs_nn(in.tool_choice), ir,
                                    tools)))
         return err;
 
-    v = msgs_set(req, "stream");
+    v = msgs_nn(in.stream);
     if (v && !cJSON_IsBool(v))
         return msgs_bad(p, "stream", "Input should be a valid boolean");
     if (cJSON_IsTrue(v)) {
@@ -1061,19 +1124,36 @@ static void msgs_read_usage(const cJSON *u, msgs_usage_t *out)
 }
 
 /* Messages "usage". */
+/* An integer member as llmp_json_add_int writes it (a raw item of its
+ * decimal text), with a constant name (not copied). */
+static void msgs_add_int(cJSON *o, const char *name, long v)
+{
+    char buf[24], *e = buf + sizeof(buf) - 1, *s = e;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    cJSON *item;
+
+    *e = '\0';
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--s = '-';
+    item = cJSON_CreateRaw(s);
+    if (item && !cJSON_AddItemToObjectCS(o, name, item)) cJSON_Delete(item);
+}
+
 static cJSON *msgs_usage_json(const msgs_usage_t *u, int delta)
 {
     cJSON *o = cJSON_CreateObject();
     long cached = u->cached > 0 ? u->cached : 0;
     long in = u->prompt > cached ? u->prompt - cached : 0;
 
-    if (!delta || u->prompt >= 0) llmp_json_add_int(o, "input_tokens", in);
+    if (!delta || u->prompt >= 0) msgs_add_int(o, "input_tokens", in);
     if (u->cached >= 0) {
-        llmp_json_add_int(o, "cache_creation_input_tokens", 0);
-        llmp_json_add_int(o, "cache_read_input_tokens", u->cached);
+        msgs_add_int(o, "cache_creation_input_tokens", 0);
+        msgs_add_int(o, "cache_read_input_tokens", u->cached);
     }
-    llmp_json_add_int(o, "output_tokens",
-                      u->completion > 0 ? u->completion : 0);
+    msgs_add_int(o, "output_tokens", u->completion > 0 ? u->completion : 0);
     return o;
 }
 
@@ -1096,15 +1176,23 @@ static const char *msgs_id(llmp_front_t *f)
     return f->id;
 }
 
-static cJSON *msgs_message_new(llmp_front_t *f)
+/* A Message without content blocks, stop and usage; *content: its
+ * "content" array. Names constant, strings referred to (the id and the
+ * model's name in the pool). */
+static cJSON *msgs_message_new(llmp_front_t *f, cJSON **content)
 {
-    cJSON *m = cJSON_CreateObject();
+    cJSON *m = cJSON_CreateObject(), *c = cJSON_CreateArray();
 
-    cJSON_AddStringToObject(m, "id", msgs_id(f));
+    msgs_add_ref(m, "id", msgs_id(f));
     msgs_add_ref(m, "type", "message");
     msgs_add_ref(m, "role", "assistant");
-    cJSON_AddStringToObject(m, "model", f->model_id ? f->model_id : "");
-    cJSON_AddArrayToObject(m, "content");
+    msgs_add_ref(m, "model", apr_pstrdup(f->pool, f->model_id ? f->model_id
+                                                               : ""));
+    if (c && !cJSON_AddItemToObjectCS(m, "content", c)) {
+        cJSON_Delete(c);
+        c = NULL;
+    }
+    *content = c;
     return m;
 }
 
@@ -1136,19 +1224,20 @@ static llmp_error_t *msgs_response(llmp_front_t *f, const cJSON *completion,
     if (!cJSON_IsObject(msg))
         return llmp_bad_upstream(p, "the backend",
                                  "no choices[0].message in the answer");
-    m = msgs_message_new(f);
+    /* strings referred to: the completion's and the pool's, which
+     * outlive the answer's use */
+    m = msgs_message_new(f, &content);
     llmp_json_pool_own(p, m);
-    content = cJSON_GetObjectItemCaseSensitive(m, "content");
     if (reasoning && *reasoning) {
         b = msgs_block("thinking");
-        cJSON_AddStringToObject(b, "thinking", reasoning);
-        cJSON_AddStringToObject(b, "signature", sig ? sig : "");
+        msgs_add_ref(b, "thinking", reasoning);
+        msgs_add_ref(b, "signature", sig ? sig : "");
         cJSON_AddItemToArray(content, b);
     }
     if ((!text || !*text) && refusal && *refusal) text = refusal;
     if (text && *text) {
         b = msgs_block("text");
-        cJSON_AddStringToObject(b, "text", text);
+        msgs_add_ref(b, "text", text);
         cJSON_AddItemToArray(content, b);
     }
     cJSON_ArrayForEach(c, calls) {
@@ -1158,16 +1247,15 @@ static llmp_error_t *msgs_response(llmp_front_t *f, const cJSON *completion,
         const char *args = llmp_json_str(fn, "arguments");
         if (!name) continue;
         b = msgs_block("tool_use");
-        cJSON_AddStringToObject(b, "id", id && *id ? id
-                                : llmp_make_id(p, "toolu_"));
-        cJSON_AddStringToObject(b, "name", name);
+        msgs_add_ref(b, "id", id && *id ? id : llmp_make_id(p, "toolu_"));
+        msgs_add_ref(b, "name", name);
         cJSON_AddItemToObjectCS(b, "input",
                                 msgs_input(args, args ? strlen(args) : 0));
         cJSON_AddItemToArray(content, b);
         ncalls++;
     }
     msgs_add_ref(m, "stop_reason", msgs_stop_reason(finish, ncalls));
-    cJSON_AddNullToObject(m, "stop_sequence");
+    cJSON_AddItemToObjectCS(m, "stop_sequence", cJSON_CreateNull());
     msgs_read_usage(llmp_json_get(completion, "usage"), &u);
     cJSON_AddItemToObjectCS(m, "usage", msgs_usage_json(&u, 0));
     f->answer = m;
@@ -1283,10 +1371,8 @@ static msgs_stream_t *msgs_state(llmp_front_t *f)
         llmp_buf_init(&st->cur, f->pool, LLMP_JSON_MAX);
         st->cur.first = 1024;
         st->tools = apr_array_make(f->pool, 4, sizeof(msgs_tool_t *));
-        st->answer = msgs_message_new(f);
+        st->answer = msgs_message_new(f, &st->content);
         llmp_json_pool_own(f->pool, st->answer);
-        st->content = cJSON_GetObjectItemCaseSensitive(st->answer,
-                                                       "content");
     }
     return st;
 }
@@ -1322,12 +1408,12 @@ static cJSON *msgs_event(const char *type)
 
 static llmp_error_t *msgs_start(llmp_front_t *f, msgs_stream_t *st)
 {
-    cJSON *ev, *m, *u;
+    cJSON *ev, *m, *u, *content;
 
     if (st->started) return NULL;
     st->started = 1;
     ev = msgs_event("message_start");
-    m = msgs_message_new(f);
+    m = msgs_message_new(f, &content);
     cJSON_AddNullToObject(m, "stop_reason");
     cJSON_AddNullToObject(m, "stop_sequence");
     u = cJSON_AddObjectToObject(m, "usage");

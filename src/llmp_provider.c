@@ -142,6 +142,22 @@ apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
     llmp_buf_t b;
 
     if (!chunk) return APR_EINVAL;
+    if (x->usage) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(chunk, "usage");
+
+        if (cJSON_IsObject(u)) {
+            llmp_usage_take(x->usage, u, LLMP_USAGE_CHAT);
+            if (x->usage_hidden && !x->front) {
+                const cJSON *ch = cJSON_GetObjectItemCaseSensitive(
+                                      chunk, "choices");
+                /* the usage chunk the client did not ask for */
+                if (!ch || (cJSON_IsArray(ch) && !ch->child))
+                    return APR_SUCCESS;
+            }
+        }
+        if (!x->usage->first_token && llmp_usage_chunk_has_content(chunk))
+            x->usage->first_token = apr_time_now();
+    }
     if (x->front) {
         llmp_error_t *e = x->front->ops->stream_chunk(x->front, chunk);
         if (e) {
@@ -158,7 +174,8 @@ apr_status_t llmp_xlate_emit(llmp_xlate_t *x, const cJSON *chunk)
     llmp_buf_init(&b, tmp, LLMP_JSON_MAX);
     b.first = 1024;
     rv = llmp_json_write(&b, chunk);
-    if (rv == APR_SUCCESS && x->include_usage && cJSON_IsObject(chunk)
+    if (rv == APR_SUCCESS && x->include_usage && !x->usage_hidden
+        && cJSON_IsObject(chunk)
         && !cJSON_GetObjectItemCaseSensitive(chunk, "usage")) {
         /* with stream_options.include_usage, every chunk but the usage
          * one carries "usage":null (OpenAI's API description) */
@@ -269,6 +286,9 @@ llmp_error_t *llmp_xlate_chat_response(const llmp_provider_ops_t *ops,
     llmp_error_t *e = ops->chat_response(x, native, &tree);
 
     if (e) return e;
+    if (x->usage)
+        llmp_usage_take(x->usage, cJSON_GetObjectItemCaseSensitive(tree,
+                        "usage"), LLMP_USAGE_CHAT);
     return llmp_json_out(x->pool, tree, out, outlen);
 }
 

@@ -121,8 +121,20 @@ typedef struct {
                                       it, 3 not that shape: sent at the end */
 } rs_item_t;
 
+/* The request's members this front reads, found in one pass over the
+ * request's members (rs_read): the first of each name, as
+ * cJSON_GetObjectItemCaseSensitive finds it; NULL when absent. */
+typedef struct {
+    const cJSON *conversation, *input, *instructions, *max_output_tokens,
+                *metadata, *model, *parallel_tool_calls,
+                *previous_response_id, *prompt, *prompt_cache_key,
+                *reasoning, *safety_identifier, *store, *stream,
+                *temperature, *text, *tool_choice, *tools, *top_p, *user;
+} rs_req_t;
+
 typedef struct {
     const cJSON *req;              /* the request given to ops->request */
+    rs_req_t in;                   /* its members */
     apr_array_header_t *tools;     /* rs_tool_t */
     cJSON *ir_tools;               /* the IR's "tools" */
     apr_hash_t *ir_names;          /* their names */
@@ -168,12 +180,192 @@ static void add_cs(cJSON *o, const char *name, cJSON *v)
 #define ADD_NULL(o, k)    add_cs(o, k, cJSON_CreateNull())
 #define ADD_BOOL(o, k, v) add_cs(o, k, cJSON_CreateBool(v))
 #define ADD_INT(o, k, v)  llmp_json_add_int(o, k, v)
+#define ADD_PINT(p, o, k, v) add_int(p, NULL, o, k, v)
+#define N_INT(p, np, o, k, v) add_int(p, np, o, k, v)
+
+/* v's decimal text written at the end of buf (24 bytes), or a constant
+ * for 0-9. */
+static const char *int_text(char *buf, apr_int64_t v)
+{
+    static const char small[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0"
+                                "7\0" "8\0" "9";
+    char *s = buf + 23;
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    if (v >= 0 && v <= 9) return small + 2 * v;
+    *s = '\0';
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--s = '-';
+    return s;
+}
+
+/* ---- nodes of the Response ----
+ * A non-streamed answer's Response is built of nodes in the pool (np):
+ * no malloc and free per node. Such a tree is never deleted (a
+ * cJSON_Delete of it or of one of its nodes would free pool memory): it
+ * is not given to llmp_json_pool_own and nothing in it is replaced or
+ * detached; its strings are referred to. np NULL: nodes from cJSON's
+ * allocator, as cJSON_Create* makes them (a stream's events, deleted
+ * once printed). */
+static cJSON *mk(apr_pool_t *np, int type)
+{
+    cJSON *n = np ? apr_pcalloc(np, sizeof(*n)) : cJSON_CreateNull();
+
+    if (n) n->type = type;
+    return n;
+}
+
+/* A string referred to (s must outlive the tree). */
+static cJSON *mk_str(apr_pool_t *np, const char *s)
+{
+    cJSON *n = mk(np, cJSON_String | cJSON_IsReference);
+
+    if (n) n->valuestring = (char *)(apr_uintptr_t)s;
+    return n;
+}
+
+/* An object or array (type) whose members are child's list, referred
+ * to. */
+static cJSON *mk_ref(apr_pool_t *np, int type, cJSON *child)
+{
+    cJSON *n = mk(np, type | cJSON_IsReference);
+
+    if (n) n->child = child;
+    return n;
+}
+
+/* v appended to o's members (or items, name NULL): for pool nodes (np),
+ * linked here as cJSON's add links it (constant name; the first
+ * member's prev is the last) without its checks, made here; else
+ * add_cs / cJSON_AddItemToArray. */
+static void nput(apr_pool_t *np, cJSON *o, const char *name, cJSON *v)
+{
+    if (!np || !o || !v) {
+        if (name) add_cs(o, name, v);
+        else if (!cJSON_AddItemToArray(o, v)) cJSON_Delete(v);
+        return;
+    }
+    if (name) {
+        v->string = (char *)(apr_uintptr_t)name;
+        v->type |= cJSON_StringIsConst;
+    }
+    if (!o->child) {
+        o->child = v;
+        v->prev = v;
+    }
+    else {
+        cJSON *last = o->child->prev;
+        last->next = v;
+        v->prev = last;
+        o->child->prev = v;
+    }
+}
+
+#define N_REF(np, o, k, v)  nput(np, o, k, mk_str(np, v))
+#define N_NULL(np, o, k)    nput(np, o, k, mk(np, cJSON_NULL))
+#define N_BOOL(np, o, k, v) nput(np, o, k, mk(np, (v) ? cJSON_True : cJSON_False))
+
+/* A raw member (text printed as it is) with a constant name, the text
+ * referred to (it must outlive o's printing). */
+static void add_raw_ref(apr_pool_t *np, cJSON *o, const char *name,
+                        const char *text)
+{
+    cJSON *item = mk_str(np, text);
+
+    if (!item) return;
+    item->type = cJSON_Raw | cJSON_IsReference;
+    nput(np, o, name, item);
+}
+
+/* An integer member with a constant name, as llmp_json_add_int writes
+ * it (its decimal text, a raw item), the text a constant (0-9) or in
+ * pool p: one allocation where llmp_json_add_int makes three (the item,
+ * its text, its name). */
+static void add_int(apr_pool_t *p, apr_pool_t *np, cJSON *o,
+                    const char *name, apr_int64_t v)
+{
+    char buf[24];
+
+    if (v >= 0 && v <= 9) add_raw_ref(np, o, name, int_text(buf, v));
+    else add_raw_ref(np, o, name, apr_pstrdup(p, int_text(buf, v)));
+}
 
 /* A member that is present and not null. */
 static const cJSON *jset(const cJSON *o, const char *name)
 {
     const cJSON *v = llmp_json_get(o, name);
     return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
+/* v when it is present and not null. */
+static const cJSON *nn(const cJSON *v)
+{
+    return (v && !cJSON_IsNull(v)) ? v : NULL;
+}
+
+/* The request's members in one pass (a lookup by name walks the members
+ * each time; the request and the Response read some thirty). */
+static void rs_read(const cJSON *req, rs_req_t *m)
+{
+    const cJSON *c;
+
+    memset(m, 0, sizeof(*m));
+    if (!cJSON_IsObject(req)) return;
+    /* (cJSON's lookup stops at a member without a name too) */
+    for (c = req->child; c && c->string; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+
+        switch (k[0]) {
+        case 'c':
+            if (!strcmp(k, "conversation")) slot = &m->conversation;
+            break;
+        case 'i':
+            if (!strcmp(k, "input")) slot = &m->input;
+            else if (!strcmp(k, "instructions")) slot = &m->instructions;
+            break;
+        case 'm':
+            if (!strcmp(k, "model")) slot = &m->model;
+            else if (!strcmp(k, "max_output_tokens"))
+                slot = &m->max_output_tokens;
+            else if (!strcmp(k, "metadata")) slot = &m->metadata;
+            break;
+        case 'p':
+            if (!strcmp(k, "parallel_tool_calls"))
+                slot = &m->parallel_tool_calls;
+            else if (!strcmp(k, "previous_response_id"))
+                slot = &m->previous_response_id;
+            else if (!strcmp(k, "prompt")) slot = &m->prompt;
+            else if (!strcmp(k, "prompt_cache_key"))
+                slot = &m->prompt_cache_key;
+            break;
+        case 'r':
+            if (!strcmp(k, "reasoning")) slot = &m->reasoning;
+            break;
+        case 's':
+            if (!strcmp(k, "store")) slot = &m->store;
+            else if (!strcmp(k, "stream")) slot = &m->stream;
+            else if (!strcmp(k, "safety_identifier"))
+                slot = &m->safety_identifier;
+            break;
+        case 't':
+            if (!strcmp(k, "temperature")) slot = &m->temperature;
+            else if (!strcmp(k, "text")) slot = &m->text;
+            else if (!strcmp(k, "tools")) slot = &m->tools;
+            else if (!strcmp(k, "tool_choice")) slot = &m->tool_choice;
+            else if (!strcmp(k, "top_p")) slot = &m->top_p;
+            break;
+        case 'u':
+            if (!strcmp(k, "user")) slot = &m->user;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot) *slot = c;
+    }
 }
 
 /* A number: a cJSON number or an integer kept as raw text
@@ -185,8 +377,21 @@ static int jnum(const cJSON *v, double *out)
         return 1;
     }
     if (cJSON_IsRaw(v) && v->valuestring && *v->valuestring) {
+        const char *s = v->valuestring;
+        apr_uint64_t u = 0;
         char *end;
-        double d = strtod(v->valuestring, &end);
+        double d;
+        int n;
+
+        /* llmp_json_add_int's digits (up to 15: exact as a double, as
+         * strtod reads them) without strtod */
+        for (n = 0; n < 15 && *s >= '0' && *s <= '9'; n++, s++)
+            u = u * 10 + (apr_uint64_t)(*s - '0');
+        if (!*s) {
+            *out = (double)u;
+            return 1;
+        }
+        d = strtod(v->valuestring, &end);
         if (!*end) {
             *out = d;
             return 1;
@@ -420,9 +625,9 @@ static llmp_error_t *add_any_tool(llmp_front_t *f, rs_state_t *st,
 }
 
 static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
-                                   const cJSON *req, cJSON *ir)
+                                   cJSON *ir)
 {
-    const cJSON *tools = jset(req, "tools"), *t;
+    const cJSON *tools = nn(st->in.tools), *t;
     llmp_error_t *err;
     int ti = 0;
 
@@ -442,7 +647,7 @@ static llmp_error_t *convert_tools(llmp_front_t *f, rs_state_t *st,
 /* tool_choice and parallel_tool_calls, once every tool is known (the
  * input's tool_search_output items offer tools too). */
 static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
-                                    const cJSON *req, cJSON *ir)
+                                    cJSON *ir)
 {
     const cJSON *choice, *par;
 
@@ -451,7 +656,7 @@ static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
         st->ir_tools = NULL;
         return NULL;
     }
-    choice = jset(req, "tool_choice");
+    choice = nn(st->in.tool_choice);
     if (cJSON_IsString(choice)) {
         const char *c = choice->valuestring;
         if (strcmp(c, "auto") && strcmp(c, "none") && strcmp(c, "required"))
@@ -493,7 +698,7 @@ static llmp_error_t *convert_choice(llmp_front_t *f, rs_state_t *st,
         return llmp_bad_request(f->pool, "tool_choice",
                                 "tool_choice must be a string or an object");
     }
-    par = llmp_json_get(req, "parallel_tool_calls");
+    par = st->in.parallel_tool_calls;
     if (cJSON_IsBool(par)) ADD_BOOL(ir, "parallel_tool_calls",
                                     cJSON_IsTrue(par));
     else if (par && !cJSON_IsNull(par))
@@ -999,10 +1204,10 @@ static int dropped_item(const char *type)
 }
 
 static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
-                                   const cJSON *req, cJSON *msgs)
+                                   cJSON *msgs)
 {
     apr_pool_t *p = f->pool;
-    const cJSON *input = llmp_json_get(req, "input"), *it;
+    const cJSON *input = st->in.input, *it;
     conv_t c;
     int i = 0;
     llmp_error_t *err = NULL;
@@ -1078,12 +1283,13 @@ static llmp_error_t *convert_input(llmp_front_t *f, rs_state_t *st,
 
 /* ---- request ---- */
 
-static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *text,
                                   cJSON *ir)
 {
-    const cJSON *text = jset(req, "text"), *fmt;
+    const cJSON *fmt;
     const char *type, *verb;
 
+    text = nn(text);
     if (!text) return NULL;
     if (!cJSON_IsObject(text))
         return llmp_bad_request(f->pool, "text", "'text' must be an object");
@@ -1130,11 +1336,10 @@ static llmp_error_t *convert_text(llmp_front_t *f, const cJSON *req,
 }
 
 /* A string member copied as it is (referred to) into the IR. */
-static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *v,
                               const char *name, cJSON *ir, const char *as)
 {
-    const cJSON *v = jset(req, name);
-
+    v = nn(v);
     if (!v) return NULL;
     if (!cJSON_IsString(v))
         return bad(f->pool, name, "'%s' must be a string", name);
@@ -1142,11 +1347,10 @@ static llmp_error_t *copy_str(llmp_front_t *f, const cJSON *req,
     return NULL;
 }
 
-static llmp_error_t *copy_num(llmp_front_t *f, const cJSON *req,
+static llmp_error_t *copy_num(llmp_front_t *f, const cJSON *v,
                               const char *name, double max, cJSON *ir)
 {
-    const cJSON *v = jset(req, name);
-
+    v = nn(v);
     if (!v) return NULL;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)
         || v->valuedouble > max)
@@ -1169,17 +1373,18 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     if (!cJSON_IsObject(req))
         return llmp_bad_request(f->pool, NULL,
                                 "the request body must be a JSON object");
+    rs_read(req, &st->in);
     /* state kept by OpenAI that this server does not have: refused
      * rather than ignored (previous_response_id is the way here) */
-    if (jset(req, "conversation"))
+    if (nn(st->in.conversation))
         return llmp_bad_request(f->pool, "conversation",
                                 "conversations are not supported here: use "
                                 "previous_response_id");
-    if (jset(req, "prompt"))
+    if (nn(st->in.prompt))
         return llmp_bad_request(f->pool, "prompt",
                                 "stored prompt templates are not supported "
                                 "here: send the instructions and input");
-    if ((v = jset(req, "store")) && !cJSON_IsBool(v))
+    if ((v = nn(st->in.store)) && !cJSON_IsBool(v))
         /* as OpenAI says it ("no" is not false) */
         return llmp_error_make(f->pool, 400, NULL, "invalid_type", "store",
                                "Invalid type for 'store': expected a "
@@ -1192,14 +1397,14 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     st->tools = apr_array_make(f->pool, 2, sizeof(rs_tool_t));
     ir = cJSON_CreateObject();
     llmp_json_pool_own(f->pool, ir);
-    if ((v = llmp_json_get(req, "model")) && cJSON_IsString(v))
+    if ((v = st->in.model) && cJSON_IsString(v))
         ADD_REF(ir, "model", v->valuestring);
 
     /* tools first: the input's calls need the names of custom tools */
     msgs = cJSON_CreateArray();
     add_cs(ir, "messages", msgs);
-    if ((err = convert_tools(f, st, req, ir))) return err;
-    v = jset(req, "instructions");
+    if ((err = convert_tools(f, st, ir))) return err;
+    v = nn(st->in.instructions);
     if (v && !cJSON_IsString(v))
         return llmp_bad_request(f->pool, "instructions",
                                 "'instructions' must be a string");
@@ -1210,14 +1415,14 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         ADD_REF(m, "content", instr);
         cJSON_AddItemToArray(msgs, m);
     }
-    if ((err = convert_input(f, st, req, msgs))
-        || (err = convert_choice(f, st, req, ir)))
+    if ((err = convert_input(f, st, msgs))
+        || (err = convert_choice(f, st, ir)))
         return err;
     if (!msgs->child)
         return llmp_bad_request(f->pool, "input",
                                 "'input' has no message for the model");
 
-    if ((v = jset(req, "max_output_tokens"))) {
+    if ((v = nn(st->in.max_output_tokens))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9
             || v->valuedouble != (double)(long)v->valuedouble)
             return llmp_bad_request(f->pool, "max_output_tokens",
@@ -1227,11 +1432,11 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
         add_cs(ir, "max_completion_tokens",
                cJSON_CreateNumber((double)(long)v->valuedouble));
     }
-    if ((err = copy_num(f, req, "temperature", 2, ir))
-        || (err = copy_num(f, req, "top_p", 1, ir))
-        || (err = convert_text(f, req, ir)))
+    if ((err = copy_num(f, st->in.temperature, "temperature", 2, ir))
+        || (err = copy_num(f, st->in.top_p, "top_p", 1, ir))
+        || (err = convert_text(f, st->in.text, ir)))
         return err;
-    if ((v = jset(req, "reasoning"))) {
+    if ((v = nn(st->in.reasoning))) {
         const char *effort = llmp_json_str(v, "effort");
         if (!cJSON_IsObject(v))
             return llmp_bad_request(f->pool, "reasoning",
@@ -1240,16 +1445,18 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
     }
     /* metadata: the Response's only (OpenAI's Chat Completions refuse it
      * without "store": true, and the backend does not store the call) */
-    if ((v = jset(req, "metadata")) && !cJSON_IsObject(v))
+    if ((v = nn(st->in.metadata)) && !cJSON_IsObject(v))
         return llmp_bad_request(f->pool, "metadata",
                                 "'metadata' must be an object");
-    if ((err = copy_str(f, req, "user", ir, "user"))
-        || (err = copy_str(f, req, "safety_identifier", ir,
+    if ((err = copy_str(f, st->in.user, "user", ir, "user"))
+        || (err = copy_str(f, st->in.safety_identifier,
+                           "safety_identifier", ir,
                            "safety_identifier"))
-        || (err = copy_str(f, req, "prompt_cache_key", ir,
+        || (err = copy_str(f, st->in.prompt_cache_key,
+                           "prompt_cache_key", ir,
                            "prompt_cache_key")))
         return err;
-    v = llmp_json_get(req, "stream");
+    v = st->in.stream;
     if (cJSON_IsTrue(v)) {
         cJSON *so = cJSON_CreateObject();
         ADD_BOOL(ir, "stream", 1);
@@ -1266,11 +1473,34 @@ static llmp_error_t *responses_request(llmp_front_t *f, const cJSON *req,
 
 /* ---- the Response object ---- */
 
+/* A reference to a request's value (jref) of nodes in np. */
+static cJSON *pjref(apr_pool_t *np, const cJSON *v)
+{
+    cJSON *n;
+
+    if (!np) return jref(v);
+    if (cJSON_IsObject(v)) return mk_ref(np, cJSON_Object, v->child);
+    if (cJSON_IsArray(v)) return mk_ref(np, cJSON_Array, v->child);
+    if (cJSON_IsString(v)) return mk_str(np, v->valuestring);
+    if (cJSON_IsRaw(v)) {
+        n = mk_str(np, v->valuestring);
+        n->type = cJSON_Raw | cJSON_IsReference;
+        return n;
+    }
+    /* numbers, booleans, null: copied, as cJSON_Duplicate does */
+    n = mk(np, v ? v->type & 0xFF : cJSON_NULL);
+    if (v) {
+        n->valueint = v->valueint;
+        n->valuedouble = v->valuedouble;
+    }
+    return n;
+}
+
 /* The request's tools as the client sent them, a function's nullable
  * "strict" and "parameters" filled (the Response requires them). */
-static cJSON *echo_tools(const cJSON *tools)
+static cJSON *echo_tools(apr_pool_t *np, const cJSON *tools)
 {
-    cJSON *out = cJSON_CreateArray();
+    cJSON *out = mk(np, cJSON_Array);
     const cJSON *t;
 
     cJSON_ArrayForEach(t, (cJSON_IsArray(tools) ? tools : NULL)) {
@@ -1281,106 +1511,170 @@ static cJSON *echo_tools(const cJSON *tools)
             && (!llmp_json_get(t, "strict")
                 || !llmp_json_get(t, "parameters"))) {
             const cJSON *m;
-            o = cJSON_CreateObject();
-            cJSON_ArrayForEach(m, t) add_cs(o, m->string, jref(m));
-            if (!llmp_json_get(t, "strict")) ADD_NULL(o, "strict");
-            if (!llmp_json_get(t, "parameters")) ADD_NULL(o, "parameters");
+            o = mk(np, cJSON_Object);
+            cJSON_ArrayForEach(m, t) nput(np, o, m->string, pjref(np, m));
+            if (!llmp_json_get(t, "strict")) N_NULL(np, o, "strict");
+            if (!llmp_json_get(t, "parameters"))
+                N_NULL(np, o, "parameters");
         }
         else {
-            o = jref(t);
+            o = pjref(np, t);
         }
-        cJSON_AddItemToArray(out, o);
+        nput(np, out, NULL, o);
     }
     return out;
 }
 
-static void echo(cJSON *r, const char *name, const cJSON *v)
+static void echo(apr_pool_t *np, cJSON *r, const char *name,
+                 const cJSON *v)
 {
-    if (v && !cJSON_IsNull(v)) add_cs(r, name, jref(v));
-    else ADD_NULL(r, name);
+    if (v && !cJSON_IsNull(v)) nput(np, r, name, pjref(np, v));
+    else N_NULL(np, r, name);
 }
 
-/* A Response without output items and usage. */
-static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
-                           const char *status)
+/* A number echoed (v a cJSON number): one of at most six decimals
+ * between 0.001 and 1e6 (a temperature, a top_p) as the raw text the
+ * writer prints for it (its %.15g, which reads back the same: the
+ * decimal m / 10^n whose correctly rounded value is v), made without a
+ * formatter; other numbers copied. */
+static void echo_num(apr_pool_t *p, apr_pool_t *np, cJSON *r,
+                     const char *name, const cJSON *v)
 {
-    const cJSON *req = st->req ? st->req : f->req, *v;
-    cJSON *r = cJSON_CreateObject();
+    static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+    double d = v->valuedouble;
+    int n, k;
 
-    ADD_REF(r, "id", f->id);
-    ADD_REF(r, "object", "response");
-    ADD_INT(r, "created_at", f->created);
-    ADD_REF(r, "status", status);
+    if (d > 0.001 && d < 1e6 && d != (double)(apr_int64_t)d) {
+        for (n = 1; n <= 6; n++) {
+            apr_int64_t m = (apr_int64_t)(d * p10[n] + 0.5);
+
+            if ((double)m / p10[n] == d) {
+                char buf[32], *e = buf + sizeof(buf) - 1, *s = e;
+
+                *e = '\0';
+                for (k = 0; k < n; k++) {
+                    *--s = (char)('0' + m % 10);
+                    m /= 10;
+                }
+                *--s = '.';
+                do {
+                    *--s = (char)('0' + m % 10);
+                    m /= 10;
+                } while (m);
+                /* (%g's: no trailing zero; d is not an integer, so a
+                 * decimal is not zero) */
+                while (e[-1] == '0') *--e = '\0';
+                add_raw_ref(np, r, name, apr_pstrmemdup(p, s,
+                                                        (apr_size_t)(e - s)));
+                return;
+            }
+        }
+    }
+    echo(np, r, name, v);
+}
+
+/* A Response without output items and usage (*output: its "output"
+ * array, when output is not NULL); nodes in np (see mk). */
+static cJSON *response_new(llmp_front_t *f, rs_state_t *st,
+                           const char *status, cJSON **output,
+                           apr_pool_t *np)
+{
+    cJSON *o;
+    const cJSON *v;
+    const rs_req_t *in = &st->in;
+    rs_req_t other;
+    cJSON one;
+    cJSON *r = mk(np, cJSON_Object);
+
+    memset(&one, 0, sizeof(one));
+    one.type = cJSON_Number;
+    one.valueint = 1;
+    one.valuedouble = 1;
+    if (!st->req) {                /* no request read: the front's */
+        rs_read(f->req, &other);
+        in = &other;
+    }
+
+    N_REF(np, r, "id", f->id);
+    N_REF(np, r, "object", "response");
+    N_INT(f->pool, np, r, "created_at", f->created);
+    N_REF(np, r, "status", status);
     if (!strcmp(status, "completed"))
-        ADD_INT(r, "completed_at", apr_time_sec(apr_time_now()));
-    else ADD_NULL(r, "completed_at");
-    ADD_NULL(r, "error");
-    ADD_NULL(r, "incomplete_details");
-    v = jset(req, "instructions");
-    echo(r, "instructions", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "max_output_tokens");
-    echo(r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
-    ADD_STR(r, "model", f->model_id ? f->model_id : "");
-    add_cs(r, "output", cJSON_CreateArray());
-    v = llmp_json_get(req, "parallel_tool_calls");
-    ADD_BOOL(r, "parallel_tool_calls", !cJSON_IsFalse(v));
-    v = jset(req, "previous_response_id");
-    echo(r, "previous_response_id", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "reasoning");
-    echo(r, "reasoning", cJSON_IsObject(v) ? v : NULL);
-    ADD_BOOL(r, "store", !cJSON_IsFalse(llmp_json_get(req, "store")));
-    v = jset(req, "temperature");
-    if (cJSON_IsNumber(v)) echo(r, "temperature", v);
-    else add_cs(r, "temperature", cJSON_CreateNumber(1));
-    v = jset(req, "text");
+        N_INT(f->pool, np, r, "completed_at", apr_time_sec(apr_time_now()));
+    else N_NULL(np, r, "completed_at");
+    N_NULL(np, r, "error");
+    N_NULL(np, r, "incomplete_details");
+    v = nn(in->instructions);
+    echo(np, r, "instructions", cJSON_IsString(v) ? v : NULL);
+    v = nn(in->max_output_tokens);
+    echo(np, r, "max_output_tokens", cJSON_IsNumber(v) ? v : NULL);
+    if (np) N_REF(np, r, "model", apr_pstrdup(np, f->model_id ? f->model_id
+                                                               : ""));
+    else ADD_STR(r, "model", f->model_id ? f->model_id : "");
+    o = mk(np, cJSON_Array);
+    nput(np, r, "output", o);
+    if (output) *output = o;
+    v = in->parallel_tool_calls;
+    N_BOOL(np, r, "parallel_tool_calls", !cJSON_IsFalse(v));
+    v = nn(in->previous_response_id);
+    echo(np, r, "previous_response_id", cJSON_IsString(v) ? v : NULL);
+    v = nn(in->reasoning);
+    echo(np, r, "reasoning", cJSON_IsObject(v) ? v : NULL);
+    N_BOOL(np, r, "store", !cJSON_IsFalse(in->store));
+    v = nn(in->temperature);
+    if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "temperature", v);
+    else nput(np, r, "temperature", pjref(np, &one));
+    v = nn(in->text);
     if (cJSON_IsObject(v)) {
-        echo(r, "text", v);
+        echo(np, r, "text", v);
     }
     else {
-        cJSON *t = cJSON_CreateObject(), *fm = cJSON_CreateObject();
-        ADD_REF(fm, "type", "text");
-        add_cs(t, "format", fm);
-        add_cs(r, "text", t);
+        cJSON *t = mk(np, cJSON_Object), *fm = mk(np, cJSON_Object);
+        N_REF(np, fm, "type", "text");
+        nput(np, t, "format", fm);
+        nput(np, r, "text", t);
     }
-    v = jset(req, "tool_choice");
-    if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(r, "tool_choice", v);
-    else ADD_REF(r, "tool_choice", "auto");
-    add_cs(r, "tools", echo_tools(jset(req, "tools")));
-    v = jset(req, "top_p");
-    if (cJSON_IsNumber(v)) echo(r, "top_p", v);
-    else add_cs(r, "top_p", cJSON_CreateNumber(1));
-    ADD_REF(r, "truncation", "disabled");
-    v = jset(req, "metadata");
-    if (cJSON_IsObject(v)) echo(r, "metadata", v);
-    else add_cs(r, "metadata", cJSON_CreateObject());
-    v = jset(req, "prompt_cache_key");
-    echo(r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "safety_identifier");
-    echo(r, "safety_identifier", cJSON_IsString(v) ? v : NULL);
-    v = jset(req, "user");
-    if (cJSON_IsString(v)) echo(r, "user", v);
+    v = nn(in->tool_choice);
+    if (cJSON_IsString(v) || cJSON_IsObject(v)) echo(np, r, "tool_choice", v);
+    else N_REF(np, r, "tool_choice", "auto");
+    nput(np, r, "tools", echo_tools(np, nn(in->tools)));
+    v = nn(in->top_p);
+    if (cJSON_IsNumber(v)) echo_num(f->pool, np, r, "top_p", v);
+    else nput(np, r, "top_p", pjref(np, &one));
+    N_REF(np, r, "truncation", "disabled");
+    v = nn(in->metadata);
+    if (cJSON_IsObject(v)) echo(np, r, "metadata", v);
+    else nput(np, r, "metadata", mk(np, cJSON_Object));
+    v = nn(in->prompt_cache_key);
+    echo(np, r, "prompt_cache_key", cJSON_IsString(v) ? v : NULL);
+    v = nn(in->safety_identifier);
+    echo(np, r, "safety_identifier", cJSON_IsString(v) ? v : NULL);
+    v = nn(in->user);
+    if (cJSON_IsString(v)) echo(np, r, "user", v);
     return r;
 }
 
-static cJSON *usage_json(long in, long cached, long out, long reasoning)
+static cJSON *usage_json(apr_pool_t *p, apr_pool_t *np, long in, long cached, long out,
+                         long reasoning)
 {
-    cJSON *u = cJSON_CreateObject(), *d;
+    cJSON *u = mk(np, cJSON_Object), *d;
 
-    ADD_INT(u, "input_tokens", in);
-    d = cJSON_CreateObject();
-    ADD_INT(d, "cached_tokens", cached);
-    ADD_INT(d, "cache_write_tokens", 0);
-    add_cs(u, "input_tokens_details", d);
-    ADD_INT(u, "output_tokens", out);
-    d = cJSON_CreateObject();
-    ADD_INT(d, "reasoning_tokens", reasoning);
-    add_cs(u, "output_tokens_details", d);
-    ADD_INT(u, "total_tokens", in + out);
+    N_INT(p, np, u, "input_tokens", in);
+    d = mk(np, cJSON_Object);
+    N_INT(p, np, d, "cached_tokens", cached);
+    N_INT(p, np, d, "cache_write_tokens", 0);
+    nput(np, u, "input_tokens_details", d);
+    N_INT(p, np, u, "output_tokens", out);
+    d = mk(np, cJSON_Object);
+    N_INT(p, np, d, "reasoning_tokens", reasoning);
+    nput(np, u, "output_tokens_details", d);
+    N_INT(p, np, u, "total_tokens", in + out);
     return u;
 }
 
 /* IR usage -> the Response's (NULL when absent). */
-static cJSON *usage_from_ir(const cJSON *u, rs_state_t *st)
+static cJSON *usage_from_ir(apr_pool_t *p, apr_pool_t *np, const cJSON *u,
+                            rs_state_t *st)
 {
     long in, out, cached, reasoning;
 
@@ -1399,7 +1693,7 @@ static cJSON *usage_from_ir(const cJSON *u, rs_state_t *st)
         st->reasoning_tokens = reasoning;
         return NULL;
     }
-    return usage_json(in, cached, out, reasoning);
+    return usage_json(p, np, in, cached, out, reasoning);
 }
 
 /* finish_reason -> the reason of an incomplete answer, or NULL. */
@@ -1411,97 +1705,107 @@ static const char *incomplete_reason(const char *finish)
     return NULL;
 }
 
-static void set_incomplete(cJSON *r, const char *reason)
+/* incomplete_details (null) made {"reason": reason}, in place (r may be
+ * of pool nodes: nothing replaced). */
+static void set_incomplete(apr_pool_t *np, cJSON *r, const char *reason)
 {
-    cJSON *d = cJSON_CreateObject();
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "incomplete_details");
 
-    ADD_REF(d, "reason", reason);
-    cJSON_ReplaceItemInObjectCaseSensitive(r, "incomplete_details", d);
+    if (!cJSON_IsNull(d)) return;
+    d->type = cJSON_Object | (d->type & cJSON_StringIsConst);
+    N_REF(np, d, "reason", reason);
 }
 
 /* ---- output items ---- */
 
-static cJSON *message_item(const char *id, const char *status,
+static cJSON *message_item(apr_pool_t *np, const char *id, const char *status,
                            const char *text, int with_part)
 {
-    cJSON *m = cJSON_CreateObject(), *content = cJSON_CreateArray(), *p;
+    cJSON *m = mk(np, cJSON_Object), *content = mk(np, cJSON_Array), *p;
 
-    ADD_REF(m, "id", id);
-    ADD_REF(m, "type", "message");
-    ADD_REF(m, "status", status);
-    ADD_REF(m, "role", "assistant");
-    add_cs(m, "content", content);
+    N_REF(np, m, "id", id);
+    N_REF(np, m, "type", "message");
+    N_REF(np, m, "status", status);
+    N_REF(np, m, "role", "assistant");
+    nput(np, m, "content", content);
     if (with_part) {
-        p = cJSON_CreateObject();
-        ADD_REF(p, "type", "output_text");
-        ADD_REF(p, "text", text);
-        add_cs(p, "annotations", cJSON_CreateArray());
-        add_cs(p, "logprobs", cJSON_CreateArray());
-        cJSON_AddItemToArray(content, p);
+        p = mk(np, cJSON_Object);
+        N_REF(np, p, "type", "output_text");
+        N_REF(np, p, "text", text);
+        nput(np, p, "annotations", mk(np, cJSON_Array));
+        nput(np, p, "logprobs", mk(np, cJSON_Array));
+        nput(np, content, NULL, p);
     }
     return m;
 }
 
-static cJSON *summary_part(const char *text)
+static cJSON *summary_part(apr_pool_t *np, const char *text)
 {
-    cJSON *p = cJSON_CreateObject();
+    cJSON *p = mk(np, cJSON_Object);
 
-    ADD_REF(p, "type", "summary_text");
-    ADD_REF(p, "text", text);
+    N_REF(np, p, "type", "summary_text");
+    N_REF(np, p, "text", text);
     return p;
 }
 
-static cJSON *reasoning_item(const char *id, const char *text,
+static cJSON *reasoning_item(apr_pool_t *np, const char *id, const char *text,
                              const char *signature)
 {
-    cJSON *r = cJSON_CreateObject(), *s = cJSON_CreateArray();
+    cJSON *r = mk(np, cJSON_Object), *s = mk(np, cJSON_Array);
 
-    ADD_REF(r, "id", id);
-    ADD_REF(r, "type", "reasoning");
-    add_cs(r, "summary", s);
-    if (text && *text) cJSON_AddItemToArray(s, summary_part(text));
-    if (signature) ADD_REF(r, "encrypted_content", signature);
+    N_REF(np, r, "id", id);
+    N_REF(np, r, "type", "reasoning");
+    nput(np, r, "summary", s);
+    if (text && *text) nput(np, s, NULL, summary_part(np, text));
+    if (signature) N_REF(np, r, "encrypted_content", signature);
     return r;
 }
 
 /* A function_call, or a custom_tool_call when tool is a custom tool, or
  * a tool_search_call when it is the client's tool_search. args_or_input:
  * the arguments, or the custom call's input. */
-static cJSON *call_item(const char *id, const char *status,
+static cJSON *call_item(apr_pool_t *np, const char *id, const char *status,
                         const char *call_id, const rs_tool_t *tool,
                         const char *name, const char *args_or_input)
 {
-    cJSON *c = cJSON_CreateObject();
+    cJSON *c = mk(np, cJSON_Object);
 
-    ADD_REF(c, "id", id);
+    N_REF(np, c, "id", id);
     if (tool && tool->search) {
         /* the arguments as an object, for the client to run the search */
         cJSON *a = args_or_input && *args_or_input
                    ? cJSON_Parse(args_or_input) : NULL;
         if (!cJSON_IsObject(a)) {
             cJSON_Delete(a);
-            a = cJSON_CreateObject();
+            a = mk(np, cJSON_Object);
         }
-        ADD_REF(c, "type", "tool_search_call");
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "execution", "client");
-        add_cs(c, "arguments", a);
-        ADD_REF(c, "status", status);
+        else if (np) {
+            /* the parsed tree the pool's, its members referred to by a
+             * pool node (a pool-owned tree is deleted with its next
+             * siblings: it is never linked into a pool tree) */
+            llmp_json_pool_own(np, a);
+            a = mk_ref(np, cJSON_Object, a->child);
+        }
+        N_REF(np, c, "type", "tool_search_call");
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "execution", "client");
+        nput(np, c, "arguments", a);
+        N_REF(np, c, "status", status);
     }
     else if (tool && tool->custom) {
-        ADD_REF(c, "type", "custom_tool_call");   /* it has no status */
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "name", name);
-        if (tool->ns) ADD_REF(c, "namespace", tool->ns);
-        ADD_REF(c, "input", args_or_input);
+        N_REF(np, c, "type", "custom_tool_call");   /* it has no status */
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "name", name);
+        if (tool->ns) N_REF(np, c, "namespace", tool->ns);
+        N_REF(np, c, "input", args_or_input);
     }
     else {
-        ADD_REF(c, "type", "function_call");
-        ADD_REF(c, "status", status);
-        ADD_REF(c, "arguments", args_or_input);
-        ADD_REF(c, "call_id", call_id);
-        ADD_REF(c, "name", name);
-        if (tool && tool->ns) ADD_REF(c, "namespace", tool->ns);
+        N_REF(np, c, "type", "function_call");
+        N_REF(np, c, "status", status);
+        N_REF(np, c, "arguments", args_or_input);
+        N_REF(np, c, "call_id", call_id);
+        N_REF(np, c, "name", name);
+        if (tool && tool->ns) N_REF(np, c, "namespace", tool->ns);
     }
     return c;
 }
@@ -1697,17 +2001,17 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         return llmp_error_make(f->pool, 502, "api_error", NULL, NULL,
                                "invalid response from the backend: no "
                                "message in the answer");
-    r = response_new(f, st, reason ? "incomplete" : "completed");
-    llmp_json_pool_own(f->pool, r);
-    if (reason) set_incomplete(r, reason);
-    output = cJSON_GetObjectItemCaseSensitive(r, "output");
+    /* of pool nodes (see mk): never deleted */
+    r = response_new(f, st, reason ? "incomplete" : "completed", &output,
+                     f->pool);
+    if (reason) set_incomplete(f->pool, r, reason);
     calls = llmp_json_get(msg, "tool_calls");
     if ((rtext && *rtext) || sig)
-        cJSON_AddItemToArray(output, reasoning_item(
+        nput(f->pool, output, NULL, reasoning_item(f->pool,
             llmp_make_id(f->pool, "rs_"), rtext, sig));
     if ((!text || !*text) && refusal && *refusal) text = refusal;
     if ((text && *text) || (!output->child && !cJSON_GetArraySize(calls)))
-        cJSON_AddItemToArray(output, message_item(
+        nput(f->pool, output, NULL, message_item(f->pool,
             llmp_make_id(f->pool, "msg_"), item_status, text ? text : "", 1));
     cJSON_ArrayForEach(tc, (cJSON_IsArray(calls) ? calls : NULL)) {
         const cJSON *fn = llmp_json_get(tc, "function");
@@ -1726,7 +2030,7 @@ static llmp_error_t *responses_response(llmp_front_t *f,
                 static const rs_tool_t plain_custom = { "", "", NULL, 1 };
                 tool = &plain_custom;
             }
-            cJSON_AddItemToArray(output, call_item(
+            nput(f->pool, output, NULL, call_item(f->pool,
                 llmp_make_id(f->pool, "ctc_"), "completed",
                 id ? id : llmp_make_id(f->pool, "call_"), tool,
                 name ? name : "", args ? args : ""));
@@ -1734,13 +2038,14 @@ static llmp_error_t *responses_response(llmp_front_t *f,
         }
         tool = tool_by_ir(st, name);
         if (tool && tool->custom) args = custom_input(f->pool, args);
-        cJSON_AddItemToArray(output, call_item(
+        nput(f->pool, output, NULL, call_item(f->pool,
             llmp_make_id(f->pool, call_prefix(tool)),
             "completed", id ? id : llmp_make_id(f->pool, "call_"), tool,
             tool ? tool->name : (name ? name : ""), args ? args : "{}"));
     }
-    if ((u = usage_from_ir(llmp_json_get(completion, "usage"), NULL)))
-        add_cs(r, "usage", u);
+    if ((u = usage_from_ir(f->pool, f->pool,
+                           llmp_json_get(completion, "usage"), NULL)))
+        nput(f->pool, r, "usage", u);
     f->answer = r;
     if ((err = llmp_json_out(f->pool, r, out, len))) return err;
     f->answer_text = *out;
@@ -1756,7 +2061,10 @@ static llmp_error_t *emit(llmp_front_t *f, rs_state_t *st, cJSON *ev)
     const char *type = llmp_json_str(ev, "type");
     apr_status_t rv;
 
-    ADD_INT(ev, "sequence_number", st->seq++);
+    char seq[24];
+
+    /* (the text on the stack: ev is printed and deleted here) */
+    add_raw_ref(NULL, ev, "sequence_number", int_text(seq, st->seq++));
     st->ev.len = 0;
     rv = llmp_json_write(&st->ev, ev);
     cJSON_Delete(ev);
@@ -1798,12 +2106,12 @@ static cJSON *item_json(const rs_item_t *it, int done)
 
     switch (it->kind) {
     case RS_MESSAGE:
-        return message_item(it->id, status, buf_text(&it->text), done);
+        return message_item(NULL, it->id, status, buf_text(&it->text), done);
     case RS_REASONING:
-        return reasoning_item(it->id, done ? buf_text(&it->text) : NULL,
+        return reasoning_item(NULL, it->id, done ? buf_text(&it->text) : NULL,
                               done ? it->signature : NULL);
     default:
-        return call_item(it->id, status, it->call_id, it->tool, it->name,
+        return call_item(NULL, it->id, status, it->call_id, it->tool, it->name,
                          !done ? ""
                          : (it->tool && it->tool->custom) ? it->input
                          : buf_text(&it->text));
@@ -1816,7 +2124,7 @@ static llmp_error_t *emit_item(llmp_front_t *f, rs_state_t *st,
 {
     cJSON *ev = event_new(type);
 
-    ADD_INT(ev, "output_index", it->index);
+    ADD_PINT(f->pool, ev, "output_index", it->index);
     add_cs(ev, "item", item_json(it, done));
     return emit(f, st, ev);
 }
@@ -1824,8 +2132,8 @@ static llmp_error_t *emit_item(llmp_front_t *f, rs_state_t *st,
 static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
                                    const char *status)
 {
-    cJSON *r = response_new(f, st, status);
-    cJSON *output = cJSON_GetObjectItemCaseSensitive(r, "output");
+    cJSON *output = NULL;
+    cJSON *r = response_new(f, st, status, &output, NULL);
     int i;
 
     for (i = 0; i < st->items->nelts; i++) {
@@ -1837,7 +2145,7 @@ static cJSON *response_with_output(llmp_front_t *f, rs_state_t *st,
         cJSON_AddItemToArray(output, item_json(it, 1));
     }
     if (st->have_usage)
-        add_cs(r, "usage", usage_json(st->in_tokens, st->cached,
+        add_cs(r, "usage", usage_json(f->pool, NULL, st->in_tokens, st->cached,
                                       st->out_tokens, st->reasoning_tokens));
     return r;
 }
@@ -1902,7 +2210,7 @@ cJSON *llmp_responses_new(llmp_front_t *f, const char *status)
         memset(&none, 0, sizeof(none));
         st = &none;
     }
-    return response_new(f, st, status);
+    return response_new(f, st, status, NULL, NULL);
 }
 
 static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
@@ -1912,10 +2220,10 @@ static llmp_error_t *ensure_started(llmp_front_t *f, rs_state_t *st)
     if (st->started) return NULL;
     st->started = 1;
     if ((err = emit_response(f, st, "response.created",
-                             response_new(f, st, "in_progress"), 0)))
+                             response_new(f, st, "in_progress", NULL, NULL), 0)))
         return err;
     return emit_response(f, st, "response.in_progress",
-                         response_new(f, st, "in_progress"), 0);
+                         response_new(f, st, "in_progress", NULL, NULL), 0);
 }
 
 /* The done events of the open item. */
@@ -1931,13 +2239,13 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     it->status = status;
     if (it->kind == RS_MESSAGE) {
         ev = item_event("response.output_text.done", it);
-        ADD_INT(ev, "content_index", 0);
+        ADD_PINT(f->pool, ev, "content_index", 0);
         ADD_REF(ev, "text", buf_text(&it->text));
         add_cs(ev, "logprobs", cJSON_CreateArray());
         if (!(err = emit(f, st, ev))) {
-            cJSON *m = message_item(it->id, status, buf_text(&it->text), 1);
+            cJSON *m = message_item(NULL, it->id, status, buf_text(&it->text), 1);
             ev = item_event("response.content_part.done", it);
-            ADD_INT(ev, "content_index", 0);
+            ADD_PINT(f->pool, ev, "content_index", 0);
             add_cs(ev, "part", cJSON_DetachItemFromArray(
                        cJSON_GetObjectItemCaseSensitive(m, "content"), 0));
             cJSON_Delete(m);
@@ -1947,12 +2255,12 @@ static llmp_error_t *close_item(llmp_front_t *f, rs_state_t *st,
     else if (it->kind == RS_REASONING) {
         if (it->text.len) {
             ev = item_event("response.reasoning_summary_text.done", it);
-            ADD_INT(ev, "summary_index", 0);
+            ADD_PINT(f->pool, ev, "summary_index", 0);
             ADD_REF(ev, "text", buf_text(&it->text));
             if (!(err = emit(f, st, ev))) {
                 ev = item_event("response.reasoning_summary_part.done", it);
-                ADD_INT(ev, "summary_index", 0);
-                add_cs(ev, "part", summary_part(buf_text(&it->text)));
+                ADD_PINT(f->pool, ev, "summary_index", 0);
+                add_cs(ev, "part", summary_part(NULL, buf_text(&it->text)));
                 err = emit(f, st, ev);
             }
         }
@@ -2051,13 +2359,13 @@ static llmp_error_t *on_reasoning(llmp_front_t *f, rs_state_t *st,
     it = st->cur;
     if (!it->text.len) {
         ev = item_event("response.reasoning_summary_part.added", it);
-        ADD_INT(ev, "summary_index", 0);
-        add_cs(ev, "part", summary_part(""));
+        ADD_PINT(f->pool, ev, "summary_index", 0);
+        add_cs(ev, "part", summary_part(NULL, ""));
         if ((err = emit(f, st, ev))) return err;
     }
     if ((err = append(f, it, piece))) return err;
     ev = item_event("response.reasoning_summary_text.delta", it);
-    ADD_INT(ev, "summary_index", 0);
+    ADD_PINT(f->pool, ev, "summary_index", 0);
     ADD_REF(ev, "delta", piece);
     return emit(f, st, ev);
 }
@@ -2095,9 +2403,9 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
         if (!(it = item_new(f, st, RS_MESSAGE, "msg_", &err))) return err;
         if ((err = emit_item(f, st, "response.output_item.added", it, 0)))
             return err;
-        m = message_item(it->id, "in_progress", "", 1);
+        m = message_item(NULL, it->id, "in_progress", "", 1);
         ev = item_event("response.content_part.added", it);
-        ADD_INT(ev, "content_index", 0);
+        ADD_PINT(f->pool, ev, "content_index", 0);
         add_cs(ev, "part", cJSON_DetachItemFromArray(
                    cJSON_GetObjectItemCaseSensitive(m, "content"), 0));
         cJSON_Delete(m);
@@ -2106,7 +2414,7 @@ static llmp_error_t *on_text(llmp_front_t *f, rs_state_t *st,
     it = st->cur;
     if ((err = append(f, it, piece))) return err;
     ev = item_event("response.output_text.delta", it);
-    ADD_INT(ev, "content_index", 0);
+    ADD_PINT(f->pool, ev, "content_index", 0);
     ADD_REF(ev, "delta", piece);
     add_cs(ev, "logprobs", cJSON_CreateArray());
     return emit(f, st, ev);
@@ -2180,7 +2488,7 @@ static llmp_error_t *responses_stream_chunk(llmp_front_t *f,
     if (st->ended) return NULL;
     if ((err = ensure_started(f, st))) return err;
     if ((u = llmp_json_get(chunk, "usage")) && cJSON_IsObject(u))
-        usage_from_ir(u, st);
+        usage_from_ir(f->pool, NULL, u, st);
     choice = cJSON_GetArrayItem(llmp_json_get(chunk, "choices"), 0);
     if (!choice) return NULL;
     delta = llmp_json_get(choice, "delta");
@@ -2239,7 +2547,7 @@ static llmp_error_t *responses_stream_end(llmp_front_t *f,
         if ((e = close_item(f, st, reason ? "incomplete" : "completed")))
             return e;
         r = response_with_output(f, st, reason ? "incomplete" : "completed");
-        if (reason) set_incomplete(r, reason);
+        if (reason) set_incomplete(NULL, r, reason);
         st->ended = 1;
         return emit_response(f, st, reason ? "response.incomplete"
                                            : "response.completed", r, 1);

@@ -114,6 +114,7 @@ void *llmp_create_dir_conf(apr_pool_t *p, char *dir)
     }
     d->keys = llmp_keys_create_dconf(p);
     d->limits = llmp_limits_create_dconf(p);
+    d->docs = llmp_docs_create_dconf(p);
     return d;
 }
 
@@ -125,6 +126,7 @@ void *llmp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     d->mount = add->mount ? add->mount : base->mount;
     d->keys = llmp_keys_merge_dconf(p, base->keys, add->keys);
     d->limits = llmp_limits_merge_dconf(p, base->limits, add->limits);
+    d->docs = llmp_docs_merge_dconf(p, base->docs, add->docs);
     return d;
 }
 
@@ -486,9 +488,17 @@ const command_rec llmp_cmds[] = {
         "model_version by the name alias (repeated; listed in /v1/models)"),
 
     /* ---- usage and cost (mod_llmproxy_usage.c) ---- */
+    AP_INIT_FLAG("LLMProxyStreamUsage", llmp_usage_set_stream_usage, NULL,
+        RSRC_CONF, "ask an OpenAI-compatible backend for the usage of a "
+        "stream whose client did not (stream_options.include_usage), and "
+        "keep what that adds from the client (default on)"),
 
 
     /* ---- API keys (mod_llmproxy_keys.c) ---- */
+    AP_INIT_TAKE1("LLMProxyKeyFile", llmp_keys_set_file, NULL,
+        RSRC_CONF | ACCESS_CONF, "file of the API keys for AuthType "
+        "llmproxy-key: lines 'user sha256-hex-of-the-key [comment]' (made "
+        "with llmproxy-keys); read again when it changes"),
 
 
     /* ---- metrics (mod_llmproxy_metrics.c) ---- */
@@ -507,7 +517,31 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- pools, retries, fallbacks (mod_llmproxy_pool.c) ---- */
+    AP_INIT_TAKE1("LLMProxyBackoff", llmp_pool_set_backoff, NULL, RSRC_CONF,
+        "seconds a failing pool member is left alone (default 30; doubles "
+        "while it keeps failing, at most 600; 0: never)"),
+    AP_INIT_TAKE1("LLMProxyRetries", llmp_pool_set_retries, NULL, RSRC_CONF,
+        "further backend calls a request may make after a retryable "
+        "failure (default 2)"),
+    AP_INIT_TAKE1("LLMProxyRetryMaxWait", llmp_pool_set_max_wait, NULL,
+        RSRC_CONF, "the longest Retry-After waited for before calling a "
+        "pool's only member again (seconds, default 2)"),
+    AP_INIT_TAKE_ARGV("LLMProxyFallback", llmp_pool_set_fallback, NULL,
+        RSRC_CONF, "MODEL ALT1 [ALT2 ...]: models tried in order when "
+        "MODEL's pool fails"),
+    AP_INIT_TAKE2("LLMProxyBackendURL", llmp_pool_set_backend_url, NULL,
+        RSRC_CONF, "HANDLE-PREFIX URL: handles that start with the prefix "
+        "are called at URL + handle"),
+    AP_INIT_TAKE2("LLMProxyBackendToken", llmp_pool_set_backend_token, NULL,
+        RSRC_CONF, "HANDLE-PREFIX TOKEN|none: the gateway token for those "
+        "handles (never logged)"),
 
+
+    /* ---- docs: /openapi.json and /docs (mod_llmproxy_docs.c) ---- */
+    AP_INIT_TAKE1("LLMProxyDocsDir", llmp_docs_set_dir, NULL,
+        RSRC_CONF | ACCESS_CONF,
+        "directory of the /docs page's files and openapi-base.json "
+        "(default " "/usr/share/mod_llmproxy/docs" ")"),
 
     { NULL }
 };

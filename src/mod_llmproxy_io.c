@@ -17,6 +17,8 @@
 #include "llmp_buf.h"
 #include "llmp_scrub.h"
 #include "llmp_responses.h"
+#include "llmp_pool.h"
+#include "llmp_keys.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -277,6 +279,13 @@ typedef struct proxy_ctx {
     const char *req_body;              /* Responses-native: the client's
                                           request (for response.failed) */
     apr_size_t req_len;
+    llmp_usage_t *usage;               /* the request's record */
+    /* pass-through chat stream whose stream_options.include_usage the
+     * glue added: the usage chunk and the "usage": null members are kept
+     * from the client */
+    int strip_usage;
+    char *strip_buf;                   /* an event without its member */
+    apr_size_t strip_cap;
 } proxy_ctx;
 
 static const char *const *backend_secrets(request_rec *r,
@@ -462,8 +471,72 @@ static void responses_event(proxy_ctx *ctx, cJSON *j, const char *event)
     if (!strcmp(type, "error")) ctx->backend_error = 1;
     else if (!strcmp(type, "response.completed")
              || !strcmp(type, "response.incomplete")
-             || !strcmp(type, "response.failed"))
+             || !strcmp(type, "response.failed")) {
         ctx->done = 1;   /* relayed, and nothing after it */
+        /* (the first response seen is detached above: resp is it) */
+        llmp_usage_take(ctx->usage, cJSON_GetObjectItemCaseSensitive(
+                            resp, "usage"), LLMP_USAGE_RESPONSES);
+    }
+    else if (!ctx->usage->first_token) {
+        apr_size_t n = strlen(type);
+
+        /* response.output_text.delta, ...reasoning_text.delta, ... */
+        if (n > 6 && !strcmp(type + n - 6, ".delta"))
+            ctx->usage->first_token = apr_time_now();
+    }
+}
+
+/* A Messages event relayed as it came: its usage (message_start's, then
+ * message_delta's), its first content. */
+static void messages_event(proxy_ctx *ctx, const cJSON *j, const char *type)
+{
+    if (!strcmp(type, "message_start"))
+        llmp_usage_take(ctx->usage, cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(j, "message"),
+                            "usage"), LLMP_USAGE_MESSAGES);
+    else if (!strcmp(type, "message_delta"))
+        llmp_usage_take(ctx->usage, cJSON_GetObjectItemCaseSensitive(
+                            j, "usage"), LLMP_USAGE_MESSAGES);
+    else if (!ctx->usage->first_token && !strcmp(type, "content_block_delta"))
+        ctx->usage->first_token = apr_time_now();
+}
+
+/* A chat (or legacy completions) chunk relayed as it came: its usage and
+ * first content. When the glue asked for the usage (strip_usage): 1 when
+ * the chunk is the usage chunk the client did not ask for (not relayed);
+ * a "usage": null member is taken out of *data (the rest as it came). */
+static int chat_event_usage(proxy_ctx *ctx, const cJSON *j,
+                            const char **data, apr_size_t *len)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    apr_size_t from, to;
+
+    if (cJSON_IsObject(u)) {
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "choices");
+
+        llmp_usage_take(ctx->usage, u, LLMP_USAGE_CHAT);
+        if (ctx->strip_usage && (!ch || (cJSON_IsArray(ch) && !ch->child)))
+            return 1;
+    }
+    if (!ctx->usage->first_token && llmp_usage_chunk_has_content(j))
+        ctx->usage->first_token = apr_time_now();
+    if (ctx->strip_usage && cJSON_IsNull(u)
+        && llmp_usage_null_span(*data, *len, &from, &to)) {
+        /* one buffer for the stream: nothing grows per event */
+        apr_size_t n = *len - (to - from);
+
+        if (n + 1 > ctx->strip_cap) {
+            ctx->strip_cap = n + 1 > 2 * ctx->strip_cap ? n + 1
+                                                        : 2 * ctx->strip_cap;
+            ctx->strip_buf = apr_palloc(ctx->r->pool, ctx->strip_cap);
+        }
+        memcpy(ctx->strip_buf, *data, from);
+        memcpy(ctx->strip_buf + from, *data + to, *len - to);
+        ctx->strip_buf[n] = '\0';
+        *data = ctx->strip_buf;
+        *len = n;
+    }
+    return 0;
 }
 
 /* A pass-through chat stream read by a front: each chunk, checked and
@@ -495,6 +568,10 @@ static apr_status_t front_pass_event(proxy_ctx *ctx, const char *data,
         e = llmp_provider_generic_error(ctx->x, 502, j, data, len);
     }
     else {
+        llmp_usage_take(ctx->usage, cJSON_GetObjectItemCaseSensitive(
+                            j, "usage"), LLMP_USAGE_CHAT);
+        if (!ctx->usage->first_token && llmp_usage_chunk_has_content(j))
+            ctx->usage->first_token = apr_time_now();
         e = ctx->front->ops->stream_chunk(ctx->front, j);
     }
     cJSON_Delete(j);
@@ -527,7 +604,7 @@ static apr_status_t on_pass_event(void *baton, const char *event,
     }
     else {
         cJSON *j;
-        int ok, clean;
+        int ok, clean, drop = 0;
 
         /* the bytes are relayed as they came, but with no credential in
          * them (a copy only when one occurs): what is parsed and kept of
@@ -550,7 +627,10 @@ static apr_status_t on_pass_event(void *baton, const char *event,
             if (type && (!strcmp(type, "message_stop")
                          || !strcmp(type, "error")))
                 ctx->done = 1;
+            if (type) messages_event(ctx, j, type);
         }
+        if (clean && !ctx->responses && !ctx->messages)
+            drop = chat_event_usage(ctx, j, &data, &len);
         cJSON_Delete(j);
         if (!clean) {
             ctx->stream_err = llmp_error_make(ctx->r->pool, 502, "api_error",
@@ -559,6 +639,9 @@ static apr_status_t on_pass_event(void *baton, const char *event,
                 ok ? "valid UTF-8 text" : "JSON");
             return APR_EGENERAL;
         }
+        if (drop) return APR_SUCCESS;
+        p = data;
+        end = data + len;
     }
     /* an event name is relayed only when it is a plain token */
     if (*event) {
@@ -1021,6 +1104,8 @@ static int front_answer(proxy_ctx *ctx, const cJSON *completion)
     char *out = NULL;
     apr_size_t n = 0;
 
+    llmp_usage_take(ctx->usage, cJSON_GetObjectItemCaseSensitive(
+                        completion, "usage"), LLMP_USAGE_CHAT);
     if (ctx->x->stream) return send_tree_as_stream(ctx, completion);
     if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(completion,
                                                         "choices"))) {
@@ -1044,6 +1129,34 @@ static int send_completion_as_stream(proxy_ctx *ctx, const char *json,
 {
     return send_tree_as_stream(ctx, llmp_json_parse_pool(ctx->r->pool, json,
                                                          len));
+}
+
+/* The usage of a pass-through answer in the shape of the endpoint's
+ * protocol (a translated answer's is taken by its translator: a large
+ * embeddings answer is not parsed again). */
+static void answer_usage(proxy_ctx *ctx, const cJSON *ans)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(ans, "usage");
+
+    switch (ctx->ep) {
+    case LLMP_EP_COUNT_TOKENS:
+        return;                    /* a count, nothing used */
+    case LLMP_EP_RESPONSES:
+        llmp_usage_take(ctx->usage, u, ctx->front ? LLMP_USAGE_CHAT
+                                                  : LLMP_USAGE_RESPONSES);
+        return;
+    case LLMP_EP_MESSAGES:
+        llmp_usage_take(ctx->usage, u, ctx->front ? LLMP_USAGE_CHAT
+                                                  : LLMP_USAGE_MESSAGES);
+        return;
+    case LLMP_EP_IMAGES:
+        /* gpt-image-1 counts as the Responses API does */
+        if (!llmp_usage_take(ctx->usage, u, LLMP_USAGE_RESPONSES))
+            llmp_usage_take(ctx->usage, u, LLMP_USAGE_CHAT);
+        return;
+    default:
+        llmp_usage_take(ctx->usage, u, LLMP_USAGE_CHAT);
+    }
 }
 
 /* A translated non-streamed 2xx body: parse, unwrap, translate. */
@@ -1099,9 +1212,39 @@ static const char *backend_auth(request_rec *r, const llmp_server_conf_t *sc)
     if (sc->source && sc->token)
         return apr_pstrcat(r->pool, "Authorization: OAuth ", sc->token, NULL);
     if (!sc->forward_client_auth) return NULL;
+    /* a client's API key of AuthType llmproxy-key is ours, never the
+     * backend's */
+    if ((a = ap_auth_type(r)) != NULL && !strcasecmp(a, LLMP_KEYS_AUTH_TYPE))
+        return NULL;
     a = apr_table_get(r->headers_in, "Authorization");
     if (!a || strpbrk(a, "\r\n")) return NULL;
     return apr_pstrcat(r->pool, "Authorization: ", a, NULL);
+}
+
+/* A backend call for model begins: the request's usage record says who
+ * is called, at what prices, and gets what the call reports. */
+static llmp_usage_t *llmp_usage_begin(request_rec *r,
+                                      const llmp_model_t *model,
+                                      const llmp_provider_ops_t *ops,
+                                      const llmp_native_req_t *native,
+                                      llmp_xlate_t *x, apr_time_t t0)
+{
+    llmp_usage_t *u = &llmp_req_conf(r)->usage;
+
+    u->called = 1;
+    u->model = model->id;
+    u->provider = ops ? ops->name : llmp_provider_name(model->provider);
+    u->prompt_price_1k = model->prompt_price_1k;
+    u->completion_price_1k = model->completion_price_1k;
+    u->stream = native->stream || (x && x->stream);
+    u->call_start = t0;
+    u->call_end = 0;
+    u->first_token = 0;
+    /* (a call made again is counted once: the last one's) */
+    u->has_tokens = 0;
+    u->prompt_tokens = u->completion_tokens = u->cached_tokens = 0;
+    if (x) x->usage = u;
+    return u;
 }
 
 int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
@@ -1116,7 +1259,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     llmp_server_conf_t *mc = llmp_sconf(ap_server_conf);
     apr_time_t t0 = apr_time_now();
     const char *auth;
-    int nh = 0;
+    int nh = 0, own_url = 0;
 
     if (!llmp_handle_is_safe(native->path)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LLMP_LOG_TAG
@@ -1132,6 +1275,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     }
     memset(&ctx, 0, sizeof(ctx));
     ctx.r = r;
+    ctx.usage = llmp_usage_begin(r, model, ops, native, x, t0);
     ctx.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     ctx.ep = ep;
     ctx.ops = ops;
@@ -1144,11 +1288,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     ctx.last_write = t0;
     ctx.max_stream_bytes = sc->max_stream_bytes;
     ctx.max_duration = sc->stream_max_duration;
-    ctx.secrets = backend_secrets(r, sc);
+    ctx.secrets = llmp_pool_secrets(r, sc, backend_secrets(r, sc));
     /* a Responses-native backend: its own stream relayed (no front) */
     ctx.responses = !ops && ep == LLMP_EP_RESPONSES && !(x && x->front);
     /* an Anthropic backend's own Messages stream relayed (no front) */
     ctx.messages = !ops && ep == LLMP_EP_MESSAGES && !(x && x->front);
+    ctx.strip_usage = !ops && x && x->usage_hidden && !x->front;
     if (ctx.responses) {
         ctx.req_body = native->body;
         ctx.req_len = native->len;
@@ -1167,7 +1312,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         }
     }
 
-    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
+    if ((auth = llmp_pool_auth(r, sc, native->path, backend_auth(r, sc)))
+        != NULL)
+        headers[nh++] = auth;
     headers[nh++] = apr_pstrcat(r->pool, "Content-Type: ",
                                 native->content_type ? native->content_type
                                 : "application/json", NULL);
@@ -1181,7 +1328,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
 
     memset(&req, 0, sizeof(req));
     req.method = "POST";
-    req.url = llmp_backend_url(r->pool, sc->origin, native->path);
+    req.url = llmp_pool_url(r, sc, native->path, &own_url);
     req.headers = headers;
     req.body = native->body;
     req.body_len = native->len;
@@ -1196,11 +1343,12 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     req.baton = &ctx;
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, LLMP_LOG_TAG
-                  "model '%s' -> %s%s (%s%s)", model->id, sc->origin,
+                  "model '%s' -> %s%s (%s%s)", model->id,
+                  llmp_pool_base(sc, native->path),
                   native->path, ops ? ops->name : "pass-through",
                   native->stream ? ", stream" : "");
     /* a buffered call over http goes through mod_proxy when it can */
-    if (native->stream || !sc->via_proxy
+    if (native->stream || !sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, req.body, req.body_len,
                                  &ctx.body, &ctx.too_big, &res) == DECLINED) {
         apr_table_setn(r->notes, "llmproxy-via", "libcurl");
@@ -1210,9 +1358,27 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
         apr_table_setn(r->notes, "llmproxy-via", "mod_proxy");
         if (res.status) on_head(&ctx, res.status, res.content_type);
     }
+    ctx.usage->call_end = apr_time_now();
     apr_table_setn(r->notes, "llmproxy-backend-time-ms",
                    apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
-                       apr_time_now() - t0)));
+                       ctx.usage->call_end - t0)));
+    {
+        /* passive health, and another member or model while the client
+         * has nothing yet (mod_llmproxy_pool.c) */
+        llmp_pool_call_t pc;
+
+        memset(&pc, 0, sizeof(pc));
+        pc.outcome = res.outcome;
+        pc.status = ctx.status;
+        pc.sent = ctx.started;
+        pc.stream = ctx.streaming;
+        pc.events = ctx.events;
+        pc.stream_done = ctx.done;
+        pc.local_error = ctx.client_gone || r->connection->aborted
+                         || ctx.too_big || ctx.stream_err;
+        if (llmp_pool_after_call(r, sc, model, &pc, res.retry_after))
+            return LLMP_POOL_RETRY;
+    }
 
     if (ctx.client_gone || r->connection->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LLMP_LOG_TAG
@@ -1371,6 +1537,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
             changed = 1;
         }
         if (ctx.front) return front_answer(&ctx, inner);
+        answer_usage(&ctx, inner);
         /* the SDKs ask for base64 by default: a backend that answers
          * floats anyway gets them encoded */
         if (ep == LLMP_EP_EMBEDDINGS
@@ -1428,10 +1595,11 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     const char *headers[5];
     call_ctx c;
     const char *auth;
-    int nh = 0;
+    int nh = 0, own_url = 0;
 
     if (!llmp_handle_is_safe(path)) return "the path is not a plain path";
-    if ((auth = backend_auth(r, sc)) != NULL) headers[nh++] = auth;
+    if ((auth = llmp_pool_auth(r, sc, path, backend_auth(r, sc))) != NULL)
+        headers[nh++] = auth;
     headers[nh++] = "Content-Type: application/json";
     headers[nh++] = "Accept: application/json";
     headers[nh] = NULL;
@@ -1440,7 +1608,7 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     llmp_buf_init(&c.body, r->pool, LLMP_MAX_RESPONSE);
     memset(&req, 0, sizeof(req));
     req.method = "POST";
-    req.url = llmp_backend_url(r->pool, sc->origin, path);
+    req.url = llmp_pool_url(r, sc, path, &own_url);
     req.headers = headers;
     req.body = body;
     req.body_len = len;
@@ -1451,7 +1619,7 @@ const char *llmp_io_call(request_rec *r, llmp_server_conf_t *sc,
     req.on_head = call_head;
     req.on_data = call_data;
     req.baton = &c;
-    if (!sc->via_proxy
+    if (!sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, body, len, &c.body,
                                  &c.too_big, &res) == DECLINED) {
         llmp_http_perform(mc->http, &req, &res, r->pool);

@@ -42,6 +42,7 @@
 #include <mod_proxy.h>
 
 #include "mod_llmproxy.h"
+#include "llmp_pool.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -591,6 +592,13 @@ int llmp_modproxy_perform(request_rec *r, const char *url,
     ap_remove_output_filter(fout);
     res->status = r->status;
     res->content_type = r->content_type;
+    {
+        /* the one backend header a retry reads (mod_llmproxy_pool.c) */
+        const char *ra = apr_table_get(r->headers_out, "Retry-After");
+
+        if (!ra) ra = apr_table_get(r->err_headers_out, "Retry-After");
+        res->retry_after = llmp_pool_retry_after(ra, apr_time_now());
+    }
     r->headers_in = saved_in;
     r->filename = saved_filename;
     r->handler = saved_handler;

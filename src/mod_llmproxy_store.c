@@ -27,7 +27,7 @@
 #include <mod_watchdog.h>
 #include <mod_status.h>
 
-#include "mod_llmproxy.h"
+#include "mod_llmproxy_features.h"
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -662,6 +662,7 @@ static int status_hook(request_rec *r, int flags)
         }
     }
     if (!(flags & AP_STATUS_SHORT)) ap_rputs("</table>\n", r);
+    llmp_pool_status(r, flags);    /* pool members in back-off */
     return OK;
 }
 

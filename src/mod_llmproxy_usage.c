@@ -1,7 +1,12 @@
 /* mod_llmproxy: token counts, cost and notes of every call (issue 12).
- * PLACEHOLDER: helper h-usage fills it in. */
+ * The call paths (mod_llmproxy.c, mod_llmproxy_io.c) fill the request's
+ * llmp_usage_t; at log_transaction, before mod_log_config writes the
+ * notes, this file finishes it: the cost, the notes, then the metrics,
+ * the usage database and the limits read it. */
 #include "mod_llmproxy_features.h"
+#include <http_protocol.h>
 #include <http_request.h>
+#include <apr_strings.h>
 
 APLOG_USE_MODULE(llmproxy);
 
@@ -23,9 +28,28 @@ void *llmp_usage_merge_sconf(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
+const char *llmp_usage_set_stream_usage(cmd_parms *cmd, void *d, int flag)
+{
+    llmp_server_conf_t *sc = llmp_sconf(cmd->server);
+
+    (void)d;
+    sc->usage->stream_usage = flag;
+    return NULL;
+}
+
+int llmp_usage_stream_usage(const llmp_server_conf_t *sc)
+{
+    return !sc->usage || sc->usage->stream_usage != 0;
+}
+
 llmp_usage_t *llmp_usage_of(request_rec *r)
 {
     return &llmp_req_conf(r)->usage;
+}
+
+static const char *i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
 void llmp_usage_log(request_rec *r)
@@ -37,6 +61,24 @@ void llmp_usage_log(request_rec *r)
     if (!rc || !rc->usage.endpoint) return;
     u = &rc->usage;
     llmp_usage_finish_cost(u);
+    if (u->has_tokens) {
+        apr_table_setn(r->notes, "llmproxy-prompt-tokens",
+                       i64(r->pool, u->prompt_tokens));
+        apr_table_setn(r->notes, "llmproxy-completion-tokens",
+                       i64(r->pool, u->completion_tokens));
+        apr_table_setn(r->notes, "llmproxy-cached-tokens",
+                       i64(r->pool, u->cached_tokens));
+    }
+    if (u->called)
+        apr_table_setn(r->notes, "llmproxy-cost",
+                       llmp_usage_cost_text(r->pool, u->cost));
+    if (u->stream && u->first_token && u->call_start
+        && u->first_token >= u->call_start)
+        apr_table_setn(r->notes, "llmproxy-ttft-ms",
+                       i64(r->pool, (apr_int64_t)apr_time_as_msec(
+                           u->first_token - u->call_start)));
+    if (r->user)
+        apr_table_setn(r->notes, "llmproxy-user", r->user);
     llmp_metrics_record(r, u);
     llmp_usagedb_record(r, u);
     llmp_limits_charge(r, u);

@@ -13,11 +13,11 @@ use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time sleep);
 use LLMPTest;
 
-# Token counts, cost and time to first token come from helper h-usage's
-# branch (it fills llmp_usage_t on every path); before it is merged every
-# row has them NULL. Set to 1 once it is: the rows then must carry exactly
-# the usage each answer showed its client, and the list's prices.
-my $WITH_USAGE = 0;
+# Token counts, cost and time to first token come from llmp_usage_t, which
+# the call paths fill (h-usage's work, merged): the rows must carry exactly
+# the usage each answer showed its client, and the list's prices. (0: a
+# tree without it, where they are NULL.)
+my $WITH_USAGE = 1;
 
 my ($sqlite) = grep { -x } map { "$_/sqlite3" } split /:/, $ENV{PATH};
 $sqlite //= "";

@@ -9,6 +9,18 @@ Control endpoints (no auth):
   POST /__mock/models          replace the model list (body: the document)
   POST /__mock/models-status   {"status": 503} makes /models fail
   GET  /__mock/stats           {"list_fetches": N, "connections": N, ...}
+  POST /__mock/fault           {"path": P, ...}: calls of path P fail on
+                               command (t/29_pool.t): "status": S answers S
+                               (with "retry_after": "V" as Retry-After);
+                               "mode": "empty-stream" answers 200 and an
+                               event stream that breaks before its first
+                               event; "mode": "drop-after", "n": N breaks
+                               the real answer's stream after N events;
+                               "times": N only for the next N calls; no
+                               status or mode: no fault
+  GET  /__mock/calls           calls per path (after the token check)
+  POST /__mock/accept-token    {"token": T}: accept T too (until reset)
+  GET  /lists/NAME             the model list t/mock/lists/NAME.json
   GET  /open/models            the model list without authentication
   POST /__mock/tls-alt?n=N     (TLS instance) present the Nth --tls-alt
                                certificate (from 0) from now on, and drop
@@ -29,7 +41,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mocklib import Request, Response, json_response  # noqa: E402
+from mocklib import Request, Response, json_response, sse_response  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATE = {}
@@ -44,7 +56,8 @@ def default_models():
 def reset():
     with LOCK:
         STATE.update(requests=[], models=default_models(), models_status=200,
-                     list_fetches=0, list_fetch_times=[], disconnects=0)
+                     list_fetches=0, list_fetch_times=[], disconnects=0,
+                     faults={}, calls={}, tokens=set())
 
 
 def load_providers():
@@ -135,7 +148,10 @@ class Handler(BaseHTTPRequestHandler):
                 models = STATE["models"]
             return self._send(Response(200, models,
                                        {"Content-Type": "application/json"}))
-        if auth != "OAuth " + self.server.token:
+        with LOCK:
+            extra = auth is not None and auth[6:] in STATE["tokens"] \
+                and auth.startswith("OAuth ")
+        if auth != "OAuth " + self.server.token and not extra:
             return self._send(json_response(
                 {"error": {"message": "missing or wrong OAuth token"}}, 401))
         if u.path == self.server.models_path:
@@ -147,9 +163,38 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(json_response({"error": "list down"}, status))
             return self._send(Response(200, models,
                                        {"Content-Type": "application/json"}))
+        if u.path.startswith("/lists/") and "/" not in u.path[7:] \
+                and ".." not in u.path:
+            try:
+                with open(os.path.join(HERE, "lists",
+                                       u.path[7:] + ".json"), "rb") as f:
+                    return self._send(Response(
+                        200, f.read(), {"Content-Type": "application/json"}))
+            except OSError:
+                return self._send(json_response({"error": "no list"}, 404))
+        with LOCK:
+            STATE["calls"][u.path] = STATE["calls"].get(u.path, 0) + 1
+            fault = STATE["faults"].get(u.path)
+            if fault and fault.get("times") is not None:
+                fault["times"] -= 1
+                if fault["times"] <= 0:
+                    del STATE["faults"][u.path]
+        if fault and fault.get("status"):
+            h = {}
+            if fault.get("retry_after") is not None:
+                h["Retry-After"] = str(fault["retry_after"])
+            return self._send(json_response({"error": {
+                "message": "injected fault", "type": "overloaded_error"
+                if fault["status"] >= 500 else "invalid_request_error"}},
+                fault["status"], h))
+        if fault and fault.get("mode") == "empty-stream":
+            return self._send(sse_response([b": nothing\n\n"], drop_after=0))
         for prefix, mod in self.server.providers:
             if u.path.startswith(prefix):
-                return self._send(mod.handle(req))
+                resp = mod.handle(req)
+                if fault and fault.get("mode") == "drop-after" and resp.events:
+                    resp.drop_after = int(fault.get("n", 3))
+                return self._send(resp)
         return self._send(json_response({"error": {"message": "no such path"}},
                                         404))
 
@@ -179,6 +224,21 @@ class Handler(BaseHTTPRequestHandler):
                     c.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+            return json_response({"ok": True})
+        if what == "fault":
+            f = dict(req.json)
+            with LOCK:
+                if f.get("status") or f.get("mode"):
+                    STATE["faults"][f.pop("path")] = f
+                else:
+                    STATE["faults"].pop(f.get("path"), None)
+            return json_response({"ok": True})
+        if what == "calls":
+            with LOCK:
+                return json_response(dict(STATE["calls"]))
+        if what == "accept-token":
+            with LOCK:
+                STATE["tokens"].add(req.json["token"])
             return json_response({"ok": True})
         if what == "stats":
             with LOCK:

@@ -944,6 +944,51 @@ static void t_tool_search(apr_pool_t *p)
 
 /* ---- answers ---- */
 
+/* The echoed temperature and top_p print as the writer prints the
+ * request's numbers (the front writes short decimals itself). */
+static void t_answer_echo_numbers(apr_pool_t *p)
+{
+    static const char *const nums[] = {
+        "0.2", "0.7", "1", "0", "1.15", "0.123456", "0.1234567", "1.999999",
+        "0.0015", "0.001", "0.0001", "2e-7", "1.0000001", "0.30000000000000004",
+        "1e-3", "0.5", "1.5e0", "0.333333333333333314829616256247"
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        llmp_error_t *err;
+        llmp_front_t *f;
+        char *out = NULL, *want;
+        apr_size_t len = 0;
+        int with_top_p = strtod(nums[i], NULL) <= 1;
+        cJSON *req = parse(p, apr_psprintf(p, "{\"model\":\"m\",\"input\":"
+                                           "\"Hi\",\"temperature\":%s%s%s}",
+                                           nums[i], with_top_p
+                                           ? ",\"top_p\":" : "",
+                                           with_top_p ? nums[i] : ""));
+        cJSON *n = cJSON_CreateNumber(at_num(req, "temperature"));
+        const char *text = llmp_json_print(p, n, NULL);
+
+        cJSON_Delete(n);
+        CHECK(to_ir(p, req, &f, &err) != NULL);
+        if (!f || err) continue;
+        err = f->ops->response(f, llmp_fixture_json(p, "responses/"
+                                                    "ir_completion_text.json"),
+                               &out, &len);
+        CHECK(err == NULL);
+        if (err || !out) continue;
+        want = apr_psprintf(p, "\"temperature\":%s,", text);
+        if (!strstr(out, want)) {
+            fprintf(stderr, "temperature %s: %s not in %s\n", nums[i], want,
+                    out);
+            CHECK(0);
+        }
+        want = apr_psprintf(p, "\"top_p\":%s,", with_top_p ? text : "1");
+        CHECK(strstr(out, want) != NULL);
+    }
+}
+
+
 static void t_answer_text(apr_pool_t *p)
 {
     llmp_error_t *err;
@@ -1948,6 +1993,7 @@ TEST_MAIN_BEGIN("responses")
     RUN(t_request_codex);
     RUN(t_request_captured);
     RUN(t_tool_search);
+    RUN(t_answer_echo_numbers);
     RUN(t_answer_text);
     RUN(t_answer_tools);
     RUN(t_answer_incomplete);

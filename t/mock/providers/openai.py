@@ -175,20 +175,27 @@ def _chunk(model, delta, finish=None):
 
 def _stream(model, words, delay, drop_after=None, finish="stop", call=None,
             usage=False):
-    ev = [sse_event(_chunk(model, {"role": "assistant", "content": ""}))]
-    ev += [sse_event(_chunk(model, {"content": w})) for w in words]
+    # with stream_options.include_usage, as OpenAI: "usage": null on every
+    # chunk but the last, which carries the usage and no choices
+    def ch(delta, finish=None):
+        c = _chunk(model, delta, finish)
+        if usage:
+            c["usage"] = None
+        return sse_event(c)
+    ev = [ch({"role": "assistant", "content": ""})]
+    ev += [ch({"content": w}) for w in words]
     if call:
         args = call["function"]["arguments"]
         half = len(args) // 2
-        ev.append(sse_event(_chunk(model, {"tool_calls": [{
+        ev.append(ch({"tool_calls": [{
             "index": 0, "id": call["id"], "type": "function",
             "function": {"name": call["function"]["name"],
-                         "arguments": ""}}]})))
+                         "arguments": ""}}]}))
         for piece in (args[:half], args[half:]):
-            ev.append(sse_event(_chunk(model, {"tool_calls": [{
-                "index": 0, "function": {"arguments": piece}}]})))
+            ev.append(ch({"tool_calls": [{
+                "index": 0, "function": {"arguments": piece}}]}))
         finish = "tool_calls"
-    ev.append(sse_event(_chunk(model, {}, finish)))
+    ev.append(ch({}, finish))
     if usage:
         u = _chunk(model, {})
         u["choices"] = []
@@ -225,21 +232,37 @@ def handle(req):
     if req.path.endswith("/completions") and not req.path.endswith(
             "/chat/completions"):
         if body.get("stream") is True:
-            # legacy streams: text_completion chunks, then [DONE]
+            # legacy streams: text_completion chunks, then [DONE] (with
+            # stream_options.include_usage as chat streams have it)
+            so = body.get("stream_options") or {}
+            usage = so.get("include_usage") is True
+
             def chunk(text, finish=None):
-                return {"id": "cmpl-mock", "object": "text_completion",
-                        "created": 1700000000, "model": model,
-                        "choices": [{"index": 0, "text": text,
-                                     "logprobs": None,
-                                     "finish_reason": finish}]}
-            return sse_response([sse_event(chunk("do")), sse_event(chunk("ne")),
-                                 sse_event(chunk("", "stop")),
-                                 b"data: [DONE]\n\n"], 0.05)
+                c = {"id": "cmpl-mock", "object": "text_completion",
+                     "created": 1700000000, "model": model,
+                     "choices": [{"index": 0, "text": text,
+                                  "logprobs": None,
+                                  "finish_reason": finish}]}
+                if usage:
+                    c["usage"] = None
+                return c
+            ev = [sse_event(chunk("do")), sse_event(chunk("ne")),
+                  sse_event(chunk("", "stop"))]
+            if usage:
+                last = chunk("")
+                last["choices"] = []
+                last["usage"] = {"prompt_tokens": 4, "completion_tokens": 2,
+                                 "total_tokens": 6}
+                ev.append(sse_event(last))
+            return sse_response(ev + [b"data: [DONE]\n\n"], 0.05)
         return json_response({"id": "cmpl-mock", "object": "text_completion",
                               "created": 1700000000, "model": model,
                               "choices": [{"index": 0, "text": "done",
                                            "logprobs": None,
-                                           "finish_reason": "stop"}]})
+                                           "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 4,
+                                        "completion_tokens": 1,
+                                        "total_tokens": 5}})
     if "messages" not in body:
         return json_response({"error": {"message": "messages is required",
                                         "type": "invalid_request_error"}}, 400)
