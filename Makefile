@@ -36,7 +36,8 @@ DEB_PACKAGES = apache2 apache2-dev libcurl4-openssl-dev libcjson-dev \
                libapache2-mod-perl2 libwww-perl python3:python3 \
                libhiredis-dev redis-server prometheus:promtool \
                nodejs:node npm:npm chromium \
-               debhelper dh-apache2:dh_apache2 dpkg-dev lintian
+               debhelper dh-apache2:dh_apache2 dpkg-dev lintian \
+               libaprutil1-dbd-sqlite3 sqlite3 libaprutil1-dbd-pgsql
 
 APXS_CFLAGS := $(shell $(APXS) -q CFLAGS 2>/dev/null) \
                -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \

@@ -58,6 +58,12 @@ void *llmp_usagedb_merge_sconf(apr_pool_t *p, void *base, void *add);
 void llmp_usagedb_register_hooks(apr_pool_t *p);
 /* Write the request's row (from llmp_usage_log; after the answer). */
 void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u);
+/* LLMProxyUsageDB on|off, LLMProxyUsageTable name (llmp_cmds). */
+const char *llmp_usagedb_set_on(cmd_parms *cmd, void *d, int flag);
+const char *llmp_usagedb_set_table(cmd_parms *cmd, void *d, const char *v);
+/* Rows that could not be written since start-up, every child counted (for
+ * the metrics: llmproxy_usagedb_failures_total). */
+apr_uint32_t llmp_usagedb_failures(void);
 
 
 /* ---- mod_llmproxy_limits.c: LLMProxyLimit, budgets (issue 13) ---- */

@@ -24,6 +24,8 @@ export LLMP_TLS_DIR="$top/t/logs/tls"
 # t/28_limits.t: its redis-server and a second httpd on the next ports
 export LLMP_REDIS_PORT=${LLMP_REDIS_PORT:-$((LLMP_MOCK_PORT + 4))}
 export LLMP_HTTPD2_PORT=${LLMP_HTTPD2_PORT:-$((LLMP_MOCK_PORT + 5))}
+# a PostgreSQL server t/27_usagedb.t starts for the usage database
+export LLMP_PG_PORT=${LLMP_PG_PORT:-$((LLMP_MOCK_PORT + 7))}
 mkdir -p t/logs
 rm -f t/logs/error_log t/logs/llmproxy_log t/logs/asan.* t/logs/ubsan.*
 

@@ -515,6 +515,12 @@ const command_rec llmp_cmds[] = {
 
 
     /* ---- usage database (mod_llmproxy_usagedb.c) ---- */
+    AP_INIT_FLAG("LLMProxyUsageDB", llmp_usagedb_set_on, NULL, RSRC_CONF,
+        "on: one row per call in a database through mod_dbd (its DBDriver "
+        "and DBDParams); default off"),
+    AP_INIT_TAKE1("LLMProxyUsageTable", llmp_usagedb_set_table, NULL,
+        RSRC_CONF, "the usage database's table, created if missing "
+        "(default llmproxy_usage)"),
 
 
     /* ---- limits and budgets (mod_llmproxy_limits.c) ---- */

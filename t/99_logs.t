@@ -41,6 +41,8 @@ my @expected = (
     # mod_ssl at start-up: no session cache (the module needs none), and
     # Debian's mod_ssl built against a newer OpenSSL than the one installed
     qr/\[ssl:warn\] .*AH0(?:1873|1882): /,
+    # a usage database that refuses rows (t/27_usagedb.t, llmp_usagedb_ro)
+    qr/\[llmproxy:error\] .*usage database: the row was not written \(table usage_ro\)/,
     # a key file that is missing or broken (t/24_keys.t)
     qr/\[llmproxy:error\] .*API key file \S+ cannot be used, /,
     # ... and mod_authz_core's word for a key whose user a Require refuses
