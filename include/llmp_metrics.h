@@ -59,6 +59,11 @@ typedef struct llmp_metrics_event {
     double duration;               /* backend call, seconds; < 0: none */
     double ttft;                   /* time to first token, seconds; < 0:
                                       none */
+    const char *limit;             /* NULL: not refused by a limit; else
+                                      the limit that refused it,
+                                      "what/period/scope" (the limits'
+                                      names, llmp_limits.h); any other
+                                      value is counted as "other" */
 } llmp_metrics_event_t;
 
 void llmp_metrics_add(llmp_metrics_t *m, const llmp_metrics_event_t *e);
@@ -77,11 +82,16 @@ typedef struct llmp_metrics_source {
     apr_uint64_t failures;         /* failed fetches */
 } llmp_metrics_source_t;
 
+/* Values read at the scrape from other parts of the server. */
+typedef struct llmp_metrics_extra {
+    int pool_backoff;              /* pool members in back-off now */
+} llmp_metrics_extra_t;
+
 /* The whole exposition (HELP and TYPE lines, every series that is not
- * zero, label values escaped), in p. */
+ * zero, label values escaped), in p. x may be NULL (zeros). */
 char *llmp_metrics_render(apr_pool_t *p, llmp_metrics_t *m,
                           const llmp_metrics_source_t *src, int nsrc,
-                          apr_size_t *len);
+                          const llmp_metrics_extra_t *x, apr_size_t *len);
 
 /* The histograms' upper bounds (seconds), +Inf not included. */
 extern const double llmp_metrics_buckets[];

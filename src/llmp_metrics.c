@@ -10,9 +10,10 @@
 #include <apr_thread_proc.h>
 #include "llmp_metrics.h"
 #include "llmp_buf.h"
+#include "llmp_limits.h"
 
 #define METRICS_MAGIC   0x504d4c4cU    /* "LLMP" */
-#define METRICS_VERSION 1U
+#define METRICS_VERSION 2U
 
 /* The endpoints the handler names (mod_llmproxy.c's endpoint_names). */
 static const char *const endpoints[] = {
@@ -42,6 +43,15 @@ const int llmp_metrics_nbuckets =
     (int)(sizeof(llmp_metrics_buckets) / sizeof(llmp_metrics_buckets[0]));
 #define N_BUCKETS ((int)(sizeof(llmp_metrics_buckets) \
                          / sizeof(llmp_metrics_buckets[0])))
+
+/* The limits that refuse a request (llmp_limits.h): what x period x
+ * scope, then "other" for a name outside these (the label set stays
+ * bounded whatever the note says). */
+#define N_LIM_WHAT   3
+#define N_LIM_PERIOD 5
+#define N_LIM_SCOPE  3
+#define N_LIMITS     (N_LIM_WHAT * N_LIM_PERIOD * N_LIM_SCOPE + 1)
+#define LIM_OTHER    (N_LIMITS - 1)
 
 enum { TOK_PROMPT, TOK_COMPLETION, TOK_CACHED, N_TOK };
 static const char *const tok_types[N_TOK] = { "prompt", "completion",
@@ -87,11 +97,12 @@ struct llmp_metrics {
     volatile apr_uint64_t *dur_sum;    /* [M]: a double's bits */
     volatile apr_uint64_t *ttft;
     volatile apr_uint64_t *ttft_sum;
+    volatile apr_uint64_t *refusals;   /* [N_LIMITS] */
 };
 
 #define ALIGN8(n) (((n) + 7) & ~(apr_size_t)7)
 
-static void layout(const llmp_metrics_dims_t *d, apr_size_t off[8],
+static void layout(const llmp_metrics_dims_t *d, apr_size_t off[9],
                    int *M, int *U)
 {
     apr_size_t o = ALIGN8(sizeof(metrics_hdr_t));
@@ -113,29 +124,31 @@ static void layout(const llmp_metrics_dims_t *d, apr_size_t off[8],
     o += sizeof(apr_uint64_t) * (apr_size_t)*M * (N_BUCKETS + 2);
     off[6] = o;                              /* ttft, sums */
     o += sizeof(apr_uint64_t) * (apr_size_t)*M * (N_BUCKETS + 2);
-    off[7] = o;                              /* the end */
+    off[7] = o;                              /* limit refusals */
+    o += sizeof(apr_uint64_t) * N_LIMITS;
+    off[8] = o;                              /* the end */
 }
 
 apr_size_t llmp_metrics_size(const llmp_metrics_dims_t *d)
 {
-    apr_size_t off[8];
+    apr_size_t off[9];
     int M, U;
 
     layout(d, off, &M, &U);
-    return off[7];
+    return off[8];
 }
 
 llmp_metrics_t *llmp_metrics_open(apr_pool_t *p, void *mem, apr_size_t size,
                                   const llmp_metrics_dims_t *d, int *kept)
 {
-    apr_size_t off[8];
+    apr_size_t off[9];
     llmp_metrics_t *m;
     char *base = mem;
     int M, U;
 
     if (d->models < 0 || d->users < 0) return NULL;
     layout(d, off, &M, &U);
-    if (!mem || size < off[7]) return NULL;
+    if (!mem || size < off[8]) return NULL;
     m = apr_pcalloc(p, sizeof(*m));
     m->h = (metrics_hdr_t *)base;
     m->ms = (model_slot_t *)(base + off[0]);
@@ -150,6 +163,7 @@ llmp_metrics_t *llmp_metrics_open(apr_pool_t *p, void *mem, apr_size_t size,
     m->dur_sum = m->dur + (apr_size_t)M * (N_BUCKETS + 1);
     m->ttft = (apr_uint64_t *)(base + off[6]);
     m->ttft_sum = m->ttft + (apr_size_t)M * (N_BUCKETS + 1);
+    m->refusals = (apr_uint64_t *)(base + off[7]);
 
     *kept = m->h->magic == METRICS_MAGIC && m->h->version == METRICS_VERSION
             && m->h->models == (apr_uint32_t)d->models
@@ -157,16 +171,16 @@ llmp_metrics_t *llmp_metrics_open(apr_pool_t *p, void *mem, apr_size_t size,
             && m->h->endpoints == N_ENDPOINTS
             && m->h->statuses == N_STATUSES
             && m->h->buckets == N_BUCKETS
-            && m->h->size == (apr_uint64_t)off[7];
+            && m->h->size == (apr_uint64_t)off[8];
     if (*kept) return m;
-    memset(base, 0, off[7]);
+    memset(base, 0, off[8]);
     m->h->version = METRICS_VERSION;
     m->h->models = (apr_uint32_t)d->models;
     m->h->users = (apr_uint32_t)d->users;
     m->h->endpoints = N_ENDPOINTS;
     m->h->statuses = N_STATUSES;
     m->h->buckets = N_BUCKETS;
-    m->h->size = (apr_uint64_t)off[7];
+    m->h->size = (apr_uint64_t)off[8];
     strcpy(m->ms[M - 2].model, "-");
     strcpy(m->ms[M - 2].provider, "-");
     m->ms[M - 2].state = SLOT_READY;
@@ -323,6 +337,45 @@ static void observe(volatile apr_uint64_t *counts, volatile apr_uint64_t *sum,
     add_double(sum, v);
 }
 
+/* The index of a limit's name "what/period/scope"; LIM_OTHER for any
+ * other text. */
+static int limit_index(const char *v)
+{
+    const char *p1 = strchr(v, '/'), *p2 = p1 ? strchr(p1 + 1, '/') : NULL;
+    int w, pe, sc;
+
+    if (!p2) return LIM_OTHER;
+    for (w = 0; w < N_LIM_WHAT; w++) {
+        const char *n = llmp_limit_what_name((llmp_limit_what_e)w);
+        if (strlen(n) == (apr_size_t)(p1 - v) && !strncmp(n, v, p1 - v))
+            break;
+    }
+    for (pe = 0; pe < N_LIM_PERIOD; pe++) {
+        const char *n = llmp_limit_period_name((llmp_limit_period_e)pe);
+        if (strlen(n) == (apr_size_t)(p2 - p1 - 1)
+            && !strncmp(n, p1 + 1, p2 - p1 - 1))
+            break;
+    }
+    for (sc = 0; sc < N_LIM_SCOPE; sc++)
+        if (!strcmp(llmp_limit_scope_name((llmp_limit_scope_e)sc), p2 + 1))
+            break;
+    if (w == N_LIM_WHAT || pe == N_LIM_PERIOD || sc == N_LIM_SCOPE)
+        return LIM_OTHER;
+    return (w * N_LIM_PERIOD + pe) * N_LIM_SCOPE + sc;
+}
+
+static const char *limit_label(apr_pool_t *p, int i)
+{
+    if (i == LIM_OTHER) return "other";
+    return apr_pstrcat(p,
+        llmp_limit_what_name((llmp_limit_what_e)(i / (N_LIM_PERIOD
+                                                       * N_LIM_SCOPE))),
+        "/", llmp_limit_period_name((llmp_limit_period_e)(i / N_LIM_SCOPE
+                                                           % N_LIM_PERIOD)),
+        "/", llmp_limit_scope_name((llmp_limit_scope_e)(i % N_LIM_SCOPE)),
+        NULL);
+}
+
 static const char *or_dash(const char *s)
 {
     return s && *s ? s : "-";
@@ -355,6 +408,7 @@ void llmp_metrics_add(llmp_metrics_t *m, const llmp_metrics_event_t *e)
     if (e->ttft >= 0)
         observe(&m->ttft[(apr_size_t)mi * (N_BUCKETS + 1)], &m->ttft_sum[mi],
                 e->ttft);
+    if (e->limit) apr_atomic_add64(&m->refusals[limit_index(e->limit)], 1);
     /* last: a scrape that sees the request sees what it used */
     apr_atomic_add64(&m->req[(mu * N_ENDPOINTS + endpoint_index(e->endpoint))
                              * N_STATUSES + status_index(e->status)], 1);
@@ -449,7 +503,7 @@ static const char *source_label(apr_pool_t *p, const char *url)
 
 char *llmp_metrics_render(apr_pool_t *p, llmp_metrics_t *m,
                           const llmp_metrics_source_t *src, int nsrc,
-                          apr_size_t *len)
+                          const llmp_metrics_extra_t *x, apr_size_t *len)
 {
     llmp_buf_t b;
     apr_hash_t *seen;
@@ -618,6 +672,21 @@ char *llmp_metrics_render(apr_pool_t *p, llmp_metrics_t *m,
          "Streams being relayed to clients now.");
     put(&b, "llmproxy_active_streams %u\n",
         (unsigned)apr_atomic_read32(&m->h->active_streams));
+
+    head(&b, "llmproxy_limit_refusals_total", "counter",
+         "Requests refused by a rate limit or budget, by limit "
+         "(what/period/scope).");
+    for (i = 0; i < N_LIMITS; i++) {
+        apr_uint64_t v = apr_atomic_read64(&m->refusals[i]);
+        if (!v) continue;
+        put(&b, "llmproxy_limit_refusals_total{limit=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", limit_label(p, i), v);
+    }
+
+    head(&b, "llmproxy_pool_members_in_backoff", "gauge",
+         "Pool members in back-off now (passive health), all models.");
+    put(&b, "llmproxy_pool_members_in_backoff %d\n",
+        x ? x->pool_backoff : 0);
 
     {
         const char **lab = apr_pcalloc(p, sizeof(*lab) * (apr_size_t)(nsrc + 1));

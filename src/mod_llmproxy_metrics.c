@@ -127,7 +127,8 @@ static int metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rt = ap_retained_data_get(METRICS_RETAINED_KEY);
     if (!rt) rt = ap_retained_data_create(METRICS_RETAINED_KEY, sizeof(*rt));
     if (rt->shm && (rt->dims.models != dims.models
-                    || rt->dims.users != dims.users)) {
+                    || rt->dims.users != dims.users
+                    || apr_shm_size_get(rt->shm) != size)) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, LLMP_LOG_TAG
                      "metrics: the table's size changed (%d -> %d model "
                      "slots, %d -> %d user slots): the counters start from "
@@ -212,6 +213,10 @@ void llmp_metrics_record(request_rec *r, const llmp_usage_t *u)
     if (u->call_start && u->first_token >= u->call_start)
         e.ttft = (double)(u->first_token - u->call_start)
                  / (double)APR_USEC_PER_SEC;
+    /* refused by a limit (mod_llmproxy_limits.c): which one; the table
+     * counts a name it does not know as "other" */
+    e.limit = apr_table_get(last->notes, "llmproxy-limit");
+    if (!e.limit) e.limit = apr_table_get(r->notes, "llmproxy-limit");
     llmp_metrics_add(mc->table, &e);
 }
 
@@ -238,6 +243,7 @@ static int metrics_handler(request_rec *r)
     llmp_metrics_t *t;
     llmp_server_conf_t *main_sc;
     llmp_metrics_source_t *src = NULL;
+    llmp_metrics_extra_t x;
     apr_time_t now = apr_time_now();
     apr_size_t len;
     char *body;
@@ -272,7 +278,9 @@ static int metrics_handler(request_rec *r)
             n++;
         }
     }
-    body = llmp_metrics_render(r->pool, t, src, n, &len);
+    memset(&x, 0, sizeof(x));
+    x.pool_backoff = llmp_pool_backoff_count(r->server);
+    body = llmp_metrics_render(r->pool, t, src, n, &x, &len);
     ap_set_content_type(r, METRICS_CONTENT_TYPE);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     ap_set_content_length(r, (apr_off_t)len);

@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 93;
+plan tests => 96;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -39,6 +39,22 @@ sub chat {
                      headers => { $user ? basic($user) : () });
 }
 
+# llmproxy_limit_refusals_total{limit="$label"} in /metrics (mounted at
+# server level: every virtual host serves it); with $more, waits (10 s at
+# most) until it is at least $more (a refusal is counted at
+# log_transaction, after its answer went out).
+sub refusals {
+    my ($label, $more) = @_;
+    my $deadline = time + 10;
+    while (1) {
+        my $r = HTTP::Tiny->new(timeout => 10)->get('http://' . hostport_of('llmp_limits') . '/metrics');
+        my ($v) = ($r->{content} // '') =~ /^llmproxy_limit_refusals_total\{limit="\Q$label\E"\} (\d+)$/m;
+        $v //= 0;
+        return $v if !defined $more || $v >= $more || time > $deadline;
+        sleep 0.1;
+    }
+}
+
 ok wait_list(), "model list loaded";
 ok wait_list($_), "$_: model list loaded"
     for qw(llmp_limits_redis llmp_limits_closed);
@@ -46,6 +62,8 @@ ok wait_list($_), "$_: model list loaded"
 # ---- N+1 requests against N a minute: exactly one 429 ----
 fresh_minute();
 mock_reset();
+my $refused0 = refusals('requests/minute/user');
+my $other0 = refusals('other');
 my @st;
 my $last;
 for my $i (1 .. 6) {
@@ -66,6 +84,9 @@ is $last->{headers}{'x-ratelimit-remaining-requests'}, 0, '... none remaining';
 like $last->{headers}{'x-ratelimit-reset-requests'} // '', qr/^(\d+m)?\d+s$/, '... x-ratelimit-reset-requests';
 is scalar(grep { $_->{path} =~ m{/openai/} } @{ mock_requests() }), 5,
    '... the refused request never reached the backend';
+is refusals('requests/minute/user', $refused0 + 1) - $refused0, 1,
+   '/metrics: llmproxy_limit_refusals_total{limit="requests/minute/user"} counts it';
+is refusals('other'), $other0, '... and nothing as "other"';
 
 # the headers on a served answer
 fresh_minute();
@@ -179,6 +200,7 @@ for (1 .. 5) {
     sleep 0.3;
 }
 is "@cs", '200 200 429', 'cost 0.000003 a minute: the 3rd call (after 0.0000033) is refused';
+ok refusals('cost/minute/model', 1) >= 1, '/metrics: a refusal by the budget under limit="cost/minute/model"';
 is $r->{json}{error}{code}, 'insufficient_quota', '... insufficient_quota';
 is $r->{json}{error}{type}, 'insufficient_quota', '... type insufficient_quota';
 ok $r->{headers}{'retry-after'} >= 1, '... Retry-After';

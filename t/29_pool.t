@@ -89,6 +89,14 @@ ok !in_backoff(qr{/pool-b/}), '... and not the healthy one';
     like $s->{content}, qr/LLMProxyBackoff\d+: pool-gpt \S+\/pool-a\/\S+ http-503 1 \d+/,
          '... and lists it' if $s->{status} == 200;
 }
+{
+    # /metrics is mounted at server level: this virtual host serves it too
+    my $s = HTTP::Tiny->new(timeout => 10)->get('http://' . hostport_of($M) . '/metrics');
+    my ($g) = ($s->{content} // '') =~ /^llmproxy_pool_members_in_backoff (\d+)$/m;
+    is $s->{status}, 200, '/metrics on the pool\'s virtual host';
+    ok defined $g && $g >= 1, '... llmproxy_pool_members_in_backoff counts the member in back-off'
+        or diag $s->{content};
+}
 # shared by every child: new connections (any child) do not try it
 for my $i (1 .. 8) {
     $r = chat('pool-gpt', headers => { Connection => 'close' });

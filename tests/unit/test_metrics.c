@@ -35,7 +35,7 @@ static llmp_metrics_event_t ev(const char *model, const char *provider,
 static const char *render(apr_pool_t *p, llmp_metrics_t *m)
 {
     apr_size_t len;
-    const char *s = llmp_metrics_render(p, m, NULL, 0, &len);
+    const char *s = llmp_metrics_render(p, m, NULL, 0, NULL, &len);
     CHECK_INT(strlen(s), len);
     return s;
 }
@@ -301,7 +301,7 @@ static void t_sources(apr_pool_t *p)
         { "http://other/list", 0, 0, 0, 7 }
     };
     apr_size_t len;
-    const char *out = llmp_metrics_render(p, m, src, 2, &len);
+    const char *out = llmp_metrics_render(p, m, src, 2, NULL, &len);
 
     CHECK(has(out, "llmproxy_model_list_models{source=\"https://"
                    "gw.example/models\"} 12"));
@@ -317,6 +317,50 @@ static void t_sources(apr_pool_t *p)
     CHECK(has(out, "llmproxy_active_streams 0"));
 }
 
+/* Refusals by limit: a known name as its label, anything else "other";
+ * the back-off gauge from the scrape's extras. */
+static void t_limits_and_backoff(apr_pool_t *p)
+{
+    llmp_metrics_t *m = table(p, 4, 0);
+    llmp_metrics_event_t e = ev("gpt-4o", "openai", "chat.completions", 429);
+    llmp_metrics_extra_t x = { 2 };
+    const char *bad[] = { "requests/minute", "requests/minute/user/x",
+                          "Requests/minute/user", "requests//user",
+                          "tokens/week/model", "", "cost/day/\"x\"",
+                          "/minute/user" };
+    const char *out;
+    apr_size_t len;
+    int i;
+
+    out = render(p, m);
+    CHECK(strstr(out, "# TYPE llmproxy_limit_refusals_total counter\n"));
+    CHECK(!strstr(out, "llmproxy_limit_refusals_total{"));
+    CHECK(has(out, "llmproxy_pool_members_in_backoff 0"));
+
+    e.limit = "requests/minute/user";
+    llmp_metrics_add(m, &e);
+    llmp_metrics_add(m, &e);
+    e.limit = "cost/month/server";
+    llmp_metrics_add(m, &e);
+    e.limit = "tokens/second/model";
+    llmp_metrics_add(m, &e);
+    for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+        e.limit = bad[i];
+        llmp_metrics_add(m, &e);
+    }
+    e.limit = NULL;
+    llmp_metrics_add(m, &e);
+    out = llmp_metrics_render(p, m, NULL, 0, &x, &len);
+    CHECK_INT(strlen(out), len);
+    CHECK(has(out, "llmproxy_limit_refusals_total{limit=\"requests/minute/user\"} 2"));
+    CHECK(has(out, "llmproxy_limit_refusals_total{limit=\"cost/month/server\"} 1"));
+    CHECK(has(out, "llmproxy_limit_refusals_total{limit=\"tokens/second/model\"} 1"));
+    CHECK(has(out, "llmproxy_limit_refusals_total{limit=\"other\"} 8"));
+    CHECK(has(out, "llmproxy_pool_members_in_backoff 2"));
+    CHECK(has(out, "llmproxy_requests_total{model=\"gpt-4o\",provider=\"openai\","
+                   "endpoint=\"chat.completions\",status=\"429\"} 13"));
+}
+
 TEST_MAIN_BEGIN("metrics")
     RUN(t_counts);
     RUN(t_overflow);
@@ -324,4 +368,5 @@ TEST_MAIN_BEGIN("metrics")
     RUN(t_kept);
     RUN(t_processes);
     RUN(t_sources);
+    RUN(t_limits_and_backoff);
 TEST_MAIN_END
