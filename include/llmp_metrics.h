@@ -85,6 +85,7 @@ typedef struct llmp_metrics_source {
 /* Values read at the scrape from other parts of the server. */
 typedef struct llmp_metrics_extra {
     int pool_backoff;              /* pool members in back-off now */
+    apr_uint64_t usagedb_failures; /* usage database rows not written */
 } llmp_metrics_extra_t;
 
 /* The whole exposition (HELP and TYPE lines, every series that is not

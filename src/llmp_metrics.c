@@ -688,6 +688,11 @@ char *llmp_metrics_render(apr_pool_t *p, llmp_metrics_t *m,
     put(&b, "llmproxy_pool_members_in_backoff %d\n",
         x ? x->pool_backoff : 0);
 
+    head(&b, "llmproxy_usage_db_failures_total", "counter",
+         "Usage database rows that could not be written (LLMProxyUsageDB).");
+    put(&b, "llmproxy_usage_db_failures_total %" APR_UINT64_T_FMT "\n",
+        x ? x->usagedb_failures : (apr_uint64_t)0);
+
     {
         const char **lab = apr_pcalloc(p, sizeof(*lab) * (apr_size_t)(nsrc + 1));
         apr_hash_t *dup = apr_hash_make(p);

@@ -280,6 +280,7 @@ static int metrics_handler(request_rec *r)
     }
     memset(&x, 0, sizeof(x));
     x.pool_backoff = llmp_pool_backoff_count(r->server);
+    x.usagedb_failures = llmp_usagedb_failures();
     body = llmp_metrics_render(r->pool, t, src, n, &x, &len);
     ap_set_content_type(r, METRICS_CONTENT_TYPE);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");

@@ -319,6 +319,15 @@ ok defined sql($rodb, 'CREATE TABLE usage_ro (ts TIMESTAMP NOT NULL, '
     . 'completion_tokens BIGINT, cached_tokens BIGINT, cost DOUBLE '
     . 'PRECISION, latency_ms BIGINT, ttft_ms BIGINT)'), 'a read-only database';
 chmod 0444, $rodb;
+# the failures are counted in the metrics (llmproxy_usage_db_failures_total)
+sub db_failures {
+    my $m = HTTP::Tiny->new(timeout => 10)->get(
+        'http://' . hostport_of('llmp_usagedb') . '/metrics');
+    return $m->{content} =~ /^llmproxy_usage_db_failures_total (\d+)$/m
+           ? $1 : undef;
+}
+my $failures0 = db_failures();
+ok defined $failures0, 'llmproxy_usage_db_failures_total in /metrics';
 for my $i (1, 2) {
     $r = post_json('/v1/chat/completions', { model => 'gpt-4o-mini',
         messages => $user }, module => 'llmp_usagedb_ro');
@@ -343,6 +352,8 @@ for my $i (1, 2) {
 }
 is scalar @{ sql($rodb, 'SELECT * FROM usage_ro') || [1] }, 0,
    '... and no row written';
+is db_failures(), ($failures0 // 0) + 2,
+   '... and each counted in llmproxy_usage_db_failures_total';
 
 # ---- PostgreSQL: a server of our own on LLMP_PG_PORT ----
 my @pgbin = ((split /:/, $ENV{PATH}), glob('/usr/lib/postgresql/*/bin'));

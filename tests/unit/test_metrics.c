@@ -336,6 +336,7 @@ static void t_limits_and_backoff(apr_pool_t *p)
     CHECK(strstr(out, "# TYPE llmproxy_limit_refusals_total counter\n"));
     CHECK(!strstr(out, "llmproxy_limit_refusals_total{"));
     CHECK(has(out, "llmproxy_pool_members_in_backoff 0"));
+    CHECK(has(out, "llmproxy_usage_db_failures_total 0"));
 
     e.limit = "requests/minute/user";
     llmp_metrics_add(m, &e);
