@@ -425,7 +425,7 @@ build_micro() {
   [ -n "$objs" ] || { echo "bench: no core objects in $B/obj/src: run make" >&2; return 1; }
   gcc $CFLAGS_B -Iinclude $(apr-1-config --cppflags --includes) \
     $(apu-1-config --includes) -o "$BD/micro" bench/micro.c $objs \
-    $(apr-1-config --link-ld) $(apu-1-config --link-ld) -lcurl -lcjson
+    $(apr-1-config --link-ld) $(apu-1-config --link-ld) -lcurl -lcjson -lcrypto -lhiredis
 }
 
 json_field() {  # json field
