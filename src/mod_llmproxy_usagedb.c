@@ -445,12 +445,13 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
         usagedb_failed(r, c, "the row was not written", create_err
                        ? apr_pstrcat(r->pool, e, " (creating the table: ",
                                      create_err, ")", NULL) : e);
-        /* the table may be gone: the next row makes it again, and its
-         * connection prepares the INSERT anew */
+        /* the table may be gone: the next row makes it again. The
+         * statement stays (a driver keeps every statement prepared on a
+         * connection until it closes: preparing it anew for each refused
+         * row would grow the connection's memory while the database
+         * refuses rows); the databases re-plan it for a table made
+         * again. */
         apr_atomic_set32(&c->ready, 0);
-        if (db->prepared)
-            apr_hash_set(db->prepared, c->insert_label, APR_HASH_KEY_STRING,
-                         NULL);
         return;
     }
     /* another child made the table meanwhile */
