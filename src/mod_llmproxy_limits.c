@@ -123,6 +123,8 @@ typedef struct {
 } lim_req_t;
 
 #define LIM_REQ_KEY "llmproxy-limits-req"
+/* idle Redis connections a child keeps per store URL */
+#define LIM_REDIS_IDLE 64
 
 static lim_main_t *main_of(void)
 {
@@ -533,20 +535,22 @@ fail:
 static void redis_put(lim_redis_t *rd, redisContext *c, int ok, int retry)
 {
     if (!ok) {
-        apr_array_header_t *drop;
-        int i;
+        /* on the stack: nothing is allocated from the child's pool
+         * (shared by every thread) however often Redis fails */
+        redisContext *drop[LIM_REDIS_IDLE];
+        int i, n = 0;
         redisFree(c);
         apr_thread_mutex_lock(rd->mutex);
-        drop = apr_array_copy(rd->idle->pool, rd->idle);
-        apr_array_clear(rd->idle);
+        while (rd->idle->nelts && n < LIM_REDIS_IDLE)
+            drop[n++] = *(redisContext **)apr_array_pop(rd->idle);
         if (retry) rd->retry_at = apr_time_now() + LIM_REDIS_RETRY;
         apr_thread_mutex_unlock(rd->mutex);
-        for (i = 0; i < drop->nelts; i++)
-            redisFree(APR_ARRAY_IDX(drop, i, redisContext *));
+        for (i = 0; i < n; i++) redisFree(drop[i]);
         return;
     }
     apr_thread_mutex_lock(rd->mutex);
-    if (rd->idle->nelts < 64) {
+    /* never beyond the array's first allocation (LIM_REDIS_IDLE) */
+    if (rd->idle->nelts < LIM_REDIS_IDLE) {
         APR_ARRAY_PUSH(rd->idle, redisContext *) = c;
         c = NULL;
     }
@@ -1059,7 +1063,8 @@ static void limits_child_init(apr_pool_t *pchild, server_rec *s)
                                     pchild) != APR_SUCCESS)
             llmp_store_child_fatal(s, APR_ENOMEM, "create the limits' "
                                    "Redis mutex");
-        rd->idle = apr_array_make(pchild, 8, sizeof(redisContext *));
+        rd->idle = apr_array_make(pchild, LIM_REDIS_IDLE,
+                                  sizeof(redisContext *));
         rd->retry_at = 0;
         apr_pool_cleanup_register(pchild, rd, redis_close_all,
                                   apr_pool_cleanup_null);
