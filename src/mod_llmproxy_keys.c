@@ -389,7 +389,13 @@ static apr_status_t keys_error_out(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!eos) return APR_SUCCESS;
     {
         const llmp_req_conf_t *rc = llmp_req_conf(r);
-        const llmp_error_t *err = keys_error(r, r->status, 1);
+        /* the key check's own 500 was sent by the hook: a 500 here is
+         * another module's (a handler's), not the key file's */
+        const llmp_error_t *err = r->status == HTTP_INTERNAL_SERVER_ERROR
+            ? llmp_error_make(r->pool, 500, NULL, NULL, NULL, "%s",
+                              ap_get_status_line(HTTP_INTERNAL_SERVER_ERROR)
+                              + 4)
+            : keys_error(r, r->status, 1);
         const char *json = rc->front && rc->front->error_json
                            ? rc->front->error_json(r->pool, err)
                            : llmp_error_json(r->pool, err);
