@@ -694,6 +694,12 @@ int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
     const pool_cand_t *c;
     int attempts;
 
+    /* with the client's own credential forwarded, a 429 is about that
+     * credential (its quota), not the member: no back-off for everyone,
+     * no retry of that key on the other members */
+    if (why && !strcmp(why, "http-429") && sc->forward_client_auth > 0)
+        why = NULL;
+
     attempts = st ? ++st->attempts : 1;
     apr_table_setn(r->notes, "llmproxy-attempts",
                    apr_itoa(r->pool, attempts));

@@ -176,6 +176,27 @@ ok !in_backoff(qr{pool-bad}), '... and no back-off';
 fault(path => $C1);
 fault(path => $C2);
 
+# ---- with the client's own credential forwarded (LLMProxyForwardClientAuth
+# on, no token), a 429 is about that credential: not retried on the other
+# member, no back-off for everyone ----
+{
+    ok wait_list('llmp_pool_fwd'), 'the forwarding virtual host has its list';
+    my $b4 = calls();
+    fault(path => $C1, status => 429, times => 1);
+    fault(path => $C2, status => 429, times => 1);
+    my $q = post_json('/v1/chat/completions',
+                      { model => 'pool-bad', messages => $user },
+                      module => 'llmp_pool_fwd',
+                      headers => { Authorization => 'OAuth ' . token() });
+    is $q->{status}, 429, 'client credential forwarded: its 429 relayed';
+    my $c2 = calls();
+    is ncalls($c2, $C1) + ncalls($c2, $C2) - ncalls($b4, $C1)
+       - ncalls($b4, $C2), 1, '... not retried on the other member';
+    ok !in_backoff(qr{pool-bad}), '... and no member put in back-off';
+    fault(path => $C1);
+    fault(path => $C2);
+}
+
 # ---- fallback: an Anthropic model to an OpenAI-compatible one ----
 my $CL = '/anthropic/pool/v1/messages';
 my $FB = '/pool-fb/v1/chat/completions';

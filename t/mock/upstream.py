@@ -22,6 +22,7 @@ Control endpoints (no auth):
   POST /__mock/accept-token    {"token": T}: accept T too (until reset)
   GET  /lists/NAME             the model list t/mock/lists/NAME.json
   GET  /open/models            the model list without authentication
+  GET  /open/lists/NAME        t/mock/lists/NAME.json without authentication
   POST /__mock/tls-alt?n=N     (TLS instance) present the Nth --tls-alt
                                certificate (from 0) from now on, and drop
                                the open connections
@@ -148,6 +149,16 @@ class Handler(BaseHTTPRequestHandler):
                 models = STATE["models"]
             return self._send(Response(200, models,
                                        {"Content-Type": "application/json"}))
+        if u.path.startswith("/open/lists/") and "/" not in u.path[12:] \
+                and ".." not in u.path:
+            # a list of t/mock/lists/ without authentication
+            try:
+                with open(os.path.join(HERE, "lists",
+                                       u.path[12:] + ".json"), "rb") as f:
+                    return self._send(Response(
+                        200, f.read(), {"Content-Type": "application/json"}))
+            except OSError:
+                return self._send(json_response({"error": "no list"}, 404))
         with LOCK:
             extra = auth is not None and auth[6:] in STATE["tokens"] \
                 and auth.startswith("OAuth ")
