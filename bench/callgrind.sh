@@ -35,7 +35,8 @@
 #   CG_REQUESTS [2000]  measured requests per case   CG_WARMUP [200]
 #   CG_CASES ["proxy passthrough anthropic"]; also responses (the
 #                Anthropic call on /v1/responses), messages (/v1/messages
-#                passed through), messages-openai (translated)
+#                passed through), messages-openai (translated), limits
+#                (pass-through with an LLMProxyLimit requests limit, shm)
 #   CG_KEEP=1           keep the outputs (build/callgrind/<case>.<n>.callgrind.out)
 #                       for callgrind_annotate --inclusive=yes
 #   CG_PORT_BASE [19600] ports: +1 mock, +10 proxy, +11 mod_llmproxy
@@ -151,7 +152,12 @@ LLMProxyTimeout 300
     SetHandler llmproxy
 </Location>
 EOF
-    [ "$3" = llm ] || echo "LLMProxyCACertificateFile $CD/tls/cert.pem" >> "$d/httpd.conf"
+    # limits: one request limit per client (LLMProxyLimitStore shm), never
+    # reached: what a check costs
+    [ "$3" = llm-limits ] && echo "LLMProxyLimit requests 1000000000/minute user" >> "$d/httpd.conf"
+    case $3 in
+      *-tls) echo "LLMProxyCACertificateFile $CD/tls/cert.pem" >> "$d/httpd.conf" ;;
+    esac
   fi
 }
 
@@ -293,6 +299,7 @@ for c in $CASES; do
     proxy) run_case proxy proxy $PH_PORT /openai/v1/chat/completions "$BC" ;;
     passthrough) run_case passthrough llm $LLM_PORT /v1/chat/completions "$BC" ;;
     anthropic) run_case anthropic llm $LLM_PORT /v1/chat/completions "$BA" ;;
+    limits) run_case limits llm-limits $LLM_PORT /v1/chat/completions "$BC" ;;
     responses) run_case responses llm $LLM_PORT /v1/responses "$top/bench/wrk/body-responses-anthropic.json" ;;
     messages) run_case messages llm $LLM_PORT /v1/messages "$top/bench/wrk/body-messages.json" ;;
     messages-openai) run_case messages-openai llm $LLM_PORT /v1/messages "$top/bench/wrk/body-messages-openai.json" ;;

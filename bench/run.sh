@@ -16,7 +16,8 @@
 #   B [build]  HTTPD [/usr/sbin/apache2]
 #   LLMP_ASAN=1 with B=build/asan: the module built with ASan/UBSan (soak)
 # Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy
-# (19032: the same with LLMProxyUseModProxy Off), 19041 mod_llmproxy for the
+# (19032: the same with LLMProxyUseModProxy Off; 19034 with limits in
+# Redis on 19061), 19041 mod_llmproxy for the
 # soak; TLS rows: 19051 nginx with TLS in front of the mock, 19012
 # mod_proxy_http and 19033 mod_llmproxy calling it over https. Everything runs under build/bench/ and is
 # stopped on exit; the system's Apache and nginx are never touched.
@@ -45,6 +46,9 @@ MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 LLMC_PORT=19032
 # from their vhosts on PHT_PORT and LLMT_PORT.
 NGXS_PORT=19051 PHT_PORT=19012 LLMT_PORT=19033
 SOAK_PORT=19041
+# limits with LLMProxyLimitStore redis://: a redis-server of the bench's own
+# and a vhost of mod_llmproxy that uses it
+REDIS_PORT=19061 LLMR_PORT=19034
 MOCK=http://127.0.0.1:$MOCK_PORT
 SO=$top/$B/mod_llmproxy.so
 
@@ -58,6 +62,7 @@ command -v wrk >/dev/null 2>&1 || need="$need wrk"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 if [ -n "$need" ]; then
   echo "bench: installing$need"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -243,6 +248,15 @@ EOF
         SetHandler llmproxy
     </Location>
 </VirtualHost>
+Listen 127.0.0.1:$LLMR_PORT
+<VirtualHost 127.0.0.1:$LLMR_PORT>
+    LLMProxyLimitStore redis://127.0.0.1:$REDIS_PORT
+    <Location /limited/v1>
+        SetHandler llmproxy
+        LLMProxyLimit requests 1000000000/minute
+        LLMProxyLimit tokens 1000000000000/day
+    </Location>
+</VirtualHost>
 Listen 127.0.0.1:$LLMT_PORT
 <VirtualHost 127.0.0.1:$LLMT_PORT>
     LLMProxyModelListURL https://127.0.0.1:$NGXS_PORT/models
@@ -282,6 +296,21 @@ EOF
   fi
   httpd_cmd "$d" -t -f "$d/httpd.conf" 2>"$d/configtest.log" \
     || { cat "$d/configtest.log" >&2; return 1; }
+}
+
+# a redis-server for the "limits redis" row (Debian package redis-server,
+# installed by make deps), no persistence, stopped on exit
+start_redis() {
+  mkdir -p "$BD/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$BD/redis" --daemonize no \
+    >"$BD/redis/redis.log" 2>&1 &
+  PIDS="$PIDS $!"
+  i=0
+  until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 50 ] || { echo "bench: redis-server did not start" >&2; return 1; }
+    sleep 0.1
+  done
 }
 
 start_httpd() {  # name port
@@ -451,6 +480,7 @@ run_bench() {
   build_micro
   make_cert
   start_mock 10
+  start_redis
   gen_httpd proxy_http $PH_PORT proxy
   gen_httpd llmproxy $LLM_PORT llm
   start_httpd proxy_http $PH_PORT
@@ -474,6 +504,7 @@ run_bench() {
     wrk_row "nginx chat"                   $D:$NGX_PORT/openai/v1/chat/completions chat "$NGP"
     wrk_row "llmproxy chat pass-through"   $D:$LLM_PORT/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat pass limits shm" $D:$LLM_PORT/limited/v1/chat/completions chat "$LLP"
+    wrk_row "llmproxy chat pass limits redis" $D:$LLMR_PORT/limited/v1/chat/completions chat "$LLP"
     wrk_row "llmproxy chat anthropic"      $D:$LLM_PORT/v1/chat/completions anthropic "$LLP"
     wrk_row "llmproxy responses anthropic" $D:$LLM_PORT/v1/responses responses-anthropic "$LLP"
     wrk_row "llmproxy responses anthropic stored" $D:$LLM_PORT/v1/responses responses-anthropic-stored "$LLP"
