@@ -100,10 +100,13 @@ const char *llmp_usage_cost_text(apr_pool_t *p, double cost)
 
     if (!isfinite(cost) || cost == 0) return "0";
     /* the fewest significant digits that read back as the same double
-     * (17 always do) */
-    for (prec = 1; prec <= 17; prec++) {
+     * (17 always do): 15 (DBL_DIG) first, whose trailing zeros, cut
+     * below, leave the shortest form of any double that has one of 15
+     * digits or fewer (a price times a count, nearly always); else 16,
+     * else 17. (One to three formats, not up to seventeen.) */
+    for (prec = 15; prec <= 17; prec++) {
         snprintf(sci, sizeof(sci), "%.*e", prec - 1, cost);
-        if (strtod(sci, NULL) == cost) break;
+        if (prec == 17 || strtod(sci, NULL) == cost) break;
     }
     /* "-d.ddde-XX": the digits and the exponent */
     c = sci;

@@ -177,6 +177,29 @@ static void t_cost_text(apr_pool_t *p)
     CHECK(!strchr(t, 'e') && !strchr(t, 'E'));
     CHECK_STR(llmp_usage_cost_text(p, 1e-20), "0.00000000000000000001");
     CHECK_STR(llmp_usage_cost_text(p, 123456.789), "123456.789");
+    {
+        /* a decimal of 15 digits or fewer comes back as itself; every
+         * double reads back as itself */
+        static const char *const dec[] = {
+            "0.000069", "0.017808", "0.009615", "0.1", "7", "123.456",
+            "0.123456789012345", "98765.4321", "0.00000000123" };
+        unsigned x = 12345;
+        size_t k;
+
+        for (k = 0; k < sizeof(dec) / sizeof(dec[0]); k++)
+            CHECK_STR(llmp_usage_cost_text(p, strtod(dec[k], NULL)), dec[k]);
+        for (k = 0; k < 20000; k++) {
+            double v;
+            x = x * 1103515245u + 12345u;
+            v = (double)x / 4294967296.0 * ((k % 7) ? 1e-3 : 1e3)
+                * (1 + (double)(k % 13) / 7);
+            t = llmp_usage_cost_text(p, v);
+            if (strtod(t, NULL) != v) {
+                CHECK(strtod(t, NULL) == v);
+                break;
+            }
+        }
+    }
 }
 
 static void t_chunk_content(apr_pool_t *p)
