@@ -296,13 +296,6 @@ chomp $moddir;
 my $dir = tempdir(CLEANUP => 1);
 chmod 0755, $dir;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
 my $port = free_port();
 my $htpasswd = "$cfg->{vars}{t_conf}/rstore.htpasswd";
 my $mpm = $ENV{LLMP_MPM} || 'event';

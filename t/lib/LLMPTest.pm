@@ -15,7 +15,7 @@ use Apache::TestRequest;
 our @EXPORT = qw(mock_get mock_post mock_reset mock_requests mock_stats
                  json_decode json_encode wait_list post_json stream_raw
                  hostport_of last_request token sse_data stream_text
-                 stream_finish node_cases named_events);
+                 stream_finish node_cases named_events free_port);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -183,6 +183,15 @@ sub node_cases {
     }
     Test::More::ok($n >= $min, "every $what case ran ($n)");
     return $n;
+}
+
+# A port on 127.0.0.1 that is free now (for a server a test starts itself).
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    my $p = $s->sockport;
+    close $s;
+    return $p;
 }
 
 1;
