@@ -162,7 +162,7 @@ test-unit: $(UNIT_BINS) bench-compiles
 # The benchmark's C programs use the core's interfaces: they must keep
 # compiling (make bench is not part of make test).
 bench-compiles: $(CORE_OBJS)
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $(B)/bench-micro bench/micro.c $(CORE_OBJS) $(CORE_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $(B)/bench-micro bench/micro.c $(CORE_OBJS) $(CORE_LIBS) -lm
 	$(Q)$(CC) $(CFLAGS_COMMON) -fsyntax-only bench/mock_upstream.c
 
 test-httpd: all sdk-deps
