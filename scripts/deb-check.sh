@@ -29,7 +29,13 @@ if dpkg-query -W -f='${Status}' $pkg 2>/dev/null | grep -q 'ok installed'; then
   fail "$pkg is installed already: purge it first (this check must not replace an install)"
 fi
 
-deb=$(sh scripts/deb-build.sh | tee /dev/stderr | tail -n 1)
+# (its output through a file, then shown: "tee /dev/stderr" opens the file
+# stderr may be redirected to, a CI log, again and truncates it)
+built=$(mktemp)
+sh scripts/deb-build.sh > "$built" || { cat "$built"; rm -f "$built"; fail "make deb failed"; }
+cat "$built"
+deb=$(tail -n 1 "$built")
+rm -f "$built"
 [ -f "$deb" ] || fail "no package built"
 
 rm -rf "$work"
