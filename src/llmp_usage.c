@@ -162,9 +162,11 @@ int llmp_usage_chunk_has_content(const cJSON *chunk)
     return 0;
 }
 
+/* What cJSON skips between tokens: every byte up to the space (it reads
+ * "null\x04," as null and a comma, so the span must too). */
 static int is_ws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return (unsigned char)c <= 32 && c != '\0';
 }
 
 int llmp_usage_null_span(const char *json, apr_size_t len, apr_size_t *from,
