@@ -183,7 +183,6 @@ void llmp_metrics_record(request_rec *r, const llmp_usage_t *u)
     struct llmp_metrics_sconf *mc = llmp_sconf(r->server)->metrics;
     llmp_metrics_event_t e;
     request_rec *last = r;
-    const char *ms;
 
     if (!mc->table || !u || !u->endpoint) return;
     while (last->next) last = last->next;
@@ -205,11 +204,11 @@ void llmp_metrics_record(request_rec *r, const llmp_usage_t *u)
     e.cached_tokens = u->cached_tokens;
     e.cost = u->cost;
     e.duration = e.ttft = -1;
+    /* (llmp_io_proxy sets call_start before and call_end after every
+     * backend call) */
     if (u->call_start && u->call_end >= u->call_start)
         e.duration = (double)(u->call_end - u->call_start)
                      / (double)APR_USEC_PER_SEC;
-    else if ((ms = apr_table_get(r->notes, "llmproxy-backend-time-ms")))
-        e.duration = (double)apr_atoi64(ms) / 1000.0;
     if (u->call_start && u->first_token >= u->call_start)
         e.ttft = (double)(u->first_token - u->call_start)
                  / (double)APR_USEC_PER_SEC;

@@ -369,7 +369,7 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
 {
     struct llmp_usagedb_sconf *c = usagedb_conf(r->server);
     const char *args[USAGEDB_NARGS];
-    const char *model, *provider, *ms;
+    const char *model, *provider;
     apr_dbd_prepared_t *st;
     apr_time_exp_t tm;
     apr_size_t len;
@@ -420,8 +420,6 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
     if (u->call_start && u->call_end >= u->call_start)
         args[i++] = usagedb_int(r->pool,
                                 apr_time_as_msec(u->call_end - u->call_start));
-    else if ((ms = apr_table_get(r->notes, "llmproxy-backend-time-ms")))
-        args[i++] = usagedb_int(r->pool, apr_atoi64(ms));
     else
         args[i++] = NULL;
     if (u->first_token && u->call_start && u->first_token >= u->call_start)
