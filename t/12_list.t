@@ -83,8 +83,6 @@ for my $case (['{"models":[]}', qr/no entries/, 'empty list'],
 # list on its first requests; they all must be answered.
 my $cfg = Apache::Test::config();
 my $httpd = $cfg->{vars}{httpd};
-my $moddir = `$cfg->{vars}{apxs} -q LIBEXECDIR`;
-chomp $moddir;
 my $dir = tempdir(CLEANUP => 1);
 chmod 0755, $dir;
 
@@ -119,20 +117,8 @@ my $big = '{"models":[' . join(',', map {
 } 1 .. $n) . ']}';
 mock_post('/__mock/models', $big, $mport);
 
-my $mpm = $ENV{LLMP_MPM} || 'event';
-my $user = $< == 0 ? "User www-data\nGroup www-data\n" : '';
 open my $fh, '>', "$dir/httpd.conf" or die $!;
-print $fh <<"EOC";
-ServerRoot "$dir"
-ServerName 127.0.0.1
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LogLevel warn
-Listen 127.0.0.1:$port
-$user
-LoadModule mpm_${mpm}_module "$moddir/mod_mpm_$mpm.so"
-LoadModule authz_core_module "$moddir/mod_authz_core.so"
-LoadModule llmproxy_module "$ENV{LLMP_SO}"
+print $fh own_httpd_head($dir, $port), <<"EOC";
 LLMProxyModelListURL http://127.0.0.1:$mport/models
 LLMProxyAuthToken ${\ token()}
 LLMProxyRefreshInterval 300

@@ -291,32 +291,14 @@ promtool_check((scrape())[0]{content}, 'the test server');
 # ---- a server of its own: tiny table, users, graceful restart ----
 my $cfg = Apache::Test::config();
 my $httpd = $cfg->{vars}{httpd};
-my $moddir = `$cfg->{vars}{apxs} -q LIBEXECDIR`;
-chomp $moddir;
 my $dir = tempdir(CLEANUP => 1);
 chmod 0755, $dir;
 
 my $port = free_port();
 my $htpasswd = "$cfg->{vars}{t_conf}/rstore.htpasswd";
-my $mpm = $ENV{LLMP_MPM} || 'event';
-my $user = $< == 0 ? "User www-data\nGroup www-data\n" : '';
 open my $fh, '>', "$dir/httpd.conf" or die $!;
-print $fh <<"EOC";
-ServerRoot "$dir"
-ServerName 127.0.0.1
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LogLevel warn
-Listen 127.0.0.1:$port
-$user
-LoadModule mpm_${mpm}_module "$moddir/mod_mpm_$mpm.so"
-LoadModule authz_core_module "$moddir/mod_authz_core.so"
-LoadModule authz_host_module "$moddir/mod_authz_host.so"
-LoadModule authz_user_module "$moddir/mod_authz_user.so"
-LoadModule authn_core_module "$moddir/mod_authn_core.so"
-LoadModule authn_file_module "$moddir/mod_authn_file.so"
-LoadModule auth_basic_module "$moddir/mod_auth_basic.so"
-LoadModule llmproxy_module "$ENV{LLMP_SO}"
+print $fh own_httpd_head($dir, $port, qw(authz_host authz_user authn_core
+                                        authn_file auth_basic)), <<"EOC";
 LLMProxyModelListURL http://127.0.0.1:$ENV{LLMP_MOCK_PORT}/models
 LLMProxyAuthToken ${\ token()}
 LLMProxyRefreshInterval 300

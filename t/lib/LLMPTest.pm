@@ -15,7 +15,8 @@ use Apache::TestRequest;
 our @EXPORT = qw(mock_get mock_post mock_reset mock_requests mock_stats
                  json_decode json_encode wait_list post_json stream_raw
                  hostport_of last_request token sse_data stream_text
-                 stream_finish node_cases named_events free_port);
+                 stream_finish node_cases named_events free_port
+                 own_httpd_head);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -192,6 +193,25 @@ sub free_port {
     my $p = $s->sockport;
     close $s;
     return $p;
+}
+
+# The first lines of the config of an httpd a test starts itself in $dir on
+# 127.0.0.1:$port: the suite's MPM (LLMP_MPM), authz_core, the modules
+# named (e.g. 'authn_core'), then mod_llmproxy (LLMP_SO).
+sub own_httpd_head {
+    my ($dir, $port, @modules) = @_;
+    my $cfg = Apache::Test::config();
+    my $moddir = `$cfg->{vars}{apxs} -q LIBEXECDIR`;
+    chomp $moddir;
+    my $mpm = $ENV{LLMP_MPM} || 'event';
+    my $user = $< == 0 ? "User www-data\nGroup www-data\n" : '';
+    return join '', qq(ServerRoot "$dir"\nServerName 127.0.0.1\n),
+        qq(PidFile "$dir/httpd.pid"\nErrorLog "$dir/error_log"\n),
+        "LogLevel warn\nListen 127.0.0.1:$port\n$user\n",
+        qq(LoadModule mpm_${mpm}_module "$moddir/mod_mpm_$mpm.so"\n),
+        map({ qq(LoadModule ${_}_module "$moddir/mod_$_.so"\n) }
+            'authz_core', @modules),
+        qq(LoadModule llmproxy_module "$ENV{LLMP_SO}"\n);
 }
 
 1;
