@@ -395,6 +395,11 @@ RESULTS=$BD/rows.tsv
 # One wrk row: label url body(-|file) pidfile(-|file)
 wrk_row() {
   label=$1 url=$2 body=$3 pidf=$4
+  # BENCH_ROWS: an extended regular expression; the rows whose label it
+  # does not match are skipped (name the reference rows too)
+  if [ -n "${BENCH_ROWS:-}" ] && ! printf '%s\n' "$label" | grep -Eq -- "$BENCH_ROWS"; then
+    return 0
+  fi
   if [ "$body" = - ]; then unset WRK_BODY || true; else export WRK_BODY=$top/bench/wrk/body-$body.json; fi
   if [ "$WARM" -gt 0 ]; then
     wrk -t"$WTHREADS" -c"$CONNS" -d"${WARM}s" -s bench/wrk/req.lua "$url" >/dev/null 2>&1 || true
@@ -473,6 +478,80 @@ crash_check() {  # httpd dirs...
 }
 
 # ======================= make bench =======================
+# the table of the rows measured: medians, and the per-round ratios to
+# each row's reference row
+rows_table() {
+    python3 - "$RESULTS" <<'PYEOF'
+import sys, statistics
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 9: continue
+    if len(f) < 10: f.append("-")
+    if f[0] not in rows: order.append(f[0]); rows[f[0]] = []
+    rows[f[0]].append(f)
+def med(label, i, cast=float):
+    vals = [cast(r[i]) for r in rows.get(label, []) if r[i] not in ("", "-")]
+    return statistics.median(vals) if vals else None
+def base(label):
+    # reference rows for overhead (direct) and ratio (mod_proxy_http)
+    if "stream50" in label: return "direct stream50", "mod_proxy_http stream50"
+    if "models" in label:
+        n = label.split("(")[-1].rstrip(")")
+        return "direct /models (%s)" % n, None
+    if "(TLS)" in label: return "direct chat", "mod_proxy_http chat (TLS)"
+    # a Responses call is compared with the same call on chat completions
+    if "responses" in label: return "direct chat", "llmproxy chat anthropic"
+    # a limit: compared with the same call without one
+    if "limits" in label: return "direct chat", "llmproxy chat pass-through"
+    # /v1/messages: compared with chat completions pass-through
+    if "messages" in label: return "direct chat", "llmproxy chat pass-through"
+    return "direct chat", "mod_proxy_http chat"
+print("| configuration | req/s | CPU us/req | p50 us | p99 us | overhead p50 us | req/s ratio to reference* | CPU/req ratio to reference* | p99 vs reference* | errors | peak RSS MB | new backend conns / backend requests |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+dcpu = []
+for label in order:
+    rps, p50, p99 = med(label, 1), med(label, 2), med(label, 3)
+    d, ph = base(label)
+    ov = "-"
+    if d and d != label and med(d, 2) is not None: ov = "%+d" % (p50 - med(d, 2))
+    ratio = p99r = cpur = "-"
+    cr = pairs = []
+    cpu = med(label, 9)
+    cpu = "%d" % cpu if cpu is not None else "-"
+    if ph and ph != label and med(ph, 1):
+        # paired by round (the i-th row of each label was measured in the
+        # same round, minutes apart at most): the median of the per-round
+        # ratios is robust to a slow minute on a shared machine
+        pairs = list(zip(rows[label], rows.get(ph, [])))
+        rr = [float(a[1]) / float(b[1]) for a, b in pairs if float(b[1]) > 0]
+        pr = [float(a[3]) / float(b[3]) for a, b in pairs if float(b[3]) > 0]
+        cr = [float(a[9]) / float(b[9]) for a, b in pairs
+              if a[9] not in ("", "-") and b[9] not in ("", "-") and float(b[9]) > 0]
+        if rr: ratio = "%.2f" % statistics.median(rr)
+        if cr: cpur = "%.2fx" % statistics.median(cr)
+        if pr: p99r = "%.2fx" % statistics.median(pr)
+    errs = int(sum(int(r[4] or 0) for r in rows[label]))
+    rss = med(label, 5)
+    rss = "%.1f" % (rss / 1024.0) if rss is not None else "-"
+    conns = int(sum(int(r[6] or 0) for r in rows[label]))
+    mreq = int(sum(int(r[7] or 0) for r in rows[label]))
+    if "limits" in label and cr:
+        dcpu.append("%s: %s us" % (label, ", ".join("%+d" % (float(a[9]) - float(b[9]))
+                    for a, b in pairs if a[9] not in ("", "-") and b[9] not in ("", "-"))))
+    print("| %s | %.0f | %s | %d | %d | %s | %s | %s | %s | %d | %s | %s |" % (
+        label, rps, cpu, p50, p99, ov, ratio, cpur, p99r, errs, rss, "%d / %d" % (conns, mreq)))
+print()
+print("\\* reference: mod_proxy_http's row (its TLS row for the TLS rows); for the "
+      "responses rows, \"llmproxy chat anthropic\" (the same call on /v1/chat/completions); for "
+      "the messages and limits rows, \"llmproxy chat pass-through\"; "
+      "ratios are medians of the per-round ratios.")
+for d in dcpu:
+    print("CPU per request over chat pass-through, per round, " + d)
+PYEOF
+}
+
 run_bench() {
   out=bench/results/$(date +%Y-%m-%d-%H%M).md
   rm -f "$RESULTS"
@@ -534,6 +613,7 @@ run_bench() {
   set_models 10
   if [ -n "${BENCH_QUICK:-}" ]; then
     sort -s -t "$(printf '\t')" -k1,1 "$RESULTS" | cut -f1-4,10
+    rows_table
     return 0
   fi
 
@@ -557,66 +637,7 @@ run_bench() {
     echo "$(nproc) cores, $(uname -r); $("$HTTPD" -v | head -1 | sed 's/Server version: //'), event MPM 2x64 threads (mod_proxy_http and mod_llmproxy alike); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), 2 workers, upstream keepalive 64."
     echo "wrk: ${DUR}s per row after ${WARM}s warm-up, $CONNS connections, $WTHREADS threads, $ROUNDS round(s) (median). Request body ~1.8 KB; stream50 = 50 content events, no delay."
     echo
-    python3 - "$RESULTS" <<'PYEOF'
-import sys, statistics
-rows = {}
-order = []
-for line in open(sys.argv[1]):
-    f = line.rstrip("\n").split("\t")
-    if len(f) < 9: continue
-    if len(f) < 10: f.append("-")
-    if f[0] not in rows: order.append(f[0]); rows[f[0]] = []
-    rows[f[0]].append(f)
-def med(label, i, cast=float):
-    vals = [cast(r[i]) for r in rows.get(label, []) if r[i] not in ("", "-")]
-    return statistics.median(vals) if vals else None
-def base(label):
-    # reference rows for overhead (direct) and ratio (mod_proxy_http)
-    if "stream50" in label: return "direct stream50", "mod_proxy_http stream50"
-    if "models" in label:
-        n = label.split("(")[-1].rstrip(")")
-        return "direct /models (%s)" % n, None
-    if "(TLS)" in label: return "direct chat", "mod_proxy_http chat (TLS)"
-    # a Responses call is compared with the same call on chat completions
-    if "responses" in label: return "direct chat", "llmproxy chat anthropic"
-    # /v1/messages: compared with chat completions pass-through
-    if "messages" in label: return "direct chat", "llmproxy chat pass-through"
-    return "direct chat", "mod_proxy_http chat"
-print("| configuration | req/s | CPU us/req | p50 us | p99 us | overhead p50 us | req/s ratio to reference* | CPU/req ratio to reference* | p99 vs reference* | errors | peak RSS MB | new backend conns / backend requests |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for label in order:
-    rps, p50, p99 = med(label, 1), med(label, 2), med(label, 3)
-    d, ph = base(label)
-    ov = "-"
-    if d and d != label and med(d, 2) is not None: ov = "%+d" % (p50 - med(d, 2))
-    ratio = p99r = cpur = "-"
-    cpu = med(label, 9)
-    cpu = "%d" % cpu if cpu is not None else "-"
-    if ph and ph != label and med(ph, 1):
-        # paired by round (the i-th row of each label was measured in the
-        # same round, minutes apart at most): the median of the per-round
-        # ratios is robust to a slow minute on a shared machine
-        pairs = list(zip(rows[label], rows.get(ph, [])))
-        rr = [float(a[1]) / float(b[1]) for a, b in pairs if float(b[1]) > 0]
-        pr = [float(a[3]) / float(b[3]) for a, b in pairs if float(b[3]) > 0]
-        cr = [float(a[9]) / float(b[9]) for a, b in pairs
-              if a[9] not in ("", "-") and b[9] not in ("", "-") and float(b[9]) > 0]
-        if rr: ratio = "%.2f" % statistics.median(rr)
-        if cr: cpur = "%.2fx" % statistics.median(cr)
-        if pr: p99r = "%.2fx" % statistics.median(pr)
-    errs = int(sum(int(r[4] or 0) for r in rows[label]))
-    rss = med(label, 5)
-    rss = "%.1f" % (rss / 1024.0) if rss is not None else "-"
-    conns = int(sum(int(r[6] or 0) for r in rows[label]))
-    mreq = int(sum(int(r[7] or 0) for r in rows[label]))
-    print("| %s | %.0f | %s | %d | %d | %s | %s | %s | %s | %d | %s | %s |" % (
-        label, rps, cpu, p50, p99, ov, ratio, cpur, p99r, errs, rss, "%d / %d" % (conns, mreq)))
-print()
-print("\\* reference: mod_proxy_http's row (its TLS row for the TLS rows); for the "
-      "responses rows, \"llmproxy chat anthropic\" (the same call on /v1/chat/completions); for "
-      "the messages rows, \"llmproxy chat pass-through\"; "
-      "ratios are medians of the per-round ratios.")
-PYEOF
+    rows_table
     echo
     echo "Per-event delivery latency (mock send -> client arrival, 50 paced events, $LAT_STREAMS concurrent streams):"
     echo

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <hiredis/hiredis.h>
 #include <apr_atomic.h>
 #include <apr_lib.h>
@@ -104,9 +105,32 @@ struct lim_redis {
     int db;
     /* per child */
     apr_thread_mutex_t *mutex;
-    apr_array_header_t *idle;      /* redisContext * */
+    apr_array_header_t *idle;      /* lim_conn_t * */
     apr_time_t retry_at;           /* no attempt before (after a failure) */
+    lim_table_t *t;                /* where charges Redis missed go */
 };
+
+/* A charge (tokens or cost at the end of a call, or a refused request's
+ * increment taken back) is written without waiting for its replies: the
+ * next command on the same connection (a check, which waits anyway) reads
+ * them first. So a limited call costs one round trip to Redis, the check,
+ * with the charge of an earlier call pipelined before it. A connection
+ * keeps what it owes replies for, so that a connection found dead sends
+ * those charges again on a new one, or they are counted in this server. */
+#define LIM_OWED_MAX 16
+
+typedef struct {
+    char key[LIM_KEYLEN];
+    apr_int64_t inc;
+    apr_time_t end;
+} lim_owed_t;
+
+typedef struct {
+    redisContext *c;
+    int nowed;                     /* charges written; two replies each */
+    int got;                       /* replies read of owed[0] (0 or 1) */
+    lim_owed_t owed[LIM_OWED_MAX];
+} lim_conn_t;
 
 /* Server-wide state, on the main server's configuration. */
 struct lim_main {
@@ -482,11 +506,69 @@ static void redis_note(lim_table_t *t, const char *err)
     table_unlock(t);
 }
 
+/* Charges Redis missed (their connection failed before their replies
+ * came): counted in this server, as every charge Redis misses is. A
+ * refused request's increment taken back is not (this server did not
+ * count the request). */
+static void lose(lim_redis_t *rd, const lim_owed_t *o, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        const char *key = o[i].key;
+        if (o[i].inc > 0 && rd->t)
+            table_apply(rd->t, 1, &key, &o[i].inc, &o[i].end, NULL);
+    }
+}
+
+static void lose_keys(lim_redis_t *rd, int n, const char *const *keys,
+                      const apr_int64_t *incs, const apr_time_t *ends)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (incs[i] > 0 && rd->t)
+            table_apply(rd->t, 1, keys + i, incs + i, ends + i, NULL);
+}
+
+/* What lc owes with no reply yet, taken out of it: the charges a dead
+ * connection may not have delivered (one whose INCRBY was answered is
+ * counted and not taken). */
+static int take_owed(lim_conn_t *lc, lim_owed_t *to)
+{
+    int skip = lc->got ? 1 : 0, n = lc->nowed - skip;
+    if (n > 0) memcpy(to, lc->owed + skip, n * sizeof(*to));
+    lc->nowed = lc->got = 0;
+    return n > 0 ? n : 0;
+}
+
+static void conn_free(lim_conn_t *lc)
+{
+    if (!lc) return;
+    if (lc->c) redisFree(lc->c);
+    free(lc);
+}
+
+static int read_owed(lim_conn_t *lc, int nowait);
+
+/* Close a connection that works: the replies it owes are read first (a
+ * socket closed with unread data is reset, and Redis could lose a charge
+ * it had not read yet); when they do not come, the charges are counted
+ * here. */
+static void conn_retire(lim_redis_t *rd, lim_conn_t *lc)
+{
+    lim_owed_t o[LIM_OWED_MAX];
+
+    if (!lc) return;
+    if (lc->nowed && read_owed(lc, 0) < 0)
+        lose(rd, o, take_owed(lc, o));
+    conn_free(lc);
+}
+
 /* A connection: an idle one of this child (*reused set), else a new one
  * (unless one failed less than LIM_REDIS_RETRY ago). */
-static redisContext *redis_get(lim_redis_t *rd, int fresh, int *reused,
-                               const char **err)
+static lim_conn_t *redis_get(lim_redis_t *rd, int fresh, int *reused,
+                             const char **err)
 {
+    lim_conn_t *lc = NULL;
     redisContext *c = NULL;
     struct timeval tv = { 0, LIM_REDIS_TIMEOUT_MS * 1000 };
     apr_time_t now = apr_time_now();
@@ -494,16 +576,16 @@ static redisContext *redis_get(lim_redis_t *rd, int fresh, int *reused,
     *reused = 0;
     apr_thread_mutex_lock(rd->mutex);
     if (rd->idle->nelts && !fresh)
-        c = *(redisContext **)apr_array_pop(rd->idle);
+        lc = *(lim_conn_t **)apr_array_pop(rd->idle);
     else if (now < rd->retry_at && !fresh) {
         apr_thread_mutex_unlock(rd->mutex);
         *err = "not tried again yet after a failure";
         return NULL;
     }
     apr_thread_mutex_unlock(rd->mutex);
-    if (c) {
+    if (lc) {
         *reused = 1;
-        return c;
+        return lc;
     }
     c = redisConnectWithTimeout(rd->host, rd->port, tv);
     if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
@@ -514,13 +596,18 @@ static redisContext *redis_get(lim_redis_t *rd, int fresh, int *reused,
         if (rep) freeReplyObject(rep);
         if (!ok) goto fail;
     }
-    return c;
+    /* (malloc, like the context: connections come and go for the child's
+     * life, and its pool would keep each) */
+    lc = calloc(1, sizeof(*lc));
+    if (!lc) goto fail;
+    lc->c = c;
+    return lc;
 fail:
     /* (a static text: it outlives the context) */
     *err = !c ? "out of memory"
          : c->err == REDIS_ERR_IO ? "cannot connect (I/O error)"
          : c->err == REDIS_ERR_EOF ? "connection closed"
-        
+         : !c->err && !lc ? "out of memory"
          : "cannot connect or select the database";
     if (c) redisFree(c);
     apr_thread_mutex_lock(rd->mutex);
@@ -530,36 +617,130 @@ fail:
 }
 
 /* Give a connection back; a failed one is closed with every idle one
- * (they lead to the same server), and with retry set no new one is made
- * for LIM_REDIS_RETRY. */
-static void redis_put(lim_redis_t *rd, redisContext *c, int ok, int retry)
+ * (they lead to the same server; the charges they owe a reply for are
+ * counted here), and with retry set no new one is made for
+ * LIM_REDIS_RETRY. */
+static void redis_put(lim_redis_t *rd, lim_conn_t *lc, int ok, int retry)
 {
+    lim_owed_t o[LIM_OWED_MAX];
+
     if (!ok) {
         /* on the stack: nothing is allocated from the child's pool
          * (shared by every thread) however often Redis fails */
-        redisContext *drop[LIM_REDIS_IDLE];
+        lim_conn_t *drop[LIM_REDIS_IDLE];
         int i, n = 0;
-        redisFree(c);
+        if (lc) lose(rd, o, take_owed(lc, o));
+        conn_free(lc);
         apr_thread_mutex_lock(rd->mutex);
         while (rd->idle->nelts && n < LIM_REDIS_IDLE)
-            drop[n++] = *(redisContext **)apr_array_pop(rd->idle);
+            drop[n++] = *(lim_conn_t **)apr_array_pop(rd->idle);
         if (retry) rd->retry_at = apr_time_now() + LIM_REDIS_RETRY;
         apr_thread_mutex_unlock(rd->mutex);
-        for (i = 0; i < n; i++) redisFree(drop[i]);
+        for (i = 0; i < n; i++) {
+            lose(rd, o, take_owed(drop[i], o));
+            conn_free(drop[i]);
+        }
         return;
     }
     apr_thread_mutex_lock(rd->mutex);
     /* never beyond the array's first allocation (LIM_REDIS_IDLE) */
     if (rd->idle->nelts < LIM_REDIS_IDLE) {
-        APR_ARRAY_PUSH(rd->idle, redisContext *) = c;
-        c = NULL;
+        APR_ARRAY_PUSH(rd->idle, lim_conn_t *) = lc;
+        lc = NULL;
     }
     apr_thread_mutex_unlock(rd->mutex);
-    if (c) redisFree(c);
+    conn_retire(rd, lc);
+}
+
+static void append_incr(redisContext *c, const char *key, apr_int64_t inc,
+                        apr_time_t end, apr_time_t now)
+{
+    long long ttl = llmp_limit_retry_after(now, end) + 1;
+    redisAppendCommand(c, "INCRBY %s %lld", key, (long long)inc);
+    redisAppendCommand(c, "EXPIRE %s %lld", key, ttl);
+}
+
+/* Charges on lc, owed a reply (there is room: the caller saw to it). */
+static void add_owed(lim_conn_t *lc, const lim_owed_t *o, int n,
+                     apr_time_t now)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        append_incr(lc->c, o[i].key, o[i].inc, o[i].end, now);
+        lc->owed[lc->nowed++] = o[i];
+    }
+}
+
+/* One reply of owed[0] came. */
+static void owed_reply(lim_conn_t *lc)
+{
+    if (++lc->got < 2) return;
+    lc->got = 0;
+    if (--lc->nowed > 0)
+        memmove(lc->owed, lc->owed + 1, lc->nowed * sizeof(*lc->owed));
+}
+
+/* Read the replies lc owes: wait for them, or (nowait) only take those
+ * that came. 0, or -1 when the connection failed or was closed (what has
+ * no reply yet stays owed). (An error reply, a key of another type: the
+ * charge is lost, nothing else to do.) */
+static int read_owed(lim_conn_t *lc, int nowait)
+{
+    char buf[512];
+
+    while (lc->nowed) {
+        void *rep = NULL;
+        ssize_t k;
+
+        if (!nowait) {
+            if (redisGetReply(lc->c, &rep) != REDIS_OK || !rep) return -1;
+            freeReplyObject(rep);
+            owed_reply(lc);
+            continue;
+        }
+        if (redisReaderGetReply(lc->c->reader, &rep) != REDIS_OK)
+            return -1;
+        if (rep) {
+            freeReplyObject(rep);
+            owed_reply(lc);
+            continue;
+        }
+        k = recv(lc->c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k > 0) {
+            if (redisReaderFeed(lc->c->reader, buf, (size_t)k) != REDIS_OK)
+                return -1;
+            continue;
+        }
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
+                      || errno == EINTR))
+            return 0;
+        return -1;                 /* closed (0), or an error */
+    }
+    return 0;
+}
+
+/* -1 when the server has closed an idle connection (or sent what nobody
+ * asked for), without waiting */
+static int conn_closed(lim_conn_t *lc)
+{
+    char b;
+    ssize_t k = recv(lc->c->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+    return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
+                     || errno == EINTR) ? 0 : -1;
+}
+
+static const char *conn_error(const redisContext *c)
+{
+    return c->err == REDIS_ERR_IO && errno == EAGAIN ? "timeout"
+         : c->err == REDIS_ERR_EOF ? "connection closed"
+         : c->err ? "connection failed (I/O error)"
+         : "unexpected reply";
 }
 
 /* The same as table_apply, in one pipelined round trip: INCRBY and EXPIRE
- * for a key to add to, GET for one only read. NULL, or why it failed. */
+ * for a key to add to, GET for one only read, after which the connection
+ * reads the replies it owes for earlier charges (they come first). NULL,
+ * or why it failed. */
 static const char *redis_apply(lim_redis_t *rd, int n,
                                const char *const *keys,
                                const apr_int64_t *incs,
@@ -567,36 +748,41 @@ static const char *redis_apply(lim_redis_t *rd, int n,
 {
     const char *err = NULL;
     apr_time_t now = apr_time_now();
-    int i, ok = 1, reused, attempt = 0;
-    redisContext *c;
+    lim_owed_t carry[LIM_OWED_MAX];
+    int i, ok, reused, attempt = 0, ncarry = 0, own;
+    lim_conn_t *lc;
 
 again:
-    c = redis_get(rd, attempt, &reused, &err);
-    if (!c) return err;
-    ok = 1;
-    for (i = 0; i < n; i++) {
-        if (incs[i]) {
-            long long ttl = llmp_limit_retry_after(now, ends[i]) + 1;
-            redisAppendCommand(c, "INCRBY %s %lld", keys[i],
-                               (long long)incs[i]);
-            redisAppendCommand(c, "EXPIRE %s %lld", keys[i], ttl);
-        }
-        else {
-            redisAppendCommand(c, "GET %s", keys[i]);
-        }
+    lc = redis_get(rd, attempt, &reused, &err);
+    if (!lc) {
+        lose(rd, carry, ncarry);
+        return err;
     }
+    /* what a dead connection owed, first, on this new one */
+    add_owed(lc, carry, ncarry, now);
+    ncarry = 0;
     for (i = 0; i < n; i++) {
+        if (incs[i])
+            append_incr(lc->c, keys[i], incs[i], ends[i], now);
+        else
+            redisAppendCommand(lc->c, "GET %s", keys[i]);
+    }
+    own = 0;
+    ok = read_owed(lc, 0) == 0;
+    for (i = 0; ok && i < n; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+        if (redisGetReply(lc->c, (void **)&rep) != REDIS_OK || !rep) {
             ok = 0;
             break;
         }
+        own = 1;
         if (incs[i]) {
             if (rep->type != REDIS_REPLY_INTEGER) ok = 0;
             else if (vals) vals[i] = rep->integer;
             freeReplyObject(rep);
             rep = NULL;
-            if (ok && (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep))
+            if (ok && (redisGetReply(lc->c, (void **)&rep) != REDIS_OK
+                       || !rep))
                 ok = 0;
             if (rep) freeReplyObject(rep);
         }
@@ -608,21 +794,87 @@ again:
             else ok = 0;
             freeReplyObject(rep);
         }
-        if (!ok) break;
     }
-    if (!ok && reused && c->err && i == 0 && !attempt++) {
+    if (!ok && reused && lc->c->err && !own && !attempt++) {
         /* an idle connection the server closed (a restart): once more on
-         * a new one (nothing was counted: the first reply failed) */
-        redis_put(rd, c, 0, 0);
+         * a new one (none of this call's commands was answered, so none
+         * was counted), with the charges it had no reply for */
+        ncarry = take_owed(lc, carry);
+        redis_put(rd, lc, 0, 0);
         goto again;
     }
-    if (!ok)
-        err = c->err == REDIS_ERR_IO && errno == EAGAIN ? "timeout"
-            : c->err == REDIS_ERR_EOF ? "connection closed"
-            : c->err ? "connection failed (I/O error)"
-            : "unexpected reply";
-    redis_put(rd, c, ok, 1);
+    if (!ok) err = conn_error(lc->c);
+    redis_put(rd, lc, ok, 1);
     return ok ? NULL : err;
+}
+
+/* A charge: INCRBY and EXPIRE of each key, written without waiting for
+ * the replies (see LIM_OWED_MAX). NULL, or why it failed (then the charge,
+ * and what the connection owed, are counted here). */
+static const char *redis_charge(lim_redis_t *rd, int n,
+                                const char *const *keys,
+                                const apr_int64_t *incs,
+                                const apr_time_t *ends)
+{
+    const char *err = NULL;
+    apr_time_t now = apr_time_now();
+    lim_owed_t carry[LIM_OWED_MAX];
+    int i, m = 0, reused, attempt = 0, ncarry = 0, done = 0;
+    lim_conn_t *lc;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(keys[i]) >= LIM_KEYLEN) break;
+        if (incs[i]) m++;
+    }
+    if (m > LIM_OWED_MAX || i < n) {
+        /* (too much to keep: applied, and waited for) */
+        err = redis_apply(rd, n, keys, incs, ends, NULL);
+        if (err) lose_keys(rd, n, keys, incs, ends);
+        return err;
+    }
+again:
+    lc = redis_get(rd, attempt, &reused, &err);
+    if (!lc) {
+        lose(rd, carry, ncarry);
+        lose_keys(rd, n, keys, incs, ends);
+        return err;
+    }
+    add_owed(lc, carry, ncarry, now);
+    ncarry = 0;
+    /* the replies that came for earlier charges; a connection the server
+     * has closed (a restart) is seen here, before a charge is lost on it */
+    if ((lc->nowed ? read_owed(lc, 1) : conn_closed(lc)) < 0) {
+        if (reused && !attempt++) {
+            ncarry = take_owed(lc, carry);
+            redis_put(rd, lc, 0, 0);
+            goto again;
+        }
+        goto failed;
+    }
+    /* no room: wait for the rest */
+    if (lc->nowed + m > LIM_OWED_MAX && read_owed(lc, 0) < 0)
+        goto failed;
+    for (i = 0; i < n; i++) {
+        lim_owed_t o;
+        if (!incs[i]) continue;
+        apr_cpystrn(o.key, keys[i], sizeof(o.key));
+        o.inc = incs[i];
+        o.end = ends[i];
+        add_owed(lc, &o, 1, now);
+    }
+    while (!done)
+        if (redisBufferWrite(lc->c, &done) != REDIS_OK) {
+            err = conn_error(lc->c);
+            redis_put(rd, lc, 0, 1);   /* (counts the charge here) */
+            return err;
+        }
+    redis_put(rd, lc, 1, 1);
+    return NULL;
+failed:
+    err = lc->c->err ? conn_error(lc->c) : "connection closed";
+    lose_keys(rd, n, keys, incs, ends);
+    redis_put(rd, lc, 0, 1);
+    return err;
 }
 
 /* ---- check and charge ---- */
@@ -691,7 +943,9 @@ static const char *scope_value(request_rec *r, const llmp_limit_t *l,
 }
 
 /* Apply to the server's store: Redis, else (no Redis, or it failed and
- * local is set) the table; *failed set when Redis failed. */
+ * local is set) the table; *failed set when Redis failed. Without vals, a
+ * charge: pipelined (redis_charge), and counted in this server when Redis
+ * misses it, whatever local says. */
 static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
                         int n, const char *const *keys,
                         const apr_int64_t *incs, const apr_time_t *ends,
@@ -699,7 +953,8 @@ static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
 {
     *failed = 0;
     if (rd) {
-        const char *err = redis_apply(rd, n, keys, incs, ends, vals);
+        const char *err = vals ? redis_apply(rd, n, keys, incs, ends, vals)
+                               : redis_charge(rd, n, keys, incs, ends);
         if (!err) {
             if (apr_atomic_read32(&m->sh->t->redis_down)) {
                 redis_note(m->sh->t, NULL);
@@ -718,7 +973,7 @@ static void store_apply(request_rec *r, lim_main_t *m, lim_redis_t *rd,
                       ? "refusing calls (LLMProxyLimitStoreFailure closed)"
                       : "counting in this server");
         redis_note(m->sh->t, apr_psprintf(r->pool, "%s: %s", rd->url, err));
-        if (!local) return;
+        if (!local || !vals) return;
     }
     table_apply(m->sh->t, n, keys, incs, ends, vals);
 }
@@ -976,7 +1231,7 @@ static apr_status_t redis_close_all(void *data)
 {
     lim_redis_t *rd = data;
     while (rd->idle->nelts)
-        redisFree(*(redisContext **)apr_array_pop(rd->idle));
+        conn_retire(rd, *(lim_conn_t **)apr_array_pop(rd->idle));
     return APR_SUCCESS;
 }
 
@@ -1064,8 +1319,9 @@ static void limits_child_init(apr_pool_t *pchild, server_rec *s)
             llmp_store_child_fatal(s, APR_ENOMEM, "create the limits' "
                                    "Redis mutex");
         rd->idle = apr_array_make(pchild, LIM_REDIS_IDLE,
-                                  sizeof(redisContext *));
+                                  sizeof(lim_conn_t *));
         rd->retry_at = 0;
+        rd->t = m->sh ? m->sh->t : NULL;
         apr_pool_cleanup_register(pchild, rd, redis_close_all,
                                   apr_pool_cleanup_null);
     }

@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 96;
+plan tests => 106;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -209,7 +209,8 @@ is $r->{status}, 429, '... on /v1/messages too';
 is $r->{json}{error}{type}, 'rate_limit_error', '... as rate_limit_error';
 
 # ---- Redis shared by two httpd servers; a second httpd for restarts ----
-# The test starts its own redis-server (no persistence) on LLMP_REDIS_PORT
+# The test starts its own redis-server (an append-only file, written at
+# every command: what it counted survives its restart) on LLMP_REDIS_PORT
 # and a second httpd (a process of its own, not a virtual host of the test
 # server: it can be restarted, gracefully or not, and it shares nothing
 # with the test server but Redis) on LLMP_HTTPD2_PORT (shm counters with a
@@ -235,7 +236,8 @@ sub redis_start {
         open STDOUT, '>>', "$wd/redis.log"; open STDERR, '>&', \*STDOUT;
         no warnings 'exec';
         exec 'redis-server', '--port', $rport, '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', "$wd/redis",
+             '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
+             '--dir', "$wd/redis",
              '--protected-mode', 'yes';
         POSIX::_exit(127);
     }
@@ -293,6 +295,10 @@ LLMProxyLimitStateFile $wd/state/limits.state
         SetHandler llmproxy
         LLMProxyLimit requests 6/minute server
     </Location>
+    <Location /tokens/v1>
+        SetHandler llmproxy
+        LLMProxyLimit tokens 28/minute server
+    </Location>
     <Location /health>
         SetHandler llmproxy
     </Location>
@@ -322,10 +328,10 @@ sub httpd2_stop {
     for (1 .. 200) { last unless kill 0, $pid; sleep 0.05 }
 }
 sub chat2 {
-    my $port = shift;
+    my ($port, $path, $body) = @_;
     my $hp = "127.0.0.1:$port";
-    my $r = HTTP::Tiny->new(timeout => 30)->post("http://$hp/v1/chat/completions",
-        { content => json_encode($chat), headers => { 'Content-Type' => 'application/json' } });
+    my $r = HTTP::Tiny->new(timeout => 30)->post("http://$hp" . ($path // '/v1/chat/completions'),
+        { content => json_encode($body // $chat), headers => { 'Content-Type' => 'application/json' } });
     $r->{json} = json_decode($r->{content});
     return $r;
 }
@@ -351,6 +357,65 @@ is chat(undef, module => 'llmp_limits_closed')->{status}, 200, 'closed policy, R
 $h = json_decode(HTTP::Tiny->new->get('http://' . hostport_of('llmp_limits_redis') . '/health')->{content});
 is $h->{limits}{store}, 'redis', '/health: limits store redis';
 is $h->{limits}{state}, 'ok', '... ok';
+
+# ---- a token budget in Redis, charged by both servers (a charge goes
+# without waiting for Redis' answer, ahead of the next check on the same
+# connection), across restarts of Redis: between two calls, and in the
+# middle of a stream (checked before the restart, charged after it) ----
+fresh_minute(40);
+my $slow = { model => 'mock-slow-stream', stream => JSON::PP::true,
+             stream_options => { include_usage => JSON::PP::true },
+             messages => [{ role => 'user', content => 'hi' }] };
+my (@rt, @rr, @rs);
+my $tpath = '/tokens/v1/chat/completions';
+for my $i (1 .. 8) {
+    if ($i == 4) {
+        # a stream of 1.5 s on the first server; Redis restarts under it
+        my $out = "$wd/stream.out";
+        unlink $out;
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            my $r = chat(undef, module => 'llmp_limits_redis', path => $tpath, body => $slow);
+            my ($t) = ($r->{content} // '') =~ /"total_tokens":\s*(\d+)/;
+            open my $fh, '>', $out or POSIX::_exit(1);
+            print $fh join(' ', $r->{status}, $r->{headers}{'x-ratelimit-remaining-tokens'} // -1, $t // 0);
+            close $fh;
+            POSIX::_exit(0);
+        }
+        sleep 0.5;
+        redis_stop();
+        ok redis_start(), 'Redis restarted in the middle of a stream';
+        waitpid($pid, 0);
+        my $res = do { local $/; open my $fh, '<', $out; <$fh> // '0 -1 0' };
+        my ($st, $rem, $tot) = split / /, $res;
+        push @rt, $st; push @rr, $rem; push @rs, $tot;
+        sleep 0.3;
+        next;
+    }
+    $r = $i % 2
+        ? chat(undef, module => 'llmp_limits_redis', path => $tpath, body => $tb)
+        : chat2($p2r, $tpath, $tb);
+    push @rt, $r->{status};
+    push @rr, $r->{headers}{'x-ratelimit-remaining-tokens'} // -1;
+    push @rs, $r->{json}{usage}{total_tokens} // 0;
+    last if $r->{status} != 200;
+    sleep 0.3;
+    if ($i == 2) {
+        # the connections both servers keep to Redis are dead after this
+        redis_stop();
+        ok redis_start(), 'Redis restarted (its append-only file kept)';
+    }
+}
+is $rt[-1], 429, "Redis: tokens 28 a minute for both servers: refused at last (@rt; remaining @rr; used @rs)";
+ok @rt >= 5 && !grep({ $_ != 200 } @rt[0 .. $#rt - 1]), '... after calls served on both servers';
+is $rr[0], 28, '... 28 remaining before the first';
+ok $rs[3] > 0, '... the stream carried its usage';
+ok !grep({ $rr[$_] != $rr[$_ - 1] - $rs[$_ - 1] } 1 .. $#rt - 1),
+   '... each call sees the charges of every earlier one, on either server, across both restarts';
+is $rr[-1], 0, '... refused when nothing remained';
+is $r->{json}{error}{code}, 'rate_limit_exceeded', '... rate_limit_exceeded';
+$h = json_decode(HTTP::Tiny->new->get('http://' . hostport_of('llmp_limits_redis') . '/health')->{content});
+is $h->{limits}{state}, 'ok', '... and the restarts went unnoticed (/health ok)';
 
 # ---- Redis stopped: open serves (counting here), closed refuses ----
 redis_stop();

@@ -295,8 +295,9 @@ def handle(req):
         stream = False          # a backend that ignores "stream"
     if stream:
         if model == "mock-slow-stream":
+            so = body.get("stream_options") or {}
             return _stream(model, ["one ", "two ", "three ", "four ", "five"],
-                           0.3)
+                           0.3, usage=so.get("include_usage") is True)
         if model == "mock-long-stream":
             return _stream(model, ["w%d " % i for i in range(40)], 0.25)
         if model == "mock-reset-stream":
