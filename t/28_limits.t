@@ -16,7 +16,7 @@ use File::Path qw(make_path remove_tree);
 use Cwd qw(abs_path);
 use IO::Socket::INET;
 
-plan tests => 106;
+plan tests => 111;
 
 my $PW = 'limits-pw-throwaway';
 sub basic { ('Authorization' => 'Basic ' . encode_base64("$_[0]:$PW", '')) }
@@ -207,6 +207,16 @@ ok $r->{headers}{'retry-after'} >= 1, '... Retry-After';
 $r = chat(undef, path => '/cost/v1/messages', body => $msg);
 is $r->{status}, 429, '... on /v1/messages too';
 is $r->{json}{error}{type}, 'rate_limit_error', '... as rate_limit_error';
+
+# ---- the official SDKs: a refusal is their RateLimitError ----
+my ($node) = grep { -x "$_/node" } split /:/, $ENV{PATH} || '';
+SKIP: {
+    skip 'node or the SDKs are missing (make test installs them)', 5
+        unless $node && -d 'tests/sdk/node_modules/openai'
+               && -d 'tests/sdk/node_modules/@anthropic-ai/sdk';
+    node_cases('BASE_URL=http://' . hostport_of('llmp_limits'), 'limits_e2e.mjs', 4,
+               'limits SDK');
+}
 
 # ---- Redis shared by two httpd servers; a second httpd for restarts ----
 # The test starts its own redis-server (an append-only file, written at
