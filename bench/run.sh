@@ -423,7 +423,7 @@ wrk_row() {
   conns=$(( $(stat_of "$s1" connections) - $(stat_of "$s0" connections) ))
   mreq=$(( $(stat_of "$s1" requests) - $(stat_of "$s0" requests) - 1 ))
   errs=$(( $(get connect) + $(get read) + $(get write) + $(get status) + $(get timeout) ))
-  rss=$(cat "$rssf")
+  rss=$(cat "$rssf"); rm -f "$rssf"
   [ "$pidf" = - ] && rss=-
   # CPU microseconds per request of the server's processes ("-": not measured)
   cpu=-
