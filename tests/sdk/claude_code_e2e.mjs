@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { report, assert, only } from './cases.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.BASE_URL;
@@ -35,11 +36,6 @@ const FAMILIES = [
 if (process.env.LLMP_ALIAS_RUN)
   FAMILIES.splice(0, FAMILIES.length, ['alias of gpt-4o-mini', 'claude-sonnet-4-5']);
 
-function report(name, ok, detail) {
-  console.log(JSON.stringify({ name, ok: !!ok, detail: String(detail ?? '') }));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 const tail = (s, n = 600) => s.replace(/\s+/g, ' ').slice(-n);
 
@@ -118,7 +114,6 @@ async function toolTurn(model) {
   return `${uses[0].input.command} -> ${JSON.stringify(text.slice(0, 100))}`;
 }
 
-const only = process.argv.slice(2);
 for (const [fam, model] of FAMILIES) {
   for (const [what, fn] of [['plain answer', plain], ['Bash tool turn', toolTurn]]) {
     const name = `claude code ${fam} (${model}): ${what}`;

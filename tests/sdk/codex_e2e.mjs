@@ -22,6 +22,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { report, assert } from './cases.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.BASE_URL;
@@ -29,13 +30,6 @@ const CODEX = process.env.CODEX_BIN || join(HERE, 'node_modules', '.bin', 'codex
 const MODELS_JSON = process.env.MODELS_JSON || join(HERE, '..', '..', 't', 'mock', 'models.json');
 const KEY = 'sk-llmp-e2e-client-key';
 
-function report(name, ok, detail, todo) {
-  const r = { name, ok: !!ok, detail: String(detail ?? '') };
-  if (todo) r.todo = todo;
-  console.log(JSON.stringify(r));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 // the model of each backend family; the Responses-native one from the list
 function families() {

@@ -8,16 +8,12 @@
 // (t/24_keys.t turns the lines into test results).
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { report, assert, runCases } from './cases.mjs';
 
 const BASE = process.env.BASE_URL;
 const KEY = process.env.KEY;
 const BAD = process.env.BAD_KEY;
 
-function report(name, ok, detail) {
-  console.log(JSON.stringify({ name, ok: !!ok, detail: String(detail ?? '') }));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 const opts = { maxRetries: 0, timeout: 30000 };
 const openai = (key) => new OpenAI({ baseURL: `${BASE}/v1`, apiKey: key, ...opts });
@@ -96,7 +92,6 @@ async function messagesBadKey() {
   }
 }
 
-const only = process.argv.slice(2);
 const cases = [
   ['openai sdk apiKey: chat', openaiChat],
   ['openai sdk apiKey: chat stream', openaiStream],
@@ -107,11 +102,4 @@ const cases = [
    () => messagesCreate(anthropicBearer(KEY))],
   ['anthropic sdk wrong key: AuthenticationError', messagesBadKey],
 ];
-for (const [name, fn] of cases) {
-  if (only.length && !only.some((o) => name.includes(o))) continue;
-  try {
-    report(name, true, await fn());
-  } catch (e) {
-    report(name, false, e.stack || e.message);
-  }
-}
+await runCases(cases);

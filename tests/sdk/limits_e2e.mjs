@@ -10,14 +10,10 @@
 // (t/28_limits.t turns the lines into test results).
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { report, assert, runCases } from './cases.mjs';
 
 const BASE = process.env.BASE_URL;
 
-function report(name, ok, detail) {
-  console.log(JSON.stringify({ name, ok: !!ok, detail: String(detail ?? '') }));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 // no retries: the SDKs would wait for Retry-After (up to a minute)
 const opts = { maxRetries: 0, timeout: 30000 };
@@ -96,18 +92,10 @@ async function anthropicCost() {
   return `Retry-After ${retryAfter(e)}: ${e.error.error.message}`;
 }
 
-const only = process.argv.slice(2);
 const cases = [
   ['openai sdk: token budget used up: RateLimitError rate_limit_exceeded', openaiTokens],
   ['openai sdk: cost budget used up: RateLimitError insufficient_quota', openaiCost],
   ['anthropic sdk: token budget used up: RateLimitError rate_limit_error', anthropicTokens],
   ['anthropic sdk: cost budget used up: RateLimitError rate_limit_error', anthropicCost],
 ];
-for (const [name, fn] of cases) {
-  if (only.length && !only.some((o) => name.includes(o))) continue;
-  try {
-    report(name, true, await fn());
-  } catch (e) {
-    report(name, false, e.stack || e.message);
-  }
-}
+await runCases(cases);

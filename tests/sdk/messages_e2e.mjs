@@ -9,6 +9,7 @@
 // Prints one JSON line per case: {"name", "ok", "detail"}; exits 0 always
 // (t/22_messages_sdk.t turns the lines into test results).
 import Anthropic from '@anthropic-ai/sdk';
+import { report, assert, only } from './cases.mjs';
 
 const BASE = process.env.BASE_URL;
 const KEY = 'sk-llmp-anthropic-sdk-client-key';
@@ -27,11 +28,6 @@ const weather = {
                   required: ['location'] },
 };
 
-function report(name, ok, detail) {
-  console.log(JSON.stringify({ name, ok: !!ok, detail: String(detail ?? '') }));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 const client = new Anthropic({ baseURL: BASE, apiKey: KEY, maxRetries: 0, timeout: 30000 });
 // Claude Code's way: a bearer token
@@ -141,7 +137,6 @@ async function errors(model) {
   return 'NotFoundError, BadRequestError';
 }
 
-const only = process.argv.slice(2);
 for (const [fam, model] of FAMILIES) {
   const cases = [
     ['messages.create', () => create(model)],

@@ -20,6 +20,7 @@ import { Agent, run, tool as agentTool, setDefaultOpenAIClient,
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText, tool as aiTool, stepCountIs, jsonSchema } from 'ai';
 import { z } from 'zod';
+import { report, assert } from './cases.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.BASE_URL;
@@ -28,13 +29,6 @@ const MODELS_JSON = process.env.MODELS_JSON || join(HERE, '..', '..', 't', 'mock
 const client = new OpenAI({ baseURL: BASE, apiKey: 'not-sent-to-the-backend',
                             maxRetries: 0, timeout: 30000 });
 
-function report(name, ok, detail, todo) {
-  const r = { name, ok: !!ok, detail: String(detail ?? '') };
-  if (todo) r.todo = todo;
-  console.log(JSON.stringify(r));
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 function nativeModel() {
   try {
