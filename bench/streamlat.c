@@ -88,6 +88,7 @@ typedef struct conn {
 } conn_t;
 
 static int g_use_kernel = 1;
+static const char *g_dump;        /* --dump PREFIX: raw latencies */
 
 static long long clock_ns(clockid_t id)
 {
@@ -344,6 +345,17 @@ static void print_spec(const spec_t *s, int with_label)
 {
     spec_t *w = (spec_t *)s;
 
+    if (g_dump) {
+        /* every latency, in arrival order, one a line: PREFIX.LABEL */
+        char fn[512];
+        FILE *f;
+        size_t k;
+        snprintf(fn, sizeof(fn), "%s.%s", g_dump, s->label);
+        if ((f = fopen(fn, "w")) != NULL) {
+            for (k = 0; k < s->lat.n; k++) fprintf(f, "%lld\n", s->lat.v[k]);
+            fclose(f);
+        }
+    }
     if (w->lat.n) qsort(w->lat.v, w->lat.n, sizeof(long long), cmp_ll);
     printf("{");
     if (with_label) printf("\"label\": \"%s\", ", s->label);
@@ -522,7 +534,7 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: streamlat latency --port P [--path PATH] [--model M] "
-        "[--streams C] [--duration S] [--clock kernel|user]\n"
+        "[--streams C] [--duration S] [--clock kernel|user] [--dump PREFIX]\n"
         "       streamlat multi [--duration S] [--clock kernel|user] "
         "LABEL=PORT,PATH,MODEL,STREAMS...\n");
     exit(2);
@@ -549,6 +561,7 @@ int main(int argc, char **argv)
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--duration") && v) { duration = atof(v); i++; }
+        else if (!strcmp(a, "--dump") && v) { g_dump = v; i++; }
         else if (!strcmp(a, "--clock") && v) {
             g_use_kernel = strcmp(v, "user") != 0;
             i++;
