@@ -505,7 +505,12 @@ llmproxy openai->messages (issue 11)|$dO|$LLM_PORT,/v1/messages,gpt-paced,$LAT_S
   r=1
   while [ $r -le "$LAT_ROUNDS" ]; do
     printf '%s\n' "$rows" | while IFS='|' read -r label base row; do
-      out=$("$BD/streamlat" multi --duration "$LAT_SECONDS" "direct=$base" "proxied=$row")
+      # which side opens its streams first alternates with the rounds
+      if [ $((r % 2)) = 1 ]; then
+        out=$("$BD/streamlat" multi --duration "$LAT_SECONDS" "direct=$base" "proxied=$row")
+      else
+        out=$("$BD/streamlat" multi --duration "$LAT_SECONDS" "proxied=$row" "direct=$base")
+      fi
       printf '%s\n' "$out" | python3 -c '
 import json, sys
 label, rnd = sys.argv[1], int(sys.argv[2])

@@ -472,11 +472,19 @@ static void run(spec_t *specs, int nspec, double duration)
     struct epoll_event evs[64];
 
     if (ep < 0) { perror("epoll_create1"); exit(1); }
-    for (i = 0; i < nspec; i++) {
-        int k;
-        spec_prepare(&specs[i]);
-        for (k = 0; k < specs[i].streams; k++)
-            if (conn_open(ep, &specs[i])) open_n++;
+    for (i = 0; i < nspec; i++) spec_prepare(&specs[i]);
+    /* the SPECs' streams opened in turn (A1 B1 A2 B2 ...): none of them
+     * is always first at the mock */
+    {
+        int k, more = 1;
+        for (k = 0; more; k++) {
+            more = 0;
+            for (i = 0; i < nspec; i++)
+                if (k < specs[i].streams) {
+                    if (conn_open(ep, &specs[i])) open_n++;
+                    more = 1;
+                }
+        }
     }
     while (open_n > 0) {
         long long now = clock_ns(CLOCK_MONOTONIC);
