@@ -164,6 +164,7 @@ test-unit: $(UNIT_BINS) bench-compiles
 bench-compiles: $(CORE_OBJS)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $(B)/bench-micro bench/micro.c $(CORE_OBJS) $(CORE_LIBS) -lm
 	$(Q)$(CC) $(CFLAGS_COMMON) -fsyntax-only bench/mock_upstream.c
+	$(Q)$(CC) $(CFLAGS_COMMON) -fsyntax-only bench/streamlat.c
 
 test-httpd: all sdk-deps
 	@B=$(B) APXS=$(APXS) HTTPD=$(HTTPD) sh scripts/run-httpd-tests.sh

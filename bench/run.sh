@@ -4,22 +4,26 @@
 #   sh bench/run.sh [bench]   `make bench`: the side-by-side table (~13 min, 3 rounds)
 #   sh bench/run.sh soak      `make soak`: 1,000 streams, faults, RSS soak
 #   sh bench/run.sh micro     the translator microbenchmark only
+#   sh bench/run.sh latency   the per-event latency table only (~2 min)
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION [10]  seconds per row      BENCH_WARMUP [2] seconds before
 #   BENCH_CONNECTIONS [64]  wrk connections   BENCH_THREADS [2] wrk threads
 #   BENCH_ROUNDS [3]     repeat every row, alternating; medians (ratios: of per-round pairs)
 #   BENCH_MODELS_BIG [10000]  the large model list
-#   BENCH_LAT_SECONDS [5] BENCH_LAT_STREAMS [8] BENCH_PACED_US [2000]
-#                        per-event latency run: streams of 50 paced events
+#   BENCH_LAT_SECONDS [4] BENCH_LAT_STREAMS [4] BENCH_LAT_ROUNDS [5]
+#   BENCH_PACED_US [2000] per-event latency: streams of 50 paced events, the
+#                        direct and the proxied side by side (STREAMS each)
+#                        for SECONDS, every row once a round; medians
+#   BENCH_PORT_BASE [19000] every port below is this + an offset
 #   SOAK_SECONDS [600]   SOAK_CLIENTS [1000]  SOAK_CONNECTIONS [16]
 #   B [build]  HTTPD [/usr/sbin/apache2]
 #   LLMP_ASAN=1 with B=build/asan: the module built with ASan/UBSan (soak)
-# Ports: 19001 mock, 19011 mod_proxy_http, 19021 nginx, 19031 mod_llmproxy
-# (19032: the same with LLMProxyUseModProxy Off; 19034 with limits in
-# Redis on 19061), 19041 mod_llmproxy for the
-# soak; TLS rows: 19051 nginx with TLS in front of the mock, 19012
-# mod_proxy_http and 19033 mod_llmproxy calling it over https. Everything runs under build/bench/ and is
+# Ports (base 19000): +1 mock, +11 mod_proxy_http, +21 nginx, +31 mod_llmproxy
+# (+32: the same with LLMProxyUseModProxy Off; +34 with limits in
+# Redis on +61), +41 mod_llmproxy for the
+# soak; TLS rows: +51 nginx with TLS in front of the mock, +12
+# mod_proxy_http and +33 mod_llmproxy calling it over https. Everything runs under build/bench/ and is
 # stopped on exit; the system's Apache and nginx are never touched.
 set -eu
 
@@ -34,21 +38,24 @@ CONNS=${BENCH_CONNECTIONS:-64}
 WTHREADS=${BENCH_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 BIG=${BENCH_MODELS_BIG:-10000}
-LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
-LAT_STREAMS=${BENCH_LAT_STREAMS:-8}
+LAT_SECONDS=${BENCH_LAT_SECONDS:-4}
+LAT_STREAMS=${BENCH_LAT_STREAMS:-4}
+LAT_ROUNDS=${BENCH_LAT_ROUNDS:-5}
 PACED_US=${BENCH_PACED_US:-2000}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 SOAK_CLIENTS=${SOAK_CLIENTS:-1000}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-16}
-MOCK_PORT=19001 PH_PORT=19011 NGX_PORT=19021 LLM_PORT=19031 LLMC_PORT=19032
+PB=${BENCH_PORT_BASE:-19000}
+MOCK_PORT=$((PB + 1)) PH_PORT=$((PB + 11)) NGX_PORT=$((PB + 21))
+LLM_PORT=$((PB + 31)) LLMC_PORT=$((PB + 32))
 # TLS rows: nginx terminates TLS in front of the mock on NGXS_PORT (the
 # "https gateway"); mod_proxy_http (SSLProxyEngine) and mod_llmproxy call it
 # from their vhosts on PHT_PORT and LLMT_PORT.
-NGXS_PORT=19051 PHT_PORT=19012 LLMT_PORT=19033
-SOAK_PORT=19041
+NGXS_PORT=$((PB + 51)) PHT_PORT=$((PB + 12)) LLMT_PORT=$((PB + 33))
+SOAK_PORT=$((PB + 41))
 # limits with LLMProxyLimitStore redis://: a redis-server of the bench's own
 # and a vhost of mod_llmproxy that uses it
-REDIS_PORT=19061 LLMR_PORT=19034
+REDIS_PORT=$((PB + 61)) LLMR_PORT=$((PB + 34))
 MOCK=http://127.0.0.1:$MOCK_PORT
 SO=$top/$B/mod_llmproxy.so
 
@@ -75,6 +82,7 @@ NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 
 CFLAGS_B="-std=gnu99 -g -O2 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers"
 gcc $CFLAGS_B -o "$BD/mock_upstream" bench/mock_upstream.c -lpthread
+gcc $CFLAGS_B -o "$BD/streamlat" bench/streamlat.c
 moddir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
 # ---- processes we start, stopped on exit ----
@@ -477,6 +485,136 @@ crash_check() {  # httpd dirs...
   echo $c
 }
 
+# ---- per-event latency ----
+# Each row runs its proxied streams and direct streams to the mock side by
+# side (LAT_STREAMS each, LAT_SECONDS, one streamlat process), so both see
+# the same machine in the same seconds; the rows take turns, LAT_ROUNDS
+# times. Per row: medians over the rounds of each side's p50/p90/p99 and of
+# the per-round differences (proxied - direct). "direct vs direct" is the
+# method's own noise floor. One JSON line per row and round in LAT_LOG.
+LAT_LOG=$BD/latency.jsonl
+lat_rows() {  # [nginx]
+  rm -f "$LAT_LOG"
+  dO="$MOCK_PORT,/openai/v1/chat/completions,gpt-paced,$LAT_STREAMS"
+  dA="$MOCK_PORT,/anthropic/v1/messages,claude-paced,$LAT_STREAMS"
+  rows="direct vs direct|$dO|$dO
+mod_proxy_http pass-through|$dO|$PH_PORT,/openai/v1/chat/completions,gpt-paced,$LAT_STREAMS"
+  [ "${1:-}" = nginx ] && rows="$rows
+nginx pass-through|$dO|$NGX_PORT,/openai/v1/chat/completions,gpt-paced,$LAT_STREAMS"
+  rows="$rows
+llmproxy pass-through|$dO|$LLM_PORT,/v1/chat/completions,gpt-paced,$LAT_STREAMS
+llmproxy anthropic->chat|$dA|$LLM_PORT,/v1/chat/completions,claude-paced,$LAT_STREAMS
+llmproxy anthropic->responses (issue 10)|$dA|$LLM_PORT,/v1/responses,claude-paced,$LAT_STREAMS
+llmproxy openai->messages (issue 11)|$dO|$LLM_PORT,/v1/messages,gpt-paced,$LAT_STREAMS"
+  echo "per-event latency: $LAT_ROUNDS round(s); each row ${LAT_SECONDS}s, $LAT_STREAMS direct + $LAT_STREAMS proxied streams of 50 events ${PACED_US}us apart"
+  r=1
+  while [ $r -le "$LAT_ROUNDS" ]; do
+    printf '%s\n' "$rows" | while IFS='|' read -r label base row; do
+      # which side opens its streams first alternates with the rounds
+      if [ $((r % 2)) = 1 ]; then
+        out=$("$BD/streamlat" multi --duration "$LAT_SECONDS" "direct=$base" "proxied=$row")
+      else
+        out=$("$BD/streamlat" multi --duration "$LAT_SECONDS" "proxied=$row" "direct=$base")
+      fi
+      printf '%s\n' "$out" | python3 -c '
+import json, sys
+label, rnd = sys.argv[1], int(sys.argv[2])
+d = {}
+for line in sys.stdin:
+    j = json.loads(line)
+    d[j.pop("label")] = j
+print(json.dumps({"round": rnd, "row": label, "direct": d.get("direct"),
+                  "proxied": d.get("proxied")}))' "$label" "$r" >> "$LAT_LOG"
+      tail -1 "$LAT_LOG" | python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+b, x = j["direct"], j["proxied"]
+f = lambda v: "-" if v is None else "%d" % v
+print("  round %d  %-42s direct p50/p99 %5s/%6s us  proxied %5s/%6s us  added p99 %6s us  %s" % (
+    j["round"], j["row"], f(b["p50_us"]), f(b["p99_us"]), f(x["p50_us"]), f(x["p99_us"]),
+    "-" if x["p99_us"] is None or b["p99_us"] is None else "%+d" % (x["p99_us"] - b["p99_us"]),
+    " ".join("%s=%d" % kv for kv in sorted(x["outcomes"].items()))))'
+    done
+    r=$((r + 1))
+  done
+}
+
+# The table of lat_rows' log (markdown).
+lat_table() {
+  python3 - "$LAT_LOG" "$LAT_STREAMS" "$LAT_SECONDS" "$PACED_US" <<'PYEOF'
+import json, sys, statistics
+rows, order = {}, []
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    if j["row"] not in rows:
+        order.append(j["row"]); rows[j["row"]] = []
+    rows[j["row"]].append(j)
+streams, secs, paced = sys.argv[2:5]
+n = max(len(v) for v in rows.values()) if rows else 0
+print("Per-event delivery latency: mock stamp -> arrival at the client (kernel "
+      "receive time stamp of the event's last byte), %s direct and %s proxied "
+      "streams of 50 events %s us apart side by side for %s s per row and "
+      "round, %d round(s); medians over the rounds; \"added\" = median of the "
+      "per-round differences proxied - direct. Target (issues 10, 11): added "
+      "p99 < 200 us." % (streams, streams, paced, secs, n))
+print()
+print("| path | rounds | events | direct p50/p90/p99 us | proxied p50/p90/p99 us "
+      "| added p50 us | added p90 us | added p99 us | added p99 per round | outcomes |")
+print("|---|---:|---:|---|---|---:|---:|---:|---|---|")
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+def f(v):
+    return "-" if v is None else "%d" % round(v)
+def fs(v):
+    return "-" if v is None else "%+d" % round(v)
+for label in order:
+    rr = rows[label]
+    b = {k: med([r["direct"][k] for r in rr]) for k in ("p50_us", "p90_us", "p99_us")}
+    x = {k: med([r["proxied"][k] for r in rr]) for k in ("p50_us", "p90_us", "p99_us")}
+    def diff(k):
+        return [r["proxied"][k] - r["direct"][k] for r in rr
+                if r["proxied"][k] is not None and r["direct"][k] is not None]
+    out = {}
+    for r in rr:
+        for k, v in r["proxied"]["outcomes"].items():
+            out[k] = out.get(k, 0) + v
+    print("| %s | %d | %d | %s/%s/%s | %s/%s/%s | %s | %s | %s | %s | %s |" % (
+        label, len(rr), sum(r["proxied"]["events"] for r in rr),
+        f(b["p50_us"]), f(b["p90_us"]), f(b["p99_us"]),
+        f(x["p50_us"]), f(x["p90_us"]), f(x["p99_us"]),
+        fs(med(diff("p50_us"))), fs(med(diff("p90_us"))), fs(med(diff("p99_us"))),
+        " ".join(fs(v) for v in diff("p99_us")),
+        " ".join("%s=%d" % kv for kv in sorted(out.items()))))
+PYEOF
+}
+
+# ======================= sh bench/run.sh latency =======================
+run_latency() {
+  out=bench/results/latency-$(date +%Y-%m-%d-%H%M).md
+  make_cert
+  start_mock 10
+  gen_httpd proxy_http $PH_PORT proxy
+  gen_httpd llmproxy $LLM_PORT lat
+  start_httpd proxy_http $PH_PORT
+  start_httpd llmproxy $LLM_PORT
+  set_models 10
+  lat_rows
+  crashes=$(crash_check "$BD/llmproxy" "$BD/proxy_http")
+  {
+    echo "# mod_llmproxy per-event latency, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "$(nproc) cores, $(uname -r); $("$HTTPD" -v | head -1 | sed 's/Server version: //'), event MPM 2x64 threads."
+    echo
+    lat_table
+    echo
+    echo "Crash lines in the error logs (exit signal, Segmentation): $crashes"
+  } > "$out"
+  echo
+  cat "$out"
+  echo "latency: written to $out"
+}
+
 # ======================= make bench =======================
 # the table of the rows measured: medians, and the per-round ratios to
 # each row's reference row
@@ -617,15 +755,7 @@ run_bench() {
     return 0
   fi
 
-  echo "per-event latency: $LAT_STREAMS streams x 50 events, ${PACED_US}us apart, ${LAT_SECONDS}s each"
-  lat_direct=$(python3 bench/streamclient.py latency --port $MOCK_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_ph=$(python3 bench/streamclient.py latency --port $PH_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_ngx=$(python3 bench/streamclient.py latency --port $NGX_PORT --path /openai/v1/chat/completions --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_llm=$(python3 bench/streamclient.py latency --port $LLM_PORT --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_direct_a=$(python3 bench/streamclient.py latency --port $MOCK_PORT --path /anthropic/v1/messages --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_llm_a=$(python3 bench/streamclient.py latency --port $LLM_PORT --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_llm_r=$(python3 bench/streamclient.py latency --port $LLM_PORT --path /v1/responses --model claude-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
-  lat_llm_m=$(python3 bench/streamclient.py latency --port $LLM_PORT --path /v1/messages --model gpt-paced --streams "$LAT_STREAMS" --duration "$LAT_SECONDS")
+  lat_rows nginx
 
   echo "microbenchmark"
   micro=$("$BD/micro" || echo "MICRO failed")
@@ -639,24 +769,7 @@ run_bench() {
     echo
     rows_table
     echo
-    echo "Per-event delivery latency (mock send -> client arrival, 50 paced events, $LAT_STREAMS concurrent streams):"
-    echo
-    python3 - "$lat_direct" "$lat_ph" "$lat_ngx" "$lat_llm" "$lat_direct_a" "$lat_llm_a" "$lat_llm_r" "$lat_llm_m" <<'PYEOF'
-import json, sys
-names = ["direct (OpenAI SSE)", "mod_proxy_http pass-through", "nginx pass-through",
-         "llmproxy pass-through", "direct (Anthropic SSE)", "llmproxy anthropic->openai",
-         "llmproxy anthropic->responses", "llmproxy openai->messages"]
-base = {1: 0, 2: 0, 3: 0, 5: 4, 6: 4, 7: 0}
-d = [json.loads(s) for s in sys.argv[1:]]
-print("| path | events | p50 us | p99 us | added p50 us | added p99 us | outcomes |")
-print("|---|---:|---:|---:|---:|---:|---|")
-for i, (n, r) in enumerate(zip(names, d)):
-    b = d[base[i]] if i in base else None
-    add50 = "%+d" % (r["p50_us"] - b["p50_us"]) if b and r["p50_us"] is not None else "-"
-    add99 = "%+d" % (r["p99_us"] - b["p99_us"]) if b and r["p99_us"] is not None else "-"
-    print("| %s | %d | %s | %s | %s | %s | %s |" % (n, r["events"], r["p50_us"], r["p99_us"], add50, add99,
-          " ".join("%s=%d" % kv for kv in sorted(r["outcomes"].items()))))
-PYEOF
+    lat_table
     echo
     echo "Microbenchmark of the core (bench/micro.c):"
     echo
@@ -798,5 +911,6 @@ case "$cmd" in
   bench) run_bench ;;
   soak) run_soak ;;
   micro) build_micro; "$BD/micro" ;;
-  *) echo "usage: sh bench/run.sh [bench|soak|micro]" >&2; exit 2 ;;
+  latency) run_latency ;;
+  *) echo "usage: sh bench/run.sh [bench|soak|micro|latency]" >&2; exit 2 ;;
 esac
