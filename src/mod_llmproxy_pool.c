@@ -598,14 +598,9 @@ typedef struct {
     apr_interval_time_t wait;
 } pool_req_t;
 
-#define POOL_REQ_KEY "llmproxy-pool-req"
-
 static pool_req_t *req_of(request_rec *r)
 {
-    void *v = NULL;
-
-    apr_pool_userdata_get(&v, POOL_REQ_KEY, r->pool);
-    return v;
+    return llmp_req_conf(r)->pool_req;
 }
 
 /* The members of model id, healthy ones (round robin) to cands, the ones
@@ -668,7 +663,7 @@ int llmp_pool_call(request_rec *r, llmp_server_conf_t *sc,
      * first), rather than refuse a request no backend was asked about */
     if (!st->cands->nelts) st->cands = later;
     if (!st->cands->nelts) return fn(r, m, 0, baton);
-    apr_pool_userdata_setn(st, POOL_REQ_KEY, NULL, r->pool);
+    llmp_req_conf(r)->pool_req = st;
     for (;;) {
         const pool_cand_t *c = &APR_ARRAY_IDX(st->cands, st->idx,
                                               pool_cand_t);
@@ -688,7 +683,7 @@ int llmp_pool_call(request_rec *r, llmp_server_conf_t *sc,
             break;
         }
     }
-    apr_pool_userdata_setn(NULL, POOL_REQ_KEY, NULL, r->pool);
+    llmp_req_conf(r)->pool_req = NULL;
     return rc;
 }
 
