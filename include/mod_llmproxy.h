@@ -205,6 +205,9 @@ typedef struct llmp_req_conf {
      * (mod_llmproxy_usage.c) and read by the metrics, the usage database
      * and the limits. */
     llmp_usage_t usage;
+    /* The pool's state while llmp_pool_call runs (mod_llmproxy_pool.c;
+     * a field, not pool user data: no hashed key per call) */
+    void *pool_req;
 } llmp_req_conf_t;
 
 /* Run the request's keep hook, if any, once. */

@@ -92,6 +92,56 @@ double llmp_usage_finish_cost(llmp_usage_t *u)
     return u->cost;
 }
 
+/* The common case without printf: a positive cost that is the double
+ * nearest to v / 10^k, v an integer of 15 digits or fewer and k at most
+ * 22 (both exact as doubles, so the division is the rounding strtod does
+ * of that decimal). That decimal is then the one of 15 significant digits
+ * nearest to the cost (the cost lies within half an ulp of it, 1.1e-16
+ * relative, and such decimals are at least 1e-15 relative apart), so it
+ * is what the general path below finds at its first format: the same
+ * text. NULL when the cost is not such a quotient. */
+static const char *cost_text_short(apr_pool_t *p, double cost)
+{
+    static const double p10[23] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+    char digits[24], *out, *o;
+    apr_uint64_t v = 0;
+    int k, nd = 0, i;
+
+    if (!(cost > 0) || cost >= 1e15) return NULL;
+    for (k = 0; k <= 22; k++) {
+        double s = cost * p10[k];
+
+        if (s >= 1e15) return NULL;
+        v = (apr_uint64_t)(s + 0.5);
+        if (v && (double)v / p10[k] == cost) break;
+    }
+    if (k > 22) return NULL;
+    while (k > 0 && v % 10 == 0) {
+        v /= 10;
+        k--;
+    }
+    for (; v; v /= 10) digits[nd++] = (char)('0' + v % 10);   /* reversed */
+    out = o = apr_palloc(p, (apr_size_t)(nd + k + 3));
+    if (nd <= k) {
+        *o++ = '0';
+        *o++ = '.';
+        for (i = 0; i < k - nd; i++) *o++ = '0';
+        for (i = nd - 1; i >= 0; i--) *o++ = digits[i];
+    }
+    else {
+        for (i = nd - 1; i >= k; i--) *o++ = digits[i];
+        if (k) {
+            *o++ = '.';
+            for (; i >= 0; i--) *o++ = digits[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 const char *llmp_usage_cost_text(apr_pool_t *p, double cost)
 {
     char sci[64], digits[32], *out, *o;
@@ -99,6 +149,7 @@ const char *llmp_usage_cost_text(apr_pool_t *p, double cost)
     int prec, exp10, nd = 0, i, neg = 0;
 
     if (!isfinite(cost) || cost == 0) return "0";
+    if ((c = cost_text_short(p, cost)) != NULL) return c;
     /* the fewest significant digits that read back as the same double
      * (17 always do): 15 (DBL_DIG) first, whose trailing zeros, cut
      * below, leave the shortest form of any double that has one of 15

@@ -286,7 +286,21 @@ typedef struct proxy_ctx {
     int strip_usage;
     char *strip_buf;                   /* an event without its member */
     apr_size_t strip_cap;
+    /* the request's first backend call, and its status not noted yet:
+     * the notes of a call are not there yet (added, without
+     * apr_table_setn's scan of every llmproxy- note) */
+    int first_call;
+    int status_noted;
 } proxy_ctx;
+
+/* a note of the backend call: added on the request's first call, set
+ * (replacing the earlier call's) on a later one */
+static void call_note(const proxy_ctx *ctx, const char *key,
+                      const char *val)
+{
+    if (ctx->first_call) apr_table_addn(ctx->r->notes, key, val);
+    else apr_table_setn(ctx->r->notes, key, val);
+}
 
 static const char *const *backend_secrets(request_rec *r,
                                           const llmp_server_conf_t *sc);
@@ -699,8 +713,13 @@ static int on_head(void *baton, long status, const char *ctype)
 
     ctx->status = status;
     ctx->ctype = ctype;
-    apr_table_setn(ctx->r->notes, "llmproxy-backend-status",
-                   apr_ltoa(ctx->r->pool, status));
+    if (ctx->first_call && !ctx->status_noted)
+        apr_table_addn(ctx->r->notes, "llmproxy-backend-status",
+                       apr_ltoa(ctx->r->pool, status));
+    else
+        apr_table_setn(ctx->r->notes, "llmproxy-backend-status",
+                       apr_ltoa(ctx->r->pool, status));
+    ctx->status_noted = 1;
     if (ctx->want_stream && status >= 200 && status < 300 && ctype
         && !strncasecmp(ctype, "text/event-stream", 17)) {
         ctx->streaming = 1;
@@ -1275,6 +1294,7 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     }
     memset(&ctx, 0, sizeof(ctx));
     ctx.r = r;
+    ctx.first_call = !llmp_req_conf(r)->usage.called;
     ctx.usage = llmp_usage_begin(r, model, ops, native, x, t0);
     ctx.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     ctx.ep = ep;
@@ -1315,9 +1335,9 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     if ((auth = llmp_pool_auth(r, sc, native->path, backend_auth(r, sc)))
         != NULL)
         headers[nh++] = auth;
-    headers[nh++] = apr_pstrcat(r->pool, "Content-Type: ",
-                                native->content_type ? native->content_type
-                                : "application/json", NULL);
+    headers[nh++] = native->content_type
+        ? apr_pstrcat(r->pool, "Content-Type: ", native->content_type, NULL)
+        : "Content-Type: application/json";
     headers[nh++] = native->stream ? "Accept: text/event-stream"
                                    : "Accept: application/json";
     if (native->headers) {
@@ -1351,17 +1371,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     if (native->stream || !sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, req.body, req.body_len,
                                  &ctx.body, &ctx.too_big, &res) == DECLINED) {
-        apr_table_setn(r->notes, "llmproxy-via", "libcurl");
+        call_note(&ctx, "llmproxy-via", "libcurl");
         llmp_http_perform(mc->http, &req, &res, r->pool);
     }
     else {
-        apr_table_setn(r->notes, "llmproxy-via", "mod_proxy");
+        call_note(&ctx, "llmproxy-via", "mod_proxy");
         if (res.status) on_head(&ctx, res.status, res.content_type);
     }
     ctx.usage->call_end = apr_time_now();
-    apr_table_setn(r->notes, "llmproxy-backend-time-ms",
-                   apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
-                       ctx.usage->call_end - t0)));
+    call_note(&ctx, "llmproxy-backend-time-ms",
+              apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
+                  ctx.usage->call_end - t0)));
     {
         /* passive health, and another member or model while the client
          * has nothing yet (mod_llmproxy_pool.c) */

@@ -213,9 +213,12 @@ void llmp_metrics_record(request_rec *r, const llmp_usage_t *u)
         e.ttft = (double)(u->first_token - u->call_start)
                  / (double)APR_USEC_PER_SEC;
     /* refused by a limit (mod_llmproxy_limits.c): which one; the table
-     * counts a name it does not know as "other" */
-    e.limit = apr_table_get(last->notes, "llmproxy-limit");
-    if (!e.limit) e.limit = apr_table_get(r->notes, "llmproxy-limit");
+     * counts a name it does not know as "other". A refusal is an error
+     * answer: a success is not looked up (two scans of the notes) */
+    if (e.status >= 400) {
+        e.limit = apr_table_get(last->notes, "llmproxy-limit");
+        if (!e.limit) e.limit = apr_table_get(r->notes, "llmproxy-limit");
+    }
     llmp_metrics_add(mc->table, &e);
 }
 

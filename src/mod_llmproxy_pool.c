@@ -388,8 +388,10 @@ static pool_slot_t *find_slot(pool_table_t *t, apr_uint64_t h)
     return NULL;
 }
 
-/* When the member's back-off ends (0: it is in none). */
-static apr_time_t backoff_until(const char *key)
+/* When the member's back-off ends (0: it is in none). (Its key is made
+ * only when the table holds a member: not on every request.) */
+static apr_time_t backoff_until(apr_pool_t *p, const llmp_server_conf_t *sc,
+                                const llmp_model_t *m)
 {
     apr_global_mutex_t *mutex;
     pool_table_t *t = table_of(&mutex);
@@ -400,25 +402,31 @@ static apr_time_t backoff_until(const char *key)
     /* no lock on the path of every request: a slot's words are aligned
      * (read whole), and a slot given to another member while it is read
      * misleads one choice at most */
-    s = find_slot(t, key_hash(key));
+    s = find_slot(t, key_hash(member_key(p, sc, m)));
     if (s) until = ((volatile pool_slot_t *)s)->until;
     return until;
 }
 
-/* A failed call (why) or a healthy answer (why NULL) of the member. */
+/* A failed call (why) or a healthy answer (why NULL) of the member m.
+ * (Its key is made only when there is something to look up: not for a
+ * healthy answer while the table holds no member.) */
 static void record(request_rec *r, const llmp_server_conf_t *sc,
-                   const char *key, const char *why,
+                   const llmp_model_t *m, const char *why,
                    apr_interval_time_t retry_after)
 {
     apr_global_mutex_t *mutex;
     pool_table_t *t = table_of(&mutex);
-    apr_uint64_t h = key_hash(key);
+    const char *key;
+    apr_uint64_t h;
     apr_interval_time_t b = 0;
-    apr_time_t now = apr_time_now();
+    apr_time_t now;
     pool_slot_t *s;
     apr_uint32_t failures = 0;
 
     if (!t || (!why && !apr_atomic_read32(&t->used))) return;
+    key = member_key(r->pool, sc, m);
+    h = key_hash(key);
+    now = apr_time_now();
     if (!why) {
         /* the common case, without the lock: no failure to forget */
         s = find_slot(t, h);
@@ -590,14 +598,9 @@ typedef struct {
     apr_interval_time_t wait;
 } pool_req_t;
 
-#define POOL_REQ_KEY "llmproxy-pool-req"
-
 static pool_req_t *req_of(request_rec *r)
 {
-    void *v = NULL;
-
-    apr_pool_userdata_get(&v, POOL_REQ_KEY, r->pool);
-    return v;
+    return llmp_req_conf(r)->pool_req;
 }
 
 /* The members of model id, healthy ones (round robin) to cands, the ones
@@ -627,7 +630,7 @@ static void add_group(request_rec *r, llmp_server_conf_t *sc,
     order = apr_palloc(r->pool, n * sizeof(*order));
     for (i = 0; i < n; i++) {
         const llmp_model_t *m = APR_ARRAY_IDX(all, i, const llmp_model_t *);
-        until[i] = backoff_until(member_key(r->pool, sc, m));
+        until[i] = backoff_until(r->pool, sc, m);
     }
     start = n > 1 && t ? apr_atomic_inc32(&t->rr) : 0;
     k = llmp_pool_order(until, n, start, apr_time_now(), order, &healthy);
@@ -660,7 +663,7 @@ int llmp_pool_call(request_rec *r, llmp_server_conf_t *sc,
      * first), rather than refuse a request no backend was asked about */
     if (!st->cands->nelts) st->cands = later;
     if (!st->cands->nelts) return fn(r, m, 0, baton);
-    apr_pool_userdata_setn(st, POOL_REQ_KEY, NULL, r->pool);
+    llmp_req_conf(r)->pool_req = st;
     for (;;) {
         const pool_cand_t *c = &APR_ARRAY_IDX(st->cands, st->idx,
                                               pool_cand_t);
@@ -680,7 +683,7 @@ int llmp_pool_call(request_rec *r, llmp_server_conf_t *sc,
             break;
         }
     }
-    apr_pool_userdata_setn(NULL, POOL_REQ_KEY, NULL, r->pool);
+    llmp_req_conf(r)->pool_req = NULL;
     return rc;
 }
 
@@ -689,7 +692,6 @@ int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
                          apr_interval_time_t retry_after)
 {
     pool_req_t *st = req_of(r);
-    const char *key = member_key(r->pool, sc, m);
     const char *why = llmp_pool_failure(call);
     const pool_cand_t *c;
     int attempts;
@@ -701,16 +703,33 @@ int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
         why = NULL;
 
     attempts = st ? ++st->attempts : 1;
-    apr_table_setn(r->notes, "llmproxy-attempts",
-                   apr_itoa(r->pool, attempts));
-    apr_table_setn(r->notes, "llmproxy-served-by",
-                   apr_pstrcat(r->pool, m->handle, " ",
-                               llmp_pool_base(sc, m->handle), NULL));
+    {
+        /* "handle base" */
+        const char *base = llmp_pool_base(sc, m->handle);
+        apr_size_t hl = strlen(m->handle), bl = strlen(base);
+        char *by = apr_palloc(r->pool, hl + bl + 2);
+
+        memcpy(by, m->handle, hl);
+        by[hl] = ' ';
+        memcpy(by + hl + 1, base, bl + 1);
+        if (attempts == 1) {
+            /* the first call of the request (llmp_pool_call calls once
+             * per request): the notes are not there yet, added without
+             * apr_table_setn's scan of every llmproxy- note */
+            apr_table_addn(r->notes, "llmproxy-attempts", "1");
+            apr_table_addn(r->notes, "llmproxy-served-by", by);
+        }
+        else {
+            apr_table_setn(r->notes, "llmproxy-attempts",
+                           apr_itoa(r->pool, attempts));
+            apr_table_setn(r->notes, "llmproxy-served-by", by);
+        }
+    }
     if (why)
-        record(r, sc, key, why, retry_after);
+        record(r, sc, m, why, retry_after);
     else if (call->status >= 200 && call->status < 500
              && call->outcome == LLMP_HTTP_OK)
-        record(r, sc, key, NULL, 0);
+        record(r, sc, m, NULL, 0);
     if (!why || !st || st->sc != sc || st->attempts >= st->max_attempts)
         return 0;
     c = &APR_ARRAY_IDX(st->cands, st->idx, pool_cand_t);

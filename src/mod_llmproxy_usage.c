@@ -47,9 +47,19 @@ llmp_usage_t *llmp_usage_of(request_rec *r)
     return &llmp_req_conf(r)->usage;
 }
 
+/* v in decimal (apr_psprintf's formatting costs ten times more) */
 static const char *i64(apr_pool_t *p, apr_int64_t v)
 {
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+    char buf[24], *c = buf + sizeof(buf);
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    *--c = '\0';
+    do {
+        *--c = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--c = '-';
+    return apr_pstrmemdup(p, c, (apr_size_t)(buf + sizeof(buf) - 1 - c));
 }
 
 void llmp_usage_log(request_rec *r)
@@ -61,24 +71,27 @@ void llmp_usage_log(request_rec *r)
     if (!rc || !rc->usage.endpoint) return;
     u = &rc->usage;
     llmp_usage_finish_cost(u);
+    /* these notes are this hook's alone, set once per request: added
+     * (apr_table_setn would first compare each with every llmproxy-
+     * note, whose names share the checksum of their first four bytes) */
     if (u->has_tokens) {
-        apr_table_setn(r->notes, "llmproxy-prompt-tokens",
+        apr_table_addn(r->notes, "llmproxy-prompt-tokens",
                        i64(r->pool, u->prompt_tokens));
-        apr_table_setn(r->notes, "llmproxy-completion-tokens",
+        apr_table_addn(r->notes, "llmproxy-completion-tokens",
                        i64(r->pool, u->completion_tokens));
-        apr_table_setn(r->notes, "llmproxy-cached-tokens",
+        apr_table_addn(r->notes, "llmproxy-cached-tokens",
                        i64(r->pool, u->cached_tokens));
     }
     if (u->called)
-        apr_table_setn(r->notes, "llmproxy-cost",
+        apr_table_addn(r->notes, "llmproxy-cost",
                        llmp_usage_cost_text(r->pool, u->cost));
     if (u->stream && u->first_token && u->call_start
         && u->first_token >= u->call_start)
-        apr_table_setn(r->notes, "llmproxy-ttft-ms",
+        apr_table_addn(r->notes, "llmproxy-ttft-ms",
                        i64(r->pool, (apr_int64_t)apr_time_as_msec(
                            u->first_token - u->call_start)));
     if (r->user)
-        apr_table_setn(r->notes, "llmproxy-user", r->user);
+        apr_table_addn(r->notes, "llmproxy-user", r->user);
     llmp_metrics_record(r, u);
     llmp_usagedb_record(r, u);
     llmp_limits_charge(r, u);

@@ -78,6 +78,8 @@ my $c = calls();
 is ncalls($c, $A), 1, 'the failing member was called once';
 like $line, qr/^200 .*attempts=2 served=\/pool-b\/v1\/chat\/completions http:/,
      'notes: attempts and served-by name the member that answered';
+like $line, qr/ provider=openai handle=\/pool-b\/v1\/chat\/completions backend=200 via=\S+$/,
+     '... and the notes of the call are the last call\'s (not the 503\'s)';
 my ($m) = in_backoff(qr{pool-gpt .*/pool-a/});
 ok $m, '/health lists the member in back-off' or diag explain health();
 is $m && $m->{reason}, 'http-503', '... with the reason';
@@ -217,6 +219,8 @@ is $nat->{model}, 'pool-gpt-fb', 'the fallback got its own model name ...';
 is $nat->{messages}[0]{content}, 'Say hi', '... and the OpenAI-shaped request';
 like $line, qr/attempts=2 served=\/pool-fb\//,
      '... two attempts, served by the fallback';
+like $line, qr/ provider=openai handle=\/pool-fb\/v1\/chat\/completions backend=200 /,
+     '... its notes name the fallback\'s provider, handle and status';
 
 # the same through /v1/messages: the answer in Anthropic's shape
 $r = post_json('/v1/messages', { model => 'pool-claude', max_tokens => 50,

@@ -202,6 +202,114 @@ static void t_cost_text(apr_pool_t *p)
     }
 }
 
+/* The cost's text as llmp_usage_cost_text made it before its printf-free
+ * path for short decimals: the reference that path must match. */
+static const char *cost_text_ref(apr_pool_t *p, double cost)
+{
+    char sci[64], digits[32], *out, *o;
+    const char *c;
+    int prec, exp10, nd = 0, i, neg = 0;
+
+    if (!isfinite(cost) || cost == 0) return "0";
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec - 1, cost);
+        if (prec == 17 || strtod(sci, NULL) == cost) break;
+    }
+    c = sci;
+    if (*c == '-') {
+        neg = 1;
+        c++;
+    }
+    for (; *c && *c != 'e' && *c != 'E'; c++)
+        if (*c >= '0' && *c <= '9' && nd < (int)sizeof(digits) - 1)
+            digits[nd++] = *c;
+    exp10 = *c ? atoi(c + 1) : 0;
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    out = o = apr_palloc(p, (apr_size_t)(nd + abs(exp10) + 8));
+    if (neg) *o++ = '-';
+    if (exp10 < 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (i = 0; i < -exp10 - 1; i++) *o++ = '0';
+        for (i = 0; i < nd; i++) *o++ = digits[i];
+    }
+    else {
+        for (i = 0; i <= exp10; i++) *o++ = i < nd ? digits[i] : '0';
+        if (nd > exp10 + 1) {
+            *o++ = '.';
+            for (i = exp10 + 1; i < nd; i++) *o++ = digits[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The same text as before for the costs the formula makes (prices of a
+ * few decimals times token counts), short decimals, and any double. */
+static double ten_to(int e)
+{
+    double v = 1;
+
+    for (; e > 0; e--) v *= 10;
+    for (; e < 0; e++) v /= 10;
+    return v;
+}
+
+static void t_cost_text_same(apr_pool_t *p)
+{
+    static const double prices[] = {
+        0, 0.001, 0.002, 0.0015, 0.00015, 0.0006, 0.003, 0.015, 0.075,
+        0.0001, 0.00003, 0.01, 0.03, 0.06, 0.12, 0.0005, 0.000125,
+        0.0025, 0.01875, 1.5, 7, 0.1, 0.2, 0.3, 2.5e-7, 0.000002 };
+    static const apr_int64_t counts[] = {
+        0, 1, 2, 3, 7, 10, 12, 25, 99, 100, 120, 333, 1000, 1234, 4096,
+        12345, 99999, 128000, 1000000, 123456789, 999999999999LL };
+    size_t a, b, i, j, bad = 0, n = 0;
+    unsigned x = 777;
+
+    for (a = 0; a < sizeof(prices) / sizeof(prices[0]); a++)
+    for (b = 0; b < sizeof(prices) / sizeof(prices[0]); b++)
+    for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+    for (j = 0; j < sizeof(counts) / sizeof(counts[0]); j += 3) {
+        llmp_usage_t u;
+
+        memset(&u, 0, sizeof(u));
+        u.prompt_tokens = counts[i];
+        u.completion_tokens = counts[j];
+        u.prompt_price_1k = prices[a];
+        u.completion_price_1k = prices[b];
+        llmp_usage_finish_cost(&u);
+        n++;
+        if (strcmp(llmp_usage_cost_text(p, u.cost),
+                   cost_text_ref(p, u.cost)) && !bad++)
+            CHECK_STR(llmp_usage_cost_text(p, u.cost),
+                      cost_text_ref(p, u.cost));
+    }
+    for (i = 0; i < 200000; i++) {
+        double v;
+        x = x * 1103515245u + 12345u;
+        switch (i % 4) {
+        case 0:     /* a short decimal: k digits after the point */
+            v = (double)(x % 1000000) / ten_to((int)(i / 4 % 23));
+            break;
+        case 1:     /* any double of a wide range */
+            v = (double)x / 4294967296.0 * ten_to((int)(i / 4 % 40) - 25);
+            break;
+        case 2:     /* near 1e15, where the short path stops */
+            v = 1e15 - (double)(x % 1000) * ((i / 4 % 2) ? 0.125 : 1);
+            break;
+        default:    /* halves and near-halves of the last digit */
+            v = ((double)(x % 100000) + 0.5) / ten_to((int)(i / 4 % 18));
+        }
+        n++;
+        if (strcmp(llmp_usage_cost_text(p, v), cost_text_ref(p, v))
+            && !bad++)
+            CHECK_STR(llmp_usage_cost_text(p, v), cost_text_ref(p, v));
+    }
+    CHECK(bad == 0);
+    CHECK(n > 200000);
+}
+
 static void t_chunk_content(apr_pool_t *p)
 {
     static const struct { const char *json; int content; } cases[] = {
@@ -329,6 +437,7 @@ TEST_MAIN_BEGIN("usage")
     RUN(t_anthropic_agrees);
     RUN(t_cost);
     RUN(t_cost_text);
+    RUN(t_cost_text_same);
     RUN(t_chunk_content);
     RUN(t_null_span);
     RUN(t_xlate_usage);
