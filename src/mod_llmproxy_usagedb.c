@@ -324,14 +324,15 @@ static const char *usagedb_dbd_error(ap_dbd_t *db, int rv)
  * ("duplicate key value violates unique constraint"). So a failure here is
  * only said when the INSERT fails too; *err keeps the database's words. */
 static int usagedb_ensure_table(struct llmp_usagedb_sconf *c, ap_dbd_t *db,
-                                const char **err)
+                                apr_pool_t *p, const char **err)
 {
     int nrows = 0, rv;
 
     if (apr_atomic_read32(&c->ready)) return 1;
     rv = apr_dbd_query(db->driver, db->handle, &nrows, c->create_sql);
     if (rv) {
-        *err = usagedb_dbd_error(db, rv);
+        /* a copy: the driver's text is overwritten by its next call */
+        *err = apr_pstrdup(p, usagedb_dbd_error(db, rv));
         return 0;
     }
     apr_atomic_set32(&c->ready, 1);
@@ -434,7 +435,7 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
                        "messages)", NULL);
         return;
     }
-    created = usagedb_ensure_table(c, db, &create_err);
+    created = usagedb_ensure_table(c, db, r->pool, &create_err);
     if (!(st = usagedb_insert(r, c, db, create_err))) return;
     rv = apr_dbd_pquery(db->driver, r->pool, db->handle, &nrows, st,
                         USAGEDB_NARGS, args);
