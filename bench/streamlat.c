@@ -251,6 +251,15 @@ static size_t body_bytes(conn_t *c, const char *d, size_t n)
     return i;
 }
 
+/* The events feed() completed arrived at t (ns): their latencies. */
+static void arrived(conn_t *c, long long t)
+{
+    int j;
+    for (j = 0; j < c->npend; j++)
+        vec_add(&c->s->lat, t / 1000 - c->pend[j]);
+    c->npend = c->ev_done = 0;
+}
+
 /* bytes of the response as read, up to the end of the next event (then
  * c->ev_done is set) or of the response (c->st is H_DONE); returns the
  * bytes taken, -1 on a response that is not HTTP */
@@ -434,11 +443,8 @@ static int read_conn(conn_t *c)
             if (r <= 0) return 1;
             while (off < (size_t)r) {
                 long k = feed(c, buf + off, (size_t)r - off);
-                int j;
                 if (k < 0) return 1;
-                for (j = 0; j < c->npend; j++)
-                    vec_add(&c->s->lat, t / 1000 - c->pend[j]);
-                c->npend = c->ev_done = 0;
+                arrived(c, t);
                 off += (size_t)k;
                 if (c->st == H_DONE) return 1;
             }
@@ -450,13 +456,10 @@ static int read_conn(conn_t *c)
         if (r <= 0) return 1;
         while (off < (size_t)r) {
             long k = feed(c, buf + off, (size_t)r - off);
-            int j;
             if (k < 0) return 1;
             t = take(c, sink, (size_t)k, &got);
             if (got != k) return 1;     /* the peeked bytes are there */
-            for (j = 0; j < c->npend; j++)
-                vec_add(&c->s->lat, t / 1000 - c->pend[j]);
-            c->npend = c->ev_done = 0;
+            arrived(c, t);
             off += (size_t)k;
             if (c->st == H_DONE) return 1;
         }
