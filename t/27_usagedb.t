@@ -250,6 +250,9 @@ ok !defined $row->{prompt_tokens}, '... no tokens';
 $r = post_json('/v1/chat/completions', { messages => $user }, %on);
 is $r->{status}, 400, 'no model: 400';
 push @calls, 'no model';
+# (its row first: a row is written after the answer, and a child may wait
+# for another's SQLite lock, so the next call's row could come first)
+wait_rows(8);
 $r = post_json('/v1/chat/completions', { model => 'no-such-model',
                                          messages => $user }, %on);
 is $r->{status}, 404, 'unknown model: 404';
