@@ -920,16 +920,8 @@ static int call_one(request_rec *r, const llmp_model_t *m, int attempt,
         }
     }
     ops = llmp_provider_ops(m->provider);
-    if (attempt == 0) {
-        /* the request's first call (mod_llmproxy_pool.c): not there yet,
-         * added without apr_table_setn's scan of every llmproxy- note */
-        apr_table_addn(r->notes, "llmproxy-provider", ops->name);
-        apr_table_addn(r->notes, "llmproxy-handle", m->handle);
-    }
-    else {
-        apr_table_setn(r->notes, "llmproxy-provider", ops->name);
-        apr_table_setn(r->notes, "llmproxy-handle", m->handle);
-    }
+    llmp_call_note(r, attempt == 0, "llmproxy-provider", ops->name);
+    llmp_call_note(r, attempt == 0, "llmproxy-handle", m->handle);
 
     kind = llmp_route_kind(m->handle, m->provider);
     if (ep == LLMP_EP_MESSAGES || ep == LLMP_EP_COUNT_TOKENS) {

@@ -47,6 +47,12 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len);
  * else APR_ENOMEM when it cannot (out of memory, past b->max, or an
  * invalid item), and then b's text is as it was. */
 apr_status_t llmp_json_write(llmp_buf_t *b, const cJSON *j);
+/* v in decimal, written at the end of buf (LLMP_INT_TEXT_SIZE bytes, the
+ * last one its NUL), without a formatter; returns where the text starts. */
+#define LLMP_INT_TEXT_SIZE 24
+const char *llmp_int_text(char *buf, apr_int64_t v);
+/* The same, a copy in p. */
+const char *llmp_int_pstr(apr_pool_t *p, apr_int64_t v);
 /* Add an integer member. The value is kept as its decimal text (a raw
  * item): cJSON 1.7.15 prints every number with "%1.15g" and reads it back
  * with sscanf to check it, which costs more than the rest of a chunk. The

@@ -210,6 +210,17 @@ typedef struct llmp_req_conf {
     void *pool_req;
 } llmp_req_conf_t;
 
+/* A note of a backend call: added on the request's first call (it is not
+ * there yet, and apr_table_addn skips apr_table_setn's scan of every
+ * llmproxy- note), set (replacing the earlier call's) on a later one (a
+ * retry or a fallback, mod_llmproxy_pool.c). */
+static APR_INLINE void llmp_call_note(request_rec *r, int first,
+                                      const char *key, const char *val)
+{
+    if (first) apr_table_addn(r->notes, key, val);
+    else apr_table_setn(r->notes, key, val);
+}
+
 /* Run the request's keep hook, if any, once. */
 void llmp_io_keep(request_rec *r);
 

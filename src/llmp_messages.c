@@ -1128,17 +1128,9 @@ static void msgs_read_usage(const cJSON *u, msgs_usage_t *out)
  * decimal text), with a constant name (not copied). */
 static void msgs_add_int(cJSON *o, const char *name, long v)
 {
-    char buf[24], *e = buf + sizeof(buf) - 1, *s = e;
-    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    cJSON *item;
+    char buf[LLMP_INT_TEXT_SIZE];
+    cJSON *item = cJSON_CreateRaw(llmp_int_text(buf, v));
 
-    *e = '\0';
-    do {
-        *--s = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) *--s = '-';
-    item = cJSON_CreateRaw(s);
     if (item && !cJSON_AddItemToObjectCS(o, name, item)) cJSON_Delete(item);
 }
 

@@ -305,11 +305,9 @@ char *llmp_json_print(apr_pool_t *p, const cJSON *j, apr_size_t *len)
     return b.data;
 }
 
-/* v as a raw item: its decimal digits, written from the end (no
- * formatter per number) */
-static cJSON *int_item(apr_int64_t v)
+const char *llmp_int_text(char *buf, apr_int64_t v)
 {
-    char buf[32], *o = buf + sizeof(buf) - 1;
+    char *o = buf + LLMP_INT_TEXT_SIZE - 1;
     apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
 
     *o = '\0';
@@ -318,7 +316,23 @@ static cJSON *int_item(apr_int64_t v)
         u /= 10;
     } while (u);
     if (v < 0) *--o = '-';
-    return cJSON_CreateRaw(o);
+    return o;
+}
+
+const char *llmp_int_pstr(apr_pool_t *p, apr_int64_t v)
+{
+    char buf[LLMP_INT_TEXT_SIZE];
+    const char *s = llmp_int_text(buf, v);
+
+    return apr_pstrmemdup(p, s, (apr_size_t)(buf + sizeof(buf) - 1 - s));
+}
+
+/* v as a raw item: its decimal digits (no formatter per number) */
+static cJSON *int_item(apr_int64_t v)
+{
+    char buf[LLMP_INT_TEXT_SIZE];
+
+    return cJSON_CreateRaw(llmp_int_text(buf, v));
 }
 
 cJSON *llmp_json_add_int(cJSON *obj, const char *name, apr_int64_t v)

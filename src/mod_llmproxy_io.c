@@ -293,15 +293,6 @@ typedef struct proxy_ctx {
     int status_noted;
 } proxy_ctx;
 
-/* a note of the backend call: added on the request's first call, set
- * (replacing the earlier call's) on a later one */
-static void call_note(const proxy_ctx *ctx, const char *key,
-                      const char *val)
-{
-    if (ctx->first_call) apr_table_addn(ctx->r->notes, key, val);
-    else apr_table_setn(ctx->r->notes, key, val);
-}
-
 static const char *const *backend_secrets(request_rec *r,
                                           const llmp_server_conf_t *sc);
 
@@ -713,12 +704,8 @@ static int on_head(void *baton, long status, const char *ctype)
 
     ctx->status = status;
     ctx->ctype = ctype;
-    if (ctx->first_call && !ctx->status_noted)
-        apr_table_addn(ctx->r->notes, "llmproxy-backend-status",
-                       apr_ltoa(ctx->r->pool, status));
-    else
-        apr_table_setn(ctx->r->notes, "llmproxy-backend-status",
-                       apr_ltoa(ctx->r->pool, status));
+    llmp_call_note(ctx->r, ctx->first_call && !ctx->status_noted,
+                   "llmproxy-backend-status", apr_ltoa(ctx->r->pool, status));
     ctx->status_noted = 1;
     if (ctx->want_stream && status >= 200 && status < 300 && ctype
         && !strncasecmp(ctype, "text/event-stream", 17)) {
@@ -1371,17 +1358,17 @@ int llmp_io_proxy(request_rec *r, llmp_server_conf_t *sc,
     if (native->stream || !sc->via_proxy || own_url
         || llmp_modproxy_perform(r, req.url, headers, req.body, req.body_len,
                                  &ctx.body, &ctx.too_big, &res) == DECLINED) {
-        call_note(&ctx, "llmproxy-via", "libcurl");
+        llmp_call_note(r, ctx.first_call, "llmproxy-via", "libcurl");
         llmp_http_perform(mc->http, &req, &res, r->pool);
     }
     else {
-        call_note(&ctx, "llmproxy-via", "mod_proxy");
+        llmp_call_note(r, ctx.first_call, "llmproxy-via", "mod_proxy");
         if (res.status) on_head(&ctx, res.status, res.content_type);
     }
     ctx.usage->call_end = apr_time_now();
-    call_note(&ctx, "llmproxy-backend-time-ms",
-              apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
-                  ctx.usage->call_end - t0)));
+    llmp_call_note(r, ctx.first_call, "llmproxy-backend-time-ms",
+                   apr_off_t_toa(r->pool, (apr_off_t)apr_time_as_msec(
+                       ctx.usage->call_end - t0)));
     {
         /* passive health, and another member or model while the client
          * has nothing yet (mod_llmproxy_pool.c) */

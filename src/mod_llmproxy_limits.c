@@ -510,16 +510,6 @@ static void redis_note(lim_table_t *t, const char *err)
  * came): counted in this server, as every charge Redis misses is. A
  * refused request's increment taken back is not (this server did not
  * count the request). */
-static void lose(lim_redis_t *rd, const lim_owed_t *o, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        const char *key = o[i].key;
-        if (o[i].inc > 0 && rd->t)
-            table_apply(rd->t, 1, &key, &o[i].inc, &o[i].end, NULL);
-    }
-}
-
 static void lose_keys(lim_redis_t *rd, int n, const char *const *keys,
                       const apr_int64_t *incs, const apr_time_t *ends)
 {
@@ -527,6 +517,15 @@ static void lose_keys(lim_redis_t *rd, int n, const char *const *keys,
     for (i = 0; i < n; i++)
         if (incs[i] > 0 && rd->t)
             table_apply(rd->t, 1, keys + i, incs + i, ends + i, NULL);
+}
+
+static void lose(lim_redis_t *rd, const lim_owed_t *o, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        const char *key = o[i].key;
+        lose_keys(rd, 1, &key, &o[i].inc, &o[i].end);
+    }
 }
 
 /* What lc owes with no reply yet, taken out of it: the charges a dead

@@ -712,18 +712,9 @@ int llmp_pool_after_call(request_rec *r, llmp_server_conf_t *sc,
         memcpy(by, m->handle, hl);
         by[hl] = ' ';
         memcpy(by + hl + 1, base, bl + 1);
-        if (attempts == 1) {
-            /* the first call of the request (llmp_pool_call calls once
-             * per request): the notes are not there yet, added without
-             * apr_table_setn's scan of every llmproxy- note */
-            apr_table_addn(r->notes, "llmproxy-attempts", "1");
-            apr_table_addn(r->notes, "llmproxy-served-by", by);
-        }
-        else {
-            apr_table_setn(r->notes, "llmproxy-attempts",
-                           apr_itoa(r->pool, attempts));
-            apr_table_setn(r->notes, "llmproxy-served-by", by);
-        }
+        llmp_call_note(r, attempts == 1, "llmproxy-attempts",
+                       attempts == 1 ? "1" : apr_itoa(r->pool, attempts));
+        llmp_call_note(r, attempts == 1, "llmproxy-served-by", by);
     }
     if (why)
         record(r, sc, m, why, retry_after);

@@ -47,21 +47,6 @@ llmp_usage_t *llmp_usage_of(request_rec *r)
     return &llmp_req_conf(r)->usage;
 }
 
-/* v in decimal (apr_psprintf's formatting costs ten times more) */
-static const char *i64(apr_pool_t *p, apr_int64_t v)
-{
-    char buf[24], *c = buf + sizeof(buf);
-    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
-
-    *--c = '\0';
-    do {
-        *--c = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) *--c = '-';
-    return apr_pstrmemdup(p, c, (apr_size_t)(buf + sizeof(buf) - 1 - c));
-}
-
 void llmp_usage_log(request_rec *r)
 {
     llmp_req_conf_t *rc = ap_get_module_config(r->request_config,
@@ -76,11 +61,11 @@ void llmp_usage_log(request_rec *r)
      * note, whose names share the checksum of their first four bytes) */
     if (u->has_tokens) {
         apr_table_addn(r->notes, "llmproxy-prompt-tokens",
-                       i64(r->pool, u->prompt_tokens));
+                       llmp_int_pstr(r->pool, u->prompt_tokens));
         apr_table_addn(r->notes, "llmproxy-completion-tokens",
-                       i64(r->pool, u->completion_tokens));
+                       llmp_int_pstr(r->pool, u->completion_tokens));
         apr_table_addn(r->notes, "llmproxy-cached-tokens",
-                       i64(r->pool, u->cached_tokens));
+                       llmp_int_pstr(r->pool, u->cached_tokens));
     }
     if (u->called)
         apr_table_addn(r->notes, "llmproxy-cost",
@@ -88,7 +73,7 @@ void llmp_usage_log(request_rec *r)
     if (u->stream && u->first_token && u->call_start
         && u->first_token >= u->call_start)
         apr_table_addn(r->notes, "llmproxy-ttft-ms",
-                       i64(r->pool, (apr_int64_t)apr_time_as_msec(
+                       llmp_int_pstr(r->pool, (apr_int64_t)apr_time_as_msec(
                            u->first_token - u->call_start)));
     if (r->user)
         apr_table_addn(r->notes, "llmproxy-user", r->user);

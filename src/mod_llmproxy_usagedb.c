@@ -263,11 +263,6 @@ static const char *usagedb_text(apr_pool_t *p, const char *v, apr_size_t max)
     return out;
 }
 
-static const char *usagedb_int(apr_pool_t *p, apr_int64_t v)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
 /* The request id: mod_unique_id's UNIQUE_ID, else the log id (%L). */
 static const char *usagedb_request_id(request_rec *r)
 {
@@ -405,9 +400,9 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
     args[i++] = u->stream || (r->content_type && !strncasecmp(
         r->content_type, "text/event-stream", 17)) ? "1" : "0";
     if (u->has_tokens) {
-        args[i++] = usagedb_int(r->pool, u->prompt_tokens);
-        args[i++] = usagedb_int(r->pool, u->completion_tokens);
-        args[i++] = usagedb_int(r->pool, u->cached_tokens);
+        args[i++] = llmp_int_pstr(r->pool, u->prompt_tokens);
+        args[i++] = llmp_int_pstr(r->pool, u->completion_tokens);
+        args[i++] = llmp_int_pstr(r->pool, u->cached_tokens);
         args[i++] = llmp_usage_cost_text(r->pool, u->cost);
     }
     else {
@@ -419,12 +414,12 @@ void llmp_usagedb_record(request_rec *r, const llmp_usage_t *u)
     }
     /* the backend call's duration; none without a call */
     if (u->call_start && u->call_end >= u->call_start)
-        args[i++] = usagedb_int(r->pool,
+        args[i++] = llmp_int_pstr(r->pool,
                                 apr_time_as_msec(u->call_end - u->call_start));
     else
         args[i++] = NULL;
     if (u->first_token && u->call_start && u->first_token >= u->call_start)
-        args[i++] = usagedb_int(r->pool, apr_time_as_msec(u->first_token
+        args[i++] = llmp_int_pstr(r->pool, apr_time_as_msec(u->first_token
                                                           - u->call_start));
     else
         args[i++] = NULL;
