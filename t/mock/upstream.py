@@ -89,6 +89,15 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["connections"] = STATE.get("connections", 0) + 1
 
+    def _send_list(self, name):
+        """The model list t/mock/lists/NAME.json, or 404."""
+        try:
+            with open(os.path.join(HERE, "lists", name + ".json"), "rb") as f:
+                return self._send(Response(
+                    200, f.read(), {"Content-Type": "application/json"}))
+        except OSError:
+            return self._send(json_response({"error": "no list"}, 404))
+
     def _send(self, resp):
         body = resp.body
         if isinstance(body, (dict, list)):
@@ -152,13 +161,7 @@ class Handler(BaseHTTPRequestHandler):
         if u.path.startswith("/open/lists/") and "/" not in u.path[12:] \
                 and ".." not in u.path:
             # a list of t/mock/lists/ without authentication
-            try:
-                with open(os.path.join(HERE, "lists",
-                                       u.path[12:] + ".json"), "rb") as f:
-                    return self._send(Response(
-                        200, f.read(), {"Content-Type": "application/json"}))
-            except OSError:
-                return self._send(json_response({"error": "no list"}, 404))
+            return self._send_list(u.path[12:])
         with LOCK:
             extra = auth is not None and auth[6:] in STATE["tokens"] \
                 and auth.startswith("OAuth ")
@@ -176,13 +179,7 @@ class Handler(BaseHTTPRequestHandler):
                                        {"Content-Type": "application/json"}))
         if u.path.startswith("/lists/") and "/" not in u.path[7:] \
                 and ".." not in u.path:
-            try:
-                with open(os.path.join(HERE, "lists",
-                                       u.path[7:] + ".json"), "rb") as f:
-                    return self._send(Response(
-                        200, f.read(), {"Content-Type": "application/json"}))
-            except OSError:
-                return self._send(json_response({"error": "no list"}, 404))
+            return self._send_list(u.path[7:])
         with LOCK:
             STATE["calls"][u.path] = STATE["calls"].get(u.path, 0) + 1
             fault = STATE["faults"].get(u.path)
